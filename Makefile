@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+#
+#   make            build .output/gcscope
+#   make demo       build, then trace the bundled demo program
+#   make test       every test: C unit tests (ASan+UBSan) and integration
+#   make bench      overhead benchmarks, as ratios against a baseline
+#   make install    PREFIX=/usr/local
+#
+# demo and test install the Debian packages they need (tests/deps.sh).
+
+OUTPUT ?= .output
+PREFIX ?= /usr/local
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PYTHON ?= /usr/bin/python3
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Werror
+# snprintf() truncating a message is deliberate (bounded output); paths we
+# open are length-checked where built.
+override CFLAGS += $(WARN) -Wno-format-truncation -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
+LDLIBS := -lbpf -lelf -ldw -lz -lm
+BPF_CFLAGS := -g -O2 $(WARN) -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
+
+BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
+TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg debootstrap binutils elfutils bpftrace
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+# Everything but main and the BPF-facing commands: what the unit tests link.
+LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps test-deps demo test unit integration bench install uninstall clean
+
+all: $(OUTPUT)/gcscope
+
+$(OUTPUT) $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/pylayout_gen.h: user/pylayout.tsv user/gen-pylayout.awk | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)awk -f user/gen-pylayout.awk $< > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/gcscope.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/gcscope.h $(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/gcscope: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# C unit tests: the logic with no kernel in it, under ASan and UBSan.
+$(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/check.h $(OUTPUT)/pylayout_gen.h | $(OUTPUT)/unit
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LOGIC_SRCS) -lelf -lm -o $@
+
+deps:
+	$(Q)tests/deps.sh $(BUILD_PKGS)
+
+test-deps:
+	$(Q)tests/deps.sh $(TEST_PKGS)
+
+unit: $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+integration: all
+	$(Q)$(SUDO) env GCSCOPE=$(abspath $(OUTPUT)/gcscope) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
+
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(SUDO) $(OUTPUT)/gcscope trace --duration 6 -- $(PYTHON) tests/programs/demo.py
+
+bench: test-deps all
+	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb
+	install -m 0755 $(OUTPUT)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
+	install -m 0644 user/pylayout.tsv $(DESTDIR)$(PREFIX)/share/gcscope/pylayout.tsv
+	if ls gdb/*.py >/dev/null 2>&1; then install -m 0644 gdb/*.py $(DESTDIR)$(PREFIX)/share/gcscope/gdb/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope
+	rm -rf $(DESTDIR)$(PREFIX)/share/gcscope
+
+clean:
+	rm -rf $(OUTPUT)

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * Collection events of CPython's cyclic GC.
+ *
+ * Two ways in, chosen by user space (user/probe.c):
+ *  - USDT python:gc__start(int generation) / python:gc__done(long n+m), in
+ *    --with-dtrace builds (Debian's).  Both fire inside the collector, on the
+ *    collecting thread (Include/pydtrace.d; Modules/gcmodule.c <= 3.12,
+ *    Python/gc.c 3.13+).
+ *  - a uprobe and a uretprobe on the collector function itself
+ *    (collect / gc_collect_main / _PyGC_Collect), found in the symbol table.
+ *
+ * Either way the generation and the counts are also taken from the
+ * interpreter's own gcstate->generation_stats, read at start and at end: the
+ * generation whose "collections" moved is the one collected, and the
+ * collected/uncollectable deltas are exactly what gc.get_stats() will show.
+ * That needs no knowledge of the probed function's ABI, which GCC changes in
+ * .isra/.constprop clones.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "gcscope.h"
+
+/* Set by user space before load (user/trace.c). */
+const volatile __u32 targ_tgid = 0;
+const volatile bool targ_have_stats = false;
+const volatile __u64 targ_runtime = 0;		/* &_PyRuntime in the target */
+const volatile __u64 targ_off_interp_main = 0;	/* runtime.interpreters_main */
+const volatile __u64 targ_off_interp_gc = 0;	/* interp.gc */
+const volatile __u64 targ_off_gen_stats = 0;	/* gc.generation_stats */
+const volatile __u64 targ_stats_stride = 24;	/* gc_stats.sizeof */
+const volatile bool targ_gen_in_parm2 = false;	/* uprobe: 2nd argument is the generation */
+const volatile bool targ_ret_is_total = false;	/* uretprobe: return value is n+m */
+
+struct start {
+	__u64 ts;
+	__u64 gcstate;
+	__s32 gen_arg;
+	__u32 depth;		/* nested entries of the probed function (3.13: re-entry returns 0) */
+	__u32 stats_ok;
+	__u32 pad;
+	struct gcscope_gen_stats before[GCSCOPE_NGEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GCSCOPE_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 what)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &what);
+
+	if (v)
+		(*v)++;
+}
+
+/* The main interpreter's GC state, read through _PyRuntime each time: in a
+ * process started under gcscope the runtime is not initialised yet when the
+ * probes are attached. */
+static __always_inline __u64 gcstate_addr(void)
+{
+	__u64 interp = 0;
+
+	if (bpf_probe_read_user(&interp, sizeof(interp),
+				(void *)(targ_runtime + targ_off_interp_main)) || !interp)
+		return 0;
+	return interp + targ_off_interp_gc;
+}
+
+static __always_inline int read_stats(__u64 gcstate, struct gcscope_gen_stats *out)
+{
+	for (int i = 0; i < GCSCOPE_NGEN; i++) {
+		if (bpf_probe_read_user(&out[i], sizeof(out[i]),
+					(void *)(gcstate + targ_off_gen_stats + i * targ_stats_stride)))
+			return -1;
+	}
+	return 0;
+}
+
+static __always_inline int on_start(__s32 gen_arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct start *cur, s = {};
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	cur = bpf_map_lookup_elem(&starts, &tid);
+	if (cur && cur->depth) {
+		cur->depth++;
+		return 0;
+	}
+	s.ts = bpf_ktime_get_ns();
+	s.gen_arg = gen_arg;
+	s.depth = 1;
+	if (targ_have_stats) {
+		s.gcstate = gcstate_addr();
+		if (s.gcstate && !read_stats(s.gcstate, s.before))
+			s.stats_ok = 1;
+		else
+			count(GCSCOPE_CNT_STATS_FAULT);
+	}
+	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
+		count(GCSCOPE_CNT_START_FULL);
+	return 0;
+}
+
+static __always_inline int on_done(__s64 total, bool have_total)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct gcscope_gen_stats after[GCSCOPE_NGEN];
+	struct gcscope_collection *e;
+	struct start *s;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s || !s->depth) {
+		count(GCSCOPE_CNT_NO_START);
+		return 0;
+	}
+	if (--s->depth)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(GCSCOPE_CNT_LOST);
+		bpf_map_delete_elem(&starts, &tid);
+		return 0;
+	}
+	e->type = GCSCOPE_EV_COLLECTION;
+	e->flags = have_total ? GCSCOPE_F_TOTAL_ARG : 0;
+	e->pid = id >> 32;
+	e->tid = tid;
+	e->ts_start = s->ts;
+	e->ts_end = bpf_ktime_get_ns();
+	e->gen_arg = s->gen_arg;
+	e->gen = s->gen_arg;
+	e->total_arg = total;
+	e->collected = -1;
+	e->uncollectable = -1;
+	e->gcstate = s->gcstate;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	if (s->stats_ok && !read_stats(s->gcstate, after)) {
+		/* Only the collected generation's counter moves (gc_collect_main
+		 * updates generation_stats[generation], 3.9-3.14). */
+		for (int g = GCSCOPE_NGEN - 1; g >= 0; g--) {
+			if (after[g].collections == s->before[g].collections)
+				continue;
+			e->gen = g;
+			e->collected = after[g].collected - s->before[g].collected;
+			e->uncollectable = after[g].uncollectable - s->before[g].uncollectable;
+			e->flags |= GCSCOPE_F_STATS | GCSCOPE_F_GEN_FROM_STATS;
+			break;
+		}
+	} else if (s->stats_ok) {
+		count(GCSCOPE_CNT_STATS_FAULT);
+	}
+	bpf_map_delete_elem(&starts, &tid);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_gc_start, int generation)
+{
+	return on_start(generation);
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_gc_done, long n)
+{
+	return on_done(n, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(uprobe_collect_entry)
+{
+	return on_start(targ_gen_in_parm2 ? (__s32)PT_REGS_PARM2(ctx) : -1);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(uprobe_collect_return, long ret)
+{
+	return on_done(ret, targ_ret_is_total);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * Types shared by the BPF programs (bpf/gcscope.bpf.c) and user space
+ * (user/).  Fixed-width kernel types only, so both sides see one layout.
+ */
+#ifndef __GCSCOPE_H
+#define __GCSCOPE_H
+
+#define GCSCOPE_COMM_LEN 16
+#define GCSCOPE_NGEN 3
+
+enum gcscope_event_type {
+	GCSCOPE_EV_COLLECTION = 1,
+};
+
+/* struct gc_generation_stats of the target, one per generation. */
+struct gcscope_gen_stats {
+	__s64 collections;
+	__s64 collected;
+	__s64 uncollectable;
+};
+
+/* gcscope_collection.flags */
+#define GCSCOPE_F_STATS		(1U << 0) /* collected/uncollectable from generation_stats */
+#define GCSCOPE_F_GEN_FROM_STATS (1U << 1) /* gen found by which collections count moved */
+#define GCSCOPE_F_TOTAL_ARG	(1U << 2) /* total_arg holds the probe's n+m */
+
+/* One finished collection, sent through the ring buffer at its end. */
+struct gcscope_collection {
+	__u32 type;		/* GCSCOPE_EV_COLLECTION */
+	__u32 flags;		/* GCSCOPE_F_* */
+	__u32 pid;		/* tgid, as the kernel's root pid namespace sees it */
+	__u32 tid;
+	__u64 ts_start;		/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) at start */
+	__u64 ts_end;
+	__s32 gen;		/* collected generation, -1 when unknown */
+	__s32 gen_arg;		/* generation the probe was given, -1 when none */
+	__s64 total_arg;	/* collected + uncollectable per the probe, if F_TOTAL_ARG */
+	__s64 collected;	/* if F_STATS */
+	__s64 uncollectable;	/* if F_STATS */
+	__u64 gcstate;		/* address of the interpreter's GC state, 0 if unknown */
+	char comm[GCSCOPE_COMM_LEN]; /* the collecting thread's name */
+};
+
+/* Indexes of the "counters" array map: things that went wrong in BPF. */
+enum gcscope_counter {
+	GCSCOPE_CNT_LOST = 0,		/* ring buffer full: event dropped */
+	GCSCOPE_CNT_NO_START,		/* a collection ended that we did not see start */
+	GCSCOPE_CNT_STATS_FAULT,	/* generation_stats could not be read */
+	GCSCOPE_CNT_START_FULL,		/* too many threads in a collection at once */
+	GCSCOPE_CNT__MAX,
+};
+
+#endif /* __GCSCOPE_H */

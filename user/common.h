@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/* Exit codes, error reporting and small helpers used by every command. */
+#ifndef GCSCOPE_COMMON_H
+#define GCSCOPE_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes: documented in docs/exit-codes.md and `gcscope --help`. */
+enum gcscope_exit {
+	EXIT_OK = 0,
+	EXIT_FAILURE_INTERNAL = 1,	/* BPF load/attach or other runtime failure */
+	EXIT_USAGE = 2,			/* bad command line */
+	EXIT_NO_PROCESS = 3,		/* no such pid / file, or the command could not start */
+	EXIT_NOT_PYTHON = 4,		/* the process has no CPython runtime */
+	EXIT_NO_PROBE = 5,		/* CPython found, but nothing to attach to */
+	EXIT_PERMISSION = 6,		/* not root, or no CAP_BPF + CAP_PERFMON */
+	EXIT_UNSUPPORTED = 7,		/* a CPython version gcscope does not know */
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Set by -j/--json: errors then go to stdout as {"type":"error",...} so the
+ * stream stays valid JSON Lines; otherwise one line on stderr. */
+extern bool g_json;
+extern int g_verbose;
+
+/* Print "gcscope: <message>" (one line) or its JSON form, return code. */
+int p_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse a whole decimal number in [min, max]; false if anything is off. */
+bool parse_long(const char *s, long min, long max, long *out);
+/* Parse seconds or milliseconds with an optional fraction ("1.5"). */
+bool parse_double(const char *s, double min, double max, double *out);
+
+/* Read a small text file (a /proc entry) into buf, NUL-terminated and with a
+ * trailing newline removed.  Returns length or -errno. */
+int read_text_file(const char *path, char *buf, size_t size);
+
+#endif

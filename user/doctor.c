@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * gcscope doctor: what can be traced in a target, and why not.  It makes
+ * the same choices as `trace` (user/probe.c) without loading anything.
+ */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "json.h"
+#include "privs.h"
+#include "probe.h"
+#include "target.h"
+#include "trace.h"
+
+static struct {
+	pid_t pid;
+	enum probe_kind probe;
+	bool no_debuginfo;
+} denv = { .probe = PROBE_AUTO };
+
+static const char doctor_doc[] =
+	"Explain what gcscope can trace in a CPython process, and what is missing.\n"
+	"\n"
+	"USAGE: gcscope doctor [-j] [--probe KIND] [--no-debuginfo] -p PID\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    gcscope doctor -p 4242      # which probe, which layout source, why\n"
+	"    gcscope doctor -j -p 4242   # the same as one JSON object\n"
+	"\n"
+	"Exits 0 when `gcscope trace` would work, else with the code trace would\n"
+	"fail with (docs/exit-codes.md).\n";
+
+static const struct argp_option doctor_opts[] = {
+	{ "pid", 'p', "PID", 0, "The process to examine", 0 },
+	{ "json", 'j', NULL, 0, "Print one JSON object", 0 },
+	{ "probe", 1000, "KIND", 0, "As trace: auto, usdt or uprobe", 0 },
+	{ "no-debuginfo", 1001, NULL, 0, "As trace: do not look for DWARF", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_doctor_arg(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case 'p':
+		if (!parse_long(arg, 1, INT32_MAX, &v))
+			argp_error(state, "invalid pid '%s': give a process id, e.g. -p 4242", arg);
+		denv.pid = (pid_t)v;
+		break;
+	case 'j':
+		g_json = true;
+		break;
+	case 'v':
+		g_verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case 1000:
+		if (!strcmp(arg, "auto"))
+			denv.probe = PROBE_AUTO;
+		else if (!strcmp(arg, "usdt"))
+			denv.probe = PROBE_USDT;
+		else if (!strcmp(arg, "uprobe"))
+			denv.probe = PROBE_UPROBE;
+		else
+			argp_error(state, "invalid --probe '%s': use auto, usdt or uprobe", arg);
+		break;
+	case 1001:
+		denv.no_debuginfo = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!denv.pid)
+			argp_error(state, "no target: give -p PID");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void layout_summary(const struct pytarget *t, char *buf, size_t size)
+{
+	const struct pylayout *l = &t->layout;
+	size_t o;
+
+	o = (size_t)snprintf(buf, size, "table column %s; %d values from DWARF, %d from _Py_DebugOffsets",
+			     l->column >= 0 ? pyl_column_names[l->column] : "none (version not in table)",
+			     l->n_dwarf, l->n_debug_offsets);
+	for (int i = 0; i < PYL__COUNT && o < size; i++) {
+		if (l->dwarf_rejected[i] >= 0)
+			o += (size_t)snprintf(buf + o, size - o, "; DWARF's %s=%ld rejected (misaligned)",
+					      pyl_rows[i].name, l->dwarf_rejected[i]);
+	}
+}
+
+static struct argp doctor_argp = {
+	.options = doctor_opts,
+	.parser = parse_doctor_arg,
+	.doc = doctor_doc,
+};
+
+int cmd_doctor(int argc, char **argv)
+{
+	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256];
+	struct probe_plan plan;
+	struct pytarget t;
+	struct elfsym sym;
+	bool can_trace, debug_build;
+	int code, n_usdt;
+
+	if (argp_parse(&doctor_argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+		return EXIT_USAGE;
+	code = pytarget_open(&t, denv.pid, denv.no_debuginfo, err, sizeof(err));
+	if (code && code != EXIT_UNSUPPORTED)
+		return p_err(code, "%s", err);
+	if (code) {
+		pytarget_close(&t);
+		return p_err(code, "%s", err);
+	}
+	can_trace = privs_can_trace(why, sizeof(why));
+	code = probe_plan(&t, denv.probe, &plan);
+	if (!code && !can_trace)
+		code = EXIT_PERMISSION;
+	py_version_str(t.version, v, sizeof(v));
+	layout_summary(&t, layout, sizeof(layout));
+	/* Py_REF_DEBUG (implied by Py_DEBUG) defines _Py_NegativeRefcount. */
+	debug_build = !elf_find_symbol(&t.elf, "_Py_NegativeRefcount", &sym);
+	n_usdt = elf_count_usdt(&t.elf);
+	if (plan.usdt_present)
+		snprintf(usdt, sizeof(usdt), "python:gc__start, python:gc__done (%d notes; semaphores %s)",
+			 n_usdt, plan.usdt_start.semaphore ? "yes" : "no");
+	else
+		snprintf(usdt, sizeof(usdt), "%s", n_usdt ? "notes, but no python:gc__start/gc__done"
+							  : "none (not built --with-dtrace)");
+
+	if (g_json) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "doctor");
+		jw_uint(&w, "pid", t.pid);
+		jw_str(&w, "comm", t.comm);
+		jw_str(&w, "root", t.pm.foreign_root ? t.pm.root : "/");
+		jw_str(&w, "binary", t.py_inside);
+		jw_str(&w, "opened_as", t.py_open);
+		jw_str(&w, "python", v);
+		jw_str(&w, "version_source", t.version_source);
+		jw_bool(&w, "debug_build", debug_build);
+		jw_bool(&w, "free_threaded", t.free_threaded);
+		jw_bool(&w, "usdt", plan.usdt_present);
+		jw_bool(&w, "symtab", t.elf.has_symtab);
+		jw_str(&w, "collector_symbol", plan.func_found ? plan.func : NULL);
+		jw_str(&w, "debuginfo", t.dwarf ? dwarfinfo_file(t.dwarf) : NULL);
+		jw_str(&w, "debuginfo_detail", t.dwarf_where);
+		jw_str(&w, "layout", layout);
+		jw_str(&w, "probe", probe_kind_name(plan.kind));
+		jw_str(&w, "probe_detail", plan.kind ? plan.why : plan.missing);
+		jw_bool(&w, "counts", plan.stats);
+		jw_str(&w, "counts_detail", plan.stats_why);
+		jw_bool(&w, "privileges_ok", can_trace);
+		jw_bool(&w, "can_trace", code == 0);
+		jw_int(&w, "exit_code", code);
+		jw_obj_end(&w);
+		jw_line(&w);
+	} else {
+		printf("gcscope doctor: pid %d (%s)\n", t.pid, t.comm);
+		if (t.pm.foreign_root)
+			printf("  root          %s (own root: container or chroot; files opened through /proc/%d/root)\n",
+			       t.pm.root, t.pid);
+		printf("  runtime       _PyRuntime in %s\n", t.py_inside);
+		printf("  version       CPython %s (from %s)%s%s\n", v, t.version_source,
+		       debug_build ? ", debug build" : "", t.free_threaded ? ", free-threaded" : "");
+		printf("  usdt          %s\n", usdt);
+		printf("  symbols       %s; collector %s\n", t.elf.has_symtab ? ".symtab present" : "no .symtab (stripped)",
+		       plan.func_found ? plan.func : "not found");
+		printf("  debug info    %s\n", t.dwarf ? dwarfinfo_file(t.dwarf) : t.dwarf_where);
+		printf("  layout        %s\n", layout);
+		printf("  privileges    %s\n", can_trace ? "ok" : why);
+		printf("  collections   %s\n", plan.kind ? plan.why : plan.missing);
+		printf("  counts        %s\n", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
+		if (code == 0)
+			printf("\n`gcscope trace -p %d` will trace every collection via %s.\n", t.pid,
+			       probe_kind_name(plan.kind));
+		else
+			printf("\n`gcscope trace -p %d` would fail (exit code %d): %s\n", t.pid, code,
+			       plan.kind ? why : plan.missing);
+	}
+	pytarget_close(&t);
+	return code;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#define _GNU_SOURCE
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwarfinfo.h"
+
+struct dwarfinfo {
+	Dwfl_Callbacks cb;	/* dwfl keeps a pointer to it: same lifetime */
+	Dwfl *dwfl;
+	Dwarf *dw;
+	char *debuginfo_path;
+	char file[PATH_MAX];
+	Dwarf_Off gc_cu;	/* offset of the GC module's CU, searched first */
+	bool have_gc_cu;
+};
+
+static const char *attr_name(Dwarf_Die *die)
+{
+	return dwarf_diename(die);
+}
+
+struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size)
+{
+	struct dwarfinfo *d = calloc(1, sizeof(*d));
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+	const char *debugfile = NULL, *mainfile = NULL;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	if (!d)
+		return NULL;
+	/* "-" : no CRC check of debuglink targets (Debian's build-id files are
+	 * what we want); ".debug": beside the binary; then the target's and our
+	 * /usr/lib/debug, where .build-id/xx/yyyy.debug is looked up. */
+	if (asprintf(&d->debuginfo_path, "-:.debug:%s/usr/lib/debug:/usr/lib/debug",
+		     strcmp(root, "/") ? root : "") < 0) {
+		d->debuginfo_path = NULL;
+		goto fail;
+	}
+	d->cb.find_elf = dwfl_build_id_find_elf;
+	d->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	d->cb.debuginfo_path = &d->debuginfo_path;
+	d->dwfl = dwfl_begin(&d->cb);
+	if (!d->dwfl)
+		goto fail;
+	dwfl_report_begin(d->dwfl);
+	mod = dwfl_report_offline(d->dwfl, "target", path, -1);
+	dwfl_report_end(d->dwfl, NULL, NULL);
+	if (!mod) {
+		snprintf(where, size, "%s: %s", path, dwfl_errmsg(-1));
+		goto fail;
+	}
+	d->dw = dwfl_module_getdwarf(mod, &bias);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	if (!d->dw) {
+		snprintf(where, size, "no DWARF in %s, nor by build-id/debuglink in %s/usr/lib/debug "
+			 "or /usr/lib/debug%s", path, strcmp(root, "/") ? root : "",
+			 getenv("DEBUGINFOD_URLS") ? ", nor from debuginfod" : " (DEBUGINFOD_URLS not set)");
+		goto fail;
+	}
+	snprintf(d->file, sizeof(d->file), "%s", debugfile ? debugfile : (mainfile ? mainfile : path));
+	snprintf(where, size, "%s", d->file);
+
+	/* The collector's own compilation unit sees every GC struct; looking
+	 * there first avoids walking hundreds of CUs. */
+	while (dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		const char *name;
+
+		if (dwarf_offdie(d->dw, off + hsize, &cu) && (name = attr_name(&cu)) &&
+		    (strstr(name, "gcmodule.c") || strstr(name, "Python/gc.c"))) {
+			d->gc_cu = off + hsize;
+			d->have_gc_cu = true;
+			break;
+		}
+		off = next;
+	}
+	return d;
+fail:
+	dwarfinfo_close(d);
+	return NULL;
+}
+
+void dwarfinfo_close(struct dwarfinfo *d)
+{
+	if (!d)
+		return;
+	if (d->dwfl)
+		dwfl_end(d->dwfl);
+	free(d->debuginfo_path);
+	free(d);
+}
+
+const char *dwarfinfo_file(const struct dwarfinfo *d)
+{
+	return d->file;
+}
+
+/* Follow typedefs and qualifiers to the underlying type. */
+static bool strip(Dwarf_Die *die)
+{
+	for (int guard = 0; guard < 32; guard++) {
+		Dwarf_Attribute a;
+		int tag = dwarf_tag(die);
+
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+		    tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
+			return true;
+		if (!dwarf_attr(die, DW_AT_type, &a) || !dwarf_formref_die(&a, die))
+			return false;
+	}
+	return false;
+}
+
+static bool member_type(Dwarf_Die *member, Dwarf_Die *type)
+{
+	Dwarf_Attribute a;
+
+	return dwarf_attr(member, DW_AT_type, &a) && dwarf_formref_die(&a, type) && strip(type);
+}
+
+/* Natural alignment of a type, from its DWARF alone. */
+static long natural_align(Dwarf_Die *type, int depth)
+{
+	Dwarf_Die t = *type, child, mt;
+	Dwarf_Word sz;
+	long best = 1;
+
+	if (depth > 16 || !strip(&t))
+		return 1;
+	switch (dwarf_tag(&t)) {
+	case DW_TAG_array_type:
+		return member_type(&t, &mt) ? natural_align(&mt, depth + 1) : 1;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		if (dwarf_child(&t, &child) != 0)
+			return 1;
+		do {
+			if (dwarf_tag(&child) == DW_TAG_member && member_type(&child, &mt)) {
+				long a = natural_align(&mt, depth + 1);
+
+				if (a > best)
+					best = a;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		return best;
+	default:
+		if (dwarf_aggregate_size(&t, &sz) != 0 || sz == 0)
+			return 1;
+		return sz > 16 ? 16 : (long)sz;
+	}
+}
+
+static long member_loc(Dwarf_Die *member)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+
+	if (!dwarf_attr(member, DW_AT_data_member_location, &a))
+		return 0;	/* union members */
+	if (dwarf_formudata(&a, &v) != 0)
+		return -1;
+	return (long)v;
+}
+
+/* Find member `name` in struct/union s, looking into anonymous members. */
+static bool find_member(Dwarf_Die *s, const char *name, long *off, Dwarf_Die *mtype, long *rejected,
+			int depth)
+{
+	Dwarf_Die child, t;
+
+	if (depth > 8 || dwarf_child(s, &child) != 0)
+		return false;
+	do {
+		const char *n;
+		long loc;
+
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		n = dwarf_diename(&child);
+		loc = member_loc(&child);
+		if (loc < 0 || !member_type(&child, &t))
+			continue;
+		if (n && !strcmp(n, name)) {
+			if (loc % natural_align(&t, 0)) {
+				*rejected = loc;
+				return false;
+			}
+			*off = loc;
+			*mtype = t;
+			return true;
+		}
+		if (!n && (dwarf_tag(&t) == DW_TAG_structure_type || dwarf_tag(&t) == DW_TAG_union_type)) {
+			long inner;
+
+			if (find_member(&t, name, &inner, mtype, rejected, depth + 1)) {
+				*off = loc + inner;
+				return true;
+			}
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* A complete struct/union/typedef named `name` among the CU's top DIEs. */
+static bool find_type_in_cu(Dwarf_Die *cu, const char *name, Dwarf_Die *out)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(cu, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		const char *n;
+
+		if (tag != DW_TAG_typedef && tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
+			continue;
+		n = dwarf_diename(&child);
+		if (!n || strcmp(n, name) || dwarf_hasattr(&child, DW_AT_declaration))
+			continue;
+		*out = child;
+		if (!strip(out))
+			continue;
+		if ((dwarf_tag(out) == DW_TAG_structure_type || dwarf_tag(out) == DW_TAG_union_type) &&
+		    !dwarf_hasattr(out, DW_AT_declaration))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+static bool find_type(struct dwarfinfo *d, const char *name, Dwarf_Die *out)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	Dwarf_Die cu;
+
+	if (d->have_gc_cu && dwarf_offdie(d->dw, d->gc_cu, &cu) && find_type_in_cu(&cu, name, out))
+		return true;
+	while (dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(d->dw, off + hsize, &cu) && find_type_in_cu(&cu, name, out))
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+long dwarfinfo_member_offset(void *ctx, const char *type, const char *path, long *rejected)
+{
+	struct dwarfinfo *d = ctx;
+	char buf[256], *save = NULL, *part;
+	Dwarf_Die t;
+	long total = 0;
+
+	if (!find_type(d, type, &t))
+		return -1;
+	if (!strcmp(path, "sizeof")) {
+		Dwarf_Word sz;
+
+		return dwarf_aggregate_size(&t, &sz) == 0 ? (long)sz : -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (part = strtok_r(buf, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
+		Dwarf_Die mt;
+		long off, rej = -1;
+
+		if (dwarf_tag(&t) != DW_TAG_structure_type && dwarf_tag(&t) != DW_TAG_union_type)
+			return -1;
+		if (!find_member(&t, part, &off, &mt, &rej, 0)) {
+			if (rej >= 0) {
+				*rejected = total + rej;
+				return -2;
+			}
+			return -1;
+		}
+		total += off;
+		t = mt;
+	}
+	return total;
+}

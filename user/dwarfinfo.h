@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * DWARF of a target binary (libdw): where it was found and struct member
+ * offsets for user/pylayout.c.  Debug info is looked for in the binary
+ * itself, then by build-id and .gnu_debuglink under the target's
+ * /usr/lib/debug (through /proc/PID/root for containers) and ours, and
+ * through debuginfod when DEBUGINFOD_URLS is set (elfutils does that).
+ */
+#ifndef GCSCOPE_DWARFINFO_H
+#define GCSCOPE_DWARFINFO_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct dwarfinfo;
+
+/* Open the debug info of the ELF at path; root is the target's root as a
+ * path we can use ("/proc/PID/root", or "/" for our own).  Returns NULL if
+ * there is none; *where then says what was tried. */
+struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size);
+void dwarfinfo_close(struct dwarfinfo *d);
+/* The file the DWARF came from. */
+const char *dwarfinfo_file(const struct dwarfinfo *d);
+
+/* pyl_dwarf_fn (pylayout.h): offset of member path ("a.b.c") in type, or
+ * its size for "sizeof"; -1 if not found; -2 with *rejected set when a
+ * member's offset is not a multiple of its type's natural alignment. */
+long dwarfinfo_member_offset(void *d, const char *type, const char *path, long *rejected);
+
+#endif

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "elfinfo.h"
+#include "launch.h"
+#include "target.h"
+
+/* The DT_NEEDED libpython of the current executable, "" if none (a static
+ * interpreter has _PyRuntime in the executable itself). */
+static void needed_libpython(pid_t pid, char *out, size_t size)
+{
+	char exe[64];
+	struct elffile ef;
+
+	out[0] = '\0';
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (elf_open(&ef, exe))
+		return;
+	elf_find_needed(&ef, "libpython", out, size);
+	elf_close(&ef);
+}
+
+static bool maps_mention(pid_t pid, const char *name)
+{
+	char path[64], line[PATH_MAX + 128];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
+int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz)
+{
+	char needed[256] = "", rt[PATH_MAX];
+	int pipefd[2], status, child_errno = 0, sig = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		snprintf(err, errsz, "pipe: %s", strerror(errno));
+		return EXIT_FAILURE_INTERNAL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errsz, "fork: %s", strerror(errno));
+		return EXIT_FAILURE_INTERNAL;
+	}
+	if (pid == 0) {
+		int e;
+
+		close(pipefd[0]);
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFSTOPPED(status)) {
+		if (read(pipefd[0], &child_errno, sizeof(child_errno)) != sizeof(child_errno))
+			child_errno = 0;
+		close(pipefd[0]);
+		snprintf(err, errsz, "cannot run %s: %s", argv[0],
+			 child_errno ? strerror(child_errno) : "it exited at once");
+		return EXIT_NO_PROCESS;
+	}
+	close(pipefd[0]);
+	/* Stopped by SIGTRAP after the first execve().  Kill the child if we die
+	 * before letting it go, rather than leaving it stopped forever. */
+	ptrace(PTRACE_SETOPTIONS, pid, NULL,
+	       (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+	needed_libpython(pid, needed, sizeof(needed));
+
+	for (;;) {
+		bool exec_event;
+
+		/* With a libpython dependency, look at each syscall stop of the
+		 * dynamic loader until the library is mapped; otherwise only exec
+		 * events matter (a shell script, a shim). */
+		if (!needed[0] || maps_mention(pid, needed)) {
+			if (pytarget_find_runtime(pid, rt, sizeof(rt)) == 0) {
+				*pidp = pid;
+				p_debug("runtime of pid %d found in %s", pid, rt);
+				return EXIT_OK;
+			}
+		}
+		if (ptrace(needed[0] ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0) {
+			snprintf(err, errsz, "ptrace: %s", strerror(errno));
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return EXIT_FAILURE_INTERNAL;
+		}
+		sig = 0;
+		if (waitpid(pid, &status, 0) < 0) {
+			snprintf(err, errsz, "waitpid: %s", strerror(errno));
+			return EXIT_FAILURE_INTERNAL;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			snprintf(err, errsz, "%s ended (%s %d) without running CPython", argv[0],
+				 WIFEXITED(status) ? "exit status" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			return EXIT_NOT_PYTHON;
+		}
+		exec_event = (status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8));
+		if (exec_event) {
+			needed_libpython(pid, needed, sizeof(needed));
+			continue;
+		}
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			continue;	/* a syscall stop */
+		sig = WSTOPSIG(status);	/* a real signal: deliver it */
+	}
+}
+
+void launch_release(pid_t pid)
+{
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* gcscope: watch CPython's cyclic garbage collector from outside the process. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "trace.h"
+
+#ifndef GCSCOPE_VERSION
+#define GCSCOPE_VERSION "0.1.0"
+#endif
+
+const char *argp_program_version = "gcscope " GCSCOPE_VERSION;
+const char *argp_program_bug_address = "https://github.com/gcscope/gcscope/issues";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "trace", cmd_trace, "trace every collection of a live process (-p PID, or -- CMD)" },
+	{ "doctor", cmd_doctor, "explain what can be traced in a process, and why not" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gcscope COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`gcscope COMMAND --help` for its options.  Exit codes: 0 ok, 1 runtime failure,\n"
+		   "2 usage, 3 no such process, 4 not CPython, 5 no usable probe, 6 not enough\n"
+		   "privilege, 7 unsupported version (docs/exit-codes.md).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("%s\n", argp_program_version);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "gcscope: unknown command '%s'; run 'gcscope --help' for the list\n", argv[1]);
+	return EXIT_USAGE;
+}

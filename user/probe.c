@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "probe.h"
+
+const char *probe_kind_name(enum probe_kind k)
+{
+	switch (k) {
+	case PROBE_USDT:
+		return "usdt";
+	case PROBE_UPROBE:
+		return "uprobe";
+	case PROBE_AUTO:
+		return "auto";
+	default:
+		return "none";
+	}
+}
+
+const char *collector_name(uint32_t version)
+{
+	if (version < 0x030a0000)
+		return "collect";		/* Modules/gcmodule.c, 3.9 */
+	if (version >= 0x030e0000 && version < 0x030e0500)
+		return "_PyGC_Collect";		/* incremental GC, 3.14.0-3.14.4 */
+	return "gc_collect_main";		/* 3.10-3.13, 3.14.5+ (gh-148726) */
+}
+
+int collector_match(const char *s, const char *base)
+{
+	size_t n = strlen(base);
+
+	if (strncmp(s, base, n))
+		return 0;
+	if (s[n] == '\0')
+		return 3;
+	if (s[n] != '.' || strstr(s + n, ".cold"))
+		return 0;
+	/* GCC's LTO renames statics to NAME.lto_priv.N without touching the
+	 * ABI; .isra/.constprop/.part clones may drop or reorder arguments and
+	 * .part is only the outlined tail of the function. */
+	if (!strncmp(s + n, ".lto_priv.", 10) && !strchr(s + n + 10, '.'))
+		return 2;
+	if (strstr(s + n, ".part."))
+		return 0;
+	return 1;
+}
+
+struct best_sym {
+	const char *base;
+	struct elfsym sym;
+	int rank;
+};
+
+static int best_cb(const struct elfsym *s, void *p)
+{
+	struct best_sym *b = p;
+	int r = collector_match(s->name, b->base);
+
+	if (r > b->rank && s->value) {
+		b->rank = r;
+		b->sym = *s;
+	}
+	return 0;
+}
+
+static void plan_stats(struct pytarget *t, struct probe_plan *p)
+{
+	const struct pylayout *l = &t->layout;
+	static const enum pyl_field need[] = {
+		PYL_RUNTIME_INTERPRETERS_MAIN, PYL_INTERP_GC, PYL_GC_GENERATION_STATS,
+		PYL_GC_STATS_SIZEOF, PYL_GC_STATS_COLLECTIONS, PYL_GC_STATS_COLLECTED,
+		PYL_GC_STATS_UNCOLLECTABLE,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		if (!pyl_known(l, need[i])) {
+			snprintf(p->stats_why, sizeof(p->stats_why), "layout field %s unknown for this build",
+				 pyl_rows[need[i]].name);
+			return;
+		}
+	}
+	/* The BPF side reads struct gc_generation_stats as three int64s. */
+	if (pyl(l, PYL_GC_STATS_COLLECTIONS) != 0 || pyl(l, PYL_GC_STATS_COLLECTED) != 8 ||
+	    pyl(l, PYL_GC_STATS_UNCOLLECTABLE) != 16 || pyl(l, PYL_GC_STATS_SIZEOF) < 24) {
+		snprintf(p->stats_why, sizeof(p->stats_why), "struct gc_generation_stats has an unknown shape");
+		return;
+	}
+	if (t->free_threaded) {
+		snprintf(p->stats_why, sizeof(p->stats_why), "free-threaded build: not supported yet");
+		return;
+	}
+	p->stats = true;
+	snprintf(p->stats_why, sizeof(p->stats_why), "gcstate->generation_stats via %s",
+		 l->n_dwarf ? "DWARF" : l->n_debug_offsets ? "_Py_DebugOffsets and table" : "table");
+}
+
+static void plan_uprobe(struct pytarget *t, struct probe_plan *p)
+{
+	struct best_sym b = { .base = collector_name(t->version) };
+	struct elffile *from = NULL;
+
+	if (t->elf.has_symtab) {
+		elf_for_each_symbol(&t->elf, best_cb, &b);
+		if (b.rank)
+			from = &t->elf;
+	}
+	if (!b.rank && t->have_symelf) {
+		elf_for_each_symbol(&t->symelf, best_cb, &b);
+		if (b.rank)
+			from = &t->symelf;
+	}
+	if (!b.rank)
+		return;
+	/* Offsets are computed with the program headers of the loaded file:
+	 * a separate debug file's symbols use the same virtual addresses. */
+	if (elf_vaddr_to_offset(&t->elf, b.sym.value, &p->func_offset))
+		return;
+	p->func_found = true;
+	snprintf(p->func, sizeof(p->func), "%s", b.sym.name);
+	p->func_vaddr = b.sym.value;
+	snprintf(p->func_from, sizeof(p->func_from), "%s of %s", from == &t->elf ? ".symtab" : "debug file",
+		 from->path);
+	p->gen_in_parm2 = b.rank >= 2;
+	p->ret_is_total = b.rank >= 2;
+}
+
+int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
+{
+	bool has_start, has_done;
+
+	memset(p, 0, sizeof(*p));
+	has_start = !elf_find_usdt(&t->elf, "python", "gc__start", &p->usdt_start);
+	has_done = !elf_find_usdt(&t->elf, "python", "gc__done", &p->usdt_done);
+	p->usdt_present = has_start && has_done;
+	plan_uprobe(t, p);
+	plan_stats(t, p);
+
+	if (p->usdt_present && want != PROBE_UPROBE) {
+		p->kind = PROBE_USDT;
+		snprintf(p->why, sizeof(p->why), "USDT python:gc__start/gc__done in %s", t->py_inside);
+		return 0;
+	}
+	if (p->func_found && want != PROBE_USDT) {
+		p->kind = PROBE_UPROBE;
+		snprintf(p->why, sizeof(p->why), "uprobe on %s (%s)%s", p->func, p->func_from,
+			 want == PROBE_UPROBE ? ", as asked" : ", no USDT probes in this build");
+		return 0;
+	}
+	if (want == PROBE_USDT)
+		snprintf(p->missing, sizeof(p->missing),
+			 "%s has no python:gc__start/gc__done USDT probes (it was not built --with-dtrace)%s",
+			 t->py_inside, p->func_found ? "; drop --probe usdt to use a uprobe instead" : "");
+	else if (want == PROBE_UPROBE)
+		snprintf(p->missing, sizeof(p->missing),
+			 "no symbol for the collector function %s in %s or its debug info (%s)%s",
+			 collector_name(t->version), t->py_inside, t->dwarf_where,
+			 p->usdt_present ? "; drop --probe uprobe to use its USDT probes" : "");
+	else
+		snprintf(p->missing, sizeof(p->missing),
+			 "%s has no USDT probes and no symbol for %s (stripped, no debug info found: %s); "
+			 "install its debug symbols (e.g. the python3.X-dbg package), set DEBUGINFOD_URLS, "
+			 "or use a build configured --with-dtrace",
+			 t->py_inside, collector_name(t->version), t->dwarf_where);
+	return EXIT_NO_PROBE;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * Where to attach in a CPython target, and why: shared by `trace` (which
+ * attaches) and `doctor` (which explains).
+ */
+#ifndef GCSCOPE_PROBE_H
+#define GCSCOPE_PROBE_H
+
+#include "target.h"
+
+enum probe_kind {
+	PROBE_NONE = 0,
+	PROBE_USDT,
+	PROBE_UPROBE,
+	PROBE_AUTO,	/* only as a request */
+};
+
+struct probe_plan {
+	enum probe_kind kind;
+	/* USDT */
+	bool usdt_present;
+	struct usdt_note usdt_start, usdt_done;
+	/* uprobe on the collector */
+	bool func_found;
+	char func[256];			/* symbol, e.g. "gc_collect_main.lto_priv.0" */
+	uint64_t func_vaddr;
+	uint64_t func_offset;		/* file offset, for the uprobe */
+	char func_from[PATH_MAX + 32];	/* which symbol table */
+	bool gen_in_parm2;		/* the function has its source ABI */
+	bool ret_is_total;
+	/* generation_stats can be read (collected/uncollectable per collection) */
+	bool stats;
+	char stats_why[256];
+	char why[512];			/* the choice, in a sentence */
+	char missing[512];		/* when kind == PROBE_NONE */
+};
+
+const char *probe_kind_name(enum probe_kind k);
+
+/* Choose a probe.  want: PROBE_AUTO, or force PROBE_USDT / PROBE_UPROBE.
+ * Returns 0, or EXIT_NO_PROBE with plan->missing saying what is missing and
+ * what the user can do. */
+int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *plan);
+
+/* The collector function for this version: "collect" (3.9), "_PyGC_Collect"
+ * (3.14.0-3.14.4, incremental GC), else "gc_collect_main". */
+const char *collector_name(uint32_t version);
+
+/* Does symbol name s stand for function base ("base", "base.lto_priv.0",
+ * "base.isra.0", ... but never a ".cold" part)?  Returns a rank: 3 exact,
+ * 2 same-ABI rename (.lto_priv), 1 other clone, 0 no. */
+int collector_match(const char *s, const char *base);
+
+#endif

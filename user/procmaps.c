@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "procmaps.h"
+
+int procmaps_read(struct procmaps *pm, pid_t pid)
+{
+	char path[64], line[PATH_MAX + 128], rootlink[PATH_MAX];
+	struct stat st_target, st_self;
+	FILE *f;
+	int cap = 0;
+	ssize_t n;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		struct mapping mm = {0};
+		unsigned maj, min;
+		unsigned long long s, e, off, ino;
+		int pos = 0;
+
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, mm.perms, &off,
+			   &maj, &min, &ino, &pos) < 7)
+			continue;
+		if (pos <= 0 || line[pos] != '/')
+			continue;	/* anonymous, [heap], [vdso]... */
+		line[strcspn(line, "\n")] = '\0';
+		/* " (deleted)" marks a replaced file: keep the name, the dev/ino
+		 * check in procmaps_open_path() decides whether it is usable. */
+		snprintf(mm.path, sizeof(mm.path), "%s", line + pos);
+		mm.start = s;
+		mm.end = e;
+		mm.offset = off;
+		mm.dev = makedev(maj, min);
+		mm.ino = ino;
+		if (pm->n == cap) {
+			struct mapping *nm;
+
+			cap = cap ? cap * 2 : 64;
+			nm = realloc(pm->m, cap * sizeof(*nm));
+			if (!nm) {
+				fclose(f);
+				procmaps_free(pm);
+				return -ENOMEM;
+			}
+			pm->m = nm;
+		}
+		pm->m[pm->n++] = mm;
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	n = readlink(path, rootlink, sizeof(rootlink) - 1);
+	if (n < 0)
+		n = 0;
+	rootlink[n] = '\0';
+	snprintf(pm->root, sizeof(pm->root), "%s", n ? rootlink : "/");
+	if (stat(path, &st_target) == 0 && stat("/proc/self/root", &st_self) == 0)
+		pm->foreign_root = st_target.st_dev != st_self.st_dev ||
+				   st_target.st_ino != st_self.st_ino;
+	return 0;
+}
+
+void procmaps_free(struct procmaps *pm)
+{
+	free(pm->m);
+	pm->m = NULL;
+	pm->n = 0;
+}
+
+void procmaps_inside_path(const struct procmaps *pm, const char *path, char *out, size_t size)
+{
+	size_t rl = strlen(pm->root);
+
+	if (pm->foreign_root && strcmp(pm->root, "/") != 0 && strncmp(path, pm->root, rl) == 0 &&
+	    path[rl] == '/')
+		snprintf(out, size, "%s", path + rl);
+	else
+		snprintf(out, size, "%s", path);
+}
+
+static bool same_file(const char *path, const struct mapping *m)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino;
+}
+
+int procmaps_open_path(const struct procmaps *pm, const struct mapping *m, char *out, size_t size)
+{
+	char inside[PATH_MAX], cand[PATH_MAX + 64];
+
+	procmaps_inside_path(pm, m->path, inside, sizeof(inside));
+	if (pm->foreign_root) {
+		snprintf(cand, sizeof(cand), "/proc/%d/root%s", pm->pid, inside);
+		if (same_file(cand, m))
+			goto found;
+	}
+	snprintf(cand, sizeof(cand), "%s", m->path);
+	if (same_file(cand, m))
+		goto found;
+	/* Last resort (deleted or unreachable path): the mapping itself. */
+	snprintf(cand, sizeof(cand), "/proc/%d/map_files/%llx-%llx", pm->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	if (same_file(cand, m))
+		goto found;
+	return -ENOENT;
+found:
+	if (strlen(cand) >= size)
+		return -ENAMETOOLONG;
+	memcpy(out, cand, strlen(cand) + 1);
+	return 0;
+}
+
+const struct mapping *procmaps_find_base(const struct procmaps *pm, const char *path)
+{
+	for (int i = 0; i < pm->n; i++)
+		if (pm->m[i].offset == 0 && strcmp(pm->m[i].path, path) == 0)
+			return &pm->m[i];
+	return NULL;
+}
+
+int procmem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n;
+
+	if (addr == 0 || addr + len < addr)
+		return -EFAULT;
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}

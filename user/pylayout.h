@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * CPython's memory layout for one target: the table of user/pylayout.tsv
+ * (one column per version), overridden by the target's own _Py_DebugOffsets
+ * (3.13+) and by its DWARF when present.  Each value remembers where it came
+ * from, for `gcscope doctor`.
+ */
+#ifndef GCSCOPE_PYLAYOUT_H
+#define GCSCOPE_PYLAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PYL_NONE	(-1L)	/* the field does not exist in this version */
+#define PYL_UNKNOWN	(-2L)	/* not measured for this version */
+
+struct pyl_row {
+	const char *name;	/* "interp.gc" */
+	const char *dwarf;	/* "PyInterpreterState:gc" or "-" */
+	const char *pydebug;	/* "debug_offsets.interpreter_state.gc[+N]" or "-" */
+	long values[8];
+};
+
+#include "pylayout_gen.h"	/* generated: pyl_columns, enum pyl_field, pyl_rows */
+
+enum pyl_source {
+	PYL_SRC_NONE = 0,
+	PYL_SRC_TABLE,
+	PYL_SRC_DEBUG_OFFSETS,
+	PYL_SRC_DWARF,
+};
+
+struct pylayout {
+	uint32_t version;		/* major<<24 | minor<<16 | micro<<8 */
+	int column;			/* table column used, -1 if none */
+	long off[PYL__COUNT];
+	enum pyl_source src[PYL__COUNT];
+	long dwarf_rejected[PYL__COUNT]; /* DWARF value refused (misaligned), or PYL_NONE */
+	int n_debug_offsets;		/* values taken from _Py_DebugOffsets */
+	int n_dwarf;			/* values taken from DWARF */
+};
+
+/* Start from the table.  Returns 0, or -ENOTSUP if no column fits the
+ * version (then every value is PYL_UNKNOWN until overridden). */
+int pylayout_init(struct pylayout *l, uint32_t version);
+
+/* Override with the target's _Py_DebugOffsets (the first bytes of
+ * _PyRuntime, 3.13+).  Returns how many values it set, or -EINVAL if the
+ * buffer does not start with the "xdebugpy" cookie. */
+int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len);
+
+/* DWARF lookup: offset of member path in type (or its size for "sizeof"),
+ * or PYL_NONE if not found; PYL_UNKNOWN with *rejected set if DWARF had a
+ * value that is not plausible. */
+typedef long (*pyl_dwarf_fn)(void *ctx, const char *type, const char *path, long *rejected);
+int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx);
+
+/* The value, or PYL_NONE / PYL_UNKNOWN. */
+static inline long pyl(const struct pylayout *l, enum pyl_field f)
+{
+	return l->off[f];
+}
+
+static inline int pyl_known(const struct pylayout *l, enum pyl_field f)
+{
+	return l->off[f] >= 0;
+}
+
+const char *pyl_source_name(enum pyl_source s);
+/* The row index for a field name, or -1. */
+int pyl_find(const char *name);
+
+/* "3.11.2" into buf. */
+const char *py_version_str(uint32_t v, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "target.h"
+
+/* _Py_DebugOffsets is a few hundred bytes (584 in 3.13, ~700 in 3.14). */
+#define DEBUG_OFFSETS_MAX 4096
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static bool pythonish(const char *path)
+{
+	return strstr(base_name(path), "python") != NULL;
+}
+
+/* Calls fn for each distinct file mapped at offset 0, python-looking names
+ * first: the runtime is in the executable or in libpython3.X.so. */
+static int each_image(struct procmaps *pm, int (*fn)(struct procmaps *, const struct mapping *, void *),
+		      void *ctx)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < pm->n; i++) {
+			const struct mapping *m = &pm->m[i];
+			bool seen = false;
+			int r;
+
+			if (m->offset != 0 || pythonish(m->path) != (pass == 0))
+				continue;
+			for (int j = 0; j < i && !seen; j++)
+				seen = pm->m[j].offset == 0 && !strcmp(pm->m[j].path, m->path);
+			if (seen)
+				continue;
+			r = fn(pm, m, ctx);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct find_rt {
+	struct pytarget *t;
+	char *path;
+	size_t size;
+};
+
+static int find_rt_cb(struct procmaps *pm, const struct mapping *m, void *p)
+{
+	struct find_rt *c = p;
+	char open_path[PATH_MAX];
+	struct elffile ef;
+	struct elfsym sym;
+
+	if (procmaps_open_path(pm, m, open_path, sizeof(open_path)))
+		return 0;
+	if (elf_open(&ef, open_path))
+		return 0;
+	if (elf_find_symbol(&ef, "_PyRuntime", &sym)) {
+		elf_close(&ef);
+		return 0;
+	}
+	if (c->t) {
+		struct pytarget *t = c->t;
+
+		snprintf(t->py_path, sizeof(t->py_path), "%s", m->path);
+		snprintf(t->py_open, sizeof(t->py_open), "%s", open_path);
+		procmaps_inside_path(pm, m->path, t->py_inside, sizeof(t->py_inside));
+		t->elf = ef;
+		t->bias = elf_load_bias(&ef, m->start);
+		t->runtime_addr = t->bias + sym.value;
+	} else {
+		snprintf(c->path, c->size, "%s", open_path);
+		elf_close(&ef);
+	}
+	return 1;
+}
+
+int pytarget_find_runtime(pid_t pid, char *path, size_t size)
+{
+	struct procmaps pm;
+	struct find_rt c = { NULL, path, size };
+	int r;
+
+	if (procmaps_read(&pm, pid))
+		return -ESRCH;
+	r = each_image(&pm, find_rt_cb, &c);
+	procmaps_free(&pm);
+	return r == 1 ? 0 : -ENOENT;
+}
+
+int pytarget_read(const struct pytarget *t, uint64_t addr, void *buf, size_t len)
+{
+	return procmem_read(t->pid, addr, buf, len);
+}
+
+/* The version as the target states it. */
+static void read_version(struct pytarget *t)
+{
+	struct elfsym sym;
+	uint32_t v;
+	char hdr[16];
+
+	/* Py_Version: const unsigned long = PY_VERSION_HEX, exported since 3.11. */
+	if (!elf_find_symbol(&t->elf, "Py_Version", &sym) && !elf_read_vaddr(&t->elf, sym.value, &v, 4) &&
+	    (v >> 24) == 3) {
+		t->version = v & 0xffffff00;
+		t->version_source = "Py_Version";
+	}
+	/* _Py_DebugOffsets (3.13+) opens _PyRuntime: cookie, then version. */
+	if (!pytarget_read(t, t->runtime_addr, hdr, sizeof(hdr)) || !elf_read_vaddr(&t->elf, t->runtime_addr - t->bias, hdr, sizeof(hdr))) {
+		uint64_t dv;
+
+		memcpy(&dv, hdr + 8, 8);
+		if (!memcmp(hdr, "xdebugpy", 8) && (dv >> 24) == 3) {
+			t->has_debug_offsets = true;
+			if (!t->version) {
+				t->version = (uint32_t)dv & 0xffffff00;
+				t->version_source = "_Py_DebugOffsets";
+			}
+		}
+	}
+	/* 3.9/3.10: PY_VERSION ("3.10.13") stands alone in .rodata, where
+	 * Py_GetVersion() formats it from. */
+	if (!t->version) {
+		t->version = elf_scan_py_version(&t->elf);
+		if (t->version)
+			t->version_source = ".rodata version string";
+	}
+}
+
+static void resolve_layout(struct pytarget *t)
+{
+	if (pylayout_init(&t->layout, t->version) == 0)
+		t->layout_ok = true;
+	if (!t->no_dwarf) {
+		t->dwarf = dwarfinfo_open(t->py_open, t->root_path, t->dwarf_where, sizeof(t->dwarf_where));
+		if (t->dwarf) {
+			pylayout_apply_dwarf(&t->layout, dwarfinfo_member_offset, t->dwarf);
+			if (strcmp(dwarfinfo_file(t->dwarf), t->py_open) &&
+			    !elf_open(&t->symelf, dwarfinfo_file(t->dwarf)))
+				t->have_symelf = true;
+		}
+	} else {
+		snprintf(t->dwarf_where, sizeof(t->dwarf_where), "not looked for (--no-debuginfo)");
+	}
+	if (t->has_debug_offsets) {
+		static char buf[DEBUG_OFFSETS_MAX];
+		size_t len = sizeof(buf);
+
+		/* Read what is mapped; the struct is far smaller than the runtime. */
+		while (len >= 512 && pytarget_read(t, t->runtime_addr, buf, len))
+			len /= 2;
+		if (len >= 512) {
+			uint64_t ft;
+
+			pylayout_apply_debug_offsets(&t->layout, buf, len);
+			if (pyl_known(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) &&
+			    (size_t)pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 <= len) {
+				memcpy(&ft, buf + pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
+				t->free_threaded = ft == 1;
+			}
+		}
+	}
+	if (t->layout.n_dwarf || t->layout.n_debug_offsets)
+		t->layout_ok = true;
+}
+
+int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz)
+{
+	struct find_rt c;
+	char path[64];
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->elf.fd = -1;
+	t->symelf.fd = -1;
+	t->pid = pid;
+	t->no_dwarf = no_dwarf;
+	r = procmaps_read(&t->pm, pid);
+	if (r == -ENOENT || r == -ESRCH) {
+		snprintf(err, errsz, "no process with pid %d", pid);
+		return EXIT_NO_PROCESS;
+	}
+	if (r == -EACCES || r == -EPERM) {
+		snprintf(err, errsz, "cannot read /proc/%d/maps: %s; run gcscope as root", pid, strerror(-r));
+		return EXIT_PERMISSION;
+	}
+	if (r) {
+		snprintf(err, errsz, "cannot read /proc/%d/maps: %s", pid, strerror(-r));
+		return EXIT_NO_PROCESS;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_text_file(path, t->comm, sizeof(t->comm)) < 0)
+		snprintf(t->comm, sizeof(t->comm), "?");
+	if (t->pm.foreign_root)
+		snprintf(t->root_path, sizeof(t->root_path), "/proc/%d/root", pid);
+	else
+		snprintf(t->root_path, sizeof(t->root_path), "/");
+
+	c.t = t;
+	if (each_image(&t->pm, find_rt_cb, &c) != 1) {
+		snprintf(err, errsz, "process %d (%s) is not running CPython: no mapped file defines _PyRuntime",
+			 pid, t->comm);
+		return EXIT_NOT_PYTHON;
+	}
+	read_version(t);
+	if (!t->version) {
+		snprintf(err, errsz, "cannot tell the CPython version of %s (no Py_Version, _Py_DebugOffsets "
+			 "or version string)", t->py_path);
+		return EXIT_UNSUPPORTED;
+	}
+	if (t->version < 0x03090000) {
+		char v[32];
+
+		snprintf(err, errsz, "CPython %s is not supported: gcscope needs 3.9 or later",
+			 py_version_str(t->version, v, sizeof(v)));
+		return EXIT_UNSUPPORTED;
+	}
+	resolve_layout(t);
+	return EXIT_OK;
+}
+
+void pytarget_close(struct pytarget *t)
+{
+	dwarfinfo_close(t->dwarf);
+	t->dwarf = NULL;
+	if (t->have_symelf)
+		elf_close(&t->symelf);
+	elf_close(&t->elf);
+	procmaps_free(&t->pm);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * A CPython target: the process, the ELF file holding the runtime
+ * (the python executable, or libpython for --enable-shared builds), where
+ * it is loaded, the version the target itself states, its debug info, and
+ * the resolved layout.
+ */
+#ifndef GCSCOPE_TARGET_H
+#define GCSCOPE_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dwarfinfo.h"
+#include "elfinfo.h"
+#include "procmaps.h"
+#include "pylayout.h"
+
+struct pytarget {
+	pid_t pid;
+	struct procmaps pm;
+	char comm[32];
+	char root_path[PATH_MAX];	/* "/proc/PID/root" or "/" */
+
+	/* The ELF that defines _PyRuntime. */
+	char py_path[PATH_MAX];		/* as /proc/PID/maps shows it */
+	char py_inside[PATH_MAX];	/* as the target sees it */
+	char py_open[PATH_MAX];		/* where we open it and attach probes */
+	struct elffile elf;
+	uint64_t bias;
+	uint64_t runtime_addr;		/* &_PyRuntime in the target */
+
+	uint32_t version;		/* major<<24 | minor<<16 | micro<<8 */
+	const char *version_source;	/* "Py_Version", "_Py_DebugOffsets", ".rodata" */
+	bool has_debug_offsets;
+	bool free_threaded;
+
+	struct dwarfinfo *dwarf;	/* NULL without debug info */
+	char dwarf_where[PATH_MAX + 256]; /* its file, or what was tried */
+	bool no_dwarf;			/* --no-debuginfo: do not look */
+	struct elffile symelf;		/* a separate debug file's .symtab, if any */
+	bool have_symelf;
+
+	struct pylayout layout;
+	bool layout_ok;			/* version known to the table or overridden */
+};
+
+/* Find the CPython runtime of process pid.  Returns an EXIT_* code (0 on
+ * success) and writes one line for the user to err. */
+int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz);
+void pytarget_close(struct pytarget *t);
+
+/* Look only for the ELF with _PyRuntime in a process that may not have run
+ * any Python yet (gcscope trace -- CMD): 0 if found, -ENOENT if not. */
+int pytarget_find_runtime(pid_t pid, char *path, size_t size);
+
+/* Read target memory (process_vm_readv). */
+int pytarget_read(const struct pytarget *t, uint64_t addr, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * gcscope trace: one line per collection of a live CPython process, and a
+ * summary on exit.  Lifecycle as in bcc's libbpf-tools: open, set rodata,
+ * load, attach, poll the ring buffer, detach.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gcscope.h"
+#include "gcscope.skel.h"
+#include "common.h"
+#include "json.h"
+#include "launch.h"
+#include "privs.h"
+#include "probe.h"
+#include "stats.h"
+#include "target.h"
+#include "trace.h"
+
+static volatile sig_atomic_t exiting;
+
+struct trace_env {
+	pid_t pid;
+	char **cmd;			/* after "--" */
+	double min_ms;
+	double duration;
+	enum probe_kind probe;
+	bool no_debuginfo;
+	long ringbuf_kb;
+	uint64_t min_ns;
+	int64_t mono_to_real;		/* add to a monotonic ns to get wall-clock ns */
+	struct trace_stats stats;
+	uint64_t printed, hidden;
+};
+
+static struct trace_env env = {
+	.probe = PROBE_AUTO,
+	.ringbuf_kb = 256,
+};
+
+const char argp_trace_doc[] =
+	"Trace every cyclic-GC collection of a live CPython process.\n"
+	"\n"
+	"USAGE: gcscope trace [OPTIONS] -p PID\n"
+	"       gcscope trace [OPTIONS] -- COMMAND [ARGS...]\n"
+	"\n"
+	"One line per collection: time, thread id and name, generation, pause,\n"
+	"objects collected and uncollectable.  On exit (Ctrl-C, SIGTERM, the\n"
+	"target exiting or --duration) a summary: pauses per generation as log2\n"
+	"histograms, p50/p99/max, GC share of wall time, and the threads that paid.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    gcscope trace -p 4242              # trace a running process\n"
+	"    gcscope trace -p 4242 --min-ms 5   # only show pauses of 5 ms or more\n"
+	"    gcscope trace -j -p 4242           # JSON Lines (docs/json-schema.md)\n"
+	"    gcscope trace -- python3 app.py    # start a program under tracing\n"
+	"\n"
+	"Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 no such process,\n"
+	"4 not CPython, 5 no usable probe, 6 not enough privilege, 7 unsupported\n"
+	"version (docs/exit-codes.md).\n";
+
+enum {
+	OPT_MIN_MS = 1000,
+	OPT_DURATION,
+	OPT_PROBE,
+	OPT_NO_DEBUGINFO,
+	OPT_RINGBUF_KB,
+};
+
+static const struct argp_option trace_opts[] = {
+	{ "pid", 'p', "PID", 0, "Trace this process", 0 },
+	{ "json", 'j', NULL, 0, "Print JSON Lines instead of text", 0 },
+	{ "min-ms", OPT_MIN_MS, "MS", 0, "Hide collections shorter than MS milliseconds (still summarised)", 0 },
+	{ "duration", OPT_DURATION, "S", 0, "Stop after S seconds", 0 },
+	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
+	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
+	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB, a power of 2 (default 256)", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case 'p':
+		if (!parse_long(arg, 1, INT32_MAX, &v))
+			argp_error(state, "invalid pid '%s': give a process id, e.g. -p 4242", arg);
+		env.pid = (pid_t)v;
+		break;
+	case 'j':
+		g_json = true;
+		break;
+	case 'v':
+		g_verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case OPT_MIN_MS:
+		if (!parse_double(arg, 0, 1e9, &env.min_ms))
+			argp_error(state, "invalid --min-ms '%s': give milliseconds, e.g. --min-ms 2.5", arg);
+		break;
+	case OPT_DURATION:
+		if (!parse_double(arg, 0.001, 1e9, &env.duration))
+			argp_error(state, "invalid --duration '%s': give seconds, e.g. --duration 30", arg);
+		break;
+	case OPT_PROBE:
+		if (!strcmp(arg, "auto"))
+			env.probe = PROBE_AUTO;
+		else if (!strcmp(arg, "usdt"))
+			env.probe = PROBE_USDT;
+		else if (!strcmp(arg, "uprobe"))
+			env.probe = PROBE_UPROBE;
+		else
+			argp_error(state, "invalid --probe '%s': use auto, usdt or uprobe", arg);
+		break;
+	case OPT_NO_DEBUGINFO:
+		env.no_debuginfo = true;
+		break;
+	case OPT_RINGBUF_KB:
+		if (!parse_long(arg, 4, 1 << 20, &v) || (v & (v - 1)))
+			argp_error(state, "invalid --ringbuf-kb '%s': give a power of 2 from 4 to 1048576", arg);
+		env.ringbuf_kb = v;
+		break;
+	case ARGP_KEY_ARG:
+		/* The first non-option starts the command (after "--"). */
+		env.cmd = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!env.pid && !env.cmd)
+			argp_error(state, "no target: give -p PID or -- COMMAND");
+		if (env.pid && env.cmd)
+			argp_error(state, "give -p PID or -- COMMAND, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && g_verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && !g_verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void fmt_time(uint64_t mono_ns, char *buf, size_t size, bool iso)
+{
+	uint64_t real = mono_ns + env.mono_to_real;
+	time_t sec = real / 1000000000ULL;
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	if (iso) {
+		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(real % 1000000000ULL / 1000));
+		return;
+	}
+	localtime_r(&sec, &tm);
+	snprintf(buf, size, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(real % 1000000000ULL / 1000000));
+}
+
+/* A thread name from the target, printable in one column. */
+static void clean_name(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && in[i]; i++)
+		out[i] = (in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
+	out[i] = '\0';
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	const struct gcscope_collection *e = data;
+	char name[GCSCOPE_COMM_LEN + 1], when[40];
+	uint64_t pause;
+
+	(void)ctx;
+	if (size < sizeof(*e) || e->type != GCSCOPE_EV_COLLECTION)
+		return 0;
+	pause = e->ts_end > e->ts_start ? e->ts_end - e->ts_start : 0;
+	memcpy(name, e->comm, GCSCOPE_COMM_LEN);
+	name[GCSCOPE_COMM_LEN] = '\0';
+	clean_name(name, name, sizeof(name));
+	stats_add(&env.stats, e->gen, e->tid, name, pause, (e->flags & GCSCOPE_F_STATS) ? e->collected : -1,
+		  (e->flags & GCSCOPE_F_STATS) ? e->uncollectable : -1);
+	if (!env.stats.first_ns || e->ts_start < env.stats.first_ns)
+		env.stats.first_ns = e->ts_start;
+	if (e->ts_end > env.stats.last_ns)
+		env.stats.last_ns = e->ts_end;
+	if (pause < env.min_ns) {
+		env.hidden++;
+		return 0;
+	}
+	env.printed++;
+	if (g_json) {
+		struct jw w;
+
+		fmt_time(e->ts_start, when, sizeof(when), true);
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "collection");
+		jw_str(&w, "time", when);
+		jw_uint(&w, "ts_ns", e->ts_start);
+		jw_uint(&w, "pid", e->pid);
+		jw_uint(&w, "tid", e->tid);
+		jw_str(&w, "thread", name);
+		if (e->gen >= 0)
+			jw_int(&w, "gen", e->gen);
+		else
+			jw_null(&w, "gen");
+		jw_uint(&w, "pause_ns", pause);
+		if (e->flags & GCSCOPE_F_STATS) {
+			jw_int(&w, "collected", e->collected);
+			jw_int(&w, "uncollectable", e->uncollectable);
+		} else {
+			jw_null(&w, "collected");
+			jw_null(&w, "uncollectable");
+		}
+		if (e->flags & GCSCOPE_F_TOTAL_ARG)
+			jw_int(&w, "unreachable", e->total_arg);
+		else
+			jw_null(&w, "unreachable");
+		jw_obj_end(&w);
+		jw_line(&w);
+	} else {
+		char gen[8], coll[24], unc[24];
+
+		fmt_time(e->ts_start, when, sizeof(when), false);
+		snprintf(gen, sizeof(gen), e->gen >= 0 ? "%d" : "?", e->gen);
+		if (e->flags & GCSCOPE_F_STATS) {
+			snprintf(coll, sizeof(coll), "%lld", (long long)e->collected);
+			snprintf(unc, sizeof(unc), "%lld", (long long)e->uncollectable);
+		} else if (e->flags & GCSCOPE_F_TOTAL_ARG) {
+			/* USDT gc__done gives collected + uncollectable only. */
+			snprintf(coll, sizeof(coll), "%lld*", (long long)e->total_arg);
+			snprintf(unc, sizeof(unc), "-");
+		} else {
+			snprintf(coll, sizeof(coll), "-");
+			snprintf(unc, sizeof(unc), "-");
+		}
+		printf("%-12s %-7u %-15.15s %3s %10.3f %9s %6s\n", when, e->tid, name, gen, pause / 1e6,
+		       coll, unc);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static uint64_t read_counter(struct gcscope_bpf *obj, enum gcscope_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(obj->maps.counters);
+	uint32_t key = c;
+	uint64_t sum = 0, *vals;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, vals) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+static void report_lost(uint64_t lost, uint64_t *reported)
+{
+	if (lost <= *reported)
+		return;
+	if (g_json) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "lost");
+		jw_uint(&w, "count", lost - *reported);
+		jw_uint(&w, "total", lost);
+		jw_obj_end(&w);
+		jw_line(&w);
+		fflush(stdout);
+	}
+	fprintf(stderr, "gcscope: lost %llu collection events (ring buffer full; total %llu): "
+		"try --ringbuf-kb or --min-ms\n", (unsigned long long)(lost - *reported),
+		(unsigned long long)lost);
+	*reported = lost;
+}
+
+static void print_attach(const struct pytarget *t, const struct probe_plan *plan, bool launched)
+{
+	char v[32];
+
+	py_version_str(t->version, v, sizeof(v));
+	if (g_json) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "attach");
+		jw_uint(&w, "pid", t->pid);
+		jw_str(&w, "comm", t->comm);
+		jw_str(&w, "python", v);
+		jw_str(&w, "version_source", t->version_source);
+		jw_str(&w, "binary", t->py_inside);
+		jw_str(&w, "root", t->pm.foreign_root ? t->pm.root : "/");
+		jw_str(&w, "probe", probe_kind_name(plan->kind));
+		jw_str(&w, "probe_detail", plan->why);
+		jw_bool(&w, "counts", plan->stats);
+		jw_bool(&w, "launched", launched);
+		jw_obj_end(&w);
+		jw_line(&w);
+	} else {
+		printf("Tracing GC of pid %d (%s, CPython %s) via %s. Hit Ctrl-C to end.\n", t->pid, t->comm, v,
+		       probe_kind_name(plan->kind));
+		if (!plan->stats)
+			printf("(collected/uncollectable split unavailable: %s)\n", plan->stats_why);
+		printf("%-12s %-7s %-15s %3s %10s %9s %6s\n", "TIME", "TID", "THREAD", "GEN", "PAUSE(ms)",
+		       "COLLECTED", "UNCOLL");
+	}
+	fflush(stdout);
+}
+
+static void print_summary(uint64_t wall_ns, uint64_t lost, uint64_t no_start, const char *end_reason)
+{
+	if (g_json) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "summary");
+		jw_str(&w, "end", end_reason);
+		jw_uint(&w, "lost", lost);
+		jw_uint(&w, "unpaired", no_start);
+		jw_uint(&w, "hidden", env.hidden);
+		stats_print_json(&env.stats, &w, wall_ns);
+		jw_obj_end(&w);
+		jw_line(&w);
+	} else {
+		printf("\nDetaching (%s).\n", end_reason);
+		stats_print_text(&env.stats, stdout, wall_ns);
+		if (env.hidden)
+			printf("\n%llu collections shorter than %.3f ms were not printed (but are counted above)\n",
+			       (unsigned long long)env.hidden, env.min_ms);
+		if (lost)
+			printf("\nLOST %llu collection events: the ring buffer was full\n", (unsigned long long)lost);
+		if (no_start)
+			printf("\n%llu collections were already running when tracing started (not counted)\n",
+			       (unsigned long long)no_start);
+	}
+	fflush(stdout);
+}
+
+static int attach(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *p)
+{
+	struct bpf_link *l;
+
+	if (p->kind == PROBE_USDT) {
+		l = bpf_program__attach_usdt(obj->progs.usdt_gc_start, t->pid, t->py_open, "python", "gc__start", NULL);
+		if (!l)
+			return -errno;
+		obj->links.usdt_gc_start = l;
+		l = bpf_program__attach_usdt(obj->progs.usdt_gc_done, t->pid, t->py_open, "python", "gc__done", NULL);
+		if (!l)
+			return -errno;
+		obj->links.usdt_gc_done = l;
+		return 0;
+	}
+	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_entry, false, t->pid, t->py_open, p->func_offset);
+	if (!l)
+		return -errno;
+	obj->links.uprobe_collect_entry = l;
+	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_return, true, t->pid, t->py_open, p->func_offset);
+	if (!l)
+		return -errno;
+	obj->links.uprobe_collect_return = l;
+	return 0;
+}
+
+static bool process_gone(int pidfd, pid_t pid, bool child, bool *reaped)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	if (child) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			*reaped = true;
+			return true;
+		}
+		return false;
+	}
+	if (pidfd >= 0)
+		return poll(&pfd, 1, 0) > 0;
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+static struct argp trace_argp = {
+	.options = trace_opts,
+	.parser = parse_trace_arg,
+	.doc = argp_trace_doc,
+};
+
+int cmd_trace(int argc, char **argv)
+{
+	struct gcscope_bpf *obj = NULL;
+	struct ring_buffer *rb = NULL;
+	struct probe_plan plan;
+	struct pytarget t;
+	char err[PATH_MAX + 512], why[256];
+	uint64_t start_ns, end_ns = 0, lost_reported = 0;
+	const char *end_reason = "interrupted";
+	bool launched = false, have_target = false, reaped = false;
+	int code, pidfd = -1;
+	pid_t pid;
+
+	if (argp_parse(&trace_argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+		return EXIT_USAGE;
+	env.min_ns = (uint64_t)(env.min_ms * 1e6);
+	libbpf_set_print(libbpf_print_fn);
+	stats_init(&env.stats);
+
+	if (!privs_can_trace(why, sizeof(why)))
+		return p_err(EXIT_PERMISSION, "%s", why);
+
+	if (env.cmd) {
+		code = launch_until_python(env.cmd, &pid, err, sizeof(err));
+		if (code)
+			return p_err(code, "%s", err);
+		launched = true;
+	} else {
+		pid = env.pid;
+	}
+
+	code = pytarget_open(&t, pid, env.no_debuginfo, err, sizeof(err));
+	if (code) {
+		p_err(code, "%s", err);
+		goto cleanup_early;
+	}
+	have_target = true;
+	code = probe_plan(&t, env.probe, &plan);
+	if (code) {
+		p_err(code, "cannot trace pid %d: %s", pid, plan.missing);
+		goto cleanup_early;
+	}
+	p_debug("probe: %s; counts: %s", plan.why, plan.stats_why);
+
+	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "cannot set signal handler: %s", strerror(errno));
+		goto cleanup_early;
+	}
+
+	obj = gcscope_bpf__open();
+	if (!obj) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "failed to open BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	obj->rodata->targ_tgid = pid;
+	obj->rodata->targ_have_stats = plan.stats;
+	obj->rodata->targ_runtime = t.runtime_addr;
+	if (plan.stats) {
+		obj->rodata->targ_off_interp_main = pyl(&t.layout, PYL_RUNTIME_INTERPRETERS_MAIN);
+		obj->rodata->targ_off_interp_gc = pyl(&t.layout, PYL_INTERP_GC);
+		obj->rodata->targ_off_gen_stats = pyl(&t.layout, PYL_GC_GENERATION_STATS);
+		obj->rodata->targ_stats_stride = pyl(&t.layout, PYL_GC_STATS_SIZEOF);
+	}
+	obj->rodata->targ_gen_in_parm2 = plan.gen_in_parm2;
+	obj->rodata->targ_ret_is_total = plan.ret_is_total;
+	bpf_map__set_max_entries(obj->maps.events, (uint32_t)env.ringbuf_kb * 1024);
+	bpf_program__set_autoload(obj->progs.usdt_gc_start, plan.kind == PROBE_USDT);
+	bpf_program__set_autoload(obj->progs.usdt_gc_done, plan.kind == PROBE_USDT);
+	bpf_program__set_autoload(obj->progs.uprobe_collect_entry, plan.kind == PROBE_UPROBE);
+	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan.kind == PROBE_UPROBE);
+
+	if (gcscope_bpf__load(obj)) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
+			     strerror(errno));
+		goto cleanup;
+	}
+	code = attach(obj, &t, &plan);
+	if (code) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
+			     probe_kind_name(plan.kind), t.py_open, strerror(-code));
+		goto cleanup;
+	}
+	rb = ring_buffer__new(bpf_map__fd(obj->maps.events), handle_event, NULL, NULL);
+	if (!rb) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "failed to create ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (!launched)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	env.mono_to_real = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	print_attach(&t, &plan, launched);
+	start_ns = now_ns(CLOCK_MONOTONIC);
+	if (env.duration > 0)
+		end_ns = start_ns + (uint64_t)(env.duration * 1e9);
+	if (launched)
+		launch_release(pid);
+
+	while (!exiting) {
+		int r = ring_buffer__poll(rb, 100);
+
+		if (r < 0 && r != -EINTR) {
+			code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffer: %s", strerror(-r));
+			break;
+		}
+		report_lost(read_counter(obj, GCSCOPE_CNT_LOST), &lost_reported);
+		if (end_ns && now_ns(CLOCK_MONOTONIC) >= end_ns) {
+			end_reason = "duration elapsed";
+			break;
+		}
+		if (process_gone(pidfd, pid, launched, &reaped)) {
+			end_reason = "target exited";
+			break;
+		}
+	}
+	if (exiting)
+		end_reason = "signal";
+	/* What the target wrote before it exited, or before the signal. */
+	ring_buffer__consume(rb);
+	report_lost(read_counter(obj, GCSCOPE_CNT_LOST), &lost_reported);
+	print_summary(now_ns(CLOCK_MONOTONIC) - start_ns, read_counter(obj, GCSCOPE_CNT_LOST),
+		      read_counter(obj, GCSCOPE_CNT_NO_START), end_reason);
+	if (read_counter(obj, GCSCOPE_CNT_STATS_FAULT))
+		p_warn("generation_stats could not be read %llu times: counts may be missing",
+		       (unsigned long long)read_counter(obj, GCSCOPE_CNT_STATS_FAULT));
+
+cleanup:
+	ring_buffer__free(rb);
+	gcscope_bpf__destroy(obj);
+cleanup_early:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (launched) {
+		/* Still stopped if we failed before letting it go: it is ours, end it. */
+		if (code) {
+			kill(pid, SIGKILL);
+			launch_release(pid);
+		}
+		/* Reap it if it is done; one that ignores our SIGINT is left
+		 * running, as it would be without us. */
+		if (!reaped)
+			waitpid(pid, NULL, code ? 0 : WNOHANG);
+	}
+	if (have_target)
+		pytarget_close(&t);
+	stats_free(&env.stats);
+	return code;
+}
