@@ -49,7 +49,8 @@ static bool maps_mention(pid_t pid, const char *name)
 
 int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz)
 {
-	char needed[256] = "", rt[PATH_MAX];
+	char needed[256] = "";
+	bool have_runtime = false;
 	int pipefd[2], status, child_errno = 0, sig = 0;
 	pid_t pid;
 
@@ -92,17 +93,23 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 	for (;;) {
 		bool exec_event;
 
+		bool version_known = false;
+
 		/* With a libpython dependency, look at each syscall stop of the
 		 * dynamic loader until the library is mapped; otherwise only exec
-		 * events matter (a shell script, a shim). */
-		if (!needed[0] || maps_mention(pid, needed)) {
-			if (pytarget_find_runtime(pid, rt, sizeof(rt)) == 0) {
-				*pidp = pid;
-				p_debug("runtime of pid %d found in %s", pid, rt);
-				return EXIT_OK;
+		 * events matter (a shell script, a shim).  3.9/3.10 state their
+		 * version only once Py_GetVersion() ran: step on until then. */
+		if (have_runtime || !needed[0] || maps_mention(pid, needed)) {
+			if (pytarget_runtime_ready(pid, &version_known) == 0) {
+				have_runtime = true;
+				if (version_known) {
+					*pidp = pid;
+					return EXIT_OK;
+				}
 			}
 		}
-		if (ptrace(needed[0] ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0) {
+		if (ptrace(needed[0] || have_runtime ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL,
+			   (void *)(long)sig) < 0) {
 			snprintf(err, errsz, "ptrace: %s", strerror(errno));
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
@@ -121,6 +128,7 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 		}
 		exec_event = (status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8));
 		if (exec_event) {
+			have_runtime = false;
 			needed_libpython(pid, needed, sizeof(needed));
 			continue;
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 /* gcscope: watch CPython's cyclic garbage collector from outside the process. */
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,9 +50,18 @@ int main(int argc, char **argv)
 		printf("%s\n", argp_program_version);
 		return EXIT_OK;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+	/* argp's own usage errors exit with EX_USAGE (64) unless told. */
+	argp_err_exit_status = EXIT_USAGE;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		char name[64];
+
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		/* argp prefixes its messages with argv[0]. */
+		snprintf(name, sizeof(name), "gcscope %s", commands[i].name);
+		argv[1] = name;
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "gcscope: unknown command '%s'; run 'gcscope --help' for the list\n", argv[1]);
 	return EXIT_USAGE;
 }

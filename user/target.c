@@ -85,16 +85,25 @@ static int find_rt_cb(struct procmaps *pm, const struct mapping *m, void *p)
 	return 1;
 }
 
-int pytarget_find_runtime(pid_t pid, char *path, size_t size)
+
+int pytarget_runtime_ready(pid_t pid, bool *version_known)
 {
-	struct procmaps pm;
-	struct find_rt c = { NULL, path, size };
+	static struct pytarget t;	/* large: keep it off the stack */
+	struct find_rt c = { &t, NULL, 0 };
+	const char *src;
+	bool dbg;
 	int r;
 
-	if (procmaps_read(&pm, pid))
+	memset(&t, 0, sizeof(t));
+	t.elf.fd = -1;
+	if (procmaps_read(&t.pm, pid))
 		return -ESRCH;
-	r = each_image(&pm, find_rt_cb, &c);
-	procmaps_free(&pm);
+	r = each_image(&t.pm, find_rt_cb, &c);
+	if (r == 1) {
+		*version_known = py_version_of(pid, &t.elf, t.bias, t.runtime_addr - t.bias, &src, &dbg) != 0;
+		elf_close(&t.elf);
+	}
+	procmaps_free(&t.pm);
 	return r == 1 ? 0 : -ENOENT;
 }
 
@@ -103,39 +112,91 @@ int pytarget_read(const struct pytarget *t, uint64_t addr, void *buf, size_t len
 	return procmem_read(t->pid, addr, buf, len);
 }
 
-/* The version as the target states it. */
-static void read_version(struct pytarget *t)
+/* Py_GetVersion() writes "3.9.18 (main, May  9 2026, ...) [GCC ...]" into a
+ * static buffer when the interpreter starts (sys.version).  3.9 and 3.10 keep
+ * PY_VERSION nowhere else as a string (GCC folds the literal into code), so
+ * look for that buffer in the runtime's writable segment (.data + .bss). */
+static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias)
 {
-	struct elfsym sym;
-	uint32_t v;
-	char hdr[16];
+	static char buf[1 << 16];
+	size_t n;
 
-	/* Py_Version: const unsigned long = PY_VERSION_HEX, exported since 3.11. */
-	if (!elf_find_symbol(&t->elf, "Py_Version", &sym) && !elf_read_vaddr(&t->elf, sym.value, &v, 4) &&
-	    (v >> 24) == 3) {
-		t->version = v & 0xffffff00;
-		t->version_source = "Py_Version";
-	}
-	/* _Py_DebugOffsets (3.13+) opens _PyRuntime: cookie, then version. */
-	if (!pytarget_read(t, t->runtime_addr, hdr, sizeof(hdr)) || !elf_read_vaddr(&t->elf, t->runtime_addr - t->bias, hdr, sizeof(hdr))) {
-		uint64_t dv;
+	if (elf_getphdrnum(ef->elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
 
-		memcpy(&dv, hdr + 8, 8);
-		if (!memcmp(hdr, "xdebugpy", 8) && (dv >> 24) == 3) {
-			t->has_debug_offsets = true;
-			if (!t->version) {
-				t->version = (uint32_t)dv & 0xffffff00;
-				t->version_source = "_Py_DebugOffsets";
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+			continue;
+		/* 16 MiB bounds the scan whatever the ELF claims. */
+		for (uint64_t off = 0; off < ph.p_memsz && off < (16u << 20); off += sizeof(buf) - 64) {
+			uint64_t len = ph.p_memsz - off < sizeof(buf) ? ph.p_memsz - off : sizeof(buf);
+
+			if (procmem_read(pid, bias + ph.p_vaddr + off, buf, len))
+				continue;
+			/* the buffer is a static char[250]: aligned, NUL before it */
+			for (size_t j = 8; j + 16 < len; j += 8) {
+				const char *sp;
+				uint32_t v;
+
+				if (buf[j - 1] != '\0' || buf[j] != '3' || buf[j + 1] != '.')
+					continue;
+				sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
+				if (!sp || sp[1] != '(')
+					continue;
+				v = parse_py_version(buf + j, (size_t)(sp - (buf + j)));
+				if (v)
+					return v;
 			}
 		}
 	}
-	/* 3.9/3.10: PY_VERSION ("3.10.13") stands alone in .rodata, where
-	 * Py_GetVersion() formats it from. */
-	if (!t->version) {
-		t->version = elf_scan_py_version(&t->elf);
-		if (t->version)
-			t->version_source = ".rodata version string";
+	return 0;
+}
+
+uint32_t py_version_of(pid_t pid, struct elffile *ef, uint64_t bias, uint64_t runtime_vaddr,
+		       const char **source, bool *debug_offsets)
+{
+	struct elfsym sym;
+	char hdr[16];
+	uint32_t v;
+
+	*debug_offsets = false;
+	/* _Py_DebugOffsets (3.13+) opens _PyRuntime: cookie, then version.  It
+	 * is initialised data, so the file has it before the process runs. */
+	if (!procmem_read(pid, bias + runtime_vaddr, hdr, sizeof(hdr)) ||
+	    !elf_read_vaddr(ef, runtime_vaddr, hdr, sizeof(hdr))) {
+		uint64_t dv;
+
+		memcpy(&dv, hdr + 8, 8);
+		*debug_offsets = !memcmp(hdr, "xdebugpy", 8) && (dv >> 24) == 3;
 	}
+	/* Py_Version: const unsigned long = PY_VERSION_HEX, exported since 3.11. */
+	if (!elf_find_symbol(ef, "Py_Version", &sym) && !elf_read_vaddr(ef, sym.value, &v, 4) && (v >> 24) == 3) {
+		*source = "Py_Version";
+		return v & 0xffffff00;
+	}
+	if (*debug_offsets) {
+		uint64_t dv;
+
+		memcpy(&dv, hdr + 8, 8);
+		*source = "_Py_DebugOffsets";
+		return (uint32_t)dv & 0xffffff00;
+	}
+	v = elf_scan_py_version(ef);
+	if (v) {
+		*source = ".rodata version string";
+		return v;
+	}
+	v = scan_version_memory(pid, ef, bias);
+	if (v)
+		*source = "Py_GetVersion() buffer";
+	return v;
+}
+
+static void read_version(struct pytarget *t)
+{
+	t->version = py_version_of(t->pid, &t->elf, t->bias, t->runtime_addr - t->bias, &t->version_source,
+				   &t->has_debug_offsets);
 }
 
 static void resolve_layout(struct pytarget *t)
@@ -216,7 +277,7 @@ int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_
 	read_version(t);
 	if (!t->version) {
 		snprintf(err, errsz, "cannot tell the CPython version of %s (no Py_Version, _Py_DebugOffsets "
-			 "or version string)", t->py_path);
+			 "or version string; has the interpreter finished starting?)", t->py_path);
 		return EXIT_UNSUPPORTED;
 	}
 	if (t->version < 0x03090000) {

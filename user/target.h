@@ -53,9 +53,15 @@ struct pytarget {
 int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz);
 void pytarget_close(struct pytarget *t);
 
-/* Look only for the ELF with _PyRuntime in a process that may not have run
- * any Python yet (gcscope trace -- CMD): 0 if found, -ENOENT if not. */
-int pytarget_find_runtime(pid_t pid, char *path, size_t size);
+/* In a process that may not have run any Python yet (gcscope trace -- CMD):
+ * 0 if the ELF with _PyRuntime is mapped, -ENOENT if not; and whether the
+ * target can already state its version. */
+int pytarget_runtime_ready(pid_t pid, bool *version_known);
+
+/* The CPython version as the target states it (see target.c), or 0 while
+ * it cannot tell yet (3.9/3.10 before Py_GetVersion() ran). */
+uint32_t py_version_of(pid_t pid, struct elffile *ef, uint64_t bias, uint64_t runtime_vaddr,
+		       const char **source, bool *debug_offsets);
 
 /* Read target memory (process_vm_readv). */
 int pytarget_read(const struct pytarget *t, uint64_t addr, void *buf, size_t len);

@@ -52,7 +52,10 @@ fi
 
 if [ -e "$root/.complete" ]; then
 	echo "chroot.sh: adding ${pkgs//,/ } to $root" >&2
-	chroot "$root" sh -c "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkgs//,/ }" \
+	# The mirror may serve a sid Release file past its Valid-Until date (an
+	# older snapshot than the clock): debootstrap does not check it, apt does.
+	apt_opts="-o Acquire::Check-Valid-Until=false"
+	chroot "$root" sh -c "apt-get $apt_opts update && DEBIAN_FRONTEND=noninteractive apt-get $apt_opts install -y ${pkgs//,/ }" \
 		>"$cache/chroots/$suite.log" 2>&1 || {
 		echo "chroot.sh: apt-get in the $suite chroot failed; see $cache/chroots/$suite.log" >&2
 		exit 1

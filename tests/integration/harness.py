@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Start real interpreters and gcscope against them."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAMS = os.path.join(os.path.dirname(HERE), "programs")
+
+
+class Target:
+    """A program from tests/programs run by one interpreter of the matrix."""
+
+    def __init__(self, interp, tmp_path, program, *args, env=None):
+        d = interp.scratch_dir(tmp_path)
+        self.script = os.path.join(d, program)
+        shutil.copy(os.path.join(PROGRAMS, program), self.script)
+        self.proc = subprocess.Popen(interp.argv(interp.inside(self.script), *map(str, args)),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready"), f"target did not start: {line!r} {self.proc.stderr.read()}"
+        # `chroot ROOT python` execs python in place: the same pid.
+        self.pid = self.proc.pid
+        assert int(line.split()[1]) == self.pid, line
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def report(self, timeout=120):
+        line = self.proc.stdout.readline()
+        self.proc.wait(timeout=timeout)
+        assert self.proc.returncode == 0, f"target failed: {self.proc.stderr.read()}"
+        return json.loads(line)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Gcscope:
+    """gcscope trace -j, its JSON Lines parsed."""
+
+    def __init__(self, gcscope, *args, stdout=subprocess.PIPE):
+        self.proc = subprocess.Popen([gcscope, *map(str, args)], stdout=stdout,
+                                     stderr=subprocess.PIPE, text=True)
+
+    def wait_attached(self, timeout=60):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"gcscope did not attach: rc={self.proc.wait()} {self.proc.stderr.read()}")
+        rec = json.loads(line)
+        assert rec["type"] == "attach", rec
+        return rec
+
+    def finish(self, timeout=120):
+        out, err = self.proc.communicate(timeout=timeout)
+        self.stderr = err
+        self.records = [json.loads(l) for l in out.splitlines() if l.strip()]
+        return self.records
+
+    def of_type(self, t):
+        return [r for r in self.records if r["type"] == t]
+
+
+def run(gcscope, *args, timeout=60, **kw):
+    return subprocess.run([gcscope, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def collections_of(report):
+    return [tuple(r) for r in report["records"]]
+
+
+def traced_collections(records):
+    return [(r["tid"], r["gen"], r["collected"], r["uncollectable"])
+            for r in records if r["type"] == "collection"]
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def stop(proc, sig=signal.SIGINT, timeout=30):
+    proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
