@@ -19,16 +19,18 @@ static struct {
 	pid_t pid;
 	enum probe_kind probe;
 	bool no_debuginfo;
+	bool layout;
 } denv = { .probe = PROBE_AUTO };
 
 static const char doctor_doc[] =
 	"Explain what gcscope can trace in a CPython process, and what is missing.\n"
 	"\n"
-	"USAGE: gcscope doctor [-j] [--probe KIND] [--no-debuginfo] -p PID\n"
+	"USAGE: gcscope doctor [-j] [--layout] [--probe KIND] [--no-debuginfo] -p PID\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    gcscope doctor -p 4242      # which probe, which layout source, why\n"
 	"    gcscope doctor -j -p 4242   # the same as one JSON object\n"
+	"    gcscope doctor --layout -p 4242  # every CPython offset and its source\n"
 	"\n"
 	"Exits 0 when `gcscope trace` would work, else with the code trace would\n"
 	"fail with (docs/exit-codes.md).\n";
@@ -38,6 +40,7 @@ static const struct argp_option doctor_opts[] = {
 	{ "json", 'j', NULL, 0, "Print one JSON object", 0 },
 	{ "probe", 1000, "KIND", 0, "As trace: auto, usdt or uprobe", 0 },
 	{ "no-debuginfo", 1001, NULL, 0, "As trace: do not look for DWARF", 0 },
+	{ "layout", 1002, NULL, 0, "Also list every layout value, its source and the table's value", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -75,6 +78,9 @@ static error_t parse_doctor_arg(int key, char *arg, struct argp_state *state)
 	case 1001:
 		denv.no_debuginfo = true;
 		break;
+	case 1002:
+		denv.layout = true;
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -101,6 +107,54 @@ static void layout_summary(const struct pytarget *t, char *buf, size_t size)
 			o += (size_t)snprintf(buf + o, size - o, "; DWARF's %s=%ld rejected (misaligned)",
 					      pyl_rows[i].name, l->dwarf_rejected[i]);
 	}
+}
+
+static long table_value(const struct pylayout *l, int i)
+{
+	return l->column >= 0 ? pyl_rows[i].values[l->column] : PYL_UNKNOWN;
+}
+
+static void print_layout_text(const struct pylayout *l)
+{
+	printf("\n  %-46s %8s  %-16s %s\n", "FIELD", "VALUE", "SOURCE", "TABLE");
+	for (int i = 0; i < PYL__COUNT; i++) {
+		long tv = table_value(l, i);
+		char val[24], tab[24];
+
+		if (l->off[i] >= 0)
+			snprintf(val, sizeof(val), "%ld", l->off[i]);
+		else
+			snprintf(val, sizeof(val), "%s", l->off[i] == PYL_NONE ? "-" : "?");
+		if (tv >= 0)
+			snprintf(tab, sizeof(tab), "%ld", tv);
+		else
+			snprintf(tab, sizeof(tab), "%s", tv == PYL_NONE ? "-" : "?");
+		printf("  %-46s %8s  %-16s %s%s\n", pyl_rows[i].name, val, pyl_source_name(l->src[i]), tab,
+		       l->off[i] >= 0 && tv >= 0 && tv != l->off[i] ? "  (differs)" : "");
+	}
+}
+
+static void print_layout_json(struct jw *w, const struct pylayout *l)
+{
+	jw_key_obj(w, "fields");
+	for (int i = 0; i < PYL__COUNT; i++) {
+		long tv = table_value(l, i);
+
+		jw_key_obj(w, pyl_rows[i].name);
+		if (l->off[i] >= 0)
+			jw_int(w, "value", l->off[i]);
+		else
+			jw_null(w, "value");
+		jw_str(w, "source", pyl_source_name(l->src[i]));
+		if (tv >= 0)
+			jw_int(w, "table", tv);
+		else
+			jw_null(w, "table");
+		if (l->dwarf_rejected[i] >= 0)
+			jw_int(w, "dwarf_rejected", l->dwarf_rejected[i]);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
 }
 
 static struct argp doctor_argp = {
@@ -171,6 +225,10 @@ int cmd_doctor(int argc, char **argv)
 		jw_bool(&w, "privileges_ok", can_trace);
 		jw_bool(&w, "can_trace", code == 0);
 		jw_int(&w, "exit_code", code);
+		if (denv.layout) {
+			jw_str(&w, "layout_column", t.layout.column >= 0 ? pyl_column_names[t.layout.column] : NULL);
+			print_layout_json(&w, &t.layout);
+		}
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
@@ -189,6 +247,8 @@ int cmd_doctor(int argc, char **argv)
 		printf("  privileges    %s\n", can_trace ? "ok" : why);
 		printf("  collections   %s\n", plan.kind ? plan.why : plan.missing);
 		printf("  counts        %s\n", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
+		if (denv.layout)
+			print_layout_text(&t.layout);
 		if (code == 0)
 			printf("\n`gcscope trace -p %d` will trace every collection via %s.\n", t.pid,
 			       probe_kind_name(plan.kind));

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* Parsing: numbers from the command line, versions and symbols from targets. */
+#include <errno.h>
+
+#include "check.h"
+#include "common.h"
+#include "elfinfo.h"
+#include "probe.h"
+
+static void test_numbers(void)
+{
+	long l;
+	double d;
+
+	CHECK(parse_long("4242", 1, 100000, &l) && l == 4242);
+	CHECK(!parse_long("", 1, 10, &l));
+	CHECK(!parse_long("12x", 1, 100, &l));
+	CHECK(!parse_long("-5", 1, 100, &l));
+	CHECK(!parse_long("99999999999999999999", 1, 100, &l));
+	CHECK(!parse_long(NULL, 1, 100, &l));
+	CHECK(parse_double("2.5", 0, 10, &d) && d == 2.5);
+	CHECK(!parse_double("nan", 0, 10, &d));
+	CHECK(!parse_double("inf", 0, 1e9, &d));
+	CHECK(!parse_double("1e10", 0, 1e9, &d));
+	CHECK(!parse_double("0", 0.001, 1, &d));
+}
+
+static void test_versions(void)
+{
+	CHECK_EQ_INT(parse_py_version("3.11.2", 6), 0x030b0200);
+	CHECK_EQ_INT(parse_py_version("3.9.18", 6), 0x03091200);
+	CHECK_EQ_INT(parse_py_version("3.13.0rc3+", 10), 0x030d0000);
+	CHECK_EQ_INT(parse_py_version("3.14.0a1", 8), 0x030e0000);
+	CHECK_EQ_INT(parse_py_version("3.11", 4), 0);
+	CHECK_EQ_INT(parse_py_version("2.7.18", 6), 0);
+	CHECK_EQ_INT(parse_py_version("3.11.2 (main", 12), 0);
+	CHECK_EQ_INT(parse_py_version("3.1111.2", 8), 0);
+	CHECK_EQ_INT(parse_py_version("3..2", 4), 0);
+}
+
+static void test_collector(void)
+{
+	CHECK_EQ_STR(collector_name(0x03091200), "collect");
+	CHECK_EQ_STR(collector_name(0x030b0200), "gc_collect_main");
+	CHECK_EQ_STR(collector_name(0x030e0000), "_PyGC_Collect");
+	CHECK_EQ_STR(collector_name(0x030e0400), "_PyGC_Collect");
+	CHECK_EQ_STR(collector_name(0x030e0500), "gc_collect_main");
+	CHECK_EQ_INT(collector_match("gc_collect_main", "gc_collect_main"), 3);
+	CHECK_EQ_INT(collector_match("gc_collect_main.lto_priv.0", "gc_collect_main"), 2);
+	CHECK_EQ_INT(collector_match("gc_collect_main.isra.0", "gc_collect_main"), 1);
+	CHECK_EQ_INT(collector_match("gc_collect_main.constprop.0", "gc_collect_main"), 1);
+	CHECK_EQ_INT(collector_match("gc_collect_main.cold", "gc_collect_main"), 0);
+	CHECK_EQ_INT(collector_match("gc_collect_main.lto_priv.0.cold", "gc_collect_main"), 0);
+	CHECK_EQ_INT(collector_match("gc_collect_main.part.0", "gc_collect_main"), 0);
+	CHECK_EQ_INT(collector_match("gc_collect_mainx", "gc_collect_main"), 0);
+	CHECK_EQ_INT(collector_match("collect_generations", "collect"), 0);
+	CHECK_EQ_INT(collector_match("collect", "collect"), 3);
+}
+
+/* The ELF reader on a real file: ourselves. */
+static void test_elf_self(void)
+{
+	struct elffile ef;
+	struct elfsym s;
+	uint64_t off;
+
+	CHECK_EQ_INT(elf_open(&ef, "/proc/self/exe"), 0);
+	CHECK(ef.build_id[0] != '\0');
+	CHECK_EQ_INT(elf_find_symbol(&ef, "main", &s), 0);
+	CHECK(s.value != 0);
+	CHECK_EQ_INT(elf_vaddr_to_offset(&ef, s.value, &off), 0);
+	CHECK_EQ_INT(elf_find_symbol(&ef, "no_such_symbol_here", &s), -ENOENT);
+	CHECK_EQ_INT(elf_find_usdt(&ef, "python", "gc__start", NULL), -ENOENT);
+	CHECK_EQ_INT(elf_vaddr_to_offset(&ef, 0xffffffffffff0000ULL, &off), -ENOENT);
+	elf_close(&ef);
+	CHECK_EQ_INT(elf_open(&ef, "/proc/self/status"), -ENOEXEC);
+	CHECK_EQ_INT(elf_open(&ef, "/nonexistent"), -ENOENT);
+}
+
+int main(void)
+{
+	test_numbers();
+	test_versions();
+	test_collector();
+	test_elf_self();
+	CHECK_DONE("test_parse");
+}

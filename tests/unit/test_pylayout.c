@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* The layout table, and its overrides by _Py_DebugOffsets and DWARF. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "pylayout.h"
+
+#define V(a, b, c) ((uint32_t)((a) << 24 | (b) << 16 | (c) << 8))
+
+static void test_columns(void)
+{
+	struct pylayout l;
+
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 11, 2)), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 648);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), 128);
+	CHECK_EQ_INT(l.src[PYL_INTERP_GC], PYL_SRC_TABLE);
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 9, 18)), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_RUNTIME_INTERPRETERS_MAIN), 40);
+	CHECK_EQ_INT(pyl(&l, PYL_TSTATE_NATIVE_THREAD_ID), PYL_NONE);
+	/* 3.14.0-3.14.4: incremental GC, young + old[2] */
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 14, 4)), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), PYL_NONE);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_YOUNG), 24);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_COLLECTING), 192);
+	/* 3.14.5+: generations[3] are back (gh-148726) */
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 14, 10)), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), 24);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_YOUNG), PYL_NONE);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), 120);
+	/* no column for versions the table does not know */
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 15, 0)), -ENOTSUP);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), PYL_UNKNOWN);
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 8, 10)), -ENOTSUP);
+}
+
+static void put64(unsigned char *buf, long pos, uint64_t v)
+{
+	memcpy(buf + pos, &v, 8);
+}
+
+static void test_debug_offsets(void)
+{
+	unsigned char buf[1024] = {0};
+	struct pylayout l;
+
+	pylayout_init(&l, V(3, 13, 5));
+	CHECK_EQ_INT(pylayout_apply_debug_offsets(&l, buf, sizeof(buf)), -EINVAL);	/* no cookie */
+	memcpy(buf, "xdebugpy", 8);
+	put64(buf, 8, 0x030d05f0);
+	/* where 3.13 keeps these inside _Py_DebugOffsets (pylayout.tsv) */
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_INTERPRETER_STATE_GC), 7777);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_RUNTIME_STATE_INTERPRETERS_HEAD), 1000);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_GC_COLLECTING), 1ULL << 40);	/* garbage: ignored */
+	CHECK(pylayout_apply_debug_offsets(&l, buf, sizeof(buf)) > 0);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 7777);
+	CHECK_EQ_INT(l.src[PYL_INTERP_GC], PYL_SRC_DEBUG_OFFSETS);
+	CHECK_EQ_INT(pyl(&l, PYL_RUNTIME_INTERPRETERS_HEAD), 1000);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_COLLECTING), 200);		/* kept from the table */
+	CHECK_EQ_INT(l.src[PYL_GC_COLLECTING], PYL_SRC_TABLE);
+	/* a buffer too short for a position leaves the table's value */
+	pylayout_init(&l, V(3, 13, 5));
+	CHECK(pylayout_apply_debug_offsets(&l, buf, 64) >= 0);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 7400);
+}
+
+/* A fake DWARF: knows a few members; one is misaligned. */
+static long fake_dwarf(void *ctx, const char *type, const char *path, long *rejected)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	if (!strcmp(type, "PyInterpreterState") && !strcmp(path, "gc"))
+		return 4242;
+	if (!strcmp(type, "PyInterpreterState") && !strcmp(path, "tstate_head"))
+		return 8;	/* 3.9's name: the second alternative */
+	if (!strcmp(type, "_gc_runtime_state") && !strcmp(path, "generations")) {
+		*rejected = 20;
+		return PYL_UNKNOWN;
+	}
+	return PYL_NONE;
+}
+
+static void test_dwarf(void)
+{
+	struct pylayout l;
+	int calls = 0;
+
+	pylayout_init(&l, V(3, 13, 5));
+	CHECK_EQ_INT(pylayout_apply_dwarf(&l, fake_dwarf, &calls), 2);
+	CHECK(calls > PYL__COUNT / 2);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 4242);
+	CHECK_EQ_INT(l.src[PYL_INTERP_GC], PYL_SRC_DWARF);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_THREADS_HEAD), 8);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), 24);		/* misaligned DWARF refused */
+	CHECK_EQ_INT(l.dwarf_rejected[PYL_GC_GENERATIONS], 20);
+	/* DWARF wins over _Py_DebugOffsets */
+	{
+		unsigned char buf[1024] = {0};
+
+		memcpy(buf, "xdebugpy", 8);
+		memcpy(buf + pyl(&l, PYL_DEBUG_OFFSETS_INTERPRETER_STATE_GC), &(uint64_t){ 1 }, 8);
+		pylayout_apply_debug_offsets(&l, buf, sizeof(buf));
+		CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 4242);
+	}
+}
+
+static void test_rows(void)
+{
+	CHECK_EQ_INT(pyl_find("interp.gc"), PYL_INTERP_GC);
+	CHECK_EQ_INT(pyl_find("no.such"), -1);
+	/* every pydebug reference names a row of the table */
+	for (int i = 0; i < PYL__COUNT; i++) {
+		char name[128];
+		const char *s = pyl_rows[i].pydebug, *plus = strchr(s, '+');
+
+		if (!strcmp(s, "-"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(plus ? plus - s : (long)strlen(s)), s);
+		CHECK(pyl_find(name) >= 0);
+	}
+}
+
+int main(void)
+{
+	test_columns();
+	test_debug_offsets();
+	test_dwarf();
+	test_rows();
+	CHECK_DONE("test_pylayout");
+}

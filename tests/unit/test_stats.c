@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* The summary's arithmetic: log2 slots, percentiles, per-thread tables. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "stats.h"
+
+static void test_slots(void)
+{
+	CHECK_EQ_INT(stats_slot(0), 0);
+	CHECK_EQ_INT(stats_slot(1), 0);
+	CHECK_EQ_INT(stats_slot(2), 1);
+	CHECK_EQ_INT(stats_slot(3), 1);
+	CHECK_EQ_INT(stats_slot(4), 2);
+	CHECK_EQ_INT(stats_slot(1023), 9);
+	CHECK_EQ_INT(stats_slot(1024), 10);
+	CHECK_EQ_INT(stats_slot(UINT64_MAX), STATS_HIST_SLOTS - 1);
+}
+
+static void test_percentiles(void)
+{
+	struct trace_stats s;
+
+	stats_init(&s);
+	CHECK_EQ_INT(stats_percentile(&s.gen[0], 50), 0);	/* empty */
+	/* 1..100 ms, added in reverse */
+	for (int i = 100; i >= 1; i--)
+		stats_add(&s, 0, 1, "main", (uint64_t)i * 1000000, 2, 0);
+	CHECK_EQ_INT(s.gen[0].count, 100);
+	CHECK_EQ_INT(stats_percentile(&s.gen[0], 50), 50 * 1000000ULL);
+	CHECK_EQ_INT(stats_percentile(&s.gen[0], 99), 99 * 1000000ULL);
+	CHECK_EQ_INT(stats_percentile(&s.gen[0], 100), 100 * 1000000ULL);
+	CHECK_EQ_INT(s.gen[0].max_ns, 100 * 1000000ULL);
+	CHECK_EQ_INT(s.gen[0].total_ns, 5050 * 1000000ULL);
+	CHECK_EQ_INT(s.gen[0].collected, 200);
+	/* 1 ms = 1000 us lands in [512, 1023]; 100 ms = 100000 us in [65536, 131071] */
+	CHECK_EQ_INT(s.gen[0].hist[9], 1);
+	CHECK_EQ_INT(s.gen[0].hist[16], 35);	/* 66..100 ms */
+	stats_free(&s);
+}
+
+static void test_single_sample(void)
+{
+	struct trace_stats s;
+
+	stats_init(&s);
+	stats_add(&s, 2, 7, "w", 1234, 0, 0);
+	CHECK_EQ_INT(stats_percentile(&s.gen[2], 50), 1234);
+	CHECK_EQ_INT(stats_percentile(&s.gen[2], 99), 1234);
+	CHECK_EQ_INT(s.gen[2].hist[0], 1);	/* 1 us */
+	stats_free(&s);
+}
+
+static void test_threads(void)
+{
+	struct trace_stats s;
+
+	stats_init(&s);
+	stats_add(&s, 0, 10, "main", 100, 1, 0);
+	stats_add(&s, 1, 11, "worker", 300, 1, 0);
+	stats_add(&s, 2, 10, "main", 200, 1, 0);
+	stats_add(&s, -1, 12, "other", 50, -1, -1);	/* generation unknown */
+	stats_add(&s, 0, 11, "renamed", 10, 0, 0);	/* 3.14 names threads late */
+	CHECK_EQ_INT(s.nthreads, 3);
+	CHECK_EQ_INT(s.threads[0].tid, 10);
+	CHECK_EQ_INT(s.threads[0].count, 2);
+	CHECK_EQ_INT(s.threads[0].total_ns, 300);
+	CHECK_EQ_INT(s.threads[0].by_gen[0], 1);
+	CHECK_EQ_INT(s.threads[0].by_gen[2], 1);
+	CHECK_EQ_STR(s.threads[1].name, "renamed");
+	CHECK_EQ_INT(s.threads[1].max_ns, 300);
+	CHECK_EQ_INT(s.unknown_gen.count, 1);
+	CHECK_EQ_INT(s.unknown_gen.collected, 0);	/* unknown counts are not summed */
+	stats_free(&s);
+}
+
+static void test_text_summary(void)
+{
+	struct trace_stats s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	stats_init(&s);
+	stats_add(&s, 0, 10, "main", 2000000, 5, 1);
+	stats_add(&s, 0, 10, "main", 4000000, 5, 0);
+	stats_print_text(&s, f, 1000000000ULL);
+	fclose(f);
+	CHECK(strstr(buf, "2 collections in 1.000 s; GC paused threads for 6.000 ms (0.600% of wall time)") != NULL);
+	CHECK(strstr(buf, "gen 0: 2 collections, total 6.000 ms, p50 2.000 ms, p99 4.000 ms, max 4.000 ms") != NULL);
+	CHECK(strstr(buf, "collected 10, uncollectable 1") != NULL);
+	CHECK(strstr(buf, "      1024 -> 2047       : 1        |****************************************|") != NULL);
+	CHECK(strstr(buf, "gen 1:") == NULL);
+	free(buf);
+	stats_free(&s);
+}
+
+int main(void)
+{
+	test_slots();
+	test_percentiles();
+	test_single_sample();
+	test_threads();
+	test_text_summary();
+	CHECK_DONE("test_stats");
+}
