@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Shared analysis of a running (or, in a core, interrupted) collection."""
+import gdb
+
+import gcscope_threads as T
+from gcscope_mem import GcScopeError
+
+SLOTS = ("tp_traverse", "tp_clear", "tp_finalize", "tp_del", "tp_dealloc")
+
+
+class Collection:
+    def __init__(self):
+        self.collecting = 0
+        self.thread = None        # ThreadState
+        self.how = None           # how the thread was found
+        self.tstate = None
+        self.phase = None
+        self.phase_where = None
+        self.slot = None          # (slot, type address or None, FrameInfo)
+        self.obj = None
+        self.obj_how = None
+        self.generation = None
+        self.unreachable = None   # address of the local list head, if found
+        self.threads = []
+
+
+def all_types(tgt, interp):
+    """{type address: count} of every object on the interpreter's GC lists."""
+    gc = tgt.gcstate(interp)
+    counts = {}
+    heads = [h for _n, h, _t, _c in tgt.generation_heads(gc)] + [tgt.permanent_head(gc)]
+    for head in heads:
+        c, _n, _complete = tgt.census(head, limit=20000000)
+        for tp, n in c.items():
+            counts[tp] = counts.get(tp, 0) + n
+    return counts
+
+
+def slot_functions(tgt, types):
+    """{function address: [(slot, type)]} for the slots of the given types."""
+    out = {}
+    for tp in types:
+        for slot in SLOTS:
+            try:
+                fn = tgt.type_slot(tp, slot)
+            except GcScopeError:
+                continue
+            if fn:
+                out.setdefault(fn, []).append((slot, tp))
+    return out
+
+
+def _read_local(fi, name):
+    try:
+        v = fi.frame.read_var(name)
+        if v.is_optimized_out:
+            return None
+        return v
+    except (gdb.error, ValueError, RuntimeError):
+        return None
+
+
+def find(tgt, interp, with_threads=True):
+    """Collection for one interpreter; thread analysis only if a collection is running."""
+    col = Collection()
+    gc = tgt.gcstate(interp)
+    col.collecting = tgt.mem.i32(gc + tgt.layout["gc.collecting"])
+    if not col.collecting or not with_threads:
+        return col
+    types = all_types(tgt, interp)
+    funcs = slot_functions(tgt, types)
+    # analyse() wants {func: (slot, type)}; an address shared by several types
+    # (subtype_traverse for every Python class) names the slot, not the type.
+    flat = {}
+    for fn, lst in funcs.items():
+        tps = set(tp for _s, tp in lst)
+        flat[fn] = (lst[0][0], lst[0][1] if len(tps) == 1 else None)
+    states = T.analyse(tgt, flat)
+    col.threads = states
+    owners = T.match_tstate(tgt, states, interp)
+    cands = [s for s in states if s.collector is not None]
+    how = "collector frame"
+    if not cands:
+        cands = [s for s in states if s.phase is not None and s.num in owners]
+        how = "type slot frame"
+    holder = T.gil_holder(tgt, interp)
+    if len(cands) != 1 and holder:
+        h = [s for s in states if owners.get(s.num, (None,))[0] == holder]
+        if h:
+            cands, how = h, "GIL holder"
+    if cands:
+        st = cands[0]
+        col.thread, col.how = st, how
+        col.tstate = owners.get(st.num, (None,))[0]
+        col.phase = st.phase or "collect"
+        if st.phase_frame is not None:
+            col.phase_where = st.phase_frame
+        col.slot = st.slot
+        expect = st.slot[1] if st.slot is not None and st.slot[0] != "tp_dealloc" else None
+        col.obj, col.obj_how = T.frame_object(tgt, st, expect)
+        if col.slot is not None and col.slot[1] is None and col.obj is not None:
+            col.slot = (col.slot[0], tgt.type_of(col.obj), col.slot[2])
+        if st.collector is not None:
+            for name in ("generation",):
+                v = _read_local(st.collector, name)
+                if v is not None:
+                    try:
+                        col.generation = int(v)
+                    except (gdb.error, ValueError):
+                        pass
+            v = _read_local(st.collector, "unreachable")
+            if v is not None:
+                try:
+                    col.unreachable = int(v.address) if v.address is not None else None
+                except (gdb.error, ValueError):
+                    pass
+    return col
+
+
+def describe_object(tgt, op):
+    tp = tgt.type_of(op)
+    rc, immortal = tgt.refcnt(op)
+    return "%s object at 0x%x, refcount %s" % (tgt.type_name(tp), op,
+                                               "immortal" if immortal else rc)
+
+
+def report_lines(tgt, col, indent="  "):
+    """Lines describing a collection for py-gc-status / py-gc-collecting."""
+    out = []
+    if not col.collecting:
+        out.append(indent + "collection running: no")
+        return out
+    out.append(indent + "collection running: yes")
+    st = col.thread
+    if st is None:
+        out.append(indent + "  thread: not found (no collector frame, no type slot frame, "
+                   "GIL holder unknown)")
+        return out
+    ts = " tstate 0x%x" % col.tstate if col.tstate else ""
+    out.append(indent + "  thread: %d (LWP %d)%s [found by %s]" % (st.num, st.lwp, ts, col.how))
+    if col.generation is not None:
+        out.append(indent + "  generation: %d" % col.generation)
+    where = ""
+    if col.phase_where is not None:
+        where = " [frame #%d %s]" % (col.phase_where.level, col.phase_where.name or "??")
+    out.append(indent + "  phase: %s%s" % (T.PHASE_TEXT.get(col.phase, col.phase), where))
+    if col.slot is not None:
+        slot, tp, fi = col.slot
+        tname = tgt.type_name(tp) if tp else "(several types share it)"
+        out.append(indent + "  %s of type: %s [frame #%d %s]" % (slot, tname, fi.level, fi.name or "??"))
+    if col.obj is not None:
+        out.append(indent + "  object: %s [%s]" % (describe_object(tgt, col.obj), col.obj_how))
+    return out

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Base class of the py-gc-* commands: one line on error, never a traceback."""
+import os
+import traceback
+
+import gdb
+
+from gcscope_mem import GcScopeError
+
+
+class GcCommand(gdb.Command):
+    """Subclasses set NAME and implement run(arg, from_tty); the docstring is the help."""
+    NAME = None
+
+    def __init__(self):
+        super().__init__(self.NAME, gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    def invoke(self, arg, from_tty):
+        try:
+            self.run(arg, from_tty)
+        except GcScopeError as e:
+            gdb.write("%s: %s\n" % (self.NAME, e), gdb.STDERR)
+        except gdb.MemoryError as e:
+            gdb.write("%s: cannot read the target's memory: %s\n" % (self.NAME, e), gdb.STDERR)
+        except KeyboardInterrupt:
+            gdb.write("%s: interrupted\n" % self.NAME, gdb.STDERR)
+        except (gdb.error, Exception) as e:  # the debugger must not crash on odd targets
+            gdb.write("%s: internal error: %s: %s\n" % (self.NAME, type(e).__name__, e), gdb.STDERR)
+            if os.environ.get("GCSCOPE_DEBUG"):
+                traceback.print_exc()
+        gdb.flush()
+
+    def run(self, arg, from_tty):
+        raise NotImplementedError
+
+
+def parse_args(name, arg, flags=(), options=(), max_pos=1):
+    """Split gdb's argument string: (positionals, {flag: True}, {option: value})."""
+    words = gdb.string_to_argv(arg or "")
+    pos, fl, opt = [], {}, {}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in flags:
+            fl[w] = True
+        elif w in options:
+            if i + 1 >= len(words):
+                raise GcScopeError("%s needs a value" % w)
+            try:
+                opt[w] = int(words[i + 1], 0)
+            except ValueError:
+                raise GcScopeError("%s needs a number, not %r" % (w, words[i + 1])) from None
+            i += 1
+        elif w.startswith("--"):
+            raise GcScopeError("unknown option %s (see: help %s)" % (w, name))
+        else:
+            pos.append(w)
+        i += 1
+    if len(pos) > max_pos:
+        raise GcScopeError("too many arguments (see: help %s)" % name)
+    return pos, fl, opt
+
+
+def out(s=""):
+    gdb.write(s + "\n")

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Reading the target's memory in big cached chunks.
+
+Walking a GC list of millions of objects with one gdb.Value per field costs
+tens of microseconds per field; reading 64 KiB at a time and unpacking with
+struct costs about one microsecond per object, because list order follows
+allocation order (pymalloc pools of 16 KiB, arenas of 256 KiB to 1 MiB).
+A chunk that cannot be read whole (end of a mapping, a hole in a core) is
+retried page by page, then at the exact size.
+"""
+import struct
+from collections import OrderedDict
+
+import gdb
+
+CHUNK = 1 << 16
+PAGE = 1 << 12
+_Q = struct.Struct("<Q")
+_q = struct.Struct("<q")
+_I = struct.Struct("<I")
+_i = struct.Struct("<i")
+
+
+class GcScopeError(Exception):
+    """An error to show the user as one line (never a traceback)."""
+
+
+class Memory:
+    def __init__(self, inferior=None, max_chunks=512):
+        self.inf = inferior or gdb.selected_inferior()
+        self.chunks = OrderedDict()      # base -> bytes (CHUNK or PAGE sized)
+        self.bad = set()                 # chunk bases that could not be read whole
+        self.max_chunks = max_chunks
+
+    def _raw(self, addr, n):
+        try:
+            return bytes(self.inf.read_memory(addr, n))
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError) as e:
+            raise GcScopeError("cannot read %d bytes at 0x%x: %s" % (n, addr, e)) from None
+
+    def _chunk(self, base, size):
+        data = self.chunks.get(base)
+        if data is not None:
+            self.chunks.move_to_end(base)
+            return data
+        data = self._raw(base, size)
+        self.chunks[base] = data
+        if len(self.chunks) > self.max_chunks:
+            self.chunks.popitem(last=False)
+        return data
+
+    def read(self, addr, n):
+        if addr <= 0 or addr >= 1 << 64:
+            raise GcScopeError("cannot read memory at 0x%x" % (addr & ((1 << 64) - 1)))
+        base = addr & ~(CHUNK - 1)
+        if addr + n <= base + CHUNK:
+            if base not in self.bad:
+                try:
+                    d = self._chunk(base, CHUNK)
+                    return d[addr - base:addr - base + n]
+                except GcScopeError:
+                    self.bad.add(base)
+            pbase = addr & ~(PAGE - 1)
+            if addr + n <= pbase + PAGE:
+                try:
+                    d = self._chunk(pbase, PAGE)
+                    return d[addr - pbase:addr - pbase + n]
+                except GcScopeError:
+                    pass
+        return self._raw(addr, n)
+
+    def u64(self, addr):
+        return _Q.unpack(self.read(addr, 8))[0]
+
+    ptr = u64
+
+    def i64(self, addr):
+        return _q.unpack(self.read(addr, 8))[0]
+
+    def u32(self, addr):
+        return _I.unpack(self.read(addr, 4))[0]
+
+    def i32(self, addr):
+        return _i.unpack(self.read(addr, 4))[0]
+
+    def cstring(self, addr, maxlen=256):
+        out = b""
+        while len(out) < maxlen:
+            # stop at a page end so a string near an unmapped page still reads
+            n = min(maxlen - len(out), PAGE - ((addr + len(out)) & (PAGE - 1)))
+            part = self.read(addr + len(out), n)
+            z = part.find(b"\0")
+            if z >= 0:
+                return (out + part[:z]).decode("utf-8", "replace")
+            out += part
+        return out.decode("utf-8", "replace") + "..."
+
+    def walk_list(self, head, next_off=0, limit=None, check=None):
+        """Yield each node of the circular list at head (_gc_next at next_off).
+
+        The low two bits of _gc_next are flags (NEXT_MASK_UNREACHABLE, and the
+        visited-space bit of 3.14.0-3.14.4), never address bits: nodes are
+        16-aligned.  Stops after limit nodes; raises on a broken link.
+        """
+        chunks = self.chunks
+        unpack = _Q.unpack_from
+        n = 0
+        node = self.u64(head + next_off) & ~3
+        while node != head:
+            if node == 0:
+                raise GcScopeError("broken GC list at 0x%x: NULL link after %d objects" % (head, n))
+            yield node
+            n += 1
+            if limit is not None and n >= limit:
+                return
+            a = node + next_off
+            base = a & ~(CHUNK - 1)
+            d = chunks.get(base)
+            if d is not None and a + 8 <= base + CHUNK:
+                node = unpack(d, a - base)[0] & ~3
+            else:
+                node = self.u64(a) & ~3

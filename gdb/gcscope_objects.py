@@ -1,0 +1,290 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Target discovery and object/type helpers: _PyRuntime, interpreters, GC state.
+
+Everything is read as raw memory through resolved offsets (gcscope_layout),
+never through gdb's typed access: on trixie's 3.13.5 gdb's own
+`gcstate->generations[0]` would read 4 bytes too early (bad DWARF).
+"""
+import struct
+import time
+
+import gdb
+
+import gcscope_layout as L
+from gcscope_mem import GcScopeError, Memory, CHUNK
+
+Py_TPFLAGS_HEAPTYPE = 1 << 9
+Py_TPFLAGS_HAVE_GC = 1 << 14
+Py_TPFLAGS_TYPE_SUBCLASS = 1 << 31
+_PyGC_PREV_MASK_FINALIZED = 1
+_PyGC_PREV_MASK_COLLECTING = 2
+_PyGC_PREV_SHIFT = 2
+
+
+class Target:
+    """One inspected process or core: memory, version, layout, interpreters."""
+
+    def __init__(self):
+        inf = gdb.selected_inferior()
+        if inf is None or inf.pid == 0 and not _has_core():
+            raise GcScopeError("no process or core file: attach (gdb -p PID) or load a core "
+                               "(gdb PYTHON CORE) first")
+        self.mem = Memory(inf)
+        self.runtime = L.symbol_address("_PyRuntime")
+        if self.runtime is None:
+            raise GcScopeError("no Python here: symbol _PyRuntime not found (not a Python "
+                               "process, or gdb was not given the python executable for this core)")
+        ver, how, dbgoff, ft = L.detect_version(self.mem, self.runtime)
+        if ft:
+            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet")
+        col = L.column_for((ver[0], ver[1], ver[2] or 0))
+        if col is None:
+            raise GcScopeError("Python %d.%d is not supported (pylayout.tsv covers %s)"
+                               % (ver[0], ver[1], ", ".join(L.load_table()["columns"])))
+        self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
+        self.version_how = how
+        if ver[2] is None:
+            try:
+                micro = L.sys_version_micro(self.mem, self.layout, self.main_interp())
+            except GcScopeError:
+                micro = None
+            ver = (ver[0], ver[1], micro)
+        self.version = ver
+        self.gchead = self.layout["gc_head.sizeof"]
+        self.ob_type = self.layout["object.ob_type"]
+        self._type_names = {}
+        self._type_flags = {}
+
+    # ------------------------------------------------------------ general
+
+    def version_str(self):
+        return "%d.%d.%s" % (self.version[0], self.version[1],
+                             "?" if self.version[2] is None else self.version[2])
+
+    def describe(self):
+        return "Python %s (offsets: %s, column %s; version from %s)" % (
+            self.version_str(), self.layout.summary(), self.layout.column, self.version_how)
+
+    def interpreters(self):
+        lay, mem = self.layout, self.mem
+        interp = mem.ptr(self.runtime + lay["runtime.interpreters_head"])
+        if interp == 0:
+            raise GcScopeError("no interpreter: the runtime is not initialized or already finalized")
+        seen = set()
+        while interp and interp not in seen and len(seen) < 4096:
+            seen.add(interp)
+            yield interp
+            interp = mem.ptr(interp + lay["interp.next"])
+
+    def main_interp(self):
+        return next(self.interpreters())
+
+    def interp_id(self, interp):
+        return self.mem.i64(interp + self.layout["interp.id"])
+
+    def threads(self, interp):
+        """tstates of an interpreter: (tstate, thread_id (pthread_t), native tid or None)."""
+        lay, mem = self.layout, self.mem
+        t = mem.ptr(interp + lay["interp.threads_head"])
+        seen = set()
+        while t and t not in seen and len(seen) < 100000:
+            seen.add(t)
+            nat = lay.get("tstate.native_thread_id")
+            yield (t, mem.u64(t + lay["tstate.thread_id"]),
+                   mem.u64(t + nat) if nat is not None else None)
+            t = mem.ptr(t + lay["tstate.next"])
+
+    # ------------------------------------------------------------ GC state
+
+    def gcstate(self, interp):
+        return interp + self.layout["interp.gc"]
+
+    def generation_heads(self, gc):
+        """[(name, head address, threshold address, count address)] for gens 0-2."""
+        lay = self.layout
+        size = lay["gc_generation.sizeof"]
+        h, th, cnt = lay["gc_generation.head"], lay["gc_generation.threshold"], lay["gc_generation.count"]
+        gens = []
+        if lay.get("gc.generations") is not None:
+            base = gc + lay["gc.generations"]
+            for i in range(3):
+                g = base + i * size
+                gens.append((str(i), g + h, g + th, g + cnt))
+        else:
+            # 3.14.0-3.14.4 incremental GC: young, old[visited_space], old[other].
+            young = gc + lay["gc.young"]
+            old = gc + lay["gc.old"]
+            vs = self.mem.i32(gc + lay["gc.visited_space"]) & 1
+            gens.append(("0", young + h, young + th, young + cnt))
+            for i, j in ((1, vs), (2, vs ^ 1)):
+                g = old + j * size
+                gens.append((str(i), g + h, g + th, g + cnt))
+        return gens
+
+    def permanent_head(self, gc):
+        return gc + self.layout["gc.permanent_generation"] + self.layout["gc_generation.head"]
+
+    def list_len(self, head, limit=None):
+        n = 0
+        for _ in self.mem.walk_list(head, limit=limit):
+            n += 1
+        return n
+
+    def pylist(self, op):
+        """Items of a PyListObject (addresses)."""
+        if not op:
+            return []
+        n = self.mem.i64(op + self.layout["varobject.ob_size"])
+        if n < 0 or n > 1 << 28:
+            raise GcScopeError("list at 0x%x has an impossible size %d" % (op, n))
+        items = self.mem.ptr(op + self.layout["list.ob_item"])
+        if n == 0:
+            return []
+        raw = self.mem.read(items, 8 * n)
+        return list(struct.unpack("<%dQ" % n, raw))
+
+    def pylist_len(self, op):
+        return self.mem.i64(op + self.layout["varobject.ob_size"]) if op else 0
+
+    # ------------------------------------------------------------ objects / types
+
+    def type_of(self, op):
+        return self.mem.ptr(op + self.ob_type)
+
+    def type_name(self, tp):
+        n = self._type_names.get(tp)
+        if n is None:
+            try:
+                n = self.mem.cstring(self.mem.ptr(tp + self.layout["type.tp_name"]), 200)
+            except GcScopeError:
+                n = "<unreadable type at 0x%x>" % tp
+            self._type_names[tp] = n
+        return n
+
+    def type_flags(self, tp):
+        f = self._type_flags.get(tp)
+        if f is None:
+            f = self.mem.u64(tp + self.layout["type.tp_flags"])
+            self._type_flags[tp] = f
+        return f
+
+    def type_slot(self, tp, slot):
+        return self.mem.ptr(tp + self.layout["type." + slot])
+
+    def refcnt(self, op):
+        """(refcount, immortal)."""
+        v = self.mem.i64(op + self.layout["object.ob_refcnt"])
+        if self.version[:2] >= (3, 14):
+            # 3.14: ob_refcnt is a uint32 (+ ob_overflow, ob_flags); immortal
+            # objects have it >= 2**31 (_Py_IMMORTAL_INITIAL_REFCNT 3<<30).
+            low = v & 0xffffffff
+            return low, low >= 1 << 31
+        if self.version[:2] >= (3, 12):
+            # 3.12/3.13: immortal objects have the low 32 bits all set.
+            return v, (v & 0xffffffff) == 0xffffffff
+        return v, False
+
+    def gc_header(self, op):
+        """(_gc_next, _gc_prev) of a GC object."""
+        raw = self.mem.read(op - self.gchead + self.layout["gc_head.next"], 16)
+        return struct.unpack("<QQ", raw)
+
+    # ------------------------------------------------------------ census
+
+    def census(self, head, limit=None, progress=None, every=200000):
+        """{type address: count} of the objects on one GC list, and the count.
+
+        Returns (counts, n, complete).  complete is False when the walk was
+        capped by limit or interrupted (Ctrl-C)."""
+        counts = {}
+        get = counts.get
+        mem = self.mem
+        chunks = mem.chunks
+        unpack = struct.Struct("<Q").unpack_from
+        off = self.gchead + self.ob_type
+        n = 0
+        complete = True
+        last = time.monotonic()
+        try:
+            for node in mem.walk_list(head, limit=limit):
+                a = node + off
+                base = a & ~(CHUNK - 1)
+                d = chunks.get(base)
+                if d is not None and a + 8 <= base + CHUNK:
+                    tp = unpack(d, a - base)[0]
+                else:
+                    tp = mem.u64(a)
+                counts[tp] = get(tp, 0) + 1
+                n += 1
+                if progress is not None and n % every == 0:
+                    now = time.monotonic()
+                    if now - last > 1.0:
+                        progress(n)
+                        last = now
+            if limit is not None and n >= limit:
+                complete = False
+        except KeyboardInterrupt:
+            complete = False
+        return counts, n, complete
+
+    def by_name(self, counts):
+        """Fold {type address: n} into {type name: n}."""
+        out = {}
+        for tp, n in counts.items():
+            name = self.type_name(tp)
+            out[name] = out.get(name, 0) + n
+        return out
+
+
+def ascii_str(mem, layout, op, maxlen):
+    """Contents of a compact ASCII str object, or None."""
+    if not op:
+        return None
+    length = mem.i64(op + layout["unicode.length"])
+    state = mem.u32(op + layout["unicode.state"])
+    # state bitfield (3.9-3.14): interned:2, kind:3, compact:1, ascii:1
+    kind, compact, ascii = (state >> 2) & 7, (state >> 5) & 1, (state >> 6) & 1
+    if not (compact and ascii and kind == 1) or length < 0:
+        return None
+    data = mem.read(op + layout["unicode.ascii_sizeof"], min(length, maxlen))
+    return data.decode("ascii", "replace")
+
+
+def _has_core():
+    try:
+        out = gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return False
+    return "core file" in out.lower()
+
+
+_target_cache = {}
+
+
+def target():
+    """The Target for the selected inferior, fresh memory cache per call."""
+    inf = gdb.selected_inferior()
+    key = (inf.num, inf.pid, len(gdb.objfiles()))
+    t = _target_cache.get(key)
+    if t is None:
+        _target_cache.clear()
+        t = Target()
+        _target_cache[key] = t
+    else:
+        # a live process moves on between commands: drop cached memory
+        t.mem = Memory(inf)
+        t._type_flags.clear()
+        t._type_names.clear()
+    t.layout.mem = t.mem
+    return t
+
+
+def _clear(*_):
+    _target_cache.clear()
+
+
+for ev in ("new_objfile", "clear_objfiles", "exited", "inferior_deleted"):
+    reg = getattr(gdb.events, ev, None)
+    if reg is not None:
+        reg.connect(_clear)

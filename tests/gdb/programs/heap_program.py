@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Build a known GC heap, report it as JSON, signal "ready" and block.
+
+usage: heap_program.py REPORT.json READY_FIFO
+Blocks reading stdin; the test attaches gdb (or gcores) meanwhile.
+What it builds (all numbers reported, so the test compares exactly):
+  Frozen instances frozen by gc.freeze(); cyclic garbage saved into gc.garbage
+  with DEBUG_SAVEALL (Garb instances, a self-containing list of simple values);
+  Old instances in generation 2, Mid in generation 1, Young in generation 0;
+  thresholds (100000, 50, 60) so nothing collects by itself; 3 gc.callbacks.
+"""
+import ctypes
+import gc
+import json
+import os
+import sys
+
+N_FROZEN, N_OLD, N_MID, N_YOUNG, N_GARB = 300, 400, 500, 600, 6
+
+
+class Frozen:
+    pass
+
+
+class Old:
+    pass
+
+
+class Mid:
+    pass
+
+
+class Young:
+    pass
+
+
+class Garb:
+    pass
+
+
+def tp_name(t):
+    # the C-level tp_name (what gdb reads), not __name__/__qualname__:
+    # PyType_FromSpec types keep the dotted spec name there.
+    return ctypes.c_char_p.from_address(id(t) + 24).value.decode()
+
+
+def pairs(cls, n):
+    out = []
+    for _ in range(n // 2):
+        a, b = cls(), cls()
+        a.peer, b.peer = b, a
+        out += [a, b]
+    return out
+
+
+def census(objs):
+    c = {}
+    for o in objs:
+        k = tp_name(type(o))
+        c[k] = c.get(k, 0) + 1
+    return c
+
+
+def cb(phase, info):
+    pass
+
+
+def main():
+    report_path, ready_path = sys.argv[1], sys.argv[2]
+    gc.set_threshold(100000, 50, 60)
+    keep = {}
+    keep["frozen"] = pairs(Frozen, N_FROZEN)
+    gc.freeze()
+
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    g = pairs(Garb, N_GARB)
+    junk = ["hello", 12345, -7, 2.5, b"xyz", (1, 2), None]
+    junk.append(junk)
+    del g, junk
+    gc.collect()
+    gc.set_debug(0)
+    # simple values too (not GC objects, so only put there by hand), for
+    # py-gc-garbage's short reprs
+    gc.garbage.extend(["hello", "h\u00e9llo\u20ac", 12345, -7, 2 ** 70, 2.5, b"xyz", None, True,
+                       (1, 2, 3), {"a": 1}])
+
+    keep["old"] = pairs(Old, N_OLD)
+    gc.collect()
+    keep["mid"] = pairs(Mid, N_MID)
+    gc.collect(0)
+    keep["young"] = pairs(Young, N_YOUNG)
+    gc.callbacks.extend([cb, lambda p, i: None, cb])
+
+    report = {
+        "pid": os.getpid(),
+        "version": list(sys.version_info[:3]),
+        "enabled": gc.isenabled(),
+        "threshold": list(gc.get_threshold()),
+        "freeze_count": gc.get_freeze_count(),
+        "garbage": len(gc.garbage),
+        "garbage_types": census(gc.garbage),
+        "callbacks": len(gc.callbacks),
+        "stats": [[s["collections"], s["collected"], s["uncollectable"]] for s in gc.get_stats()],
+        "census": [census(gc.get_objects(generation=i)) for i in range(3)],
+        "created": {"Frozen": N_FROZEN, "Old": N_OLD, "Mid": N_MID, "Young": N_YOUNG},
+        "young_addr": id(keep["young"][0]),
+        "old_addr": id(keep["old"][0]),
+        "frozen_addr": id(keep["frozen"][0]),
+        "mid_addr": id(keep["mid"][0]),
+    }
+    with open(report_path, "w") as f:
+        json.dump(report, f)
+    del report, f
+    fd = os.open(ready_path, os.O_WRONLY)
+    # gc.get_count() changes as soon as something is allocated: read it last.
+    # The first call's tuple goes back to the tuple free list and the second
+    # call takes it again, so the second result is the count while we block.
+    gc.get_count()
+    c = gc.get_count()
+    os.write(fd, b"ready %d %d %d\n" % c)
+    os.read(0, 1)
+
+
+main()
