@@ -194,6 +194,7 @@ class Layout:
         self.values = {}
         self.source = {}
         self.notes = []
+        self.rejected = {}        # field -> DWARF offset refused as misaligned
         t = load_table()
         rows = t["rows"]
         self.has_dwarf = _lookup_type("_gc_runtime_state") is not None or \
@@ -216,10 +217,40 @@ class Layout:
                 dv, note = dwarf_value(dwarf)
                 if note:
                     self.notes.append(note)
+                    self.rejected[name] = int(note.split()[2])
                 if dv is not None:
                     v, src = dv, "dwarf"
             self.values[name] = v
             self.source[name] = src
+
+    def arbitrate_generations(self, gcstate):
+        """Settle gc.generations with the target's own gcstate->generation0.
+
+        The table's rule refuses a DWARF offset that is not a multiple of the
+        member's natural alignment, for trixie's 3.13.5 (DWARF: 20).  But that
+        binary really has generations at 20: its gc_get_threshold() reads
+        generations[0].threshold at interp+0x1d0c = gc+36, and generation0
+        holds gc+20.  So whichever candidate generation0 confirms wins."""
+        g0 = self.values.get("gc.generation0")
+        cur = self.values.get("gc.generations")
+        if g0 is None or cur is None:
+            return
+        cands = {cur}
+        if "gc.generations" in self.rejected:
+            cands.add(self.rejected["gc.generations"])
+        try:
+            off = self.mem.ptr(gcstate + g0) - gcstate - self.get("gc_generation.head", 0)
+        except GcScopeError:
+            return
+        # without DWARF only the table's value is a candidate: accept the
+        # target's pointer anyway if it lands where generations[3] can be.
+        size = self.get("gc_generation.sizeof", 24)
+        plausible = 16 <= off <= g0 - 3 * size and off % 4 == 0
+        if (off in cands or plausible) and off != cur:
+            self.values["gc.generations"] = off
+            self.source["gc.generations"] = "target"
+            self.notes.append("gc.generations: using %d, where the target's gcstate->generation0 "
+                              "points (not %d)" % (off, cur))
 
     def __getitem__(self, name):
         v = self.values.get(name)
@@ -234,7 +265,7 @@ class Layout:
 
     def summary(self):
         srcs = set(s for s in self.source.values() if s)
-        return "+".join(s for s in ("dwarf", "debug_offsets", "table") if s in srcs)
+        return "+".join(s for s in ("dwarf", "debug_offsets", "table", "target") if s in srcs)
 
 
 # ---------------------------------------------------------------- version

@@ -29,7 +29,8 @@ class GcScopeError(Exception):
 class Memory:
     def __init__(self, inferior=None, max_chunks=512):
         self.inf = inferior or gdb.selected_inferior()
-        self.chunks = OrderedDict()      # base -> bytes (CHUNK or PAGE sized)
+        self.chunks = OrderedDict()      # base -> CHUNK bytes (walk_list reads it directly)
+        self.pages = OrderedDict()       # base -> PAGE bytes, inside chunks that failed
         self.bad = set()                 # chunk bases that could not be read whole
         self.max_chunks = max_chunks
 
@@ -40,14 +41,15 @@ class Memory:
             raise GcScopeError("cannot read %d bytes at 0x%x: %s" % (n, addr, e)) from None
 
     def _chunk(self, base, size):
-        data = self.chunks.get(base)
+        cache = self.chunks if size == CHUNK else self.pages
+        data = cache.get(base)
         if data is not None:
-            self.chunks.move_to_end(base)
+            cache.move_to_end(base)
             return data
         data = self._raw(base, size)
-        self.chunks[base] = data
-        if len(self.chunks) > self.max_chunks:
-            self.chunks.popitem(last=False)
+        cache[base] = data
+        if len(cache) > self.max_chunks:
+            cache.popitem(last=False)
         return data
 
     def read(self, addr, n):

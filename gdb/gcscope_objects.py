@@ -44,6 +44,10 @@ class Target:
                                % (ver[0], ver[1], ", ".join(L.load_table()["columns"])))
         self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
         self.version_how = how
+        try:
+            self.layout.arbitrate_generations(self.gcstate(self.main_interp()))
+        except GcScopeError:
+            pass
         if ver[2] is None:
             try:
                 micro = L.sys_version_micro(self.mem, self.layout, self.main_interp())

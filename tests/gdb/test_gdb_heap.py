@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""py-gc-status / census / garbage / object on a known heap, live and on a gcore core.
+
+The target (programs/heap_program.py) builds the heap, reports what the
+interpreter itself says about it (gc.get_count(), gc.get_threshold(),
+gc.get_freeze_count(), gc.garbage, gc.callbacks, gc.get_stats(), per-type
+counts of gc.get_objects(generation=i)) and blocks; gdb's numbers must equal
+those exactly.
+"""
+import os
+import re
+
+import pytest
+
+import gdbutil
+
+MODES = ["dwarf", "nodwarf"]
+
+
+def check_debuginfo(interp, mode):
+    if mode == "dwarf" and not interp.dwarf:
+        pytest.skip(f"{interp.name}: no debug info installed for it")
+    if mode == "nodwarf" and not ("debian" in interp.tags and not interp.debug):
+        pytest.skip(f"{interp.name}: only Debian release builds can be run without debug info "
+                    "(pyenv and python3.Xd builds carry DWARF in the binary itself)")
+    return mode == "dwarf"
+
+
+def commands(t):
+    rep = t.report
+    return ["py-gc-status", "py-gc-census all --top 0", "py-gc-garbage --max 100",
+            "py-gc-object %d" % rep["young_addr"], "py-gc-object %d" % rep["mid_addr"],
+            "py-gc-object %d" % rep["old_addr"], "py-gc-object %d" % rep["frozen_addr"]]
+
+
+def check_output(interp, t, out, err):
+    rep = t.report
+    assert "Traceback" not in out + err, err
+    assert not re.search(r"^py-gc-\S+: ", err, re.M), err
+    st = gdbutil.parse_status(out)
+    v = rep["version"]
+    assert re.search(r"^Python %d\.%d\.%d " % tuple(v), out, re.M), out[:400]
+    assert st["enabled"] == ("yes" if rep["enabled"] else "no")
+    assert st["thresholds"] == " ".join(map(str, rep["threshold"]))
+    assert st["counts"] == " ".join(t.ready[1:4])
+    assert int(st["frozen (permanent generation)"]) == rep["freeze_count"]
+    assert int(st["gc.garbage"]) == rep["garbage"]
+    assert int(st["gc.callbacks"]) == rep["callbacks"]
+    for i, (coll, collected, unc) in enumerate(rep["stats"]):
+        assert st["stats gen%d" % i] == "collections=%d collected=%d uncollectable=%d" % (
+            coll, collected, unc)
+    assert st["collection running"] == "no"
+
+    census, totals = gdbutil.parse_census(out)
+    assert census["generation 1"] == rep["census"][1]
+    assert census["generation 2"] == rep["census"][2]
+    assert totals["generation 1"] == sum(rep["census"][1].values())
+    assert totals["generation 2"] == sum(rep["census"][2].values())
+    # generation 0 also holds what the program allocated while reporting:
+    # only the objects it built there are exact.
+    assert census["generation 0"]["Young"] == rep["created"]["Young"]
+    assert census["permanent generation"]["Frozen"] == rep["created"]["Frozen"]
+    assert totals["permanent generation"] == rep["freeze_count"]
+
+    m = re.search(r"gc\.garbage: (\d+) objects.*?\n((?:  +\d+  .*\n)+)", out)
+    assert m, out
+    assert int(m.group(1)) == rep["garbage"]
+    by = {ln.split(None, 1)[1]: int(ln.split()[0]) for ln in m.group(2).splitlines()}
+    assert by == rep["garbage_types"]
+    for r in ("'hello'", "'h\u00e9llo\u20ac'", " 12345\n", " -7\n", " %d\n" % 2 ** 70, " 2.5\n",
+              " b'xyz'\n", " None\n", " True\n", "<tuple of length 3 at", "<dict of length 1 at",
+              "<Garb object at"):
+        assert r in out, r
+
+    objs = out.split("object 0x")[1:]
+    assert len(objs) == 4
+    for text, tname, gen in zip(objs, ("Young", "Mid", "Old", "Frozen"),
+                                ("generation 0", "generation 1", "generation 2",
+                                 "permanent generation")):
+        assert "type: %s " % tname in text
+        assert "tracked: yes" in text
+        assert "finalized: no" in text
+        assert ("generation: %s" % gen) in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_live(interp, mode, tmp_path):
+    dwarf = check_debuginfo(interp, mode)
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    try:
+        out, err = gdbutil.run_gdb(interp, commands(t), pid=t.pid, dwarf=dwarf)
+    finally:
+        t.stop()
+    check_output(interp, t, out, err)
+    src = re.search(r"offsets: ([\w+]+)", out).group(1)
+    assert ("dwarf" in src) == dwarf, src
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gcore(interp, mode, tmp_path):
+    dwarf = check_debuginfo(interp, mode)
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    try:
+        core = gdbutil.gcore(interp, t.pid, str(tmp_path), dwarf=dwarf)
+    finally:
+        t.stop()
+    try:
+        out, err = gdbutil.run_gdb(interp, commands(t), core=core, dwarf=dwarf)
+    finally:
+        os.unlink(core)
+    check_output(interp, t, out, err)
