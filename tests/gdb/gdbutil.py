@@ -48,9 +48,11 @@ class Target:
                 self.proc.wait()
 
 
-def start(interp, tmp_path, program, *args, timeout=120, env=None):
-    """Copy programs/ into a dir the target sees, run PROGRAM REPORT FIFO ARGS..., wait for ready."""
-    scratch = interp.scratch_dir(tmp_path)
+def start(interp, tmp_path, program, *args, timeout=120, env=None, scratch=None):
+    """Copy programs/ into a dir the target sees, run PROGRAM REPORT FIFO ARGS..., wait for ready.
+
+    The program runs with the scratch dir as its cwd (where a kernel core goes)."""
+    scratch = scratch or interp.scratch_dir(tmp_path)
     dst = os.path.join(scratch, "programs")
     if not os.path.exists(dst):
         shutil.copytree(PROGRAMS, dst)
@@ -65,7 +67,7 @@ def start(interp, tmp_path, program, *args, timeout=120, env=None):
     if env:
         e.update(env)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=e)
+                            stderr=subprocess.PIPE, env=e, cwd=scratch)
     rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     buf = b""
     deadline = time.monotonic() + timeout
@@ -86,6 +88,25 @@ def start(interp, tmp_path, program, *args, timeout=120, env=None):
     with open(report) as f:
         rep = json.load(f)
     return Target(proc, rep, buf.decode().split(), scratch)
+
+
+def wait_core(t, timeout=120):
+    """Wait for the target to die; return the path of the core it dumped, or None."""
+    t.proc.wait(timeout=timeout)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cores = [os.path.join(t.scratch, f) for f in os.listdir(t.scratch)
+                 if f == "core" or f.startswith("core.")]
+        if cores:
+            core = cores[0]
+            # the kernel may still be writing it
+            size = -1
+            while os.path.getsize(core) != size:
+                size = os.path.getsize(core)
+                time.sleep(0.2)
+            return core
+        time.sleep(0.2)
+    return None
 
 
 def gdb_argv(interp, commands, pid=None, core=None, dwarf=True, source=True):

@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""py-gc-collecting."""
+import gcscope_collect as C
+from gcscope_cmd_census import print_census
+from gcscope_command import GcCommand, parse_args, out
+from gcscope_mem import GcScopeError
+from gcscope_objects import target
+
+
+class PyGcCollecting(GcCommand):
+    """Show the collection in progress, if any: thread, phase, object, and the objects involved.
+
+Usage: py-gc-collecting [--top N]
+
+When gcstate->collecting is set (in a live process stopped by gdb, or in a
+core of a crash inside the GC), finds the collecting thread from its native
+frames (collector functions when libpython has symbols; else a frame running
+the tp_traverse/tp_clear/tp_finalize/tp_dealloc of a type on the GC lists;
+else the GIL holder), the phase, and the object being worked on when a frame
+variable (self, op, gc) is readable.  Then a census of the collector's local
+"unreachable" list when debug info gives its address and it is set up, and
+of the generation being collected (all generations when it is not known).
+--top N: types per census (default 20, 0 = all).  Read-only."""
+    NAME = "py-gc-collecting"
+
+    def run(self, arg, from_tty):
+        _pos, _fl, opt = parse_args(self.NAME, arg, options=("--top",), max_pos=0)
+        top = opt.get("--top", 20)
+        tgt = target()
+        for interp in tgt.interpreters():
+            out("interpreter %d:" % tgt.interp_id(interp))
+            col = C.find(tgt, interp)
+            for line in C.report_lines(tgt, col):
+                out(line)
+            if not col.collecting:
+                continue
+            if col.unreachable:
+                # gc_list_init(unreachable) only runs after subtract_refs
+                # (deduce_unreachable, 3.9-3.14): before that the head is stack garbage.
+                try:
+                    counts, n, complete = tgt.census(col.unreachable, limit=10000000)
+                    print_census(tgt, "unreachable (collector's local list at 0x%x)" % col.unreachable,
+                                 counts, n, complete, top)
+                except GcScopeError:
+                    out("unreachable: the collector's list at 0x%x is not set up yet "
+                        "(reachability still being computed)" % col.unreachable)
+            gc = tgt.gcstate(interp)
+            for name, head, _t, _c in tgt.generation_heads(gc):
+                if col.generation is not None and col.generation >= 0 and name != str(col.generation):
+                    continue
+                counts, n, complete = tgt.census(head, limit=50000000)
+                title = "generation %s" % name
+                if col.generation is not None and name == str(col.generation):
+                    title = "generation being collected (%s)" % name
+                print_census(tgt, title, counts, n, complete, top)
+
+
+PyGcCollecting()
