@@ -50,7 +50,8 @@ def test_crash_core(interp, mode, tmp_path):
                     f"(hard RLIMIT_CORE {t.report['core_limit']})")
     try:
         out, err = gdbutil.run_gdb(interp, ["py-gc-status", "py-gc-collecting --top 0",
-                                            "py-gc-census all --top 0"], core=core, dwarf=dwarf)
+                                            "py-gc-census all --top 0", "py-gc-types"],
+                                   core=core, dwarf=dwarf)
     finally:
         os.unlink(core)
     rep = t.report
@@ -71,11 +72,17 @@ def test_crash_core(interp, mode, tmp_path):
     if dwarf:
         assert "    generation: 2\n" in status or interp.version[:2] == (3, 13), status
 
-    # the last command's output: py-gc-census all
+    # py-gc-census all
     census, _totals = gdbutil.parse_census(out[out.rindex("\ninterpreter 0:\ngeneration 0"):])
     for tname, key in (("gcxt.Unsendable", "Unsendable"), ("Holder", "Holder")):
         got = sum(census[g].get(tname, 0) for g in census)
         assert got == sum(rep["counts"][key]), (tname, census)
+
+    # py-gc-types: gcxt.Opaque has no HAVE_GC; Unsendable cooperates
+    types = out[out.rindex("heap types,"):]
+    assert re.search(r"^  gcxt\.Opaque +0x[0-9a-f]+  no Py_TPFLAGS_HAVE_GC  \(untracked instances\)$",
+                     types, re.M), types
+    assert "gcxt.Unsendable" not in types
 
 
 def test_count_mode(interp, tmp_path):

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * gcscope gdb / gcscope core: thin launchers of gdb with gdb/gcscope.py.
+ *
+ * Exit codes (docs/exit-codes.md): 2 usage, 3 no such process / file,
+ * 1 anything else (gdb missing, gcscope.py not found, gdb failed).
+ * `gcscope core` returns gdb's status: 0 when the report ran.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "gdbcmd.h"
+
+#define MAX_ARGS 64
+
+static int is_script_dir(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/gcscope.py", dir) >= (int)sizeof(p))
+		return 0;
+	return access(p, R_OK) == 0;
+}
+
+const char *gdbcmd_script_dir(char *buf, unsigned long size)
+{
+	const char *env = getenv("GCSCOPE_GDB_DIR");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		if (!is_script_dir(env))
+			return NULL;
+		snprintf(buf, size, "%s", env);
+		return buf;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	/* installed: $(PREFIX)/bin/gcscope -> $(PREFIX)/share/gcscope/gdb */
+	if ((size_t)snprintf(buf, size, "%s/../share/gcscope/gdb", exe) < size && is_script_dir(buf))
+		return buf;
+	/* source tree: .output/gcscope -> gdb/ */
+	if ((size_t)snprintf(buf, size, "%s/../gdb", exe) < size && is_script_dir(buf))
+		return buf;
+	return NULL;
+}
+
+/* The process's root differs from ours (a chroot or a container)? */
+static int other_root(pid_t pid, char *root, size_t size)
+{
+	struct stat a, b;
+
+	snprintf(root, size, "/proc/%d/root", (int)pid);
+	if (stat(root, &a) || stat("/", &b))
+		return 0;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
+static char *xsprintf(const char *fmt, const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, fmt, a, b ? b : "") < 0) {
+		p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		exit(EXIT_FAILURE_INTERNAL);
+	}
+	return s;
+}
+
+static int exec_gdb(char **av)
+{
+	execvp(av[0], av);
+	return p_err(errno == ENOENT ? EXIT_NO_PROCESS : EXIT_FAILURE_INTERNAL,
+		     "cannot run gdb: %s (install gdb)", strerror(errno));
+}
+
+static void gdb_usage(FILE *f)
+{
+	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
+		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
+		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
+		   "py-gc-garbage; `help py-gc-status` in gdb).  A process in another root\n"
+		   "(container, chroot) gets sysroot and debug-file-directory under /proc/PID/root.\n");
+}
+
+int cmd_gdb(int argc, char **argv)
+{
+	char dir[PATH_MAX], root[64], exe[PATH_MAX], pidbuf[32], procdir[64];
+	char *av[MAX_ARGS + 16];
+	int ac = 0, first_extra;
+	long pid;
+	ssize_t n;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		gdb_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 3 || strcmp(argv[1], "-p")) {
+		gdb_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!parse_long(argv[2], 1, INT_MAX, &pid))
+		return p_err(EXIT_USAGE, "bad pid '%s'", argv[2]);
+	first_extra = 3;
+	if (argc - first_extra > MAX_ARGS)
+		return p_err(EXIT_USAGE, "too many gdb arguments");
+	snprintf(procdir, sizeof(procdir), "/proc/%ld", pid);
+	if (access(procdir, F_OK))
+		return p_err(EXIT_NO_PROCESS, "no process %ld", pid);
+	if (!gdbcmd_script_dir(dir, sizeof(dir)))
+		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
+			     "install gcscope (share/gcscope/gdb)");
+	snprintf(pidbuf, sizeof(pidbuf), "%ld", pid);
+	av[ac++] = "gdb";
+	av[ac++] = "-q";
+	if (other_root((pid_t)pid, root, sizeof(root))) {
+		char link[64];
+
+		/* gdb would look for the binary and its libraries in our root:
+		 * point it at the process's root, and at the debug info installed
+		 * there (found by build-id). */
+		snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return p_err(EXIT_NO_PROCESS, "cannot read %s: %s", link, strerror(errno));
+		exe[n] = '\0';
+		av[ac++] = "-iex";
+		av[ac++] = xsprintf("set sysroot %s%s", root, NULL);
+		av[ac++] = "-iex";
+		av[ac++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", root, NULL);
+		av[ac++] = "-ex";
+		av[ac++] = xsprintf("file %s%s", root, exe);
+		av[ac++] = "-ex";
+		av[ac++] = xsprintf("attach %s%s", pidbuf, NULL);
+	} else {
+		av[ac++] = "-p";
+		av[ac++] = pidbuf;
+	}
+	av[ac++] = "-ex";
+	av[ac++] = xsprintf("source %s/gcscope.py%s", dir, NULL);
+	for (int i = first_extra; i < argc; i++)
+		av[ac++] = argv[i];
+	av[ac] = NULL;
+	return exec_gdb(av);
+}
+
+/* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
+static int core_exe(const char *core, char *out, size_t size)
+{
+	Elf64_Ehdr eh;
+	int fd, ok = 0;
+
+	fd = open(core, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_CORE || eh.e_phnum > 4096)
+		goto out;
+	for (int i = 0; i < eh.e_phnum && !ok; i++) {
+		Elf64_Phdr ph;
+		char *notes;
+		size_t off = 0;
+
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * eh.e_phentsize) != sizeof(ph) ||
+		    ph.p_type != PT_NOTE || ph.p_filesz > (1u << 24))
+			continue;
+		notes = malloc(ph.p_filesz);
+		if (!notes)
+			break;
+		if (pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz) {
+			free(notes);
+			continue;
+		}
+		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
+			Elf64_Nhdr *nh = (Elf64_Nhdr *)(notes + off);
+			size_t desc = off + sizeof(*nh) + ((nh->n_namesz + 3) & ~3u);
+			size_t next = desc + ((nh->n_descsz + 3) & ~3u);
+
+			if (next > ph.p_filesz)
+				break;
+			/* x86-64 struct elf_prpsinfo: pr_psargs[80] at 56 */
+			if (nh->n_type == NT_PRPSINFO && nh->n_descsz >= 136) {
+				char args[81];
+				size_t len;
+
+				memcpy(args, notes + desc + 56, 80);
+				args[80] = '\0';
+				len = strcspn(args, " ");
+				args[len] = '\0';
+				if (args[0] == '/' && len < size) {
+					memcpy(out, args, len + 1);
+					ok = 1;
+				}
+				break;
+			}
+			off = next;
+		}
+		free(notes);
+	}
+out:
+	close(fd);
+	return ok;
+}
+
+static void core_usage(FILE *f)
+{
+	fprintf(f, "usage: gcscope core CORE [EXE]\n"
+		   "Post-mortem GC report of a core file via gdb: py-gc-status, py-gc-census,\n"
+		   "py-gc-collecting, py-gc-garbage and py-gc-types.  EXE is the python\n"
+		   "executable that dumped it (default: the one named in the core).\n"
+		   "GCSCOPE_SYSROOT=DIR: the core comes from a chroot/container rooted at DIR.\n");
+}
+
+int cmd_core(int argc, char **argv)
+{
+	static const char *const report[] = { "py-gc-status", "py-gc-census all",
+					      "py-gc-collecting", "py-gc-garbage", "py-gc-types" };
+	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX];
+	const char *sysroot = getenv("GCSCOPE_SYSROOT");
+	char *av[64];
+	int ac = 0, status;
+	pid_t child;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		core_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 2 || argc > 3) {
+		core_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (access(argv[1], R_OK))
+		return p_err(EXIT_NO_PROCESS, "cannot read core %s: %s", argv[1], strerror(errno));
+	if (argc == 3) {
+		snprintf(exe, sizeof(exe), "%s", argv[2]);
+		if (access(exe, R_OK))
+			return p_err(EXIT_NO_PROCESS, "cannot read %s: %s", exe, strerror(errno));
+	} else if (!core_exe(argv[1], exe, sizeof(exe))) {
+		return p_err(EXIT_USAGE, "%s does not name its executable: give it (gcscope core CORE EXE)",
+			     argv[1]);
+	} else if (sysroot && *sysroot) {
+		snprintf(sysexe, sizeof(sysexe), "%s%s", sysroot, exe);
+		memcpy(exe, sysexe, sizeof(exe));
+	}
+	if (argc == 2 && access(exe, R_OK))
+		return p_err(EXIT_NO_PROCESS, "the core was dumped by %s, which cannot be read here: "
+			     "give the executable (gcscope core CORE EXE)", exe);
+	if (!gdbcmd_script_dir(dir, sizeof(dir)))
+		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
+			     "install gcscope (share/gcscope/gdb)");
+	av[ac++] = "gdb";
+	av[ac++] = "--batch";
+	av[ac++] = "-nx";
+	if (sysroot && *sysroot) {
+		av[ac++] = "-iex";
+		av[ac++] = xsprintf("set sysroot %s%s", sysroot, NULL);
+		av[ac++] = "-iex";
+		av[ac++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", sysroot, NULL);
+	}
+	av[ac++] = "-ex";
+	av[ac++] = xsprintf("file %s%s", exe, NULL);
+	av[ac++] = "-ex";
+	av[ac++] = xsprintf("core-file %s%s", argv[1], NULL);
+	av[ac++] = "-ex";
+	av[ac++] = xsprintf("source %s/gcscope.py%s", dir, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(report); i++) {
+		av[ac++] = "-ex";
+		av[ac++] = xsprintf("echo \\n== %s ==\\n%s", report[i], NULL);
+		av[ac++] = "-ex";
+		av[ac++] = (char *)report[i];
+	}
+	av[ac] = NULL;
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return p_err(EXIT_FAILURE_INTERNAL, "fork: %s", strerror(errno));
+	if (child == 0)
+		_exit(exec_gdb(av));
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR)
+			return p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return EXIT_OK;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_PROCESS)
+		return EXIT_NO_PROCESS;		/* exec_gdb: no gdb */
+	return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s", argv[1]);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/* `gcscope gdb` and `gcscope core`: run gdb with gcscope's py-gc-* commands. */
+#ifndef GCSCOPE_GDBCMD_H
+#define GCSCOPE_GDBCMD_H
+
+/* gcscope gdb -p PID [GDB ARGS...]: exec an interactive gdb attached to PID,
+ * gcscope.py sourced; sysroot and debug-file-directory set when the process
+ * lives in another root (container, chroot).  argv[0] is "gdb". */
+int cmd_gdb(int argc, char **argv);
+
+/* gcscope core CORE [EXE]: batch post-mortem report of a core via gdb
+ * (py-gc-status, py-gc-census, py-gc-collecting, py-gc-garbage, py-gc-types).
+ * Without EXE, the executable named in the core's NT_PRPSINFO is used.
+ * argv[0] is "core". */
+int cmd_core(int argc, char **argv);
+
+/* Directory holding gcscope.py ($GCSCOPE_GDB_DIR, <exe dir>/../share/gcscope/gdb,
+ * or the source tree's gdb/ next to .output/), or NULL.  Exposed for tests. */
+const char *gdbcmd_script_dir(char *buf, unsigned long size);
+
+#endif
