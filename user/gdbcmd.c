@@ -133,22 +133,32 @@ int cmd_gdb(int argc, char **argv)
 	av[ac++] = "gdb";
 	av[ac++] = "-q";
 	if (other_root((pid_t)pid, root, sizeof(root))) {
-		char link[64];
+		char link[64], cand[PATH_MAX];
+		struct stat want, st;
 
 		/* gdb would look for the binary and its libraries in our root:
 		 * point it at the process's root, and at the debug info installed
-		 * there (found by build-id). */
+		 * there (found by build-id).  The binary: the path /proc/PID/exe
+		 * names, as seen from here (a chroot) or under the process's root
+		 * (another mount namespace), whichever is the same file; else the
+		 * magic link itself. */
 		snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
 		n = readlink(link, exe, sizeof(exe) - 1);
-		if (n <= 0)
+		if (n <= 0 || stat(link, &want))
 			return p_err(EXIT_NO_PROCESS, "cannot read %s: %s", link, strerror(errno));
 		exe[n] = '\0';
+		snprintf(cand, sizeof(cand), "%s", exe);
+		if (stat(cand, &st) || st.st_dev != want.st_dev || st.st_ino != want.st_ino) {
+			if ((size_t)snprintf(cand, sizeof(cand), "%s%s", root, exe) >= sizeof(cand) ||
+			    stat(cand, &st) || st.st_dev != want.st_dev || st.st_ino != want.st_ino)
+				snprintf(cand, sizeof(cand), "%s", link);
+		}
 		av[ac++] = "-iex";
 		av[ac++] = xsprintf("set sysroot %s%s", root, NULL);
 		av[ac++] = "-iex";
 		av[ac++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", root, NULL);
 		av[ac++] = "-ex";
-		av[ac++] = xsprintf("file %s%s", root, exe);
+		av[ac++] = xsprintf("file %s%s", cand, NULL);
 		av[ac++] = "-ex";
 		av[ac++] = xsprintf("attach %s%s", pidbuf, NULL);
 	} else {

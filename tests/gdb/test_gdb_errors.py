@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Bad targets give one clear line per command, never a Python traceback."""
+import os
+import re
+import subprocess
+
+import pytest
+
+import gdbutil
+
+ALL = ["py-gc-status", "py-gc-census", "py-gc-collecting", "py-gc-object 0x1000",
+       "py-gc-types", "py-gc-garbage"]
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                       env=gdbutil.clean_env(), stdin=subprocess.DEVNULL)
+    return r.stdout, r.stderr
+
+
+def one_line_each(err, pattern):
+    lines = [ln for ln in err.splitlines() if ln.startswith("py-gc-")]
+    assert len(lines) == len(ALL), err
+    for ln in lines:
+        assert re.search(pattern, ln), ln
+        assert "internal error" not in ln, ln
+    assert "Traceback" not in err
+
+
+def test_no_target():
+    argv = ["gdb", "--batch", "-nx", "-ex", "source " + gdbutil.GCSCOPE_PY]
+    for c in ALL:
+        argv += ["-ex", c]
+    _out, err = run(argv)
+    one_line_each(err, r"no process or core file")
+
+
+def test_not_python():
+    p = subprocess.Popen(["sleep", "120"])
+    try:
+        argv = ["gdb", "--batch", "-nx", "-p", str(p.pid), "-ex", "source " + gdbutil.GCSCOPE_PY]
+        for c in ALL:
+            argv += ["-ex", c]
+        _out, err = run(argv)
+    finally:
+        p.kill()
+        p.wait()
+    one_line_each(err, r"no Python here: symbol _PyRuntime not found")
+
+
+def test_help_texts():
+    argv = ["gdb", "--batch", "-nx", "-ex", "source " + gdbutil.GCSCOPE_PY]
+    for c in ALL:
+        argv += ["-ex", "help " + c.split()[0]]
+    out, err = run(argv)
+    assert "Traceback" not in err and "Undefined" not in err, err
+    for c in ALL:
+        assert "Usage: " + c.split()[0] in out, c
+
+
+def test_truncated_core(interp, tmp_path):
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    try:
+        core = gdbutil.gcore(interp, t.pid, str(tmp_path))
+    finally:
+        t.stop()
+    size = os.path.getsize(core)
+    with open(core, "r+b") as f:
+        f.truncate(size // 3)
+    try:
+        out, err = gdbutil.run_gdb(interp, ALL, core=core)
+    finally:
+        os.unlink(core)
+    assert "Traceback" not in out + err, err
+    assert "internal error" not in err, err
+    # each command either works (what it needs was in the first third) or says
+    # in one line what it could not read
+    for ln in err.splitlines():
+        if ln.startswith("py-gc-"):
+            assert re.search(r"cannot read|no Python here|not set up|broken GC list|is unknown|no process or core file", ln), ln
+
+
+@pytest.fixture(scope="module")
+def gcscope_bin(tmp_path_factory):
+    """The gcscope binary if it has the gdb/core commands, else a test driver of user/gdbcmd.c."""
+    real = os.environ.get("GCSCOPE", os.path.join(gdbutil.REPO, ".output", "gcscope"))
+    if os.access(real, os.X_OK):
+        r = subprocess.run([real, "core", "--help"], capture_output=True, text=True)
+        if r.returncode == 0 and "gcscope core CORE" in r.stdout:
+            return real
+    d = tmp_path_factory.mktemp("gdbcmd")
+    drv = d / "drv.c"
+    drv.write_text('#include <string.h>\n#include "gdbcmd.h"\n'
+                   'int main(int argc, char **argv) {\n'
+                   '\tif (argc > 1 && !strcmp(argv[1], "gdb")) return cmd_gdb(argc - 1, argv + 1);\n'
+                   '\tif (argc > 1 && !strcmp(argv[1], "core")) return cmd_core(argc - 1, argv + 1);\n'
+                   '\treturn 2;\n}\n')
+    user = os.path.join(gdbutil.REPO, "user")
+    out = d / "gcscope"
+    r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-I", user, str(drv),
+                        os.path.join(user, "gdbcmd.c"), os.path.join(user, "common.c"),
+                        os.path.join(user, "json.c"), "-o", str(out)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot build a driver for user/gdbcmd.c: " + r.stderr[-500:])
+    return str(out)
+
+
+def test_gcscope_exit_codes(gcscope_bin):
+    env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
+
+    def rc(*a):
+        return subprocess.run([gcscope_bin, *a], capture_output=True, text=True, env=env).returncode
+    assert rc("gdb") == 2
+    assert rc("gdb", "-p", "notapid") == 2
+    assert rc("gdb", "-p", "999999999") == 2 or rc("gdb", "-p", "999999999") == 3
+    assert rc("gdb", "-p", "4194304") == 3
+    assert rc("core") == 2
+    assert rc("core", "/nonexistent/core") == 3
+    assert rc("core", "/etc/hostname", "/nonexistent/python") == 3
+
+
+def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin):
+    """gcscope gdb -p PID sets sysroot/debug-file-directory for a process in a chroot."""
+    if interp.root == "/":
+        pytest.skip(f"{interp.name}: not in a chroot (the chroot case is what this tests)")
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    try:
+        env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
+        r = subprocess.run([gcscope_bin, "gdb", "-p", str(t.pid), "--batch", "-nx", "-ex", "py-gc-status"],
+                           capture_output=True, text=True, env=env, timeout=120,
+                           stdin=subprocess.DEVNULL)
+    finally:
+        t.stop()
+    st = gdbutil.parse_status(r.stdout)
+    assert st.get("counts") == " ".join(t.ready[1:4]), r.stdout + r.stderr
+    # DWARF from the chroot's /usr/lib/debug (found by build-id)
+    assert re.search(r"offsets: dwarf", r.stdout) or not interp.dwarf, r.stdout
+
+
+def test_gcscope_core(interp, tmp_path, gcscope_bin):
+    """gcscope core CORE [EXE] runs the whole report on a crash core."""
+    from test_gdb_crash import build_ext
+    scratch = interp.scratch_dir(tmp_path)
+    build_ext(interp, scratch)
+    t = gdbutil.start(interp, tmp_path, "crash_program.py", interp.inside(scratch), scratch=scratch)
+    core = gdbutil.wait_core(t)
+    if core is None:
+        pytest.skip("no core dumped (kernel.core_pattern)")
+    env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
+    if interp.root != "/":
+        env["GCSCOPE_SYSROOT"] = interp.root
+    try:
+        # EXE from the core itself (NT_PRPSINFO)
+        r = subprocess.run([gcscope_bin, "core", core], capture_output=True, text=True, env=env,
+                           timeout=300, stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(core)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for section in ("py-gc-status", "py-gc-census all", "py-gc-collecting", "py-gc-garbage", "py-gc-types"):
+        assert "== %s ==" % section in r.stdout
+    assert "phase: computing reachability (tp_traverse)" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
