@@ -25,7 +25,8 @@ WARN := -Wall -Wextra -Werror
 # open are length-checked where built.
 override CFLAGS += $(WARN) -Wno-format-truncation -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
 LDLIBS := -lbpf -lelf -ldw -lz -lm
-BPF_CFLAGS := -g -O2 $(WARN) -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
+# BPF_USDT/BPF_KPROBE wrappers declare ctx whether it is used or not.
+BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg debootstrap binutils elfutils bpftrace

@@ -480,6 +480,10 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup_early;
 	}
 	p_debug("probe: %s; counts: %s", plan.why, plan.stats_why);
+	/* The layout and the probe are resolved: the parsed DWARF (tens of MiB
+	 * for a -dbg build) is not needed while tracing. */
+	dwarfinfo_close(t.dwarf);
+	t.dwarf = NULL;
 
 	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR) {
 		code = p_err(EXIT_FAILURE_INTERNAL, "cannot set signal handler: %s", strerror(errno));
@@ -503,6 +507,9 @@ int cmd_trace(int argc, char **argv)
 	obj->rodata->targ_gen_in_parm2 = plan.gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan.ret_is_total;
 	bpf_map__set_max_entries(obj->maps.events, (uint32_t)env.ringbuf_kb * 1024);
+	/* a quarter of the buffer: early enough never to lose events to a
+	 * sleeping reader, late enough to batch (see bpf/gcscope.bpf.c) */
+	obj->rodata->targ_wakeup_bytes = (uint64_t)env.ringbuf_kb * 1024 / 4;
 	bpf_program__set_autoload(obj->progs.usdt_gc_start, plan.kind == PROBE_USDT);
 	bpf_program__set_autoload(obj->progs.usdt_gc_done, plan.kind == PROBE_USDT);
 	bpf_program__set_autoload(obj->progs.uprobe_collect_entry, plan.kind == PROBE_UPROBE);

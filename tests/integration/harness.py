@@ -60,8 +60,12 @@ class Gcscope:
         return rec
 
     def finish(self, timeout=120):
-        out, err = self.proc.communicate(timeout=timeout)
-        self.stderr = err
+        # Not communicate(): it reads the raw pipe and would skip what an
+        # earlier readline() left in the text buffer.  stderr is one or two
+        # lines, so reading stdout to EOF first cannot deadlock.
+        out = self.proc.stdout.read()
+        self.stderr = self.proc.stderr.read()
+        self.proc.wait(timeout=timeout)
         self.records = [json.loads(l) for l in out.splitlines() if l.strip()]
         return self.records
 

@@ -200,7 +200,8 @@ def test_target_exits_mid_trace(gcscope, tmp_path):
         target.go()
         time.sleep(0.5)
         report = finish_loop(target)
-        out, err = g.proc.communicate(timeout=60)
+        out, err = g.proc.stdout.read(), g.proc.stderr.read()   # not communicate(): see harness
+        g.proc.wait(timeout=60)
     finally:
         target.kill()
     assert g.proc.returncode == 0, err
@@ -293,7 +294,9 @@ def test_launch_command(gcscope, interp, tmp_path):
             lines.append(line)
         p.stdin.write("go\n")
         p.stdin.flush()
-        out, err = p.communicate(timeout=120)
+        p.stdin.close()
+        out, err = p.stdout.read(), p.stderr.read()   # not communicate(): see harness
+        p.wait(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""make bench: what tracing costs the target, as ratios against a baseline.
+
+For each interpreter (Debian python3.11 via USDT, a pyenv build via uprobes)
+the same workload runs untraced, under `gcscope trace`, and under an
+equivalent bpftrace script (the peer); each configuration REPEAT times, in
+interleaved order, median reported.  Ratios > 1 mean slower than untraced.
+Nothing here asserts a time: the numbers are for people to read.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD = os.path.join(HERE, "gc_bench.py")
+
+
+WORKLOADS = [("collect", 20000), ("churn", 200000)]
+
+
+def start(python, workload):
+    p = subprocess.Popen([python, WORKLOAD, workload[0], str(workload[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith("ready")
+    return p
+
+
+def finish(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    secs = float(p.stdout.readline())
+    p.wait()
+    return secs
+
+
+def wait_line(proc, pred, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if pred(line):
+            return True
+    raise RuntimeError("tracer did not start")
+
+
+def run_one(kind, python, workload, gcscope, probe):
+    p = start(python, workload)
+    tracer = None
+    try:
+        if kind == "gcscope":
+            tracer = subprocess.Popen([gcscope, "trace", "-j", "-p", str(p.pid)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            wait_line(tracer, lambda l: '"attach"' in l)
+            # drain its output in the background: a reader that keeps up
+            drain = subprocess.Popen(["cat"], stdin=tracer.stdout, stdout=subprocess.DEVNULL)
+        elif kind == "bpftrace":
+            tracer = subprocess.Popen(["bpftrace", "-p", str(p.pid), "-e", probe], stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            wait_line(tracer, lambda l: l.startswith("Attaching"))
+            time.sleep(0.5)
+            drain = subprocess.Popen(["cat"], stdin=tracer.stdout, stdout=subprocess.DEVNULL)
+        secs = finish(p)
+    finally:
+        if tracer:
+            tracer.send_signal(2)
+            tracer.wait(timeout=30)
+            drain.wait(timeout=30)
+        if p.poll() is None:
+            p.kill()
+    return secs
+
+
+def maxrss_kb(cmd):
+    """Peak RSS of gcscope itself while tracing a short run."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gcscope", required=True)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    targets = []
+    if os.path.exists("/usr/bin/python3.11"):
+        b = "/usr/bin/python3.11"
+        targets.append(("debian-3.11 (usdt)", b,
+                        f'usdt:{b}:python:gc__start {{ @s[tid] = nsecs; }} '
+                        f'usdt:{b}:python:gc__done /@s[tid]/ {{ printf("%d %d %d\\n", tid, arg0, nsecs - @s[tid]); delete(@s[tid]); }}'))
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    libs = sorted(glob.glob(os.path.join(root, "versions", "3.12.*", "lib", "libpython3.12.so.1.0")))
+    if libs:
+        lib = libs[-1]
+        py = os.path.join(os.path.dirname(os.path.dirname(lib)), "bin", "python3.12")
+        targets.append(("pyenv-3.12 (uprobe)", py,
+                        f'uprobe:{lib}:gc_collect_main {{ @s[tid] = nsecs; }} '
+                        f'uretprobe:{lib}:gc_collect_main /@s[tid]/ {{ printf("%d %d %d\\n", tid, retval, nsecs - @s[tid]); delete(@s[tid]); }}'))
+    have_bpftrace = shutil.which("bpftrace") is not None
+
+    results = []
+    print(f"median of {args.repeat} runs; gcscope and bpftrace as ratios of the untraced time\n")
+    print(f"{'target':<22} {'workload':<14} {'baseline s':>10} {'gcscope':>9} {'bpftrace':>9}")
+    for name, python, probe in targets:
+        for workload in WORKLOADS:
+            times = {"baseline": [], "gcscope": [], "bpftrace": []}
+            kinds = ["baseline", "gcscope"] + (["bpftrace"] if have_bpftrace else [])
+            for _ in range(args.repeat):
+                for k in kinds:
+                    times[k].append(run_one(k, python, workload, args.gcscope, probe))
+            med = {k: statistics.median(v) for k, v in times.items() if v}
+            base = med["baseline"]
+            row = {"target": name, "workload": f"{workload[0]} {workload[1]}", "baseline_s": base,
+                   "gcscope_ratio": med["gcscope"] / base,
+                   "bpftrace_ratio": med["bpftrace"] / base if "bpftrace" in med else None}
+            results.append(row)
+            bt = f"{row['bpftrace_ratio']:9.2f}" if row["bpftrace_ratio"] else f"{'n/a':>9}"
+            print(f"{name:<22} {row['workload']:<14} {base:10.3f} {row['gcscope_ratio']:9.2f} {bt}")
+    if shutil.which("/usr/bin/time") or os.path.exists("/usr/bin/time"):
+        cmd = [args.gcscope, "trace", "-j", "--", "/usr/bin/python3.11", "-c", "pass"]
+        rss = maxrss_kb(cmd)
+        rss_nodbg = maxrss_kb(cmd[:2] + ["--no-debuginfo"] + cmd[2:])
+        print(f"\ngcscope peak RSS: {rss} KiB with DWARF of Debian's python3.11-dbg "
+              f"(file pages of the debug file, released before tracing), {rss_nodbg} KiB without")
+    print("\n" + json.dumps({"bench": results}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""Benchmark workloads, timed by themselves.
+
+  collect N: N explicit gc.collect(0), each on a fresh cycle: the worst case,
+             a collection every few hundred nanoseconds;
+  churn N:   N object graphs with cycles; the GC runs when allocations cross
+             its threshold, as in ordinary programs.
+
+Prints "ready PID", waits for a line on stdin, runs, prints the elapsed
+seconds of the timed part only (attach time is not counted).
+usage: gc_bench.py MODE N
+"""
+import gc
+import os
+import sys
+import time
+
+MODE = sys.argv[1]
+N = int(sys.argv[2])
+
+
+class Node:
+    pass
+
+
+print("ready", os.getpid(), flush=True)
+sys.stdin.readline()
+t0 = time.perf_counter()
+if MODE == "collect":
+    for i in range(N):
+        a, b = Node(), Node()
+        a.o, b.o = b, a
+        gc.collect(0)
+else:
+    for i in range(N):
+        parent = Node()
+        parent.children = [Node() for _ in range(10)]
+        for c in parent.children:
+            c.parent = parent
+print(f"{time.perf_counter() - t0:.6f}", flush=True)
