@@ -12,7 +12,6 @@ must count exactly the objects the program counted before crashing.
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
