@@ -34,7 +34,8 @@ TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg debootstrap
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
-LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c
+LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c \
+	user/gcsite.c user/dwarfinfo.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -79,7 +80,7 @@ $(OUTPUT)/gcscope: $(USER_OBJS)
 # C unit tests: the logic with no kernel in it, under ASan and UBSan.
 $(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/check.h $(OUTPUT)/pylayout_gen.h | $(OUTPUT)/unit
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LOGIC_SRCS) -lelf -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LOGIC_SRCS) -lelf -ldw -lm -o $@
 
 deps:
 	$(Q)tests/deps.sh $(BUILD_PKGS)

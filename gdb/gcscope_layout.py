@@ -5,9 +5,7 @@
 The table is the one source of truth shared with the C side (see its header
 comment).  At run time a value is taken, in this order of trust, from:
   1. DWARF (gdb.lookup_type on the row's "dwarf" spec), when the target's
-     debug info is loaded, and only when the member offset is a multiple of the
-     member type's *natural* alignment (trixie's 3.13.5 DWARF says
-     _gc_runtime_state.generations is at 20, DW_AT_alignment 4, but it is at 24);
+     debug info is loaded;
   2. _Py_DebugOffsets (3.13+), the struct at _PyRuntime+0 whose cookie is
      "xdebugpy": the row's "pydebug" column names the row giving the position
      of the value inside that struct;
@@ -101,23 +99,8 @@ def _lookup_type(name):
     return None
 
 
-def _natural_align(t):
-    """Alignment the C ABI gives type t, ignoring DW_AT_alignment."""
-    t = t.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_ARRAY:
-        return _natural_align(t.target())
-    if t.code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
-        a = 1
-        for f in t.fields():
-            if f.bitsize:
-                continue
-            a = max(a, _natural_align(f.type))
-        return a
-    return max(1, min(t.sizeof, 16))
-
-
 def _member_offset(t, path):
-    """Offset of dotted member path in type t, or None; checks natural alignment."""
+    """Offset of dotted member path in type t, or None."""
     off = 0
     for part in path.split("."):
         t = t.strip_typedefs()
@@ -148,17 +131,9 @@ def _member_offset(t, path):
             continue
         if found.bitsize or found.bitpos % 8:
             return None
-        fo = found.bitpos // 8
-        if fo % _natural_align(found.type):
-            # GCC 14 DWARF on trixie 3.13.5: generations at 20 (really 24).
-            raise _Misaligned(fo)
-        off += fo
+        off += found.bitpos // 8
         t = found.type
     return off
-
-
-class _Misaligned(Exception):
-    pass
 
 
 def dwarf_value(spec):
@@ -172,10 +147,7 @@ def dwarf_value(spec):
     if paths == "sizeof":
         return t.strip_typedefs().sizeof, None
     for path in paths.split("|"):
-        try:
-            v = _member_offset(t, path)
-        except _Misaligned as e:
-            return None, "DWARF offset %d of %s rejected (misaligned)" % (e.args[0], spec)
+        v = _member_offset(t, path)
         if v is not None:
             return v, None
     return None, None
@@ -194,7 +166,6 @@ class Layout:
         self.values = {}
         self.source = {}
         self.notes = []
-        self.rejected = {}        # field -> DWARF offset refused as misaligned
         t = load_table()
         rows = t["rows"]
         self.has_dwarf = _lookup_type("_gc_runtime_state") is not None or \
@@ -217,7 +188,6 @@ class Layout:
                 dv, note = dwarf_value(dwarf)
                 if note:
                     self.notes.append(note)
-                    self.rejected[name] = int(note.split()[2])
                 if dv is not None:
                     v, src = dv, "dwarf"
             self.values[name] = v
@@ -226,18 +196,15 @@ class Layout:
     def arbitrate_generations(self, gcstate):
         """Settle gc.generations with the target's own gcstate->generation0.
 
-        The table's rule refuses a DWARF offset that is not a multiple of the
-        member's natural alignment, for trixie's 3.13.5 (DWARF: 20).  But that
-        binary really has generations at 20: its gc_get_threshold() reads
-        generations[0].threshold at interp+0x1d0c = gc+36, and generation0
-        holds gc+20.  So whichever candidate generation0 confirms wins."""
+        Patch releases moved it: pyenv's 3.13.0 has generations at 24, trixie's
+        3.13.5 at 20 (DW_AT_alignment 4; its gc_get_threshold() reads
+        generations[0].threshold at gc+36, and generation0 holds gc+20).
+        Without DWARF the table cannot know which, so the target decides."""
         g0 = self.values.get("gc.generation0")
         cur = self.values.get("gc.generations")
-        if g0 is None or cur is None:
-            return
+        if g0 is None or self.values.get("gc.young") is not None:
+            return      # 3.14.0-3.14.4 have young/old[2], no generations[]
         cands = {cur}
-        if "gc.generations" in self.rejected:
-            cands.add(self.rejected["gc.generations"])
         try:
             off = self.mem.ptr(gcstate + g0) - gcstate - self.get("gc_generation.head", 0)
         except GcScopeError:
@@ -249,8 +216,9 @@ class Layout:
         if (off in cands or plausible) and off != cur:
             self.values["gc.generations"] = off
             self.source["gc.generations"] = "target"
-            self.notes.append("gc.generations: using %d, where the target's gcstate->generation0 "
-                              "points (not %d)" % (off, cur))
+            if cur is not None:
+                self.notes.append("gc.generations: using %d, where the target's gcstate->generation0 "
+                                  "points (not %d)" % (off, cur))
 
     def __getitem__(self, name):
         v = self.values.get(name)

@@ -110,7 +110,7 @@ class Target:
         size = lay["gc_generation.sizeof"]
         h, th, cnt = lay["gc_generation.head"], lay["gc_generation.threshold"], lay["gc_generation.count"]
         gens = []
-        if lay.get("gc.generations") is not None:
+        if lay.get("gc.young") is None:
             base = gc + lay["gc.generations"]
             for i in range(3):
                 g = base + i * size

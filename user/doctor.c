@@ -97,16 +97,10 @@ static error_t parse_doctor_arg(int key, char *arg, struct argp_state *state)
 static void layout_summary(const struct pytarget *t, char *buf, size_t size)
 {
 	const struct pylayout *l = &t->layout;
-	size_t o;
 
-	o = (size_t)snprintf(buf, size, "table column %s; %d values from DWARF, %d from _Py_DebugOffsets",
+	snprintf(buf, size, "table column %s; %d values from DWARF, %d from _Py_DebugOffsets",
 			     l->column >= 0 ? pyl_column_names[l->column] : "none (version not in table)",
-			     l->n_dwarf, l->n_debug_offsets);
-	for (int i = 0; i < PYL__COUNT && o < size; i++) {
-		if (l->dwarf_rejected[i] >= 0)
-			o += (size_t)snprintf(buf + o, size - o, "; DWARF's %s=%ld rejected (misaligned)",
-					      pyl_rows[i].name, l->dwarf_rejected[i]);
-	}
+		 l->n_dwarf, l->n_debug_offsets);
 }
 
 static long table_value(const struct pylayout *l, int i)
@@ -150,8 +144,6 @@ static void print_layout_json(struct jw *w, const struct pylayout *l)
 			jw_int(w, "table", tv);
 		else
 			jw_null(w, "table");
-		if (l->dwarf_rejected[i] >= 0)
-			jw_int(w, "dwarf_rejected", l->dwarf_rejected[i]);
 		jw_obj_end(w);
 	}
 	jw_obj_end(w);
@@ -222,6 +214,8 @@ int cmd_doctor(int argc, char **argv)
 		jw_str(&w, "probe_detail", plan.kind ? plan.why : plan.missing);
 		jw_bool(&w, "counts", plan.stats);
 		jw_str(&w, "counts_detail", plan.stats_why);
+		jw_bool(&w, "objects", plan.nsites > 0);
+		jw_str(&w, "objects_detail", plan.nsites ? plan.sites[0].how : plan.sites_why);
 		jw_bool(&w, "privileges_ok", can_trace);
 		jw_bool(&w, "can_trace", code == 0);
 		jw_int(&w, "exit_code", code);
@@ -247,6 +241,13 @@ int cmd_doctor(int argc, char **argv)
 		printf("  privileges    %s\n", can_trace ? "ok" : why);
 		printf("  collections   %s\n", plan.kind ? plan.why : plan.missing);
 		printf("  counts        %s\n", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
+		if (!plan.nsites)
+			printf("  objects       not available: %s\n", plan.sites_why);
+		for (int i = 0; i < plan.nsites; i++)
+			printf("  objects       %s, at 0x%llx (%s %d%+lld)\n", plan.sites[i].how,
+			       (unsigned long long)plan.sites[i].vaddr,
+			       plan.sites[i].kind == GCSITE_MEM ? "*reg" : "reg", plan.sites[i].dwarf_reg,
+			       (long long)plan.sites[i].offset);
 		if (denv.layout)
 			print_layout_text(&t.layout);
 		if (code == 0)

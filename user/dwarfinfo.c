@@ -14,7 +14,9 @@
 struct dwarfinfo {
 	Dwfl_Callbacks cb;	/* dwfl keeps a pointer to it: same lifetime */
 	Dwfl *dwfl;
+	Dwfl_Module *mod;
 	Dwarf *dw;
+	Dwarf_Addr bias;
 	char *debuginfo_path;
 	char file[PATH_MAX];
 	Dwarf_Off gc_cu;	/* offset of the GC module's CU, searched first */
@@ -58,7 +60,9 @@ struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where
 		snprintf(where, size, "%s: %s", path, dwfl_errmsg(-1));
 		goto fail;
 	}
+	d->mod = mod;
 	d->dw = dwfl_module_getdwarf(mod, &bias);
+	d->bias = bias;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
 	if (!d->dw) {
 		snprintf(where, size, "no DWARF in %s, nor by build-id/debuglink in %s/usr/lib/debug "
@@ -104,6 +108,25 @@ const char *dwarfinfo_file(const struct dwarfinfo *d)
 	return d->file;
 }
 
+Dwarf *dwarfinfo_dwarf(const struct dwarfinfo *d, uint64_t *bias)
+{
+	*bias = d->bias;
+	return d->dw;
+}
+
+Dwarf_CFI *dwarfinfo_cfi(const struct dwarfinfo *d, uint64_t *bias)
+{
+	Dwarf_Addr b = 0;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(d->mod, &b);
+
+	/* .eh_frame is in the loaded file; .debug_frame only in some debug
+	 * files.  Either describes the CFA. */
+	if (!cfi)
+		cfi = dwfl_module_dwarf_cfi(d->mod, &b);
+	*bias = b;
+	return cfi;
+}
+
 /* Follow typedefs and qualifiers to the underlying type. */
 static bool strip(Dwarf_Die *die)
 {
@@ -127,38 +150,6 @@ static bool member_type(Dwarf_Die *member, Dwarf_Die *type)
 	return dwarf_attr(member, DW_AT_type, &a) && dwarf_formref_die(&a, type) && strip(type);
 }
 
-/* Natural alignment of a type, from its DWARF alone. */
-static long natural_align(Dwarf_Die *type, int depth)
-{
-	Dwarf_Die t = *type, child, mt;
-	Dwarf_Word sz;
-	long best = 1;
-
-	if (depth > 16 || !strip(&t))
-		return 1;
-	switch (dwarf_tag(&t)) {
-	case DW_TAG_array_type:
-		return member_type(&t, &mt) ? natural_align(&mt, depth + 1) : 1;
-	case DW_TAG_structure_type:
-	case DW_TAG_union_type:
-		if (dwarf_child(&t, &child) != 0)
-			return 1;
-		do {
-			if (dwarf_tag(&child) == DW_TAG_member && member_type(&child, &mt)) {
-				long a = natural_align(&mt, depth + 1);
-
-				if (a > best)
-					best = a;
-			}
-		} while (dwarf_siblingof(&child, &child) == 0);
-		return best;
-	default:
-		if (dwarf_aggregate_size(&t, &sz) != 0 || sz == 0)
-			return 1;
-		return sz > 16 ? 16 : (long)sz;
-	}
-}
-
 static long member_loc(Dwarf_Die *member)
 {
 	Dwarf_Attribute a;
@@ -172,8 +163,7 @@ static long member_loc(Dwarf_Die *member)
 }
 
 /* Find member `name` in struct/union s, looking into anonymous members. */
-static bool find_member(Dwarf_Die *s, const char *name, long *off, Dwarf_Die *mtype, long *rejected,
-			int depth)
+static bool find_member(Dwarf_Die *s, const char *name, long *off, Dwarf_Die *mtype, int depth)
 {
 	Dwarf_Die child, t;
 
@@ -190,10 +180,6 @@ static bool find_member(Dwarf_Die *s, const char *name, long *off, Dwarf_Die *mt
 		if (loc < 0 || !member_type(&child, &t))
 			continue;
 		if (n && !strcmp(n, name)) {
-			if (loc % natural_align(&t, 0)) {
-				*rejected = loc;
-				return false;
-			}
 			*off = loc;
 			*mtype = t;
 			return true;
@@ -201,7 +187,7 @@ static bool find_member(Dwarf_Die *s, const char *name, long *off, Dwarf_Die *mt
 		if (!n && (dwarf_tag(&t) == DW_TAG_structure_type || dwarf_tag(&t) == DW_TAG_union_type)) {
 			long inner;
 
-			if (find_member(&t, name, &inner, mtype, rejected, depth + 1)) {
+			if (find_member(&t, name, &inner, mtype, depth + 1)) {
 				*off = loc + inner;
 				return true;
 			}
@@ -252,7 +238,7 @@ static bool find_type(struct dwarfinfo *d, const char *name, Dwarf_Die *out)
 	return false;
 }
 
-long dwarfinfo_member_offset(void *ctx, const char *type, const char *path, long *rejected)
+long dwarfinfo_member_offset(void *ctx, const char *type, const char *path)
 {
 	struct dwarfinfo *d = ctx;
 	char buf[256], *save = NULL, *part;
@@ -269,17 +255,12 @@ long dwarfinfo_member_offset(void *ctx, const char *type, const char *path, long
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (part = strtok_r(buf, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
 		Dwarf_Die mt;
-		long off, rej = -1;
+		long off;
 
 		if (dwarf_tag(&t) != DW_TAG_structure_type && dwarf_tag(&t) != DW_TAG_union_type)
 			return -1;
-		if (!find_member(&t, part, &off, &mt, &rej, 0)) {
-			if (rej >= 0) {
-				*rejected = total + rej;
-				return -2;
-			}
+		if (!find_member(&t, part, &off, &mt, 0))
 			return -1;
-		}
 		total += off;
 		t = mt;
 	}

@@ -10,8 +10,10 @@
 #ifndef GCSCOPE_DWARFINFO_H
 #define GCSCOPE_DWARFINFO_H
 
+#include <elfutils/libdw.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct dwarfinfo;
 
@@ -23,9 +25,14 @@ void dwarfinfo_close(struct dwarfinfo *d);
 /* The file the DWARF came from. */
 const char *dwarfinfo_file(const struct dwarfinfo *d);
 
+/* The DWARF itself, and its CFI (call frame information), for code that
+ * walks DIEs (user/gcsite.c).  Addresses in them are ELF virtual addresses
+ * plus *bias (0 for files reported at their own addresses). */
+Dwarf *dwarfinfo_dwarf(const struct dwarfinfo *d, uint64_t *bias);
+Dwarf_CFI *dwarfinfo_cfi(const struct dwarfinfo *d, uint64_t *bias);
+
 /* pyl_dwarf_fn (pylayout.h): offset of member path ("a.b.c") in type, or
- * its size for "sizeof"; -1 if not found; -2 with *rejected set when a
- * member's offset is not a multiple of its type's natural alignment. */
-long dwarfinfo_member_offset(void *d, const char *type, const char *path, long *rejected);
+ * its size for "sizeof"; -1 if not found. */
+long dwarfinfo_member_offset(void *d, const char *type, const char *path);
 
 #endif

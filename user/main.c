@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "gdbcmd.h"
 #include "trace.h"
 
 #ifndef GCSCOPE_VERSION
@@ -24,6 +25,8 @@ struct command {
 static const struct command commands[] = {
 	{ "trace", cmd_trace, "trace every collection of a live process (-p PID, or -- CMD)" },
 	{ "doctor", cmd_doctor, "explain what can be traced in a process, and why not" },
+	{ "gdb", cmd_gdb, "gdb attached to PID with the py-gc-* commands loaded" },
+	{ "core", cmd_core, "post-mortem GC report of a core file, via gdb" },
 };
 
 static void usage(FILE *f)

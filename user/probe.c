@@ -129,6 +129,21 @@ static void plan_uprobe(struct pytarget *t, struct probe_plan *p)
 	p->ret_is_total = b.rank >= 2;
 }
 
+static void plan_sites(struct pytarget *t, struct probe_plan *p)
+{
+	if (!t->dwarf) {
+		snprintf(p->sites_why, sizeof(p->sites_why),
+			 "no debug info (%s): install the interpreter's debug symbols (e.g. python3.X-dbg) "
+			 "or set DEBUGINFOD_URLS to see which objects each collection destroys", t->dwarf_where);
+		return;
+	}
+	if (t->free_threaded) {
+		snprintf(p->sites_why, sizeof(p->sites_why), "free-threaded builds are not supported yet");
+		return;
+	}
+	p->nsites = gcsite_find(t->dwarf, p->sites, GCSITE_MAX, p->sites_why, sizeof(p->sites_why));
+}
+
 int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
 {
 	bool has_start, has_done;
@@ -139,6 +154,7 @@ int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
 	p->usdt_present = has_start && has_done;
 	plan_uprobe(t, p);
 	plan_stats(t, p);
+	plan_sites(t, p);
 
 	if (p->usdt_present && want != PROBE_UPROBE) {
 		p->kind = PROBE_USDT;

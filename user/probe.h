@@ -7,6 +7,7 @@
 #ifndef GCSCOPE_PROBE_H
 #define GCSCOPE_PROBE_H
 
+#include "gcsite.h"
 #include "target.h"
 
 enum probe_kind {
@@ -32,6 +33,10 @@ struct probe_plan {
 	/* generation_stats can be read (collected/uncollectable per collection) */
 	bool stats;
 	char stats_why[256];
+	/* where the collected set can be read (--types, --owners) */
+	struct gcsite sites[GCSITE_MAX];
+	int nsites;
+	char sites_why[512];		/* when nsites == 0 */
 	char why[512];			/* the choice, in a sentence */
 	char missing[512];		/* when kind == PROBE_NONE */
 };

@@ -56,7 +56,6 @@ int pylayout_init(struct pylayout *l, uint32_t version)
 			l->column = c;
 	}
 	for (int i = 0; i < PYL__COUNT; i++) {
-		l->dwarf_rejected[i] = PYL_NONE;
 		if (l->column < 0) {
 			l->off[i] = PYL_UNKNOWN;
 			continue;
@@ -111,7 +110,6 @@ int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 	for (int i = 0; i < PYL__COUNT; i++) {
 		const char *spec = pyl_rows[i].dwarf, *colon = strchr(spec, ':');
 		char type[128], paths[256], *save = NULL, *p;
-		long rejected = PYL_NONE;
 
 		if (!colon || (size_t)(colon - spec) >= sizeof(type))
 			continue;
@@ -119,7 +117,7 @@ int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 		snprintf(paths, sizeof(paths), "%s", colon + 1);
 		/* "a|b": alternative member names across versions. */
 		for (p = strtok_r(paths, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
-			long v = fn(ctx, type, p, &rejected);
+			long v = fn(ctx, type, p);
 
 			if (v >= 0 && v < PYL_MAX_OFFSET) {
 				l->off[i] = v;
@@ -128,7 +126,6 @@ int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 				break;
 			}
 		}
-		l->dwarf_rejected[i] = rejected;
 	}
 	l->n_dwarf = n;
 	return n;

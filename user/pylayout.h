@@ -36,7 +36,6 @@ struct pylayout {
 	int column;			/* table column used, -1 if none */
 	long off[PYL__COUNT];
 	enum pyl_source src[PYL__COUNT];
-	long dwarf_rejected[PYL__COUNT]; /* DWARF value refused (misaligned), or PYL_NONE */
 	int n_debug_offsets;		/* values taken from _Py_DebugOffsets */
 	int n_dwarf;			/* values taken from DWARF */
 };
@@ -51,9 +50,8 @@ int pylayout_init(struct pylayout *l, uint32_t version);
 int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len);
 
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
- * or PYL_NONE if not found; PYL_UNKNOWN with *rejected set if DWARF had a
- * value that is not plausible. */
-typedef long (*pyl_dwarf_fn)(void *ctx, const char *type, const char *path, long *rejected);
+ * or PYL_NONE if not found. */
+typedef long (*pyl_dwarf_fn)(void *ctx, const char *type, const char *path);
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx);
 
 /* The value, or PYL_NONE / PYL_UNKNOWN. */

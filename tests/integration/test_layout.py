@@ -2,8 +2,7 @@
 # Copyright (c) 2026 The gcscope authors
 """The layout table (user/pylayout.tsv) against each target's own knowledge.
 
-With debug info, every value the table gives must equal what DWARF says
-(unless gcscope refused the DWARF value as misaligned, which it reports).
+With debug info, every value the table gives must equal what DWARF says.
 On 3.13+, every value taken from _Py_DebugOffsets must equal DWARF's too.
 """
 import json
@@ -37,15 +36,11 @@ def test_table_agrees_with_dwarf(gcscope, interp, tmp_path):
     disagree = {k: (v["value"], v["table"]) for k, v in from_dwarf.items()
                 if v["table"] is not None and v["table"] != v["value"]}
     assert disagree == {}, f"table column {doc['layout_column']} disagrees with DWARF"
-    for k, v in fields.items():
-        if "dwarf_rejected" in v:
-            # only ever a value the table has, and then the table is used
-            assert v["table"] is not None and v["value"] == v["table"], (k, v)
 
     # Without DWARF: the table, and on 3.13+ the target's _Py_DebugOffsets,
     # give the same values.
     for k, v in nodbg["fields"].items():
-        if v["value"] is not None and k in from_dwarf and "dwarf_rejected" not in fields[k]:
+        if v["value"] is not None and k in from_dwarf:
             assert v["value"] == from_dwarf[k]["value"], (k, v, from_dwarf[k])
     if interp.version >= (3, 13):
         srcs = {v["source"] for v in nodbg["fields"].values()}
