@@ -549,6 +549,10 @@ int cmd_trace(int argc, char **argv)
 			code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffer: %s", strerror(-r));
 			break;
 		}
+		/* ring_buffer__poll() only reads a ring epoll reported, and BPF
+		 * submits most records without a wakeup: read what is there. */
+		if (r == 0)
+			ring_buffer__consume(rb);
 		report_lost(read_counter(obj, GCSCOPE_CNT_LOST), &lost_reported);
 		if (end_ns && now_ns(CLOCK_MONOTONIC) >= end_ns) {
 			end_reason = "duration elapsed";
