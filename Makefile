@@ -69,6 +69,12 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@
 
+# trace --stack (docs/stacks.md): capture in a header of gcscope.bpf.c; the
+# symbolizer's decoders are unit tested, and it fills the skeleton's rodata.
+$(OUTPUT)/gcscope.bpf.o: bpf/pystack.bpf.h
+LOGIC_SRCS += user/pystack.c user/procmaps.c
+$(UNIT_BINS): $(OUTPUT)/gcscope.skel.h
+
 $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/gcscope.h $(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -25,6 +25,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "gcscope.h"
+#include "pystack.bpf.h"
 
 /* Set by user space before load (user/trace.c). */
 const volatile __u32 targ_tgid = 0;
@@ -114,6 +115,8 @@ static __always_inline int on_start(__s32 gen_arg)
 	s.ts = bpf_ktime_get_ns();
 	s.gen_arg = gen_arg;
 	s.depth = 1;
+	if (targ_stack)
+		pystack_save(tid, s.ts);
 	if (targ_have_stats) {
 		s.gcstate = gcstate_addr();
 		if (s.gcstate && !read_stats(s.gcstate, s.before))
@@ -144,6 +147,8 @@ static __always_inline int on_done(__s64 total, bool have_total)
 	if (--s->depth)
 		return 0;
 
+	if (targ_stack)
+		pystack_send(&events, tid, s->ts);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(GCSCOPE_CNT_LOST);

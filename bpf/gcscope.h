@@ -12,6 +12,7 @@
 
 enum gcscope_event_type {
 	GCSCOPE_EV_COLLECTION = 1,
+	GCSCOPE_EV_STACK = 2,	/* struct gcscope_stack, just before its collection */
 };
 
 /* struct gc_generation_stats of the target, one per generation. */
@@ -41,6 +42,30 @@ struct gcscope_collection {
 	__s64 uncollectable;	/* if F_STATS */
 	__u64 gcstate;		/* address of the interpreter's GC state, 0 if unknown */
 	char comm[GCSCOPE_COMM_LEN]; /* the collecting thread's name */
+};
+
+/* trace --stack: the Python stack of the collecting thread when the
+ * collection started, as raw (code object, instruction) pairs, innermost
+ * first (bpf/pystack.bpf.h); symbolized in user space (user/pystack.c).
+ * Sent with only nframes entries of frames[]. */
+#define GCSCOPE_STACK_MAX	32
+#define GCSCOPE_STACK_F_TRUNCATED (1U << 0) /* deeper than GCSCOPE_STACK_MAX */
+#define GCSCOPE_STACK_F_NO_TSTATE (1U << 1) /* no PyThreadState for this thread */
+#define GCSCOPE_STACK_F_FAULT	(1U << 2) /* a read of the frame chain failed */
+
+struct gcscope_frame {
+	__u64 code;		/* PyCodeObject * */
+	__u64 instr;		/* f_lasti (3.9/3.10), or _Py_CODEUNIT * (3.11+) */
+};
+
+struct gcscope_stack {
+	__u32 type;		/* GCSCOPE_EV_STACK */
+	__u32 flags;		/* GCSCOPE_STACK_F_* */
+	__u32 tid;
+	__u32 nframes;
+	__u64 ts_start;		/* the collection's ts_start */
+	__u64 tstate;		/* the thread's PyThreadState, 0 if not found */
+	struct gcscope_frame frames[GCSCOPE_STACK_MAX];
 };
 
 /* Indexes of the "counters" array map: things that went wrong in BPF. */

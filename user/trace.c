@@ -27,6 +27,7 @@
 #include "launch.h"
 #include "privs.h"
 #include "probe.h"
+#include "pystack.h"
 #include "stats.h"
 #include "target.h"
 #include "trace.h"
@@ -45,6 +46,9 @@ struct trace_env {
 	int64_t mono_to_real;		/* add to a monotonic ns to get wall-clock ns */
 	struct trace_stats stats;
 	uint64_t printed, hidden;
+	bool stack;			/* --stack */
+	struct pystack *ps;		/* its symbolizer, NULL if unavailable */
+	char stack_why[256];		/* why not */
 };
 
 static struct trace_env env = {
@@ -67,6 +71,7 @@ const char argp_trace_doc[] =
 	"    gcscope trace -p 4242              # trace a running process\n"
 	"    gcscope trace -p 4242 --min-ms 5   # only show pauses of 5 ms or more\n"
 	"    gcscope trace -j -p 4242           # JSON Lines (docs/json-schema.md)\n"
+	"    gcscope trace --stack -p 4242      # with the collecting thread's Python stack\n"
 	"    gcscope trace -- python3 app.py    # start a program under tracing\n"
 	"\n"
 	"Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 no such process,\n"
@@ -79,6 +84,7 @@ enum {
 	OPT_PROBE,
 	OPT_NO_DEBUGINFO,
 	OPT_RINGBUF_KB,
+	OPT_STACK,
 };
 
 static const struct argp_option trace_opts[] = {
@@ -89,6 +95,7 @@ static const struct argp_option trace_opts[] = {
 	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
 	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB, a power of 2 (default 256)", 0 },
+	{ "stack", OPT_STACK, NULL, 0, "Show the Python stack of the collecting thread at each collection's start (docs/stacks.md)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -133,6 +140,9 @@ static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_DEBUGINFO:
 		env.no_debuginfo = true;
+		break;
+	case OPT_STACK:
+		env.stack = true;
 		break;
 	case OPT_RINGBUF_KB:
 		if (!parse_long(arg, 4, 1 << 20, &v) || (v & (v - 1)))
@@ -209,12 +219,21 @@ static void clean_name(const char *in, char *out, size_t size)
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	const struct gcscope_collection *e = data;
+	const struct pystack_result *stack = NULL;
 	char name[GCSCOPE_COMM_LEN + 1], when[40];
 	uint64_t pause;
 
 	(void)ctx;
+	/* --stack: the stack comes just before its collection (pystack.h). */
+	if (size >= sizeof(uint32_t) && *(const uint32_t *)data == GCSCOPE_EV_STACK) {
+		if (env.ps)
+			pystack_stash(env.ps, data, size);
+		return 0;
+	}
 	if (size < sizeof(*e) || e->type != GCSCOPE_EV_COLLECTION)
 		return 0;
+	if (env.ps)
+		stack = pystack_take(env.ps, e->tid, e->ts_start);
 	pause = e->ts_end > e->ts_start ? e->ts_end - e->ts_start : 0;
 	memcpy(name, e->comm, GCSCOPE_COMM_LEN);
 	name[GCSCOPE_COMM_LEN] = '\0';
@@ -258,6 +277,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			jw_int(&w, "unreachable", e->total_arg);
 		else
 			jw_null(&w, "unreachable");
+		if (env.ps)
+			pystack_print_json(stack, &w);
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
@@ -278,6 +299,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		printf("%-12s %-7u %-15.15s %3s %10.3f %9s %6s\n", when, e->tid, name, gen, pause / 1e6,
 		       coll, unc);
+		if (env.ps)
+			pystack_print_text(stack, stdout);
 	}
 	fflush(stdout);
 	return 0;
@@ -344,6 +367,10 @@ static void print_attach(const struct pytarget *t, const struct probe_plan *plan
 		jw_str(&w, "probe_detail", plan->why);
 		jw_bool(&w, "counts", plan->stats);
 		jw_bool(&w, "launched", launched);
+		if (env.stack)
+			jw_bool(&w, "stacks", env.ps != NULL);
+		if (env.stack && !env.ps)
+			jw_str(&w, "stacks_why", env.stack_why);
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
@@ -504,6 +531,15 @@ int cmd_trace(int argc, char **argv)
 		obj->rodata->targ_off_gen_stats = pyl(&t.layout, PYL_GC_GENERATION_STATS);
 		obj->rodata->targ_stats_stride = pyl(&t.layout, PYL_GC_STATS_SIZEOF);
 	}
+	if (env.stack) {
+		/* Without a usable layout: say why once, trace without stacks. */
+		if (!pystack_configure(obj, &t, env.stack_why, sizeof(env.stack_why)))
+			env.ps = pystack_new(&t, env.stack_why, sizeof(env.stack_why));
+		if (!env.ps) {
+			obj->rodata->targ_stack = false;
+			p_warn("no Python stacks: %s", env.stack_why);
+		}
+	}
 	obj->rodata->targ_gen_in_parm2 = plan.gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan.ret_is_total;
 	bpf_map__set_max_entries(obj->maps.events, (uint32_t)env.ringbuf_kb * 1024);
@@ -577,6 +613,8 @@ int cmd_trace(int argc, char **argv)
 cleanup:
 	ring_buffer__free(rb);
 	gcscope_bpf__destroy(obj);
+	pystack_free(env.ps);
+	env.ps = NULL;
 cleanup_early:
 	if (pidfd >= 0)
 		close(pidfd);
