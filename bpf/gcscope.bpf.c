@@ -76,6 +76,8 @@ static __always_inline void count(__u32 what)
 		(*v)++;
 }
 
+#include "objects.bpf.h"
+
 /* The main interpreter's GC state, read through _PyRuntime each time: in a
  * process started under gcscope the runtime is not initialised yet when the
  * probes are attached. */
@@ -215,6 +217,25 @@ SEC("uretprobe")
 int BPF_KRETPROBE(uprobe_collect_return, long ret)
 {
 	return on_done(ret, targ_ret_is_total);
+}
+
+/* --types / --owners (bpf/objects.bpf.h) */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_collected)
+{
+	return walk_collected(ctx);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(uprobe_alloc_return, void *obj)
+{
+	return owner_alloc((__u64)obj);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(uprobe_gc_del, void *obj)
+{
+	return owner_free((__u64)obj);
 }
 
 char LICENSE[] SEC("license") = "GPL";

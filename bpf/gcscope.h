@@ -13,6 +13,10 @@
 enum gcscope_event_type {
 	GCSCOPE_EV_COLLECTION = 1,
 	GCSCOPE_EV_STACK = 2,	/* struct gcscope_stack, just before its collection */
+	GCSCOPE_EV_TYPES = 3,	/* struct gcscope_types: types of the objects a collection destroys */
+	GCSCOPE_EV_FINDING = 4,	/* struct gcscope_finding: destroyed off its creating thread */
+	GCSCOPE_EV_NEW_TYPE = 5, /* struct gcscope_new_type: --owners asks for a verdict */
+	GCSCOPE_EV_TYPE_NAME = 6, /* struct gcscope_type_name: first sight of a type in a walk */
 };
 
 /* struct gc_generation_stats of the target, one per generation. */
@@ -68,12 +72,94 @@ struct gcscope_stack {
 	struct gcscope_frame frames[GCSCOPE_STACK_MAX];
 };
 
+/*
+ * trace --types / --owners: the objects a collection is about to destroy, as
+ * the collector's list passed to finalize_garbage() holds them
+ * (bpf/objects.bpf.h).  Type counts go out in chunks of up to
+ * GCSCOPE_TYPES_MAX distinct types, before the collection's own record.
+ */
+#define GCSCOPE_TYPES_MAX	32
+#define GCSCOPE_TYPES_F_LAST	(1U << 0) /* the walk is over: seen is its total */
+#define GCSCOPE_TYPES_F_CAPPED	(1U << 1) /* it stopped at the --max-objects cap */
+#define GCSCOPE_TYPES_F_FAULT	(1U << 2) /* a read failed: it stopped early */
+
+struct gcscope_type_count {
+	__u64 type;		/* PyTypeObject * */
+	__u64 count;
+};
+
+struct gcscope_types {
+	__u32 type;		/* GCSCOPE_EV_TYPES */
+	__u32 flags;		/* GCSCOPE_TYPES_F_* */
+	__u32 tid;
+	__u32 n;		/* entries used in t[] */
+	__u64 ts_start;		/* the collection's ts_start */
+	__u64 seen;		/* objects walked so far */
+	struct gcscope_type_count t[GCSCOPE_TYPES_MAX];
+};
+
+/* How to get the list head at a walk site from the registers there
+ * (user/gcsite.h): one per site, chosen by the uprobe's attach cookie. */
+#define GCSCOPE_SITE_REG	1	/* head = reg */
+#define GCSCOPE_SITE_REG_OFF	2	/* head = reg + offset */
+#define GCSCOPE_SITE_MEM	3	/* head = *(reg + offset) */
+
+struct gcscope_site {
+	__u32 kind;		/* GCSCOPE_SITE_* */
+	__u32 regoff;		/* byte offset of the register in struct pt_regs */
+	__s64 offset;
+};
+
+/* What --owners remembers of an object of a watched type at its creation. */
+struct gcscope_owner {
+	__u32 tid;
+	__u32 pad;
+	__u64 pytype;		/* its type then: a reused address has another */
+	__u64 ts;
+	char comm[GCSCOPE_COMM_LEN];
+};
+
+struct gcscope_finding {
+	__u32 type;		/* GCSCOPE_EV_FINDING */
+	__u32 tid;		/* the collecting thread */
+	__u64 ts_start;		/* the collection's ts_start */
+	__u64 obj;
+	struct gcscope_owner owner;
+};
+
+/* Verdicts of the "type_verdict" map, written by user space. */
+enum gcscope_verdict {
+	GCSCOPE_VERDICT_PENDING = 1,	/* asked (GCSCOPE_EV_NEW_TYPE), no answer yet */
+	GCSCOPE_VERDICT_WATCH = 2,	/* matches --owners: remember creators */
+	GCSCOPE_VERDICT_IGNORE = 3,
+};
+
+struct gcscope_new_type {
+	__u32 type;		/* GCSCOPE_EV_NEW_TYPE */
+	__u32 pad;
+	__u64 pytype;
+};
+
+/* A type's tp_name, read in BPF the first time a walk meets the type: by the
+ * time user space reads the record, a type destroyed by that very
+ * collection is gone. */
+#define GCSCOPE_TYPE_NAME_LEN	96
+struct gcscope_type_name {
+	__u32 type;		/* GCSCOPE_EV_TYPE_NAME */
+	__u32 pad;
+	__u64 pytype;
+	__u64 tp_flags;
+	char name[GCSCOPE_TYPE_NAME_LEN];
+};
+
 /* Indexes of the "counters" array map: things that went wrong in BPF. */
 enum gcscope_counter {
 	GCSCOPE_CNT_LOST = 0,		/* ring buffer full: event dropped */
 	GCSCOPE_CNT_NO_START,		/* a collection ended that we did not see start */
 	GCSCOPE_CNT_STATS_FAULT,	/* generation_stats could not be read */
 	GCSCOPE_CNT_START_FULL,		/* too many threads in a collection at once */
+	GCSCOPE_CNT_WALK_FAULT,		/* the collected list could not be read to its end */
+	GCSCOPE_CNT_WALK_CAPPED,	/* walks stopped at --max-objects */
 	GCSCOPE_CNT__MAX,
 };
 

@@ -26,8 +26,9 @@ void dwarfinfo_close(struct dwarfinfo *d);
 const char *dwarfinfo_file(const struct dwarfinfo *d);
 
 /* The DWARF itself, and its CFI (call frame information), for code that
- * walks DIEs (user/gcsite.c).  Addresses in them are ELF virtual addresses
- * plus *bias (0 for files reported at their own addresses). */
+ * walks DIEs (user/gcsite.c).  As libdwfl has it: an address in the module
+ * is a DWARF address + *bias, and a CFI address + the CFI's *bias; DWARF
+ * addresses are the ELF's own virtual addresses. */
 Dwarf *dwarfinfo_dwarf(const struct dwarfinfo *d, uint64_t *bias);
 Dwarf_CFI *dwarfinfo_cfi(const struct dwarfinfo *d, uint64_t *bias);
 

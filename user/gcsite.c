@@ -47,13 +47,21 @@ static bool cfa_at(Dwarf_CFI *cfi, Dwarf_Addr pc, int *reg, int64_t *off)
 
 	if (!cfi || dwarf_cfi_addrframe(cfi, pc, &frame) != 0)
 		return false;
-	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1 || ops[0].atom < DW_OP_breg0 ||
-	    ops[0].atom > DW_OP_breg31) {
+	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1) {
 		free(frame);
 		return false;
 	}
-	*reg = ops[0].atom - DW_OP_breg0;
-	*off = (int64_t)ops[0].number;
+	/* libdw states a "reg + offset" CFA rule as DW_OP_bregx reg, offset */
+	if (ops[0].atom == DW_OP_bregx) {
+		*reg = (int)ops[0].number;
+		*off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		*reg = ops[0].atom - DW_OP_breg0;
+		*off = (int64_t)ops[0].number;
+	} else {
+		free(frame);
+		return false;
+	}
 	free(frame);
 	return true;
 }
@@ -97,6 +105,10 @@ static bool recipe(Dwarf_Op *ops, size_t n, bool is_address, Dwarf_Die *subprogr
 	case DW_OP_breg0 ... DW_OP_breg15:
 		reg = ops[0].atom - DW_OP_breg0;
 		off = (int64_t)ops[0].number;
+		break;
+	case DW_OP_bregx:
+		reg = (int)ops[0].number;
+		off = (int64_t)ops[0].number2;
 		break;
 	case DW_OP_fbreg:
 		if (!frame_base_is_cfa(subprogram) || !cfa_at(cfi, pc, &reg, &off))
@@ -164,6 +176,7 @@ static bool find_var(Dwarf_Die *die, int tag, const char *name, Dwarf_Die *out, 
 	return false;
 }
 
+/* libdwfl: module address = DWARF address + bias = CFI address + cfi_bias. */
 struct search {
 	Dwarf_CFI *cfi;
 	uint64_t cfi_bias, bias;
@@ -186,7 +199,7 @@ static void try_site(struct search *S, Dwarf_Die *fin, Dwarf_Die *subprogram, bo
 		return;
 	/* 1. the parameter, where the compiler kept it at the entry */
 	if (find_var(fin, DW_TAG_formal_parameter, "collectable", &var, 0) && location_at(&var, pc, &ops, &n) &&
-	    recipe(ops, n, false, inlined ? subprogram : fin, S->cfi, pc - S->bias + S->cfi_bias, &s)) {
+	    recipe(ops, n, false, inlined ? subprogram : fin, S->cfi, pc + S->bias - S->cfi_bias, &s)) {
 		snprintf(s.how, sizeof(s.how), "finalize_garbage%s%s: parameter collectable",
 			 inlined ? " inlined in " : "", inlined ? caller : "");
 		goto found;
@@ -195,17 +208,17 @@ static void try_site(struct search *S, Dwarf_Die *fin, Dwarf_Die *subprogram, bo
 	 * (gc_collect_main/collect: finalize_garbage(tstate, &unreachable)) */
 	if (inlined && find_var(subprogram, DW_TAG_variable, "unreachable", &var, 0) &&
 	    location_at(&var, pc, &ops, &n) &&
-	    recipe(ops, n, true, subprogram, S->cfi, pc - S->bias + S->cfi_bias, &s)) {
+	    recipe(ops, n, true, subprogram, S->cfi, pc + S->bias - S->cfi_bias, &s)) {
 		snprintf(s.how, sizeof(s.how), "finalize_garbage inlined in %s: its local unreachable", caller);
 		goto found;
 	}
 	snprintf(S->why, S->whysize, "finalize_garbage found at 0x%llx but the location of its list is not "
-		 "a register or stack slot there", (unsigned long long)(pc - S->bias));
+		 "a register or stack slot there", (unsigned long long)pc);
 	return;
 found:
 	if (gcsite_pt_regs_offset(s.dwarf_reg) < 0)
 		return;
-	s.vaddr = pc - S->bias;
+	s.vaddr = pc;	/* DWARF addresses are the ELF's own virtual addresses */
 	for (int i = 0; i < S->n; i++)
 		if (S->sites[i].vaddr == s.vaddr)
 			return;
@@ -235,6 +248,27 @@ static void walk(struct search *S, Dwarf_Die *die, Dwarf_Die *subprogram, int de
 	} while (dwarf_siblingof(&c, &c) == 0);
 }
 
+static void scan_cu(struct search *S, Dwarf_Die *cu)
+{
+	Dwarf_Die c;
+
+	if (dwarf_child(cu, &c) != 0)
+		return;
+	do {
+		const char *n;
+
+		if (dwarf_tag(&c) != DW_TAG_subprogram ||
+		    (!dwarf_hasattr(&c, DW_AT_low_pc) && !dwarf_hasattr(&c, DW_AT_ranges)))
+			continue;
+		n = origin_name(&c);
+		/* out of line (debug builds) */
+		if (n && !strcmp(n, "finalize_garbage"))
+			try_site(S, &c, &c, false);
+		else
+			walk(S, &c, &c, 0);
+	} while (dwarf_siblingof(&c, &c) == 0);
+}
+
 int gcsite_find(struct dwarfinfo *d, struct gcsite *sites, int max, char *why, size_t size)
 {
 	struct search S = { .sites = sites, .max = max, .why = why, .whysize = size };
@@ -244,32 +278,24 @@ int gcsite_find(struct dwarfinfo *d, struct gcsite *sites, int max, char *why, s
 
 	S.cfi = dwarfinfo_cfi(d, &S.cfi_bias);
 	snprintf(why, size, "no finalize_garbage in the DWARF of %s", dwarfinfo_file(d));
-	/* Only the GC's compilation unit defines and inlines finalize_garbage. */
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, c;
-		const char *name;
+	/* Only the GC's compilation unit defines and inlines finalize_garbage;
+	 * with LTO (Debian's builds) its code lands in "<artificial>" units. */
+	for (int pass = 0; pass < 2 && S.n == 0; pass++) {
+		off = 0;
+		while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+			Dwarf_Die cu;
+			const char *name;
+			bool gc_cu;
 
-		if (!dwarf_offdie(dw, off + hsize, &cu) || !(name = dwarf_diename(&cu)) ||
-		    !(strstr(name, "gcmodule.c") || strstr(name, "Python/gc.c"))) {
+			if (!dwarf_offdie(dw, off + hsize, &cu) || !(name = dwarf_diename(&cu))) {
+				off = next;
+				continue;
+			}
+			gc_cu = strstr(name, "gcmodule.c") || strstr(name, "Python/gc.c");
+			if (pass == 0 ? gc_cu : !strcmp(name, "<artificial>"))
+				scan_cu(&S, &cu);
 			off = next;
-			continue;
 		}
-		if (dwarf_child(&cu, &c) == 0) {
-			do {
-				const char *n;
-
-				if (dwarf_tag(&c) != DW_TAG_subprogram ||
-				    (!dwarf_hasattr(&c, DW_AT_low_pc) && !dwarf_hasattr(&c, DW_AT_ranges)))
-					continue;
-				n = origin_name(&c);
-				/* out of line (debug builds) */
-				if (n && !strcmp(n, "finalize_garbage"))
-					try_site(&S, &c, &c, false);
-				else
-					walk(&S, &c, &c, 0);
-			} while (dwarf_siblingof(&c, &c) == 0);
-		}
-		off = next;
 	}
 	return S.n;
 }

@@ -50,6 +50,65 @@ int collector_match(const char *s, const char *base)
 	return 1;
 }
 
+/*
+ * Every function that hands out a new, typed instance, whichever of them
+ * has an out-of-line copy: no single one sees all allocations.
+ * PyType_GenericAlloc is tp_alloc of Python classes and most extension
+ * types; from 3.12 it calls _PyType_AllocNoTrack, which GCC inlines into it
+ * in some builds (pyenv 3.12) and not in others; 3.13's
+ * CALL_ALLOC_AND_ENTER_INIT allocates with _PyType_NewManagedObject, itself
+ * inlined into the eval loop in trixie's 3.13.5, which then reaches only the
+ * out-of-line _PyType_AllocNoTrack.  _PyObject_GC_New/NewVar serve types
+ * that allocate with PyObject_GC_New.  An object seen by two of them (one
+ * calling the other out of line) is recorded twice, with the same owner.
+ */
+const char *const allocator_names[] = {
+	"PyType_GenericAlloc", "_PyType_AllocNoTrack", "_PyType_NewManagedObject",
+	"_PyObject_GC_New", "_PyObject_GC_NewVar", NULL,
+};
+
+struct all_syms {
+	const char *base;
+	struct pytarget *t;
+	struct probe_plan *p;
+};
+
+static int all_cb(const struct elfsym *s, void *ctx)
+{
+	struct all_syms *a = ctx;
+	struct probe_plan *p = a->p;
+	struct probe_sym *ps;
+
+	if (!s->value || !collector_match(s->name, a->base) || p->nalloc >= (int)ARRAY_SIZE(p->alloc))
+		return 0;
+	for (int i = 0; i < p->nalloc; i++)
+		if (p->alloc[i].vaddr == s->value)
+			return 0;	/* .symtab and .dynsym both list it */
+	ps = &p->alloc[p->nalloc];
+	if (elf_vaddr_to_offset(&a->t->elf, s->value, &ps->offset))
+		return 0;
+	snprintf(ps->name, sizeof(ps->name), "%s", s->name);
+	ps->vaddr = s->value;
+	p->nalloc++;
+	return 0;
+}
+
+/* Every out-of-line copy of each allocator: GCC may keep both a function
+ * and its .constprop clone (sid's 3.14), and each serves some callers. */
+static void plan_alloc(struct pytarget *t, struct probe_plan *p)
+{
+	for (int i = 0; allocator_names[i]; i++) {
+		struct all_syms a = { allocator_names[i], t, p };
+
+		elf_for_each_symbol(&t->elf, all_cb, &a);
+		if (t->have_symelf)
+			elf_for_each_symbol(&t->symelf, all_cb, &a);
+	}
+	if (!p->nalloc)
+		snprintf(p->alloc_why, sizeof(p->alloc_why), "no allocator function (PyType_GenericAlloc...) in %s",
+			 t->py_inside);
+}
+
 struct best_sym {
 	const char *base;
 	struct elfsym sym;
@@ -155,6 +214,7 @@ int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
 	plan_uprobe(t, p);
 	plan_stats(t, p);
 	plan_sites(t, p);
+	plan_alloc(t, p);
 
 	if (p->usdt_present && want != PROBE_UPROBE) {
 		p->kind = PROBE_USDT;

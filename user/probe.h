@@ -33,6 +33,13 @@ struct probe_plan {
 	/* generation_stats can be read (collected/uncollectable per collection) */
 	bool stats;
 	char stats_why[256];
+	/* --owners: functions that return every new instance (uretprobes) */
+	struct probe_sym {
+		char name[128];
+		uint64_t vaddr, offset;
+	} alloc[12];
+	int nalloc;
+	char alloc_why[256];
 	/* where the collected set can be read (--types, --owners) */
 	struct gcsite sites[GCSITE_MAX];
 	int nsites;
@@ -56,5 +63,8 @@ const char *collector_name(uint32_t version);
  * "base.isra.0", ... but never a ".cold" part)?  Returns a rank: 3 exact,
  * 2 same-ABI rename (.lto_priv), 1 other clone, 0 no. */
 int collector_match(const char *s, const char *base);
+
+/* The functions --owners watches for new instances, NULL-terminated. */
+extern const char *const allocator_names[];
 
 #endif

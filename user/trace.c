@@ -27,6 +27,7 @@
 #include "launch.h"
 #include "privs.h"
 #include "probe.h"
+#include "objects.h"
 #include "pystack.h"
 #include "stats.h"
 #include "target.h"
@@ -46,6 +47,12 @@ struct trace_env {
 	int64_t mono_to_real;		/* add to a monotonic ns to get wall-clock ns */
 	struct trace_stats stats;
 	uint64_t printed, hidden;
+	bool types;			/* --types */
+	char *owners;			/* --owners PATTERNS */
+	long top;			/* --top N */
+	long max_objects;		/* --max-objects N */
+	struct objtrack *ot;		/* --types/--owners state */
+	int verdict_fd;
 	bool stack;			/* --stack */
 	struct pystack *ps;		/* its symbolizer, NULL if unavailable */
 	char stack_why[256];		/* why not */
@@ -54,6 +61,8 @@ struct trace_env {
 static struct trace_env env = {
 	.probe = PROBE_AUTO,
 	.ringbuf_kb = 256,
+	.top = 5,
+	.max_objects = 10000,
 };
 
 const char argp_trace_doc[] =
@@ -72,6 +81,8 @@ const char argp_trace_doc[] =
 	"    gcscope trace -p 4242 --min-ms 5   # only show pauses of 5 ms or more\n"
 	"    gcscope trace -j -p 4242           # JSON Lines (docs/json-schema.md)\n"
 	"    gcscope trace --stack -p 4242      # with the collecting thread's Python stack\n"
+	"    gcscope trace --types -p 4242      # which objects each collection destroyed\n"
+	"    gcscope trace --owners 'Q*' -p 4242  # objects destroyed off their creating thread\n"
 	"    gcscope trace -- python3 app.py    # start a program under tracing\n"
 	"\n"
 	"Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 no such process,\n"
@@ -85,6 +96,10 @@ enum {
 	OPT_NO_DEBUGINFO,
 	OPT_RINGBUF_KB,
 	OPT_STACK,
+	OPT_TYPES,
+	OPT_OWNERS,
+	OPT_TOP,
+	OPT_MAX_OBJECTS,
 };
 
 static const struct argp_option trace_opts[] = {
@@ -96,6 +111,11 @@ static const struct argp_option trace_opts[] = {
 	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB, a power of 2 (default 256)", 0 },
 	{ "stack", OPT_STACK, NULL, 0, "Show the Python stack of the collecting thread at each collection's start (docs/stacks.md)", 0 },
+	{ "types", OPT_TYPES, NULL, 0, "Report the types of the objects each collection destroys (docs/objects.md)", 0 },
+	{ "owners", OPT_OWNERS, "PATTERNS", 0, "Report objects of matching types (globs on type names, or @heap) "
+	  "destroyed by a collection on another thread than the one that created them", 0 },
+	{ "top", OPT_TOP, "N", 0, "Types shown per collection in text output (default 5)", 0 },
+	{ "max-objects", OPT_MAX_OBJECTS, "N", 0, "Objects walked per collection at most (default 10000)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -143,6 +163,20 @@ static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_STACK:
 		env.stack = true;
+		break;
+	case OPT_TYPES:
+		env.types = true;
+		break;
+	case OPT_OWNERS:
+		env.owners = arg;
+		break;
+	case OPT_TOP:
+		if (!parse_long(arg, 1, 1000, &env.top))
+			argp_error(state, "invalid --top '%s': give a number of types from 1 to 1000", arg);
+		break;
+	case OPT_MAX_OBJECTS:
+		if (!parse_long(arg, 1, 1 << 23, &env.max_objects))
+			argp_error(state, "invalid --max-objects '%s': give a number from 1 to 8388608", arg);
 		break;
 	case OPT_RINGBUF_KB:
 		if (!parse_long(arg, 4, 1 << 20, &v) || (v & (v - 1)))
@@ -216,10 +250,65 @@ static void clean_name(const char *in, char *out, size_t size)
 	out[i] = '\0';
 }
 
+/* --owners: objects this collection destroys that another thread created.
+ * Printed even when --min-ms hides the collection itself. */
+static void print_findings(const struct objcoll *oc, const struct gcscope_collection *e, const char *thread,
+			   const struct pystack_result *stack)
+{
+	char when[40], owner[GCSCOPE_COMM_LEN + 1];
+	size_t n = objtrack_nfindings(oc);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct gcscope_finding *f = &oc->findings[i];
+		const char *tname = objtrack_type_name(env.ot, f->owner.pytype);
+
+		memcpy(owner, f->owner.comm, GCSCOPE_COMM_LEN);
+		owner[GCSCOPE_COMM_LEN] = '\0';
+		clean_name(owner, owner, sizeof(owner));
+		if (g_json) {
+			struct jw w;
+			char addr[24];
+
+			fmt_time(e->ts_start, when, sizeof(when), true);
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->obj);
+			jw_init(&w, stdout);
+			jw_obj_begin(&w);
+			jw_str(&w, "type", "finding");
+			jw_str(&w, "time", when);
+			jw_uint(&w, "ts_ns", e->ts_start);
+			jw_uint(&w, "pid", e->pid);
+			jw_uint(&w, "tid", e->tid);
+			jw_str(&w, "thread", thread);
+			if (e->gen >= 0)
+				jw_int(&w, "gen", e->gen);
+			else
+				jw_null(&w, "gen");
+			jw_str(&w, "object", addr);
+			jw_str(&w, "object_type", tname);
+			jw_uint(&w, "owner_tid", f->owner.tid);
+			jw_str(&w, "owner_thread", owner);
+			jw_uint(&w, "created_ns", f->owner.ts);
+			if (env.ps)
+				pystack_print_json(stack, &w);
+			jw_obj_end(&w);
+			jw_line(&w);
+		} else if (i < 10) {
+			printf("  !! %s 0x%llx created by %u (%s), destroyed by %u (%s)\n", tname,
+			       (unsigned long long)f->obj, f->owner.tid, owner, e->tid, thread);
+		} else if (i == 10) {
+			printf("  !! ... and %zu more objects destroyed off their creating thread (-j lists all)\n",
+			       n - 10);
+		}
+	}
+	if (n && !g_json && env.ps && !env.stack)
+		pystack_print_text(stack, stdout);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	const struct gcscope_collection *e = data;
 	const struct pystack_result *stack = NULL;
+	struct objcoll *oc = NULL;
 	char name[GCSCOPE_COMM_LEN + 1], when[40];
 	uint64_t pause;
 
@@ -230,10 +319,29 @@ static int handle_event(void *ctx, void *data, size_t size)
 			pystack_stash(env.ps, data, size);
 		return 0;
 	}
+	/* --types/--owners: their records come before their collection's. */
+	if (env.ot && size >= sizeof(struct gcscope_types) && e->type == GCSCOPE_EV_TYPES) {
+		objtrack_on_types(env.ot, data);
+		return 0;
+	}
+	if (env.ot && size >= sizeof(struct gcscope_finding) && e->type == GCSCOPE_EV_FINDING) {
+		objtrack_on_finding(env.ot, data);
+		return 0;
+	}
+	if (env.ot && size >= sizeof(struct gcscope_type_name) && e->type == GCSCOPE_EV_TYPE_NAME) {
+		objtrack_on_type_name(env.ot, data);
+		return 0;
+	}
+	if (env.ot && size >= sizeof(struct gcscope_new_type) && e->type == GCSCOPE_EV_NEW_TYPE) {
+		objtrack_on_new_type(env.ot, data, env.verdict_fd);
+		return 0;
+	}
 	if (size < sizeof(*e) || e->type != GCSCOPE_EV_COLLECTION)
 		return 0;
 	if (env.ps)
 		stack = pystack_take(env.ps, e->tid, e->ts_start);
+	if (env.ot)
+		oc = objtrack_take(env.ot, e->tid, e->ts_start);
 	pause = e->ts_end > e->ts_start ? e->ts_end - e->ts_start : 0;
 	memcpy(name, e->comm, GCSCOPE_COMM_LEN);
 	name[GCSCOPE_COMM_LEN] = '\0';
@@ -246,6 +354,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 		env.stats.last_ns = e->ts_end;
 	if (pause < env.min_ns) {
 		env.hidden++;
+		print_findings(oc, e, name, stack);
+		if (env.ot)
+			objtrack_done(env.ot, oc, e->gen, name);
 		return 0;
 	}
 	env.printed++;
@@ -277,8 +388,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 			jw_int(&w, "unreachable", e->total_arg);
 		else
 			jw_null(&w, "unreachable");
-		if (env.ps)
+		if (env.ps && env.stack)
 			pystack_print_json(stack, &w);
+		if (env.ot) {
+			objtrack_json_fields(env.ot, oc, &w);
+			jw_uint(&w, "findings", objtrack_nfindings(oc));
+		}
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
@@ -299,9 +414,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		printf("%-12s %-7u %-15.15s %3s %10.3f %9s %6s\n", when, e->tid, name, gen, pause / 1e6,
 		       coll, unc);
-		if (env.ps)
+		if (env.ps && env.stack)
 			pystack_print_text(stack, stdout);
+		if (env.ot)
+			objtrack_print_text(env.ot, oc, (e->flags & GCSCOPE_F_STATS) ? e->collected : -1, stdout);
 	}
+	print_findings(oc, e, name, stack);
+	if (env.ot)
+		objtrack_done(env.ot, oc, e->gen, name);
 	fflush(stdout);
 	return 0;
 }
@@ -397,11 +517,15 @@ static void print_summary(uint64_t wall_ns, uint64_t lost, uint64_t no_start, co
 		jw_uint(&w, "unpaired", no_start);
 		jw_uint(&w, "hidden", env.hidden);
 		stats_print_json(&env.stats, &w, wall_ns);
+		if (env.ot)
+			objtrack_summary_json(env.ot, &w);
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
 		printf("\nDetaching (%s).\n", end_reason);
 		stats_print_text(&env.stats, stdout, wall_ns);
+		if (env.ot)
+			objtrack_summary_text(env.ot, stdout);
 		if (env.hidden)
 			printf("\n%llu collections shorter than %.3f ms were not printed (but are counted above)\n",
 			       (unsigned long long)env.hidden, env.min_ms);
@@ -412,6 +536,92 @@ static void print_summary(uint64_t wall_ns, uint64_t lost, uint64_t no_start, co
 			       (unsigned long long)no_start);
 	}
 	fflush(stdout);
+}
+
+static struct bpf_link *site_links[GCSITE_MAX];
+static struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
+
+/* --types/--owners before load: where to walk, what to watch. */
+static int setup_objects(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *plan)
+{
+	char why[512];
+	struct elfsym sym;
+
+	if (!plan->nsites)
+		return p_err(EXIT_NO_PROBE, "cannot see which objects collections destroy in pid %d: %s", t->pid,
+			     plan->sites_why);
+	if (env.owners && !plan->nalloc)
+		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
+	if (env.owners && elf_find_symbol((struct elffile *)&t->elf, "PyObject_GC_Del", &sym))
+		return p_err(EXIT_NO_PROBE, "--owners needs PyObject_GC_Del in %s", t->py_inside);
+	env.ot = objtrack_new(t, env.owners, (int)env.top, why, sizeof(why));
+	if (!env.ot)
+		return p_err(EXIT_USAGE, "%s", why);
+	obj->rodata->targ_types = true;
+	obj->rodata->targ_owners = env.owners != NULL;
+	obj->rodata->targ_walk_cap = (uint32_t)env.max_objects;
+	obj->rodata->targ_gc_head_size = pyl(&t->layout, PYL_GC_HEAD_SIZEOF);
+	obj->rodata->targ_off_ob_type = pyl(&t->layout, PYL_OBJECT_OB_TYPE);
+	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
+	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
+	return 0;
+}
+
+static int attach_symbol(struct bpf_program *prog, struct bpf_link **link, const struct pytarget *t,
+			 const char *name, bool ret)
+{
+	struct elfsym sym;
+	uint64_t off;
+
+	if (elf_find_symbol((struct elffile *)&t->elf, name, &sym) ||
+	    elf_vaddr_to_offset((struct elffile *)&t->elf, sym.value, &off))
+		return -ENOENT;
+	*link = bpf_program__attach_uprobe(prog, ret, t->pid, t->py_open, off);
+	return *link ? 0 : -errno;
+}
+
+/* After load: the walk's sites (each with its recipe, by cookie) and, for
+ * --owners, the allocation and free hooks. */
+static int attach_objects(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *plan)
+{
+	int fd = bpf_map__fd(obj->maps.sites), r;
+
+	env.verdict_fd = bpf_map__fd(obj->maps.type_verdict);
+	for (int i = 0; i < plan->nsites; i++) {
+		const struct gcsite *s = &plan->sites[i];
+		struct gcscope_site v = {
+			.kind = s->kind == GCSITE_REG ? GCSCOPE_SITE_REG :
+				s->kind == GCSITE_REG_OFF ? GCSCOPE_SITE_REG_OFF : GCSCOPE_SITE_MEM,
+			.regoff = (uint32_t)gcsite_pt_regs_offset(s->dwarf_reg),
+			.offset = s->offset,
+		};
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)i);
+		uint32_t key = (uint32_t)i;
+		uint64_t off;
+
+		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) ||
+		    elf_vaddr_to_offset((struct elffile *)&t->elf, s->vaddr, &off))
+			return p_err(EXIT_FAILURE_INTERNAL, "cannot prepare the probe at %s", s->how);
+		site_links[i] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_collected, t->pid, t->py_open,
+							       off, &opts);
+		if (!site_links[i])
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uprobe at %s (0x%llx): %s", s->how,
+				     (unsigned long long)s->vaddr, strerror(errno));
+	}
+	if (!env.owners)
+		return 0;
+	for (int i = 0; i < plan->nalloc; i++) {
+		alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid, t->py_open,
+							    plan->alloc[i].offset);
+		if (!alloc_links[i])
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
+				     plan->alloc[i].name, strerror(errno));
+	}
+	r = attach_symbol(obj->progs.uprobe_gc_del, &obj->links.uprobe_gc_del, t, "PyObject_GC_Del", false);
+	if (r)
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach --owners probes to %s: %s", t->py_open,
+			     strerror(-r));
+	return 0;
 }
 
 static int attach(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *p)
@@ -531,7 +741,8 @@ int cmd_trace(int argc, char **argv)
 		obj->rodata->targ_off_gen_stats = pyl(&t.layout, PYL_GC_GENERATION_STATS);
 		obj->rodata->targ_stats_stride = pyl(&t.layout, PYL_GC_STATS_SIZEOF);
 	}
-	if (env.stack) {
+	/* --owners reports the collecting thread's stack with each finding. */
+	if (env.stack || env.owners) {
 		/* Without a usable layout: say why once, trace without stacks. */
 		if (!pystack_configure(obj, &t, env.stack_why, sizeof(env.stack_why)))
 			env.ps = pystack_new(&t, env.stack_why, sizeof(env.stack_why));
@@ -539,6 +750,11 @@ int cmd_trace(int argc, char **argv)
 			obj->rodata->targ_stack = false;
 			p_warn("no Python stacks: %s", env.stack_why);
 		}
+	}
+	if (env.types || env.owners) {
+		code = setup_objects(obj, &t, &plan);
+		if (code)
+			goto cleanup;
 	}
 	obj->rodata->targ_gen_in_parm2 = plan.gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan.ret_is_total;
@@ -550,6 +766,9 @@ int cmd_trace(int argc, char **argv)
 	bpf_program__set_autoload(obj->progs.usdt_gc_done, plan.kind == PROBE_USDT);
 	bpf_program__set_autoload(obj->progs.uprobe_collect_entry, plan.kind == PROBE_UPROBE);
 	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan.kind == PROBE_UPROBE);
+	bpf_program__set_autoload(obj->progs.uprobe_collected, env.ot != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, env.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_gc_del, env.owners != NULL);
 
 	if (gcscope_bpf__load(obj)) {
 		code = p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
@@ -561,6 +780,11 @@ int cmd_trace(int argc, char **argv)
 		code = p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
 			     probe_kind_name(plan.kind), t.py_open, strerror(-code));
 		goto cleanup;
+	}
+	if (env.ot) {
+		code = attach_objects(obj, &t, &plan);
+		if (code)
+			goto cleanup;
 	}
 	rb = ring_buffer__new(bpf_map__fd(obj->maps.events), handle_event, NULL, NULL);
 	if (!rb) {
@@ -612,7 +836,13 @@ int cmd_trace(int argc, char **argv)
 
 cleanup:
 	ring_buffer__free(rb);
+	for (int i = 0; i < GCSITE_MAX; i++)
+		bpf_link__destroy(site_links[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(alloc_links); i++)
+		bpf_link__destroy(alloc_links[i]);
 	gcscope_bpf__destroy(obj);
+	objtrack_free(env.ot);
+	env.ot = NULL;
 	pystack_free(env.ps);
 	env.ps = NULL;
 cleanup_early:

@@ -24,10 +24,22 @@ typedef struct {
 	PyObject *peer;
 	pthread_t owner;
 	long serial;
+	int foreign;		/* a foreign thread traversed or cleared it */
 } UnsendableObject;
 
 static int abort_mode = 1;
 static long cross_thread_traverses;
+static long cross_thread_objects;	/* distinct objects a foreign thread reached */
+
+/* One object is traversed several times per collection (subtract_refs,
+ * move_unreachable): count each object once, like gcscope's findings. */
+static void foreign_touch(UnsendableObject *self)
+{
+	if (!self->foreign) {
+		self->foreign = 1;
+		cross_thread_objects++;
+	}
+}
 static long created;
 
 static int Unsendable_traverse(PyObject *op, visitproc visit, void *arg)
@@ -38,6 +50,7 @@ static int Unsendable_traverse(PyObject *op, visitproc visit, void *arg)
 		if (abort_mode)
 			abort();
 		cross_thread_traverses++;
+		foreign_touch(self);
 	}
 	/* heap types must visit their type (3.9+, bpo-40217) */
 	Py_VISIT(Py_TYPE(op));
@@ -47,6 +60,8 @@ static int Unsendable_traverse(PyObject *op, visitproc visit, void *arg)
 
 static int Unsendable_clear(PyObject *op)
 {
+	if (!pthread_equal(((UnsendableObject *)op)->owner, pthread_self()) && !abort_mode)
+		foreign_touch((UnsendableObject *)op);
 	Py_CLEAR(((UnsendableObject *)op)->peer);
 	return 0;
 }
@@ -72,6 +87,7 @@ static PyObject *Unsendable_new(PyTypeObject *type, PyObject *args, PyObject *kw
 		return NULL;
 	self->owner = pthread_self();
 	self->serial = created++;
+	self->foreign = 0;
 	return (PyObject *)self;
 }
 
@@ -154,6 +170,13 @@ static PyObject *gcxt_cross_thread_traverses(PyObject *m, PyObject *noargs)
 	return PyLong_FromLong(cross_thread_traverses);
 }
 
+static PyObject *gcxt_cross_thread_objects(PyObject *m, PyObject *noargs)
+{
+	(void)m;
+	(void)noargs;
+	return PyLong_FromLong(cross_thread_objects);
+}
+
 static PyObject *gcxt_set_mode(PyObject *m, PyObject *arg)
 {
 	const char *s = PyUnicode_AsUTF8(arg);
@@ -175,6 +198,8 @@ static PyObject *gcxt_set_mode(PyObject *m, PyObject *arg)
 static PyMethodDef gcxt_methods[] = {
 	{ "cross_thread_traverses", gcxt_cross_thread_traverses, METH_NOARGS,
 	  "Number of tp_traverse calls made on a thread other than the object's creator." },
+	{ "cross_thread_objects", gcxt_cross_thread_objects, METH_NOARGS,
+	  "Number of distinct objects traversed or cleared on a thread other than their creator." },
 	{ "set_mode", gcxt_set_mode, METH_O, "set_mode('abort'|'count')" },
 	{ NULL, NULL, 0, NULL },
 };

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * trace --types / --owners, BPF side.  Included by gcscope.bpf.c after its
+ * maps (it uses starts, events and count()).
+ *
+ * The walk: at the point where the collector is about to call tp_finalize
+ * on what it found unreachable, finalize_garbage(tstate, collectable)
+ * (user/gcsite.c finds it, inlined or not, and how to get `collectable`
+ * from the registers there), follow collectable's _gc_next links: every
+ * object on it is about to be destroyed by this collection, unless a
+ * finalizer resurrects it.  For each object: its type, counted in a chunk
+ * of (type, count) pairs; with --owners, whether another thread created it.
+ *
+ * Owners: PyType_GenericAlloc() (exported, the tp_alloc of Python classes
+ * and of most extension types) returns every new instance; for types user
+ * space said to watch, remember the creating thread.  PyObject_GC_Del() (the
+ * tp_free of GC types) forgets it; so does the walk, for what it sees die.
+ * An address reused by another type is recognised by the type recorded.
+ */
+#ifndef __GCSCOPE_OBJECTS_BPF_H
+#define __GCSCOPE_OBJECTS_BPF_H
+
+const volatile bool targ_types = false;		/* walk the collected list */
+const volatile bool targ_owners = false;	/* track creators, report findings */
+const volatile __u32 targ_walk_cap = 10000;	/* objects per collection */
+const volatile __u64 targ_gc_head_size = 16;	/* gc_head.sizeof: PyGC_Head before the object */
+const volatile __u64 targ_off_ob_type = 8;	/* object.ob_type */
+const volatile __u64 targ_off_tp_name = 24;	/* type.tp_name */
+const volatile __u64 targ_off_tp_flags = 168;	/* type.tp_flags */
+
+/* Py_TPFLAGS_TYPE_SUBCLASS (Include/object.h, 3.9-3.14): instances are types */
+#define PY_TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
+
+/* Each site's recipe (struct gcscope_site), indexed by the attach cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, struct gcscope_site);
+} sites SEC(".maps");
+
+/* The chunk being filled (per CPU: a uprobe program does not migrate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gcscope_types);
+} types_chunk SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gcscope_finding);
+} finding_buf SEC(".maps");
+
+/* Objects of watched types still alive, by address.  LRU: a program that
+ * keeps millions alive loses its oldest entries, never gcscope's memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u64);
+	__type(value, struct gcscope_owner);
+} owners SEC(".maps");
+
+/* Types whose name user space has: PyTypeObject * -> its tp_flags.  A type
+ * that dies in a walk is forgotten, so that a new type at its address gets
+ * named again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u64);
+	__type(value, __u64);
+} type_named SEC(".maps");
+
+/* PyTypeObject * -> enum gcscope_verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u64);
+	__type(value, __u32);
+} type_verdict SEC(".maps");
+
+struct walk {
+	__u64 head;
+	__u64 cur;
+	__u64 seen;
+	__u64 ts_start;
+	__u32 tid;
+	__u32 flags;
+};
+
+static __always_inline void chunk_flush(struct gcscope_types *c, __u32 flags)
+{
+	c->flags |= flags;
+	if (bpf_ringbuf_output(&events, c, sizeof(*c), 0))
+		count(GCSCOPE_CNT_LOST);
+	c->n = 0;
+	c->flags = 0;
+}
+
+static __always_inline void chunk_add(struct gcscope_types *c, __u64 pytype)
+{
+	__u32 n = c->n;
+
+	for (__u32 i = 0; i < GCSCOPE_TYPES_MAX; i++) {
+		if (i >= n)
+			break;
+		if (c->t[i].type == pytype) {
+			c->t[i].count++;
+			return;
+		}
+	}
+	if (n >= GCSCOPE_TYPES_MAX) {
+		chunk_flush(c, 0);
+		n = 0;
+	}
+	if (n < GCSCOPE_TYPES_MAX) {
+		c->t[n].type = pytype;
+		c->t[n].count = 1;
+		c->n = n + 1;
+	}
+}
+
+static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
+{
+	struct gcscope_owner *o = bpf_map_lookup_elem(&owners, &obj);
+	struct gcscope_finding *f;
+	__u32 zero = 0, *v;
+
+	if (!o)
+		return;
+	/* the same object only if it still has the type it was created with */
+	if (o->pytype == pytype && o->tid != w->tid) {
+		v = bpf_map_lookup_elem(&type_verdict, &pytype);
+		f = bpf_map_lookup_elem(&finding_buf, &zero);
+		if (v && *v == GCSCOPE_VERDICT_WATCH && f) {
+			f->type = GCSCOPE_EV_FINDING;
+			f->tid = w->tid;
+			f->ts_start = w->ts_start;
+			f->obj = obj;
+			f->owner = *o;
+			if (bpf_ringbuf_output(&events, f, sizeof(*f), 0))
+				count(GCSCOPE_CNT_LOST);
+		}
+	}
+	bpf_map_delete_elem(&owners, &obj);	/* it dies now */
+}
+
+/* First sight of a type: send its name; later, note types that die. */
+static __always_inline void type_seen(__u64 obj, __u64 pytype)
+{
+	struct gcscope_type_name *tn;
+	__u64 *known = bpf_map_lookup_elem(&type_named, &pytype), flags = 0, name = 0;
+
+	if (known) {
+		if (*known & PY_TPFLAGS_TYPE_SUBCLASS)
+			bpf_map_delete_elem(&type_named, &obj);	/* obj is a type, dying */
+		return;
+	}
+	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
+	    bpf_probe_read_user(&name, sizeof(name), (void *)(pytype + targ_off_tp_name)))
+		return;
+	tn = bpf_ringbuf_reserve(&events, sizeof(*tn), 0);
+	if (!tn) {
+		count(GCSCOPE_CNT_LOST);
+		return;
+	}
+	tn->type = GCSCOPE_EV_TYPE_NAME;
+	tn->pad = 0;
+	tn->pytype = pytype;
+	tn->tp_flags = flags;
+	if (bpf_probe_read_user_str(tn->name, sizeof(tn->name), (void *)name) < 0)
+		tn->name[0] = '\0';
+	bpf_ringbuf_submit(tn, 0);
+	bpf_map_update_elem(&type_named, &pytype, &flags, BPF_ANY);
+	if (flags & PY_TPFLAGS_TYPE_SUBCLASS)
+		bpf_map_delete_elem(&type_named, &obj);
+}
+
+static long walk_one(__u32 i, void *ctx)
+{
+	struct walk *w = ctx;
+	struct gcscope_types *c;
+	__u64 obj, pytype, next;
+	__u32 zero = 0;
+
+	(void)i;
+	if (w->cur == w->head || !w->cur)
+		return 1;
+	obj = w->cur + targ_gc_head_size;
+	if (bpf_probe_read_user(&pytype, sizeof(pytype), (void *)(obj + targ_off_ob_type)) ||
+	    bpf_probe_read_user(&next, sizeof(next), (void *)w->cur)) {
+		w->flags |= GCSCOPE_TYPES_F_FAULT;
+		return 1;
+	}
+	c = bpf_map_lookup_elem(&types_chunk, &zero);
+	if (!c)
+		return 1;
+	chunk_add(c, pytype);
+	type_seen(obj, pytype);
+	if (targ_owners)
+		owner_check(w, obj, pytype);
+	w->seen++;
+	c->seen = w->seen;
+	/* _gc_next's low bits are flags (NEXT_MASK_UNREACHABLE); PyGC_Head is
+	 * 16-byte aligned. */
+	w->cur = next & ~3ULL;
+	return 0;
+}
+
+static __always_inline __u64 site_reg(struct pt_regs *ctx, __u32 regoff)
+{
+	__u64 v = 0;
+
+	if (regoff > sizeof(struct pt_regs) - sizeof(v))
+		return 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + regoff);
+	return v;
+}
+
+static __always_inline int walk_collected(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0, idx;
+	struct gcscope_types *c;
+	struct gcscope_site *site;
+	struct start *s;
+	struct walk w = {};
+	__u64 base;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s || !s->depth)
+		return 0;	/* a collection that began before we attached */
+	idx = (__u32)bpf_get_attach_cookie(ctx);
+	site = bpf_map_lookup_elem(&sites, &idx);
+	c = bpf_map_lookup_elem(&types_chunk, &zero);
+	if (!site || !c)
+		return 0;
+	base = site_reg(ctx, site->regoff);
+	if (site->kind == GCSCOPE_SITE_REG)
+		w.head = base;
+	else if (site->kind == GCSCOPE_SITE_REG_OFF)
+		w.head = base + site->offset;
+	else if (bpf_probe_read_user(&w.head, sizeof(w.head), (void *)(base + site->offset)))
+		w.head = 0;
+	if (!w.head || bpf_probe_read_user(&w.cur, sizeof(w.cur), (void *)w.head)) {
+		count(GCSCOPE_CNT_WALK_FAULT);
+		return 0;
+	}
+	w.cur &= ~3ULL;
+	w.tid = tid;
+	w.ts_start = s->ts;
+	c->type = GCSCOPE_EV_TYPES;
+	c->tid = tid;
+	c->ts_start = s->ts;
+	c->n = 0;
+	c->flags = 0;
+	c->seen = 0;
+	bpf_loop(targ_walk_cap, walk_one, &w, 0);
+	if (!(w.flags & GCSCOPE_TYPES_F_FAULT) && w.cur != w.head && w.cur) {
+		w.flags |= GCSCOPE_TYPES_F_CAPPED;
+		count(GCSCOPE_CNT_WALK_CAPPED);
+	}
+	if (w.flags & GCSCOPE_TYPES_F_FAULT)
+		count(GCSCOPE_CNT_WALK_FAULT);
+	c = bpf_map_lookup_elem(&types_chunk, &zero);
+	if (c) {
+		c->seen = w.seen;
+		chunk_flush(c, GCSCOPE_TYPES_F_LAST | w.flags);
+	}
+	return 0;
+}
+
+/* A new instance, as PyType_GenericAlloc() returns it. */
+static __always_inline int owner_alloc(__u64 obj)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gcscope_owner o = {};
+	struct gcscope_new_type *nt;
+	__u32 pending = GCSCOPE_VERDICT_PENDING, *v;
+	__u64 pytype;
+
+	if (!obj || (targ_tgid && (id >> 32) != targ_tgid))
+		return 0;
+	if (bpf_probe_read_user(&pytype, sizeof(pytype), (void *)(obj + targ_off_ob_type)))
+		return 0;
+	v = bpf_map_lookup_elem(&type_verdict, &pytype);
+	if (!v) {
+		/* First instance of this type: ask user space, and remember the
+		 * creator meanwhile (if the answer is no, the entry just waits
+		 * for the object's death). */
+		if (bpf_map_update_elem(&type_verdict, &pytype, &pending, BPF_NOEXIST) == 0) {
+			nt = bpf_ringbuf_reserve(&events, sizeof(*nt), 0);
+			if (nt) {
+				nt->type = GCSCOPE_EV_NEW_TYPE;
+				nt->pad = 0;
+				nt->pytype = pytype;
+				bpf_ringbuf_submit(nt, BPF_RB_FORCE_WAKEUP);
+			} else {
+				count(GCSCOPE_CNT_LOST);
+			}
+		}
+	} else if (*v == GCSCOPE_VERDICT_IGNORE) {
+		return 0;
+	}
+	o.tid = (__u32)id;
+	o.pytype = pytype;
+	o.ts = bpf_ktime_get_ns();
+	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	bpf_map_update_elem(&owners, &obj, &o, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int owner_free(__u64 obj)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	bpf_map_delete_elem(&owners, &obj);
+	return 0;
+}
+
+#endif /* __GCSCOPE_OBJECTS_BPF_H */

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "objects.h"
+
+/* Py_TPFLAGS_HEAPTYPE, Include/object.h, unchanged 3.9-3.14 */
+#define PY_TPFLAGS_HEAPTYPE (1UL << 9)
+#define MAX_PATTERNS 32
+#define MAX_PENDING 16		/* collections whose walk arrived, record not yet */
+#define MRO_MAX 64		/* bases looked at for a match */
+
+struct typeinfo {
+	uint64_t addr;
+	char name[128];
+	bool heap;
+	uint64_t objects;		/* destroyed, over the whole trace */
+	uint64_t collections;		/* collections that destroyed some */
+	uint64_t last_seq;
+};
+
+struct pairstat {
+	char type[128];
+	uint32_t owner_tid, tid;
+	char owner_comm[GCSCOPE_COMM_LEN + 1], comm[GCSCOPE_COMM_LEN + 1];
+	uint64_t n;
+};
+
+struct objtrack {
+	pid_t pid;
+	struct pylayout layout;
+	int top;
+	char *patterns[MAX_PATTERNS];
+	int npatterns;
+	bool all_heap;
+	struct typeinfo *types;		/* open addressing on addr */
+	size_t ntypes, cap;
+	struct objcoll pending[MAX_PENDING];
+	uint64_t seq;
+	/* totals */
+	uint64_t walks, seen, capped, faults;
+	uint64_t findings;
+	struct pairstat *pairs;
+	size_t npairs, cappairs;
+};
+
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/* A C string from the target, at most size-1 bytes. */
+static int read_cstr(pid_t pid, uint64_t addr, char *out, size_t size)
+{
+	size_t got = 0;
+
+	while (got + 1 < size) {
+		char buf[64];
+		size_t want = size - 1 - got < sizeof(buf) ? size - 1 - got : sizeof(buf);
+		char *nul;
+
+		/* do not cross into an unmapped page needlessly: read to the
+		 * end of this page at most */
+		if (((addr + got) & 4095) + want > 4096)
+			want = 4096 - ((addr + got) & 4095);
+		if (procmem_read(pid, addr + got, buf, want))
+			return got ? 0 : -EFAULT;
+		nul = memchr(buf, '\0', want);
+		memcpy(out + got, buf, nul ? (size_t)(nul - buf) : want);
+		got += nul ? (size_t)(nul - buf) : want;
+		if (nul)
+			break;
+	}
+	out[got] = '\0';
+	return 0;
+}
+
+static struct typeinfo *type_slot(struct objtrack *o, uint64_t addr)
+{
+	size_t i;
+
+	if (o->ntypes * 2 >= o->cap) {
+		size_t ncap = o->cap ? o->cap * 2 : 256;
+		struct typeinfo *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t j = 0; j < o->cap; j++) {
+			if (!o->types[j].addr)
+				continue;
+			for (i = (o->types[j].addr >> 4) & (ncap - 1); n[i].addr; i = (i + 1) & (ncap - 1))
+				;
+			n[i] = o->types[j];
+		}
+		free(o->types);
+		o->types = n;
+		o->cap = ncap;
+	}
+	for (i = (addr >> 4) & (o->cap - 1); o->types[i].addr; i = (i + 1) & (o->cap - 1))
+		if (o->types[i].addr == addr)
+			return &o->types[i];
+	return &o->types[i];
+}
+
+static uint64_t rd_ptr(struct objtrack *o, uint64_t addr, bool *ok)
+{
+	uint64_t v = 0;
+
+	if (procmem_read(o->pid, addr, &v, sizeof(v)))
+		*ok = false;
+	return v;
+}
+
+static void name_of(struct objtrack *o, uint64_t type, char *out, size_t size, bool *heap)
+{
+	bool ok = true;
+	uint64_t p = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_NAME), &ok);
+	uint64_t flags = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_FLAGS), &ok);
+
+	if (!ok || !p || read_cstr(o->pid, p, out, size) || !out[0]) {
+		snprintf(out, size, "<type at 0x%llx>", (unsigned long long)type);
+		if (heap)
+			*heap = false;
+		return;
+	}
+	clean(out);
+	if (heap)
+		*heap = flags & PY_TPFLAGS_HEAPTYPE;
+}
+
+const char *objtrack_type_name(struct objtrack *o, uint64_t type)
+{
+	struct typeinfo *ti = type_slot(o, type);
+
+	if (!ti)
+		return "?";
+	if (!ti->addr) {
+		ti->addr = type;
+		o->ntypes++;
+		name_of(o, type, ti->name, sizeof(ti->name), &ti->heap);
+	}
+	return ti->name;
+}
+
+bool objtrack_pattern_match(const struct objtrack *o, const char *name)
+{
+	for (int i = 0; i < o->npatterns; i++)
+		if (fnmatch(o->patterns[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int top, char *why, size_t size)
+{
+	struct objtrack *o = calloc(1, sizeof(*o));
+	char *list, *save = NULL, *p;
+
+	if (!o) {
+		snprintf(why, size, "out of memory");
+		return NULL;
+	}
+	o->pid = t->pid;
+	o->layout = t->layout;
+	o->top = top;
+	if (!pyl_known(&o->layout, PYL_TYPE_TP_NAME) || !pyl_known(&o->layout, PYL_TYPE_TP_FLAGS)) {
+		snprintf(why, size, "the layout of PyTypeObject is unknown for this build");
+		free(o);
+		return NULL;
+	}
+	if (!owners)
+		return o;
+	list = strdup(owners);
+	if (!list) {
+		free(o);
+		return NULL;
+	}
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			continue;
+		if (!strcmp(p, "@heap")) {
+			o->all_heap = true;
+			continue;
+		}
+		if (*p == '@' || o->npatterns == MAX_PATTERNS || strlen(p) > 200) {
+			snprintf(why, size, "invalid --owners pattern '%s': give globs on type names "
+				 "(e.g. 'Q*,myapp.*', at most %d) or @heap", p, MAX_PATTERNS);
+			free(list);
+			objtrack_free(o);
+			return NULL;
+		}
+		o->patterns[o->npatterns++] = strdup(p);
+	}
+	free(list);
+	if (!o->npatterns && !o->all_heap) {
+		snprintf(why, size, "empty --owners: give globs on type names, e.g. 'Q*,myapp.*', or @heap");
+		objtrack_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void objtrack_free(struct objtrack *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < o->npatterns; i++)
+		free(o->patterns[i]);
+	for (int i = 0; i < MAX_PENDING; i++) {
+		free(o->pending[i].types);
+		free(o->pending[i].findings);
+	}
+	free(o->types);
+	free(o->pairs);
+	free(o);
+}
+
+static struct objcoll *pending_get(struct objtrack *o, uint32_t tid, uint64_t ts, bool create)
+{
+	struct objcoll *free_slot = NULL;
+
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct objcoll *c = &o->pending[i];
+
+		if (c->used && c->tid == tid && c->ts_start == ts)
+			return c;
+		if (!c->used && !free_slot)
+			free_slot = c;
+	}
+	if (!create)
+		return NULL;
+	if (!free_slot) {
+		/* records that never came (lost): recycle the oldest */
+		free_slot = &o->pending[0];
+		for (int i = 1; i < MAX_PENDING; i++)
+			if (o->pending[i].ts_start < free_slot->ts_start)
+				free_slot = &o->pending[i];
+	}
+	free_slot->used = true;
+	free_slot->walked = false;
+	free_slot->tid = tid;
+	free_slot->ts_start = ts;
+	free_slot->seen = 0;
+	free_slot->flags = 0;
+	free_slot->ntypes = 0;
+	free_slot->nfindings = 0;
+	return free_slot;
+}
+
+void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e)
+{
+	struct objcoll *c = pending_get(o, e->tid, e->ts_start, true);
+	uint32_t n = e->n < GCSCOPE_TYPES_MAX ? e->n : GCSCOPE_TYPES_MAX;
+
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < c->ntypes; j++)
+			if (c->types[j].type == e->t[i].type)
+				break;
+		if (j == c->ntypes) {
+			if (c->ntypes == c->cap) {
+				size_t ncap = c->cap ? c->cap * 2 : 16;
+				struct objcoll_type *nt = realloc(c->types, ncap * sizeof(*nt));
+
+				if (!nt)
+					return;
+				c->types = nt;
+				c->cap = ncap;
+			}
+			c->types[c->ntypes].type = e->t[i].type;
+			c->types[c->ntypes++].count = 0;
+		}
+		c->types[j].count += e->t[i].count;
+	}
+	c->seen = e->seen;
+	c->flags |= e->flags;
+	if (e->flags & GCSCOPE_TYPES_F_LAST)
+		c->walked = true;
+}
+
+void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e)
+{
+	struct typeinfo *ti = type_slot(o, e->pytype);
+
+	if (!ti)
+		return;
+	if (!ti->addr) {
+		ti->addr = e->pytype;
+		o->ntypes++;
+	}
+	/* a new type at the address of a dead one: the counts start again */
+	if (ti->name[0] && strncmp(ti->name, e->name, sizeof(e->name)) != 0) {
+		ti->objects = 0;
+		ti->collections = 0;
+	}
+	snprintf(ti->name, sizeof(ti->name), "%.*s", (int)strnlen(e->name, sizeof(e->name)), e->name);
+	if (!ti->name[0])
+		snprintf(ti->name, sizeof(ti->name), "<type at 0x%llx>", (unsigned long long)e->pytype);
+	clean(ti->name);
+	ti->heap = e->tp_flags & PY_TPFLAGS_HEAPTYPE;
+}
+
+void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
+{
+	struct objcoll *c = pending_get(o, e->tid, e->ts_start, true);
+
+	if (!c)
+		return;
+	if (c->nfindings == c->capf) {
+		size_t ncap = c->capf ? c->capf * 2 : 8;
+		struct gcscope_finding *nf = realloc(c->findings, ncap * sizeof(*nf));
+
+		if (!nf)
+			return;
+		c->findings = nf;
+		c->capf = ncap;
+	}
+	c->findings[c->nfindings++] = *e;
+}
+
+/* Does the type or one of its bases match? */
+static bool type_matches(struct objtrack *o, uint64_t type)
+{
+	char name[128];
+	bool heap = false, ok = true;
+	uint64_t mro, n;
+
+	name_of(o, type, name, sizeof(name), &heap);
+	if ((o->all_heap && heap) || objtrack_pattern_match(o, name))
+		return true;
+	if (!o->npatterns || !pyl_known(&o->layout, PYL_TYPE_TP_MRO) ||
+	    !pyl_known(&o->layout, PYL_TUPLE_OB_ITEM) || !pyl_known(&o->layout, PYL_VAROBJECT_OB_SIZE))
+		return false;
+	mro = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_MRO), &ok);
+	n = mro ? rd_ptr(o, mro + pyl(&o->layout, PYL_VAROBJECT_OB_SIZE), &ok) : 0;
+	if (!ok || !mro || n > MRO_MAX)
+		return false;
+	for (uint64_t i = 1; i < n; i++) {	/* [0] is the type itself */
+		uint64_t base = rd_ptr(o, mro + pyl(&o->layout, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
+
+		if (!ok || !base)
+			return false;
+		name_of(o, base, name, sizeof(name), NULL);
+		if (objtrack_pattern_match(o, name))
+			return true;
+	}
+	return false;
+}
+
+void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, int verdict_fd)
+{
+	__u32 v = type_matches(o, e->pytype) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
+	__u64 key = e->pytype;
+
+	if (bpf_map_update_elem(verdict_fd, &key, &v, BPF_ANY))
+		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
+	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
+}
+
+struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start)
+{
+	return pending_get(o, tid, ts_start, false);
+}
+
+struct named_count {
+	const char *name;
+	uint64_t count;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named_count *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->name, y->name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct named_count *)a)->name, ((const struct named_count *)b)->name);
+}
+
+/* A collection's counts by type name, most first.  Distinct types can share
+ * a name (a class defined twice, in two modules or two runs of a class
+ * statement): they are counted together, as a reader of the output sees
+ * them.  Returns the number of names; *out is malloc'd. */
+static size_t by_name(struct objtrack *o, const struct objcoll *c, struct named_count **out)
+{
+	struct named_count *v = malloc((c->ntypes ? c->ntypes : 1) * sizeof(*v));
+	size_t n = 0;
+
+	*out = v;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < c->ntypes; i++) {
+		v[i].name = objtrack_type_name(o, c->types[i].type);
+		v[i].count = c->types[i].count;
+	}
+	qsort(v, c->ntypes, sizeof(*v), cmp_name);
+	for (size_t i = 0; i < c->ntypes; i++) {
+		if (n && !strcmp(v[n - 1].name, v[i].name))
+			v[n - 1].count += v[i].count;
+		else
+			v[n++] = v[i];
+	}
+	qsort(v, n, sizeof(*v), cmp_named);
+	return n;
+}
+
+static struct pairstat *pair_get(struct objtrack *o, const char *type, const struct gcscope_finding *f,
+				 const char *thread)
+{
+	struct pairstat *p;
+
+	for (size_t i = 0; i < o->npairs; i++) {
+		p = &o->pairs[i];
+		if (p->owner_tid == f->owner.tid && p->tid == f->tid && !strcmp(p->type, type))
+			return p;
+	}
+	if (o->npairs == o->cappairs) {
+		size_t ncap = o->cappairs ? o->cappairs * 2 : 8;
+
+		p = realloc(o->pairs, ncap * sizeof(*p));
+		if (!p)
+			return NULL;
+		o->pairs = p;
+		o->cappairs = ncap;
+	}
+	p = &o->pairs[o->npairs++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->type, sizeof(p->type), "%s", type);
+	p->owner_tid = f->owner.tid;
+	p->tid = f->tid;
+	memcpy(p->owner_comm, f->owner.comm, GCSCOPE_COMM_LEN);
+	clean(p->owner_comm);
+	snprintf(p->comm, sizeof(p->comm), "%s", thread);
+	return p;
+}
+
+void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *thread)
+{
+	(void)gen;
+	if (!c)
+		return;
+	o->seq++;
+	if (c->walked) {
+		o->walks++;
+		o->seen += c->seen;
+		if (c->flags & GCSCOPE_TYPES_F_CAPPED)
+			o->capped++;
+		if (c->flags & GCSCOPE_TYPES_F_FAULT)
+			o->faults++;
+	}
+	for (size_t i = 0; i < c->ntypes; i++) {
+		struct typeinfo *ti;
+
+		objtrack_type_name(o, c->types[i].type);
+		ti = type_slot(o, c->types[i].type);
+		if (!ti || !ti->addr)
+			continue;
+		ti->objects += c->types[i].count;
+		if (ti->last_seq != o->seq) {
+			ti->collections++;
+			ti->last_seq = o->seq;
+		}
+	}
+	for (size_t i = 0; i < c->nfindings; i++) {
+		struct pairstat *p = pair_get(o, objtrack_type_name(o, c->findings[i].owner.pytype), &c->findings[i],
+					      thread);
+
+		if (p)
+			p->n++;
+		o->findings++;
+	}
+	c->used = false;
+}
+
+size_t objtrack_nfindings(const struct objcoll *c)
+{
+	return c ? c->nfindings : 0;
+}
+
+void objtrack_print_text(struct objtrack *o, const struct objcoll *c, int64_t collected, FILE *f)
+{
+	struct named_count *v;
+	size_t n;
+	int col;
+
+	if (!c || !c->walked)
+		return;
+	n = by_name(o, c, &v);
+	if (!v)
+		return;
+	col = fprintf(f, "    types:");
+	for (size_t i = 0; i < n && (int)i < o->top; i++) {
+		char item[192];
+		int len = snprintf(item, sizeof(item), " %s %llu%s", v[i].name, (unsigned long long)v[i].count,
+				   i + 1 < n && (int)i + 1 < o->top ? "," : "");
+
+		if (col + len > 78 && col > 10) {
+			fprintf(f, "\n          ");
+			col = 10;
+		}
+		col += fprintf(f, "%s", item);
+	}
+	if (n > (size_t)o->top)
+		fprintf(f, " (+%zu more types)", n - (size_t)o->top);
+	if (c->flags & GCSCOPE_TYPES_F_CAPPED)
+		fprintf(f, "\n    (walk stopped at %llu objects of %lld collected: --max-objects)",
+			(unsigned long long)c->seen, (long long)collected);
+	else if (c->flags & GCSCOPE_TYPES_F_FAULT)
+		fprintf(f, "\n    (walk stopped after %llu objects: unreadable list)", (unsigned long long)c->seen);
+	fputc('\n', f);
+	free(v);
+}
+
+void objtrack_json_fields(struct objtrack *o, const struct objcoll *c, struct jw *w)
+{
+	struct named_count *v;
+	size_t n;
+
+	if (!c || !c->walked) {
+		jw_null(w, "objects_seen");
+		return;
+	}
+	jw_uint(w, "objects_seen", c->seen);
+	jw_bool(w, "walk_complete", !(c->flags & (GCSCOPE_TYPES_F_CAPPED | GCSCOPE_TYPES_F_FAULT)));
+	n = by_name(o, c, &v);
+	if (!v)
+		return;
+	jw_key_obj(w, "types");
+	for (size_t i = 0; i < n; i++)
+		jw_uint(w, v[i].name, v[i].count);
+	jw_obj_end(w);
+	free(v);
+}
+
+static int cmp_types_total(const void *a, const void *b)
+{
+	const struct typeinfo *x = a, *y = b;
+
+	return x->objects < y->objects ? 1 : x->objects > y->objects ? -1 : strcmp(x->name, y->name);
+}
+
+static int cmp_types_name(const void *a, const void *b)
+{
+	return strcmp(((const struct typeinfo *)a)->name, ((const struct typeinfo *)b)->name);
+}
+
+/* Types by objects destroyed, those sharing a name counted together (see
+ * by_name()); collections then counts the most any one of them had. */
+static struct typeinfo *ranked(struct objtrack *o, size_t *n)
+{
+	struct typeinfo *r = malloc((o->ntypes ? o->ntypes : 1) * sizeof(*r));
+	size_t m = 0;
+
+	*n = 0;
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < o->cap; i++)
+		if (o->types[i].addr && o->types[i].objects)
+			r[m++] = o->types[i];
+	qsort(r, m, sizeof(*r), cmp_types_name);
+	for (size_t i = 0; i < m; i++) {
+		if (*n && !strcmp(r[*n - 1].name, r[i].name)) {
+			r[*n - 1].objects += r[i].objects;
+			if (r[i].collections > r[*n - 1].collections)
+				r[*n - 1].collections = r[i].collections;
+		} else {
+			r[(*n)++] = r[i];
+		}
+	}
+	qsort(r, *n, sizeof(*r), cmp_types_total);
+	return r;
+}
+
+static int cmp_pairs(const void *a, const void *b)
+{
+	const struct pairstat *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+void objtrack_summary_text(struct objtrack *o, FILE *f)
+{
+	size_t n;
+	struct typeinfo *r = ranked(o, &n);
+
+	if (o->walks) {
+		fprintf(f, "\nTypes the cyclic GC destroyed (the code creating them makes cycles):\n");
+		fprintf(f, "%-40s %10s %12s\n", "TYPE", "OBJECTS", "COLLECTIONS");
+		for (size_t i = 0; i < n && i < (size_t)(o->top > 20 ? o->top : 20); i++)
+			fprintf(f, "%-40.40s %10llu %12llu\n", r[i].name, (unsigned long long)r[i].objects,
+				(unsigned long long)r[i].collections);
+		if (n > 20 && o->top <= 20)
+			fprintf(f, "(%zu more types: -j gives them all)\n", n - 20);
+		fprintf(f, "%llu objects walked in %llu collections", (unsigned long long)o->seen,
+			(unsigned long long)o->walks);
+		if (o->capped)
+			fprintf(f, "; %llu walks stopped at --max-objects", (unsigned long long)o->capped);
+		if (o->faults)
+			fprintf(f, "; %llu stopped at an unreadable list", (unsigned long long)o->faults);
+		fputc('\n', f);
+	}
+	free(r);
+	if (!o->npatterns && !o->all_heap)
+		return;
+	fprintf(f, "\nFindings: %llu objects destroyed by a collection on a thread other than "
+		   "their creator's\n", (unsigned long long)o->findings);
+	if (!o->npairs)
+		return;
+	qsort(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", "CREATED BY", "DESTROYED BY");
+	for (size_t i = 0; i < o->npairs; i++) {
+		struct pairstat *p = &o->pairs[i];
+		char a[40], b[40];
+
+		snprintf(a, sizeof(a), "%u (%s)", p->owner_tid, p->owner_comm);
+		snprintf(b, sizeof(b), "%u (%s)", p->tid, p->comm);
+		fprintf(f, "%8llu  %-28.28s %-20.20s %-20.20s\n", (unsigned long long)p->n, p->type, a, b);
+	}
+}
+
+void objtrack_summary_json(struct objtrack *o, struct jw *w)
+{
+	size_t n;
+	struct typeinfo *r = ranked(o, &n);
+
+	jw_key_obj(w, "objects");
+	jw_uint(w, "walks", o->walks);
+	jw_uint(w, "seen", o->seen);
+	jw_uint(w, "walks_capped", o->capped);
+	jw_uint(w, "walks_faulted", o->faults);
+	jw_key_arr(w, "types");
+	for (size_t i = 0; r && i < n; i++) {
+		jw_obj_begin(w);
+		jw_str(w, "type", r[i].name);
+		jw_uint(w, "objects", r[i].objects);
+		jw_uint(w, "collections", r[i].collections);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	free(r);
+	if (!o->npatterns && !o->all_heap)
+		return;
+	qsort(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+	jw_key_obj(w, "findings");
+	jw_uint(w, "total", o->findings);
+	jw_key_arr(w, "by_pair");
+	for (size_t i = 0; i < o->npairs; i++) {
+		struct pairstat *p = &o->pairs[i];
+
+		jw_obj_begin(w);
+		jw_str(w, "object_type", p->type);
+		jw_uint(w, "owner_tid", p->owner_tid);
+		jw_str(w, "owner_thread", p->owner_comm);
+		jw_uint(w, "tid", p->tid);
+		jw_str(w, "thread", p->comm);
+		jw_uint(w, "count", p->n);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}

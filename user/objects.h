@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * trace --types / --owners, user side: names the types the BPF walk counted
+ * (bpf/objects.bpf.h), keeps each collection's counts and findings until its
+ * collection record arrives, answers the BPF side's "watch this type?"
+ * questions, and adds up the exit summary.
+ */
+#ifndef GCSCOPE_OBJECTS_H
+#define GCSCOPE_OBJECTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gcscope.h"
+#include "json.h"
+#include "target.h"
+
+struct objtrack;
+
+struct objcoll_type {
+	uint64_t type;
+	uint64_t count;
+};
+
+/* What the walk found for one collection. */
+struct objcoll {
+	bool used, walked;
+	uint32_t tid;
+	uint64_t ts_start;
+	uint64_t seen;			/* objects walked */
+	uint32_t flags;			/* GCSCOPE_TYPES_F_* */
+	struct objcoll_type *types;
+	size_t ntypes, cap;
+	struct gcscope_finding *findings;
+	size_t nfindings, capf;
+};
+
+/* owners: NULL (no --owners), or comma-separated globs on type names
+ * ("Q*,myapp.*"); "@heap" stands for every heap type (Python classes and
+ * PyType_FromSpec types).  A type matches if its name or the name of any
+ * class in its MRO does.  Returns NULL with why set on bad patterns. */
+struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int top, char *why, size_t size);
+void objtrack_free(struct objtrack *o);
+
+/* Does name match the --owners patterns?  (For tests and for the verdict.) */
+bool objtrack_pattern_match(const struct objtrack *o, const char *name);
+
+/* Ring-buffer records. */
+void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e);
+void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e);
+void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e);
+/* Decide whether to watch the type; writes the verdict into the BPF map. */
+void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, int verdict_fd);
+
+/* The collection record of (tid, ts_start) arrived: its walk results, or
+ * NULL.  Call objtrack_done() when printed. */
+struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start);
+void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *thread);
+
+const char *objtrack_type_name(struct objtrack *o, uint64_t type);
+
+/* Output of one collection: the type line(s), and the findings. */
+void objtrack_print_text(struct objtrack *o, const struct objcoll *c, int64_t collected, FILE *f);
+void objtrack_json_fields(struct objtrack *o, const struct objcoll *c, struct jw *w);
+size_t objtrack_nfindings(const struct objcoll *c);
+
+void objtrack_summary_text(struct objtrack *o, FILE *f);
+void objtrack_summary_json(struct objtrack *o, struct jw *w);
+
+#endif
