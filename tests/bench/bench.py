@@ -51,12 +51,17 @@ def wait_line(proc, pred, timeout=30):
     raise RuntimeError("tracer did not start")
 
 
-def run_one(kind, python, workload, gcscope, probe):
+# gcscope configurations measured beyond plain tracing (on the churn workload)
+FEATURES = [("--types", ["--types"]), ("--stack", ["--stack"]),
+            ("--owners Node", ["--owners", "Node"]), ("--owners @heap", ["--owners", "@heap"])]
+
+
+def run_one(kind, python, workload, gcscope, probe, extra=()):
     p = start(python, workload)
     tracer = None
     try:
         if kind == "gcscope":
-            tracer = subprocess.Popen([gcscope, "trace", "-j", "-p", str(p.pid)], stdout=subprocess.PIPE,
+            tracer = subprocess.Popen([gcscope, "trace", "-j", *extra, "-p", str(p.pid)], stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, text=True)
             wait_line(tracer, lambda l: '"attach"' in l)
             # drain its output in the background: a reader that keeps up
@@ -124,6 +129,25 @@ def main():
             results.append(row)
             bt = f"{row['bpftrace_ratio']:9.2f}" if row["bpftrace_ratio"] else f"{'n/a':>9}"
             print(f"{name:<22} {row['workload']:<14} {base:10.3f} {row['gcscope_ratio']:9.2f} {bt}")
+
+    # What each option of trace adds, on the churn workload: ratios to the
+    # untraced baseline measured in the same rounds.
+    print(f"\n{'target':<22} {'churn, with':<16} {'ratio':>7}")
+    churn = [w for w in WORKLOADS if w[0] == "churn"][0]
+    for name, python, probe in targets:
+        times = {"baseline": [], "gcscope": []}
+        for label, _ in FEATURES:
+            times[label] = []
+        for _ in range(args.repeat):
+            times["baseline"].append(run_one("baseline", python, churn, args.gcscope, probe))
+            times["gcscope"].append(run_one("gcscope", python, churn, args.gcscope, probe))
+            for label, extra in FEATURES:
+                times[label].append(run_one("gcscope", python, churn, args.gcscope, probe, extra))
+        base = statistics.median(times["baseline"])
+        for label in ["gcscope"] + [f[0] for f in FEATURES]:
+            r = statistics.median(times[label]) / base
+            results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
+            print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
     if shutil.which("/usr/bin/time") or os.path.exists("/usr/bin/time"):
         cmd = [args.gcscope, "trace", "-j", "--", "/usr/bin/python3.11", "-c", "pass"]
         rss = maxrss_kb(cmd)

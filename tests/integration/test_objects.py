@@ -146,3 +146,42 @@ def test_no_debuginfo_says_why(gcscope, interp, tmp_path):
     assert g.proc.returncode == 5, (out, err)
     assert "cannot see which objects collections destroy" in err
     assert "python3.X-dbg" in err and "DEBUGINFOD_URLS" in err
+
+
+def importable(interp, module):
+    import subprocess
+    r = subprocess.run(interp.argv("-c", f"import {module}"), capture_output=True, text=True, timeout=60)
+    return r.returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["worker", "workaround"])
+def test_pyqt_qobjects(gcscope, interp, tmp_path, mode):
+    """QObjects in cycles: collected on a worker thread they are findings;
+    with pyqtgraph's workaround (collect only from a GUI-thread QTimer) none."""
+    needs_objects(interp)
+    if not importable(interp, "PyQt5.QtCore"):
+        pytest.skip(f"{interp.name}: PyQt5 is not importable (Debian's python3-pyqt5 is built for "
+                    "the default python3 only)")
+    target = Target(interp, tmp_path, "qt_program.py", mode, 20,
+                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, "--owners", "QObject")
+    try:
+        g.wait_attached()
+        target.go()
+        report = target.report()
+        records = g.finish()
+    finally:
+        target.kill()
+    assert g.proc.returncode == 0, g.stderr
+    f = findings(records)
+    if mode == "worker":
+        assert len(f) == report["nodes"] == 40
+        assert {r["object_type"] for r in f} == {"Node"}
+        assert {r["owner_tid"] for r in f} == {report["main_tid"]}
+        assert {r["tid"] for r in f} == {report["worker_tid"]}
+    else:
+        assert f == []
+        # the Nodes did die, in collections on the GUI thread
+        colls = [r for r in records if r["type"] == "collection" and r.get("types", {}).get("Node")]
+        assert sum(r["types"]["Node"] for r in colls) == report["nodes"]
+        assert {r["tid"] for r in colls} == {report["main_tid"]}
