@@ -118,7 +118,7 @@ static __always_inline int on_start(__s32 gen_arg)
 	s.gen_arg = gen_arg;
 	s.depth = 1;
 	if (targ_stack)
-		pystack_save(tid, s.ts);
+		pystack_emit(&events, tid, s.ts);
 	if (targ_have_stats) {
 		s.gcstate = gcstate_addr();
 		if (s.gcstate && !read_stats(s.gcstate, s.before))
@@ -149,8 +149,6 @@ static __always_inline int on_done(__s64 total, bool have_total)
 	if (--s->depth)
 		return 0;
 
-	if (targ_stack)
-		pystack_send(&events, tid, s->ts);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(GCSCOPE_CNT_LOST);

@@ -6,9 +6,8 @@
  * (user/pystack.c) sets the targ_ps_* offsets before load and symbolizes
  * the pairs from the target's memory.  See docs/stacks.md.
  *
- *   pystack_save(tid, ts)   at collection start: capture into pystacks[tid]
- *   pystack_send(tid, ts)   at collection end: one GCSCOPE_EV_STACK record
- *                           into the ring buffer, just before the collection
+ *   pystack_emit(rb, tid, ts)  at collection start: capture, and send one
+ *                              GCSCOPE_EV_STACK record into the ring buffer
  *
  * Finding the thread's PyThreadState: the USDT probes give none, so walk
  * the main interpreter's thread list (interp->threads.head, tstate->next)
@@ -68,17 +67,6 @@ struct thread_struct {
 struct task_struct {
 	struct thread_struct thread;
 } __attribute__((preserve_access_index));
-
-/* The stack captured at each thread's collection start, until its end.
- * Not preallocated: without --stack it takes no memory.  An entry whose
- * collection end was missed is replaced at the thread's next start. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct gcscope_stack);
-} pystacks SEC(".maps");
 
 struct pystack_scratch {
 	struct gcscope_stack st;
@@ -224,9 +212,16 @@ static __always_inline void pystack_capture(struct pystack_scratch *sc)
 	st->nframes = w.n;
 }
 
-static __always_inline void pystack_save(__u32 tid, __u64 ts_start)
+/* Capture the current thread's stack and send it into ringbuf as a
+ * GCSCOPE_EV_STACK record, now: it precedes its collection's record, which
+ * user space pairs it with by (tid, ts_start).  Only the frames captured
+ * are sent, and the reader is not woken for it.  (Keeping it in a map until
+ * the collection's end instead cost the target 5 us more per collection,
+ * mostly the allocation of a map entry: docs/stacks.md.) */
+static __always_inline void pystack_emit(void *ringbuf, __u32 tid, __u64 ts_start)
 {
 	struct pystack_scratch *sc = pystack_sc();
+	__u32 n;
 
 	if (!sc)
 		return;
@@ -234,31 +229,14 @@ static __always_inline void pystack_save(__u32 tid, __u64 ts_start)
 	sc->st.type = GCSCOPE_EV_STACK;
 	sc->st.tid = tid;
 	sc->st.ts_start = ts_start;
-	bpf_map_update_elem(&pystacks, &tid, &sc->st, BPF_ANY);
-}
-
-/* The stack saved at this collection's start, into the ring buffer; only
- * the frames captured are sent.  The reader is not woken for it: the
- * collection record that follows decides. */
-static __always_inline void pystack_send(void *ringbuf, __u32 tid, __u64 ts_start)
-{
-	struct gcscope_stack *st = bpf_map_lookup_elem(&pystacks, &tid);
-	__u32 n;
-
-	if (!st)
-		return;
-	/* A stale entry (its collection's end was missed) is dropped. */
-	if (st->ts_start == ts_start) {
-		n = st->nframes;
-		if (n > GCSCOPE_STACK_MAX)
-			n = GCSCOPE_STACK_MAX;
-		/* Lost with its collection when the buffer is full: counted there. */
-		bpf_ringbuf_output(ringbuf, st,
-				   __builtin_offsetof(struct gcscope_stack, frames) +
-					   n * sizeof(struct gcscope_frame),
-				   BPF_RB_NO_WAKEUP);
-	}
-	bpf_map_delete_elem(&pystacks, &tid);
+	n = sc->st.nframes;
+	if (n > GCSCOPE_STACK_MAX)
+		n = GCSCOPE_STACK_MAX;
+	/* lost like any record when the buffer is full; the collection's own
+	 * record then says so */
+	bpf_ringbuf_output(ringbuf, &sc->st,
+			   __builtin_offsetof(struct gcscope_stack, frames) + n * sizeof(struct gcscope_frame),
+			   BPF_RB_NO_WAKEUP);
 }
 
 #endif /* __PYSTACK_BPF_H */

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <time.h>
 
 #include "gcscope.skel.h"
 #include "common.h"
@@ -28,6 +28,7 @@
 #define PS_HDR_MAX	512		/* bytes of an object header read */
 #define PS_MAX_OFF	(1L << 20)	/* an offset beyond this is not a layout */
 #define PS_BPF_BLK	256		/* PYSTACK_BLK in bpf/pystack.bpf.h */
+#define PS_RECHECK_NS	(10 * 1000000ULL) /* how long a code object is trusted */
 
 enum ps_chain {
 	PS_FRAMEOBJ,	/* 3.9/3.10: tstate->frame, PyFrameObject */
@@ -54,6 +55,7 @@ struct ps_layout {
 
 struct ps_code {
 	bool used;
+	uint64_t checked_ns;			/* when the key was last compared */
 	uint64_t addr, filename, name, table;	/* the key: see ps_code_get() */
 	int firstlineno;
 	char *file, *func;
@@ -389,17 +391,28 @@ static uint8_t *read_bytes(struct pystack *ps, uint64_t addr, size_t *len)
  * The cached names and line table of a code object.  A code object can be
  * freed and its address reused by another one, so the entry is keyed on
  * what the code object holds (co_filename, co_name/co_qualname, line table
- * pointers and co_firstlineno), re-read on each use.  Returns NULL if the
- * address does not hold a code object now (freed since the capture).
+ * pointers and co_firstlineno), re-read when the entry was last checked
+ * more than PS_RECHECK_NS ago: a read per frame of every collection costs
+ * a busy target more than the capture itself (docs/stacks.md), and a code
+ * object freed in between was already freed when the stack was read.
+ * Returns NULL if the address does not hold a code object now.
  */
 static struct ps_code *ps_code_get(struct pystack *ps, uint64_t addr)
 {
 	const struct ps_layout *l = &ps->l;
 	uint8_t hdr[PS_HDR_MAX];
 	long hlen = max3(l->co_filename, l->co_name, l->co_lines) + 8;
-	uint64_t filename, name, table;
-	struct ps_code *c;
+	uint64_t filename, name, table, now;
+	struct ps_code *c = &ps->cache[(addr >> 4) & (PS_CACHE - 1)];
+	struct timespec ts;
 	int firstlineno;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (c->used && c->addr == addr && now - c->checked_ns < PS_RECHECK_NS) {
+		ps->stats.cache_hits++;
+		return c;
+	}
 
 	if (l->co_firstlineno + 4 > hlen)
 		hlen = l->co_firstlineno + 4;
@@ -416,14 +429,15 @@ static struct ps_code *ps_code_get(struct pystack *ps, uint64_t addr)
 	table = get_u64(hdr, l->co_lines);
 	firstlineno = (int)get_u32(hdr, l->co_firstlineno);
 
-	c = &ps->cache[(addr >> 4) & (PS_CACHE - 1)];
 	if (c->used && c->addr == addr && c->filename == filename && c->name == name && c->table == table &&
 	    c->firstlineno == firstlineno) {
+		c->checked_ns = now;
 		ps->stats.cache_hits++;
 		return c;
 	}
 	ps_code_clear(c);
 	c->used = true;
+	c->checked_ns = now;
 	c->addr = addr;
 	c->filename = filename;
 	c->name = name;

@@ -254,8 +254,10 @@ static void test_symbolize(void)
 	CHECK(pystack_take(ps, 7, 1000) == NULL);	/* taken once */
 
 	/* The code object's memory now holds another code object (freed and
-	 * reused): the cache must not answer with the old name. */
+	 * reused): once the cache rechecks it (every 10 ms), it must not
+	 * answer with the old name. */
 	put_ptr(code, 128, other);
+	usleep(30 * 1000);
 	st.ts_start = 2000;
 	st.nframes = 1;
 	CHECK_EQ_INT(pystack_stash(ps, &st, offsetof(struct gcscope_stack, frames) + 16), 0);
