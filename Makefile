@@ -62,7 +62,7 @@ $(OUTPUT)/pylayout_gen.h: user/pylayout.tsv user/gen-pylayout.awk | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)awk -f user/gen-pylayout.awk $< > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/gcscope.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

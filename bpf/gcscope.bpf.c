@@ -230,8 +230,9 @@ int BPF_KRETPROBE(uprobe_alloc_return, void *obj)
 	return owner_alloc((__u64)obj);
 }
 
+/* attached by user space to the tp_dealloc of each watched type */
 SEC("uprobe")
-int BPF_KPROBE(uprobe_gc_del, void *obj)
+int BPF_KPROBE(uprobe_dealloc, void *obj)
 {
 	return owner_free((__u64)obj);
 }

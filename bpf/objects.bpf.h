@@ -12,11 +12,12 @@
  * finalizer resurrects it.  For each object: its type, counted in a chunk
  * of (type, count) pairs; with --owners, whether another thread created it.
  *
- * Owners: PyType_GenericAlloc() (exported, the tp_alloc of Python classes
- * and of most extension types) returns every new instance; for types user
- * space said to watch, remember the creating thread.  PyObject_GC_Del() (the
- * tp_free of GC types) forgets it; so does the walk, for what it sees die.
- * An address reused by another type is recognised by the type recorded.
+ * Owners: the allocators user/probe.c picks (PyType_GenericAlloc,
+ * _PyType_AllocNoTrack...) return every new instance; for types user space
+ * said to watch, remember the creating thread.  The tp_dealloc of each
+ * watched type (a uprobe user space attaches when it says "watch") forgets
+ * it; so does the walk, for what it sees die.  An address reused by another
+ * type is recognised by the type recorded.
  */
 #ifndef __GCSCOPE_OBJECTS_BPF_H
 #define __GCSCOPE_OBJECTS_BPF_H
@@ -40,12 +41,18 @@ struct {
 	__type(value, struct gcscope_site);
 } sites SEC(".maps");
 
-/* The chunk being filled (per CPU: a uprobe program does not migrate). */
+/* The chunk being filled (per CPU: a uprobe program does not migrate), and
+ * for each entry whether its instances are themselves types. */
+struct chunk_buf {
+	struct gcscope_types c;
+	__u8 meta[GCSCOPE_TYPES_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gcscope_types);
+	__type(value, struct chunk_buf);
 } types_chunk SEC(".maps");
 
 struct {
@@ -100,15 +107,51 @@ static __always_inline void chunk_flush(struct gcscope_types *c, __u32 flags)
 	c->flags = 0;
 }
 
-static __always_inline void chunk_add(struct gcscope_types *c, __u64 pytype)
+/* A type met for the first time in this chunk: send its name if user space
+ * does not have it.  Returns its tp_flags (0 if unreadable). */
+static __always_inline __u64 type_seen(__u64 pytype)
 {
+	struct gcscope_type_name *tn;
+	__u64 *known = bpf_map_lookup_elem(&type_named, &pytype), flags = 0, name = 0;
+
+	if (known)
+		return *known;
+	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
+	    bpf_probe_read_user(&name, sizeof(name), (void *)(pytype + targ_off_tp_name)))
+		return 0;
+	tn = bpf_ringbuf_reserve(&events, sizeof(*tn), 0);
+	if (!tn) {
+		count(GCSCOPE_CNT_LOST);
+		return flags;
+	}
+	tn->type = GCSCOPE_EV_TYPE_NAME;
+	tn->pad = 0;
+	tn->pytype = pytype;
+	tn->tp_flags = flags;
+	if (bpf_probe_read_user_str(tn->name, sizeof(tn->name), (void *)name) < 0)
+		tn->name[0] = '\0';
+	bpf_ringbuf_submit(tn, 0);
+	bpf_map_update_elem(&type_named, &pytype, &flags, BPF_ANY);
+	return flags;
+}
+
+/* Count pytype in the chunk.  The first time the chunk meets a type, look at
+ * the type (name it for user space if needed).  A dying object that is
+ * itself a type is forgotten by name, so that a new type at its address gets
+ * named again. */
+static __always_inline void chunk_add(struct chunk_buf *cb, __u64 obj, __u64 pytype)
+{
+	struct gcscope_types *c = &cb->c;
 	__u32 n = c->n;
+	__u8 meta;
 
 	for (__u32 i = 0; i < GCSCOPE_TYPES_MAX; i++) {
 		if (i >= n)
 			break;
 		if (c->t[i].type == pytype) {
 			c->t[i].count++;
+			if (cb->meta[i])
+				bpf_map_delete_elem(&type_named, &obj);
 			return;
 		}
 	}
@@ -116,11 +159,15 @@ static __always_inline void chunk_add(struct gcscope_types *c, __u64 pytype)
 		chunk_flush(c, 0);
 		n = 0;
 	}
-	if (n < GCSCOPE_TYPES_MAX) {
-		c->t[n].type = pytype;
-		c->t[n].count = 1;
-		c->n = n + 1;
-	}
+	if (n >= GCSCOPE_TYPES_MAX)
+		return;
+	meta = (type_seen(pytype) & PY_TPFLAGS_TYPE_SUBCLASS) != 0;
+	c->t[n].type = pytype;
+	c->t[n].count = 1;
+	cb->meta[n] = meta;
+	c->n = n + 1;
+	if (meta)
+		bpf_map_delete_elem(&type_named, &obj);
 }
 
 static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
@@ -135,7 +182,10 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
 	if (o->pytype == pytype && o->tid != w->tid) {
 		v = bpf_map_lookup_elem(&type_verdict, &pytype);
 		f = bpf_map_lookup_elem(&finding_buf, &zero);
-		if (v && *v == GCSCOPE_VERDICT_WATCH && f) {
+		/* PENDING too: user space may not have answered yet, but it has
+		 * the question (it precedes this record in the ring buffer) and
+		 * drops findings of types it ignores */
+		if (v && *v != GCSCOPE_VERDICT_IGNORE && f) {
 			f->type = GCSCOPE_EV_FINDING;
 			f->tid = w->tid;
 			f->ts_start = w->ts_start;
@@ -148,62 +198,35 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
 	bpf_map_delete_elem(&owners, &obj);	/* it dies now */
 }
 
-/* First sight of a type: send its name; later, note types that die. */
-static __always_inline void type_seen(__u64 obj, __u64 pytype)
-{
-	struct gcscope_type_name *tn;
-	__u64 *known = bpf_map_lookup_elem(&type_named, &pytype), flags = 0, name = 0;
-
-	if (known) {
-		if (*known & PY_TPFLAGS_TYPE_SUBCLASS)
-			bpf_map_delete_elem(&type_named, &obj);	/* obj is a type, dying */
-		return;
-	}
-	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
-	    bpf_probe_read_user(&name, sizeof(name), (void *)(pytype + targ_off_tp_name)))
-		return;
-	tn = bpf_ringbuf_reserve(&events, sizeof(*tn), 0);
-	if (!tn) {
-		count(GCSCOPE_CNT_LOST);
-		return;
-	}
-	tn->type = GCSCOPE_EV_TYPE_NAME;
-	tn->pad = 0;
-	tn->pytype = pytype;
-	tn->tp_flags = flags;
-	if (bpf_probe_read_user_str(tn->name, sizeof(tn->name), (void *)name) < 0)
-		tn->name[0] = '\0';
-	bpf_ringbuf_submit(tn, 0);
-	bpf_map_update_elem(&type_named, &pytype, &flags, BPF_ANY);
-	if (flags & PY_TPFLAGS_TYPE_SUBCLASS)
-		bpf_map_delete_elem(&type_named, &obj);
-}
+/* PyGC_Head and the object header are contiguous: one read gets _gc_next
+ * and ob_type (targ_hdr_len bytes, checked <= sizeof(hdr) in user space). */
+const volatile __u32 targ_hdr_len = 32;
 
 static long walk_one(__u32 i, void *ctx)
 {
 	struct walk *w = ctx;
-	struct gcscope_types *c;
-	__u64 obj, pytype, next;
-	__u32 zero = 0;
+	struct chunk_buf *cb;
+	__u64 obj, pytype, next, hdr[8];
+	__u32 zero = 0, len = targ_hdr_len;
 
 	(void)i;
 	if (w->cur == w->head || !w->cur)
 		return 1;
 	obj = w->cur + targ_gc_head_size;
-	if (bpf_probe_read_user(&pytype, sizeof(pytype), (void *)(obj + targ_off_ob_type)) ||
-	    bpf_probe_read_user(&next, sizeof(next), (void *)w->cur)) {
+	if (len > sizeof(hdr) || len < 16 || bpf_probe_read_user(hdr, len, (void *)w->cur)) {
 		w->flags |= GCSCOPE_TYPES_F_FAULT;
 		return 1;
 	}
-	c = bpf_map_lookup_elem(&types_chunk, &zero);
-	if (!c)
+	next = hdr[0];
+	pytype = hdr[((targ_gc_head_size + targ_off_ob_type) / 8) & 7];
+	cb = bpf_map_lookup_elem(&types_chunk, &zero);
+	if (!cb)
 		return 1;
-	chunk_add(c, pytype);
-	type_seen(obj, pytype);
+	chunk_add(cb, obj, pytype);
 	if (targ_owners)
 		owner_check(w, obj, pytype);
 	w->seen++;
-	c->seen = w->seen;
+	cb->c.seen = w->seen;
 	/* _gc_next's low bits are flags (NEXT_MASK_UNREACHABLE); PyGC_Head is
 	 * 16-byte aligned. */
 	w->cur = next & ~3ULL;

@@ -243,6 +243,14 @@ int cmd_doctor(int argc, char **argv)
 		printf("  counts        %s\n", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
 		if (!plan.nsites)
 			printf("  objects       not available: %s\n", plan.sites_why);
+		if (plan.nalloc) {
+			printf("  owners        new instances from");
+			for (int i = 0; i < plan.nalloc; i++)
+				printf("%s %s", i ? "," : "", plan.alloc[i].name);
+			printf("\n");
+		} else {
+			printf("  owners        not available: %s\n", plan.alloc_why);
+		}
 		for (int i = 0; i < plan.nsites; i++)
 			printf("  objects       %s, at 0x%llx (%s %d%+lld)\n", plan.sites[i].how,
 			       (unsigned long long)plan.sites[i].vaddr,

@@ -127,6 +127,50 @@ Dwarf_CFI *dwarfinfo_cfi(const struct dwarfinfo *d, uint64_t *bias)
 	return cfi;
 }
 
+static bool inlines(Dwarf_Die *die, const char *inner, int depth)
+{
+	Dwarf_Die c;
+
+	if (depth > 16 || dwarf_child(die, &c) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&c);
+
+		if (tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Attribute a;
+			Dwarf_Die origin;
+			const char *n = NULL;
+
+			if (dwarf_attr(&c, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin))
+				n = dwarf_diename(&origin);
+			if (n && !strcmp(n, inner))
+				return true;
+		}
+		if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+		    inlines(&c, inner, depth + 1))
+			return true;
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
+int dwarfinfo_inlines_at(struct dwarfinfo *d, uint64_t vaddr, const char *inner)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	int n, r = -1;
+
+	if (!dwarf_addrdie(d->dw, vaddr, &cu))
+		return -1;
+	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	for (int i = 0; i < n; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+			r = inlines(&scopes[i], inner, 0);
+			break;
+		}
+	}
+	free(scopes);
+	return r;
+}
+
 /* Follow typedefs and qualifiers to the underlying type. */
 static bool strip(Dwarf_Die *die)
 {

@@ -32,6 +32,10 @@ const char *dwarfinfo_file(const struct dwarfinfo *d);
 Dwarf *dwarfinfo_dwarf(const struct dwarfinfo *d, uint64_t *bias);
 Dwarf_CFI *dwarfinfo_cfi(const struct dwarfinfo *d, uint64_t *bias);
 
+/* Does the function whose code is at vaddr have inner inlined into it
+ * (anywhere in its DIE tree)?  -1 if DWARF does not describe vaddr. */
+int dwarfinfo_inlines_at(struct dwarfinfo *d, uint64_t vaddr, const char *inner);
+
 /* pyl_dwarf_fn (pylayout.h): offset of member path ("a.b.c") in type, or
  * its size for "sizeof"; -1 if not found. */
 long dwarfinfo_member_offset(void *d, const char *type, const char *path);

@@ -20,6 +20,7 @@ struct typeinfo {
 	uint64_t addr;
 	char name[128];
 	bool heap;
+	uint32_t verdict;		/* --owners: GCSCOPE_VERDICT_*, 0 if never asked */
 	uint64_t objects;		/* destroyed, over the whole trace */
 	uint64_t collections;		/* collections that destroyed some */
 	uint64_t last_seq;
@@ -48,7 +49,15 @@ struct objtrack {
 	uint64_t findings;
 	struct pairstat *pairs;
 	size_t npairs, cappairs;
+	objtrack_dealloc_fn dealloc_fn;
+	void *dealloc_ctx;
 };
+
+void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx)
+{
+	o->dealloc_fn = fn;
+	o->dealloc_ctx = ctx;
+}
 
 static void clean(char *s)
 {
@@ -314,8 +323,14 @@ void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e
 
 void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 {
-	struct objcoll *c = pending_get(o, e->tid, e->ts_start, true);
+	struct typeinfo *ti = type_slot(o, e->owner.pytype);
+	struct objcoll *c;
 
+	/* BPF also reports objects of types still pending an answer: keep only
+	 * those of watched types */
+	if (!ti || !ti->addr || ti->verdict != GCSCOPE_VERDICT_WATCH)
+		return;
+	c = pending_get(o, e->tid, e->ts_start, true);
 	if (!c)
 		return;
 	if (c->nfindings == c->capf) {
@@ -363,9 +378,25 @@ void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, 
 {
 	__u32 v = type_matches(o, e->pytype) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
 	__u64 key = e->pytype;
+	struct typeinfo *ti;
 
+	objtrack_type_name(o, e->pytype);	/* named while it surely exists */
+	ti = type_slot(o, e->pytype);
+	if (ti && ti->addr)
+		ti->verdict = v;
 	if (bpf_map_update_elem(verdict_fd, &key, &v, BPF_ANY))
 		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
+	/* Forget its instances when they die: hook its tp_dealloc (shared by
+	 * all Python classes: subtype_dealloc).  After the verdict, because
+	 * attaching a uprobe takes milliseconds. */
+	if (v == GCSCOPE_VERDICT_WATCH && o->dealloc_fn && pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
+		bool ok = true;
+		uint64_t fn = rd_ptr(o, e->pytype + pyl(&o->layout, PYL_TYPE_TP_DEALLOC), &ok);
+
+		if (ok && fn && o->dealloc_fn(fn, o->dealloc_ctx))
+			p_debug("cannot hook tp_dealloc 0x%llx of %s", (unsigned long long)fn,
+				objtrack_type_name(o, e->pytype));
+	}
 	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
 }
 

@@ -51,6 +51,10 @@ bool objtrack_pattern_match(const struct objtrack *o, const char *name);
 void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e);
 void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e);
 void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e);
+/* Called with the tp_dealloc address of each type that gets watched. */
+typedef int (*objtrack_dealloc_fn)(uint64_t addr, void *ctx);
+void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx);
+
 /* Decide whether to watch the type; writes the verdict into the BPF map. */
 void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, int verdict_fd);
 

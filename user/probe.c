@@ -51,24 +51,26 @@ int collector_match(const char *s, const char *base)
 }
 
 /*
- * Every function that hands out a new, typed instance, whichever of them
- * has an out-of-line copy: no single one sees all allocations.
- * PyType_GenericAlloc is tp_alloc of Python classes and most extension
- * types; from 3.12 it calls _PyType_AllocNoTrack, which GCC inlines into it
- * in some builds (pyenv 3.12) and not in others; 3.13's
- * CALL_ALLOC_AND_ENTER_INIT allocates with _PyType_NewManagedObject, itself
- * inlined into the eval loop in trixie's 3.13.5, which then reaches only the
- * out-of-line _PyType_AllocNoTrack.  _PyObject_GC_New/NewVar serve types
- * that allocate with PyObject_GC_New.  An object seen by two of them (one
- * calling the other out of line) is recorded twice, with the same owner.
+ * Where new instances of Python classes and of most extension types come
+ * from.  PyType_GenericAlloc is their tp_alloc.  From 3.12 it and 3.13's
+ * _PyType_NewManagedObject (CALL_ALLOC_AND_ENTER_INIT) both get the memory
+ * from _PyType_AllocNoTrack, the leaf.  GCC inlines the leaf into one
+ * caller and not another, or the callers into the eval loop (trixie's
+ * 3.13.5 inlines _PyType_NewManagedObject, pyenv's 3.12.1 inlines the leaf
+ * into PyType_GenericAlloc): so hook every out-of-line copy of the leaf,
+ * and a wrapper only where DWARF shows the leaf inlined into it.  Each new
+ * instance is then seen exactly once.  Before 3.12 PyType_GenericAlloc is
+ * the leaf.  Types whose tp_new allocates with PyObject_GC_New (builtin
+ * containers, some C types) are not watched: hooking that would cost every
+ * tuple and list.
  */
 const char *const allocator_names[] = {
-	"PyType_GenericAlloc", "_PyType_AllocNoTrack", "_PyType_NewManagedObject",
-	"_PyObject_GC_New", "_PyObject_GC_NewVar", NULL,
+	"_PyType_AllocNoTrack", "PyType_GenericAlloc", "_PyType_NewManagedObject", NULL,
 };
 
 struct all_syms {
 	const char *base;
+	const char *leaf;		/* a wrapper counts only if it inlines this */
 	struct pytarget *t;
 	struct probe_plan *p;
 };
@@ -84,6 +86,8 @@ static int all_cb(const struct elfsym *s, void *ctx)
 	for (int i = 0; i < p->nalloc; i++)
 		if (p->alloc[i].vaddr == s->value)
 			return 0;	/* .symtab and .dynsym both list it */
+	if (a->leaf && (!a->t->dwarf || dwarfinfo_inlines_at(a->t->dwarf, s->value, a->leaf) != 1))
+		return 0;	/* it calls the leaf, which is hooked */
 	ps = &p->alloc[p->nalloc];
 	if (elf_vaddr_to_offset(&a->t->elf, s->value, &ps->offset))
 		return 0;
@@ -97,8 +101,11 @@ static int all_cb(const struct elfsym *s, void *ctx)
  * and its .constprop clone (sid's 3.14), and each serves some callers. */
 static void plan_alloc(struct pytarget *t, struct probe_plan *p)
 {
-	for (int i = 0; allocator_names[i]; i++) {
-		struct all_syms a = { allocator_names[i], t, p };
+	/* [0] is the leaf from 3.12 on; before, PyType_GenericAlloc is */
+	int first = t->version >= 0x030c0000 ? 0 : 1;
+
+	for (int i = first; allocator_names[i]; i++) {
+		struct all_syms a = { allocator_names[i], i > first ? allocator_names[first] : NULL, t, p };
 
 		elf_for_each_symbol(&t->elf, all_cb, &a);
 		if (t->have_symelf)

@@ -52,6 +52,7 @@ struct trace_env {
 	long top;			/* --top N */
 	long max_objects;		/* --max-objects N */
 	struct objtrack *ot;		/* --types/--owners state */
+	pid_t pid_traced;
 	int verdict_fd;
 	bool stack;			/* --stack */
 	struct pystack *ps;		/* its symbolizer, NULL if unavailable */
@@ -541,19 +542,62 @@ static void print_summary(uint64_t wall_ns, uint64_t lost, uint64_t no_start, co
 static struct bpf_link *site_links[GCSITE_MAX];
 static struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
 
+/* --owners: uprobes on the tp_dealloc of watched types, by address. */
+#define MAX_DEALLOC_HOOKS 64
+static struct {
+	uint64_t addr;
+	struct bpf_link *link;
+} dealloc_hooks[MAX_DEALLOC_HOOKS];
+static int ndealloc_hooks;
+
+static int hook_dealloc(uint64_t addr, void *ctx)
+{
+	struct gcscope_bpf *obj = ctx;
+	struct procmaps pm;
+	char path[PATH_MAX];
+	int r = -ENOENT;
+
+	for (int i = 0; i < ndealloc_hooks; i++)
+		if (dealloc_hooks[i].addr == addr)
+			return 0;
+	if (ndealloc_hooks == MAX_DEALLOC_HOOKS)
+		return -ENOSPC;
+	if (procmaps_read(&pm, env.pid_traced))
+		return -ESRCH;
+	/* the file mapping with the code: libpython, the executable, or an
+	 * extension module's .so */
+	for (int i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+
+		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
+			continue;
+		if (procmaps_open_path(&pm, m, path, sizeof(path)))
+			break;
+		dealloc_hooks[ndealloc_hooks].link = bpf_program__attach_uprobe(
+			obj->progs.uprobe_dealloc, false, env.pid_traced, path, addr - m->start + m->offset);
+		if (!dealloc_hooks[ndealloc_hooks].link) {
+			r = -errno;
+			break;
+		}
+		dealloc_hooks[ndealloc_hooks++].addr = addr;
+		r = 0;
+		break;
+	}
+	procmaps_free(&pm);
+	return r;
+}
+
 /* --types/--owners before load: where to walk, what to watch. */
 static int setup_objects(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *plan)
 {
 	char why[512];
-	struct elfsym sym;
 
 	if (!plan->nsites)
 		return p_err(EXIT_NO_PROBE, "cannot see which objects collections destroy in pid %d: %s", t->pid,
 			     plan->sites_why);
 	if (env.owners && !plan->nalloc)
 		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
-	if (env.owners && elf_find_symbol((struct elffile *)&t->elf, "PyObject_GC_Del", &sym))
-		return p_err(EXIT_NO_PROBE, "--owners needs PyObject_GC_Del in %s", t->py_inside);
+
 	env.ot = objtrack_new(t, env.owners, (int)env.top, why, sizeof(why));
 	if (!env.ot)
 		return p_err(EXIT_USAGE, "%s", why);
@@ -562,29 +606,21 @@ static int setup_objects(struct gcscope_bpf *obj, const struct pytarget *t, cons
 	obj->rodata->targ_walk_cap = (uint32_t)env.max_objects;
 	obj->rodata->targ_gc_head_size = pyl(&t->layout, PYL_GC_HEAD_SIZEOF);
 	obj->rodata->targ_off_ob_type = pyl(&t->layout, PYL_OBJECT_OB_TYPE);
+	/* the walk reads PyGC_Head and the object header up to ob_type at once */
+	obj->rodata->targ_hdr_len = (uint32_t)(pyl(&t->layout, PYL_GC_HEAD_SIZEOF) +
+					       pyl(&t->layout, PYL_OBJECT_OB_TYPE) + 8);
+	if (obj->rodata->targ_hdr_len > 64 || pyl(&t->layout, PYL_OBJECT_OB_TYPE) % 8)
+		return p_err(EXIT_UNSUPPORTED, "unexpected object header layout in %s", t->py_inside);
 	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
 	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
 	return 0;
-}
-
-static int attach_symbol(struct bpf_program *prog, struct bpf_link **link, const struct pytarget *t,
-			 const char *name, bool ret)
-{
-	struct elfsym sym;
-	uint64_t off;
-
-	if (elf_find_symbol((struct elffile *)&t->elf, name, &sym) ||
-	    elf_vaddr_to_offset((struct elffile *)&t->elf, sym.value, &off))
-		return -ENOENT;
-	*link = bpf_program__attach_uprobe(prog, ret, t->pid, t->py_open, off);
-	return *link ? 0 : -errno;
 }
 
 /* After load: the walk's sites (each with its recipe, by cookie) and, for
  * --owners, the allocation and free hooks. */
 static int attach_objects(struct gcscope_bpf *obj, const struct pytarget *t, const struct probe_plan *plan)
 {
-	int fd = bpf_map__fd(obj->maps.sites), r;
+	int fd = bpf_map__fd(obj->maps.sites);
 
 	env.verdict_fd = bpf_map__fd(obj->maps.type_verdict);
 	for (int i = 0; i < plan->nsites; i++) {
@@ -617,10 +653,8 @@ static int attach_objects(struct gcscope_bpf *obj, const struct pytarget *t, con
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
 				     plan->alloc[i].name, strerror(errno));
 	}
-	r = attach_symbol(obj->progs.uprobe_gc_del, &obj->links.uprobe_gc_del, t, "PyObject_GC_Del", false);
-	if (r)
-		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach --owners probes to %s: %s", t->py_open,
-			     strerror(-r));
+	env.pid_traced = t->pid;
+	objtrack_set_dealloc_hook(env.ot, hook_dealloc, obj);
 	return 0;
 }
 
@@ -768,7 +802,7 @@ int cmd_trace(int argc, char **argv)
 	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan.kind == PROBE_UPROBE);
 	bpf_program__set_autoload(obj->progs.uprobe_collected, env.ot != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, env.owners != NULL);
-	bpf_program__set_autoload(obj->progs.uprobe_gc_del, env.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_dealloc, env.owners != NULL);
 
 	if (gcscope_bpf__load(obj)) {
 		code = p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
@@ -840,6 +874,8 @@ cleanup:
 		bpf_link__destroy(site_links[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(alloc_links); i++)
 		bpf_link__destroy(alloc_links[i]);
+	for (int i = 0; i < ndealloc_hooks; i++)
+		bpf_link__destroy(dealloc_hooks[i].link);
 	gcscope_bpf__destroy(obj);
 	objtrack_free(env.ot);
 	env.ot = NULL;
