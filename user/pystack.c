@@ -358,6 +358,11 @@ static char *read_str(struct pystack *ps, uint64_t addr)
 	return out;
 }
 
+char *pystack_read_str(struct pystack *ps, uint64_t addr)
+{
+	return read_str(ps, addr);
+}
+
 /* A bytes object's contents into a new buffer, or NULL. */
 static uint8_t *read_bytes(struct pystack *ps, uint64_t addr, size_t *len)
 {

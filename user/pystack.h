@@ -67,6 +67,10 @@ void pystack_print_text(const struct pystack_result *r, FILE *f);
  * when deeper than the cap; "stack_error" when there is no stack. */
 void pystack_print_json(const struct pystack_result *r, struct jw *w);
 
+/* A str object of the target as UTF-8, in a new string the caller frees;
+ * NULL if it is not a readable str.  (Also used for type names, objects.c.) */
+char *pystack_read_str(struct pystack *ps, uint64_t addr);
+
 /* Symbolizer statistics, for -v and tests. */
 struct pystack_stats {
 	uint64_t frames, cache_hits, bad_code, read_faults;

@@ -185,3 +185,14 @@ def test_pyqt_qobjects(gcscope, interp, tmp_path, mode):
         colls = [r for r in records if r["type"] == "collection" and r.get("types", {}).get("Node")]
         assert sum(r["types"]["Node"] for r in colls) == report["nodes"]
         assert {r["tid"] for r in colls} == {report["main_tid"]}
+
+
+@pytest.mark.parametrize("pattern,expected", [("__main__.Wid*", 100), ("__main__.*", 100), ("otherapp.*", 0)])
+def test_module_qualified_patterns(gcscope, interp, tmp_path, pattern, expected):
+    """Python classes match on "module.qualname" too (__module__ from the
+    class's dict, ht_qualname), not only on tp_name."""
+    needs_objects(interp)
+    attach, report, records = run_scenario(gcscope, interp, tmp_path, "worker", "--owners", pattern)
+    f = findings(records)
+    assert len(f) == expected
+    assert {r["object_type"] for r in f} <= {"Widget"}
