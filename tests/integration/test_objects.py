@@ -58,6 +58,14 @@ def test_worker_collects_main_threads_cycles(gcscope, interp, tmp_path):
     assert {r["tid"] for r in f} == {report["collector_tid"]}
     assert len({r["object"] for r in f}) == 100
     assert all(r["gen"] == 2 for r in f)
+    # the collecting thread's Python stack when the collection started:
+    # innermost, the worker's run() at the line calling gc.collect()
+    src = open(os.path.join(os.path.dirname(__file__), "..", "programs", "owners_program.py")).read()
+    line = src.splitlines().index('        out["collected"] = fn()') + 1
+    for r in f:
+        top = r["stack"][0]
+        assert top["function"] in ("run", "on_worker.<locals>.run"), r["stack"]
+        assert top["file"].endswith("owners_program.py") and top["line"] == line, r["stack"]
     # the collection that destroyed them says so too
     coll = [r for r in records if r["type"] == "collection" and r["tid"] == report["collector_tid"]]
     assert sum(r["findings"] for r in coll) == 100
