@@ -191,7 +191,9 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
 			f->ts_start = w->ts_start;
 			f->obj = obj;
 			f->owner = *o;
-			if (bpf_ringbuf_output(&events, f, sizeof(*f), 0))
+			/* a finding wakes the reader: it reads the collecting
+			 * thread's code objects, which may not live long */
+			if (bpf_ringbuf_output(&events, f, sizeof(*f), BPF_RB_FORCE_WAKEUP))
 				count(GCSCOPE_CNT_LOST);
 		}
 	}

@@ -294,8 +294,9 @@ static void print_findings(const struct objcoll *oc, const struct gcscope_collec
 			jw_obj_end(&w);
 			jw_line(&w);
 		} else if (i < 10) {
-			printf("  !! %s 0x%llx created by %u (%s), destroyed by %u (%s)\n", tname,
-			       (unsigned long long)f->obj, f->owner.tid, owner, e->tid, thread);
+			/* the collecting thread is the collection line's, above */
+			printf("  !! %.32s 0x%llx created on thread %u (%s)\n", tname, (unsigned long long)f->obj,
+			       f->owner.tid, owner);
 		} else if (i == 10) {
 			printf("  !! ... and %zu more objects destroyed off their creating thread (-j lists all)\n",
 			       n - 10);
@@ -837,7 +838,9 @@ int cmd_trace(int argc, char **argv)
 		launch_release(pid);
 
 	while (!exiting) {
-		int r = ring_buffer__poll(rb, 100);
+		/* 100 ms, or 1 ms while findings wait for their collection's
+		 * record, which comes without a wakeup */
+		int r = ring_buffer__poll(rb, objtrack_waiting(env.ot) ? 1 : 100);
 
 		if (r < 0 && r != -EINTR) {
 			code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffer: %s", strerror(-r));
