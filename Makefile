@@ -29,7 +29,7 @@ LDLIBS := -lbpf -lelf -ldw -lz -lm
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
-TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 debootstrap binutils \
+TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 debootstrap binutils debuginfod \
 	elfutils bpftrace
 
 USER_SRCS := $(wildcard user/*.c)

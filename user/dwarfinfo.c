@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dwarfinfo.h"
+#include "elfinfo.h"
 
 struct dwarfinfo {
 	Dwfl_Callbacks cb;	/* dwfl keeps a pointer to it: same lifetime */
@@ -19,6 +21,7 @@ struct dwarfinfo {
 	Dwarf_Addr bias;
 	char *debuginfo_path;
 	char file[PATH_MAX];
+	char cached[PATH_MAX];	/* debuginfod's cache file, when it came from there */
 	Dwarf_Off gc_cu;	/* offset of the GC module's CU, searched first */
 	bool have_gc_cu;
 };
@@ -26,6 +29,50 @@ struct dwarfinfo {
 static const char *attr_name(Dwarf_Die *die)
 {
 	return dwarf_diename(die);
+}
+
+/* Does the file itself carry .debug_info? */
+static bool file_has_dwarf(const char *path)
+{
+	struct elffile ef;
+	bool has;
+
+	if (elf_open(&ef, path))
+		return false;
+	has = ef.has_debug_info;
+	elf_close(&ef);
+	return has;
+}
+
+/*
+ * DWARF that came from debuginfod: libdwfl (elfutils 0.188) hands it over
+ * without a file name, but the client keeps it in its cache as
+ * CACHE/BUILD-ID/debuginfo (debuginfod-client(3)), where CACHE is
+ * $DEBUGINFOD_CACHE_PATH, else $XDG_CACHE_HOME/debuginfod_client, else
+ * $HOME/.cache/debuginfod_client.  That file also has the .symtab that uprobes
+ * need.
+ */
+static const char *debuginfod_cached(Dwfl_Module *mod, char *out, size_t size)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	char hex[2 * 64 + 1];
+	const char *env;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+
+	if (n <= 0 || n > 64)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	if ((env = getenv("DEBUGINFOD_CACHE_PATH")) && *env)
+		snprintf(out, size, "%s/%s/debuginfo", env, hex);
+	else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+		snprintf(out, size, "%s/debuginfod_client/%s/debuginfo", env, hex);
+	else if ((env = getenv("HOME")) && *env)
+		snprintf(out, size, "%s/.cache/debuginfod_client/%s/debuginfo", env, hex);
+	else
+		return NULL;
+	return access(out, R_OK) == 0 ? out : NULL;
 }
 
 struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size)
@@ -70,6 +117,8 @@ struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where
 			 getenv("DEBUGINFOD_URLS") ? ", nor from debuginfod" : " (DEBUGINFOD_URLS not set)");
 		goto fail;
 	}
+	if (!debugfile && !file_has_dwarf(path))
+		debugfile = debuginfod_cached(mod, d->cached, sizeof(d->cached));
 	snprintf(d->file, sizeof(d->file), "%s", debugfile ? debugfile : (mainfile ? mainfile : path));
 	snprintf(where, size, "%s", d->file);
 

@@ -47,9 +47,9 @@ class Target:
 class Gcscope:
     """gcscope trace -j, its JSON Lines parsed."""
 
-    def __init__(self, gcscope, *args, stdout=subprocess.PIPE):
+    def __init__(self, gcscope, *args, stdout=subprocess.PIPE, env=None):
         self.proc = subprocess.Popen([gcscope, *map(str, args)], stdout=stdout,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, env=env)
 
     def wait_attached(self, timeout=60):
         line = self.proc.stdout.readline()
