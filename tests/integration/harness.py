@@ -73,6 +73,24 @@ class Gcscope:
         return [r for r in self.records if r["type"] == t]
 
 
+def trace_target(gcscope, interp, tmp_path, program, program_args=(), trace_args=(), env=None,
+                 trace_env=None):
+    """Run tests/programs/PROGRAM under `gcscope trace -j -p`: start it, wait
+    for gcscope's attach record, let it go, and return (attach record, the
+    program's own JSON report, gcscope's records) once both have ended."""
+    target = Target(interp, tmp_path, program, *program_args, env=env)
+    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, *trace_args, env=trace_env)
+    try:
+        attach = g.wait_attached()
+        target.go()
+        report = target.report()
+        records = g.finish()
+    finally:
+        target.kill()
+    assert g.proc.returncode == 0, g.stderr
+    return attach, report, records
+
+
 def run(gcscope, *args, timeout=60, **kw):
     return subprocess.run([gcscope, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, **kw)

@@ -10,22 +10,12 @@ import os
 import pytest
 
 import extbuild  # noqa: E402  (tests/extbuild.py)
-from harness import Gcscope, Target
+from harness import Gcscope, Target, trace_target
 
 
-def run_scenario(gcscope, interp, tmp_path, scenario, *gcscope_args, n=50, extdir=None, env=None):
+def run_scenario(gcscope, interp, tmp_path, scenario, *trace_args, n=50, extdir=None):
     args = [scenario, n] + ([interp.inside(extdir)] if extdir else [])
-    target = Target(interp, tmp_path, "owners_program.py", *args, env=env)
-    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, *gcscope_args)
-    try:
-        attach = g.wait_attached()
-        target.go()
-        report = target.report()
-        records = g.finish()
-    finally:
-        target.kill()
-    assert g.proc.returncode == 0, g.stderr
-    return attach, report, records
+    return trace_target(gcscope, interp, tmp_path, "owners_program.py", args, trace_args)
 
 
 def needs_objects(interp):
@@ -170,17 +160,9 @@ def test_pyqt_qobjects(gcscope, interp, tmp_path, mode):
     if not importable(interp, "PyQt5.QtCore"):
         pytest.skip(f"{interp.name}: PyQt5 is not importable (Debian's python3-pyqt5 is built for "
                     "the default python3 only)")
-    target = Target(interp, tmp_path, "qt_program.py", mode, 20,
-                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, "--owners", "QObject")
-    try:
-        g.wait_attached()
-        target.go()
-        report = target.report()
-        records = g.finish()
-    finally:
-        target.kill()
-    assert g.proc.returncode == 0, g.stderr
+    attach, report, records = trace_target(gcscope, interp, tmp_path, "qt_program.py", (mode, 20),
+                                           ("--owners", "QObject"),
+                                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     f = findings(records)
     if mode == "worker":
         assert len(f) == report["nodes"] == 40

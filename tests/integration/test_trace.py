@@ -8,21 +8,11 @@ the per-generation totals must equal the target's gc.get_stats() deltas.
 """
 import pytest
 
-from harness import Gcscope, Target, collections_of, traced_collections
+from harness import collections_of, trace_target, traced_collections
 
 
 def trace_workload(gcscope, interp, tmp_path, *extra, rounds=3, threads=2):
-    target = Target(interp, tmp_path, "gc_workload.py", rounds, threads)
-    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, *extra)
-    try:
-        attach = g.wait_attached()
-        target.go()
-        report = target.report()
-        records = g.finish()
-    finally:
-        target.kill()
-    assert g.proc.returncode == 0, g.stderr
-    return attach, report, records
+    return trace_target(gcscope, interp, tmp_path, "gc_workload.py", (rounds, threads), extra)
 
 
 def find_run(got, expected):
