@@ -251,12 +251,34 @@ static void clean_name(const char *in, char *out, size_t size)
 	out[i] = '\0';
 }
 
+/* Opens a JSON record about collection e: the fields collection and
+ * finding records share (docs/json-schema.md). */
+static void json_collection_head(struct jw *w, const char *type, const struct gcscope_collection *e,
+				 const char *thread)
+{
+	char when[40];
+
+	fmt_time(e->ts_start, when, sizeof(when), true);
+	jw_init(w, stdout);
+	jw_obj_begin(w);
+	jw_str(w, "type", type);
+	jw_str(w, "time", when);
+	jw_uint(w, "ts_ns", e->ts_start);
+	jw_uint(w, "pid", e->pid);
+	jw_uint(w, "tid", e->tid);
+	jw_str(w, "thread", thread);
+	if (e->gen >= 0)
+		jw_int(w, "gen", e->gen);
+	else
+		jw_null(w, "gen");
+}
+
 /* --owners: objects this collection destroys that another thread created.
  * Printed even when --min-ms hides the collection itself. */
 static void print_findings(const struct objcoll *oc, const struct gcscope_collection *e, const char *thread,
 			   const struct pystack_result *stack)
 {
-	char when[40], owner[GCSCOPE_COMM_LEN + 1];
+	char owner[GCSCOPE_COMM_LEN + 1];
 	size_t n = objtrack_nfindings(oc);
 
 	for (size_t i = 0; i < n; i++) {
@@ -270,20 +292,8 @@ static void print_findings(const struct objcoll *oc, const struct gcscope_collec
 			struct jw w;
 			char addr[24];
 
-			fmt_time(e->ts_start, when, sizeof(when), true);
 			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->obj);
-			jw_init(&w, stdout);
-			jw_obj_begin(&w);
-			jw_str(&w, "type", "finding");
-			jw_str(&w, "time", when);
-			jw_uint(&w, "ts_ns", e->ts_start);
-			jw_uint(&w, "pid", e->pid);
-			jw_uint(&w, "tid", e->tid);
-			jw_str(&w, "thread", thread);
-			if (e->gen >= 0)
-				jw_int(&w, "gen", e->gen);
-			else
-				jw_null(&w, "gen");
+			json_collection_head(&w, "finding", e, thread);
 			jw_str(&w, "object", addr);
 			jw_str(&w, "object_type", tname);
 			jw_uint(&w, "owner_tid", f->owner.tid);
@@ -365,19 +375,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (g_json) {
 		struct jw w;
 
-		fmt_time(e->ts_start, when, sizeof(when), true);
-		jw_init(&w, stdout);
-		jw_obj_begin(&w);
-		jw_str(&w, "type", "collection");
-		jw_str(&w, "time", when);
-		jw_uint(&w, "ts_ns", e->ts_start);
-		jw_uint(&w, "pid", e->pid);
-		jw_uint(&w, "tid", e->tid);
-		jw_str(&w, "thread", name);
-		if (e->gen >= 0)
-			jw_int(&w, "gen", e->gen);
-		else
-			jw_null(&w, "gen");
+		json_collection_head(&w, "collection", e, name);
 		jw_uint(&w, "pause_ns", pause);
 		if (e->flags & GCSCOPE_F_STATS) {
 			jw_int(&w, "collected", e->collected);
