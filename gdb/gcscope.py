@@ -17,7 +17,8 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 _MODULES = ("gcscope_mem", "gcscope_layout", "gcscope_objects", "gcscope_threads",
-            "gcscope_collect", "gcscope_command", "gcscope_cmd_status", "gcscope_cmd_census",
+            "gcscope_collect", "gcscope_command", "gcscope_infcall", "gcscope_cmd_status",
+            "gcscope_cmd_census",
             "gcscope_cmd_object", "gcscope_cmd_collecting", "gcscope_cmd_types",
             "gcscope_cmd_garbage")
 

@@ -2,6 +2,7 @@
 # Copyright (c) 2026 The gcscope authors
 """py-gc-types."""
 import gcscope_objects as O
+import gcscope_infcall as I
 from gcscope_command import GcCommand, parse_args, out
 from gcscope_mem import GcScopeError
 from gcscope_objects import target
@@ -10,7 +11,7 @@ from gcscope_objects import target
 class PyGcTypes(GcCommand):
     """List heap types that do not cooperate with the cyclic GC.
 
-Usage: py-gc-types [--all]
+Usage: py-gc-types [--all] [--check-traverse]
 
 Heap types are found on the GC lists (a heap type is always a tracked
 object).  Reported: types without Py_TPFLAGS_HAVE_GC (their instances are
@@ -18,30 +19,55 @@ invisible to the collector, so a cycle through them is never collected), and
 GC types without tp_traverse.  For GC types the count of tracked instances is
 shown; instances of non-GC types are not on any GC list, so they cannot be
 counted this way.  --all: list every heap type with its flags and counts.
-Not implemented yet: checking, by calling tp_traverse in a live process,
-that a type's traverse visits the type itself (3.9+ requirement).
-Read-only: no function of the target is called."""
+
+--check-traverse (live processes only): also check that each heap GC type's
+tp_traverse visits the type itself, as 3.9+ requires of heap types
+(bpo-40217; a traverse that does not leaks the type).  This MAKES INFERIOR
+FUNCTION CALLS: mmap/mprotect/munmap of two private pages holding a tiny
+visitproc of ours, and one call of tp_traverse per type with tracked
+instances, on one such instance.  The calls run on the selected thread (pick
+it with `thread N`: a traverse that checks its thread, like PyO3 unsendable
+classes, must run on the owner's); the process is stopped meanwhile
+(scheduler-locking on), and a traverse that crashes is unwound by gdb
+(unwindonsignal on) and reported as not checked.
+Without --check-traverse: read-only, no function of the target is called."""
     NAME = "py-gc-types"
 
     def run(self, arg, from_tty):
-        _pos, fl, _opt = parse_args(self.NAME, arg, flags=("--all",), max_pos=0)
+        _pos, fl, _opt = parse_args(self.NAME, arg, flags=("--all", "--check-traverse"),
+                                    max_pos=0)
         tgt = target()
+        check = fl.get("--check-traverse")
+        if check and not O.is_live():
+            raise GcScopeError("--check-traverse calls tp_traverse in the target: it needs a "
+                               "live process, not a core file")
+        checker = I.TraverseChecker() if check else None
+        if checker is not None:
+            with checker:
+                self.report(tgt, fl, checker)
+        else:
+            self.report(tgt, fl, None)
+
+    def report(self, tgt, fl, checker):
         for interp in tgt.interpreters():
             gc = tgt.gcstate(interp)
             heads = [h for _n, h, _t, _c in tgt.generation_heads(gc)] + [tgt.permanent_head(gc)]
             counts = {}
+            first = {}      # type -> one tracked instance, for --check-traverse
             types = set()
             for head in heads:
                 for gcaddr in tgt.mem.walk_list(head, limit=50000000):
                     op = gcaddr + tgt.gchead
                     tp = tgt.type_of(op)
                     counts[tp] = counts.get(tp, 0) + 1
+                    first.setdefault(tp, op)
                     try:
                         if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
                             types.add(op)
                     except GcScopeError:
                         continue
             rows = []
+            checked = 0
             for t in types:
                 try:
                     flags = tgt.type_flags(t)
@@ -56,13 +82,25 @@ Read-only: no function of the target is called."""
                     problem = "no Py_TPFLAGS_HAVE_GC"
                 elif not trav:
                     problem = "HAVE_GC but no tp_traverse"
+                verdict = None
+                if checker is not None and problem is None:
+                    if t in first:
+                        checked += 1
+                        ok, verdict = checker.check(trav, t, first[t])
+                        if ok is not True:
+                            problem = verdict
+                    else:
+                        verdict = "tp_traverse not checked (no tracked instance)"
                 if problem or fl.get("--all"):
-                    rows.append((tgt.type_name(t), t, problem or "ok",
+                    rows.append((tgt.type_name(t), t, problem or ("ok, " + verdict if verdict else "ok"),
                                  counts.get(t, 0) if gcflag else None))
-            rows.sort(key=lambda r: (r[2] == "ok", r[0]))
-            bad = sum(1 for r in rows if r[2] != "ok")
+            rows.sort(key=lambda r: (r[2].startswith("ok"), r[0]))
+            bad = sum(1 for r in rows if not r[2].startswith("ok"))
             out("interpreter %d: %d heap types, %d not cooperating with the GC" % (
                 tgt.interp_id(interp), sum(1 for t in types if tgt.type_flags(t) & O.Py_TPFLAGS_HEAPTYPE), bad))
+            if checker is not None:
+                out("  tp_traverse called on one instance of each of %d types, on thread %d"
+                    % (checked, checker.thread.num))
             for name, t, problem, n in rows:
                 inst = "untracked instances" if n is None else "%d tracked instances" % n
                 out("  %-40s 0x%x  %s  (%s)" % (name, t, problem, inst))

@@ -26,14 +26,22 @@ class Collection:
 
 
 def all_types(tgt, interp):
-    """{type address: count} of every object on the interpreter's GC lists."""
+    """{type address: count} of every object on the interpreter's GC lists.
+
+    The type objects met on the lists are keys too (count 0 when no instance
+    is on a list): in tp_clear, finalizers or deallocation every instance of
+    the type at work may sit on the collector's local `unreachable` list,
+    which only DWARF lets us find, while the type itself is still tracked."""
     gc = tgt.gcstate(interp)
     counts = {}
+    typeobjs = set()
     heads = [h for _n, h, _t, _c in tgt.generation_heads(gc)] + [tgt.permanent_head(gc)]
     for head in heads:
-        c, _n, _complete = tgt.census(head, limit=20000000)
+        c, _n, _complete = tgt.census(head, limit=20000000, type_objects=typeobjs)
         for tp, n in c.items():
             counts[tp] = counts.get(tp, 0) + n
+    for tp in typeobjs:
+        counts.setdefault(tp, 0)
     return counts
 
 
@@ -59,6 +67,21 @@ def _read_local(fi, name):
         return v
     except (gdb.error, ValueError, RuntimeError):
         return None
+
+
+def _collector_locals(col, fi):
+    v = _read_local(fi, "generation")
+    if v is not None:
+        try:
+            col.generation = int(v)
+        except (gdb.error, ValueError):
+            pass
+    v = _read_local(fi, "unreachable")
+    if v is not None:
+        try:
+            col.unreachable = int(v.address) if v.address is not None else None
+        except (gdb.error, ValueError):
+            pass
 
 
 def find(tgt, interp, with_threads=True):
@@ -102,19 +125,8 @@ def find(tgt, interp, with_threads=True):
         if col.slot is not None and col.slot[1] is None and col.obj is not None:
             col.slot = (col.slot[0], tgt.type_of(col.obj), col.slot[2])
         if st.collector is not None:
-            for name in ("generation",):
-                v = _read_local(st.collector, name)
-                if v is not None:
-                    try:
-                        col.generation = int(v)
-                    except (gdb.error, ValueError):
-                        pass
-            v = _read_local(st.collector, "unreachable")
-            if v is not None:
-                try:
-                    col.unreachable = int(v.address) if v.address is not None else None
-                except (gdb.error, ValueError):
-                    pass
+            with T.on_thread(st):
+                _collector_locals(col, st.collector)
     return col
 
 

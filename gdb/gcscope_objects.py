@@ -196,17 +196,19 @@ class Target:
 
     # ------------------------------------------------------------ census
 
-    def census(self, head, limit=None, progress=None, every=200000):
+    def census(self, head, limit=None, progress=None, every=200000, type_objects=None):
         """{type address: count} of the objects on one GC list, and the count.
 
         Returns (counts, n, complete).  complete is False when the walk was
-        capped by limit or interrupted (Ctrl-C)."""
+        capped by limit or interrupted (Ctrl-C).  type_objects: a set to which
+        the addresses of the type objects met on the list are added."""
         counts = {}
         get = counts.get
         mem = self.mem
         chunks = mem.chunks
         unpack = struct.Struct("<Q").unpack_from
         off = self.gchead + self.ob_type
+        metas = set()
         n = 0
         complete = True
         last = time.monotonic()
@@ -219,7 +221,19 @@ class Target:
                     tp = unpack(d, a - base)[0]
                 else:
                     tp = mem.u64(a)
-                counts[tp] = get(tp, 0) + 1
+                c = get(tp)
+                if c is None:
+                    c = 0
+                    if type_objects is not None:
+                        try:
+                            meta = bool(self.type_flags(tp) & Py_TPFLAGS_TYPE_SUBCLASS)
+                        except GcScopeError:
+                            meta = False
+                        if meta:
+                            metas.add(tp)
+                counts[tp] = c + 1
+                if type_objects is not None and tp in metas:
+                    type_objects.add(node + self.gchead)
                 n += 1
                 if progress is not None and n % every == 0:
                     now = time.monotonic()
@@ -253,6 +267,23 @@ def ascii_str(mem, layout, op, maxlen):
         return None
     data = mem.read(op + layout["unicode.ascii_sizeof"], min(length, maxlen))
     return data.decode("ascii", "replace")
+
+
+def is_live():
+    """True for a running process (attached or started), False for a core file."""
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0:
+        return False
+    conn = getattr(inf, "connection", None)      # gdb 12+
+    if conn is not None:
+        return conn.type != "core"
+    # older gdb: "info target" names the core file (it may fail on a
+    # threaded core: then it is not something we can call functions in)
+    try:
+        out = gdb.execute("info target", to_string=True).lower()
+    except gdb.error:
+        return False
+    return "core file" not in out
 
 
 def _has_core():

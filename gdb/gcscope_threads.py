@@ -209,13 +209,64 @@ def gil_holder(tgt, interp):
     return holder if locked == 1 else None
 
 
+class on_thread:
+    """Context: st's thread selected and its FrameInfo.frame objects valid again.
+
+    gdb.Frame objects of a thread that is no longer selected cannot be read
+    (switching threads flushes gdb's frame cache): variables of the collecting
+    thread's frames must be read with that thread selected, then the user's
+    thread and frame are restored."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def __enter__(self):
+        try:
+            self.orig_thread = gdb.selected_thread()
+            self.orig_frame = gdb.selected_frame() if self.orig_thread is not None else None
+        except gdb.error:
+            self.orig_thread, self.orig_frame = None, None
+        self.st.thread.switch()
+        try:
+            f = gdb.newest_frame()
+        except gdb.error:
+            f = None
+        for fi in self.st.frames:
+            if f is None:
+                break
+            fi.frame = f
+            try:
+                f = f.older()
+            except gdb.error:
+                f = None
+        return self.st
+
+    def __exit__(self, *exc):
+        try:
+            if self.orig_thread is not None and self.orig_thread.is_valid():
+                self.orig_thread.switch()
+                if self.orig_frame is not None and self.orig_frame.is_valid():
+                    self.orig_frame.select()
+        except gdb.error:
+            pass
+        return False
+
+
 def frame_object(tgt, st, expect_type=None):
     """(object address, how) of the object being worked on, from frame variables."""
     if st is None:
         return None, None
+    with on_thread(st):
+        return _frame_object(tgt, st, expect_type)
+
+
+def _frame_object(tgt, st, expect_type):
     stop = st.collector.level if st.collector is not None else len(st.frames)
+    # frames inner to the type slot's work on other objects (the module of a
+    # C function a __del__ calls...): start at the slot's own frame
+    start = st.slot[2].level if st.slot is not None and st.slot[2].level <= stop else 0
     names = ("self", "op", "obj", "gc")
-    for fi in st.frames[:stop + 1]:
+    for fi in st.frames[start:stop + 1]:
         for var in names:
             try:
                 v = fi.frame.read_var(var)

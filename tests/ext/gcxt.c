@@ -11,6 +11,15 @@
  * with gcxt.cross_thread_traverses() (for the BPF tests).  The mode comes from
  * $GCXT_MODE at import, or gcxt.set_mode("abort"|"count").
  *
+ * For the gdb tests it also has:
+ *  - gcxt.NoTypeVisit: a GC heap type whose tp_traverse visits its field but
+ *    not Py_TYPE(self), as extension code written before 3.9 (bpo-40217)
+ *    does, for py-gc-types --check-traverse;
+ *  - gcxt.SlowClear and gcxt.hold_gil_wait(): block inside tp_clear, or in a
+ *    __del__, *without releasing the GIL*, as extensions waiting on a lock or
+ *    doing I/O there do, so that a test can inspect a collection stopped in
+ *    its tp_clear or finalizer phase (gcxt.set_clear_fds()).
+ *
  * Builds against 3.9-3.14 headers, release or Py_DEBUG.
  */
 #define PY_SSIZE_T_CLEAN
@@ -18,6 +27,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
 	PyObject_HEAD
@@ -163,6 +173,149 @@ static PyType_Spec Opaque_spec = {
 	.slots = Opaque_slots,
 };
 
+/* A pre-3.9 style traverse: visits its field, never its (heap) type. */
+static int NoTypeVisit_traverse(PyObject *op, visitproc visit, void *arg)
+{
+	Py_VISIT(((OpaqueObject *)op)->ref);
+	return 0;
+}
+
+static int NoTypeVisit_clear(PyObject *op)
+{
+	Py_CLEAR(((OpaqueObject *)op)->ref);
+	return 0;
+}
+
+static void NoTypeVisit_dealloc(PyObject *op)
+{
+	PyTypeObject *tp = Py_TYPE(op);
+
+	PyObject_GC_UnTrack(op);
+	NoTypeVisit_clear(op);
+	tp->tp_free(op);
+	Py_DECREF(tp);
+}
+
+static PyObject *Ref_get(PyObject *op, void *closure)
+{
+	PyObject *p = ((OpaqueObject *)op)->ref;
+
+	(void)closure;
+	if (!p)
+		Py_RETURN_NONE;
+	Py_INCREF(p);
+	return p;
+}
+
+static int Ref_set(PyObject *op, PyObject *v, void *closure)
+{
+	OpaqueObject *self = (OpaqueObject *)op;
+	PyObject *old = self->ref;
+
+	(void)closure;
+	Py_XINCREF(v);
+	self->ref = v;
+	Py_XDECREF(old);
+	return 0;
+}
+
+static PyGetSetDef Ref_getset[] = {
+	{ "ref", Ref_get, Ref_set, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyType_Slot NoTypeVisit_slots[] = {
+	{ Py_tp_traverse, (void *)NoTypeVisit_traverse },
+	{ Py_tp_clear, (void *)NoTypeVisit_clear },
+	{ Py_tp_dealloc, (void *)NoTypeVisit_dealloc },
+	{ Py_tp_getset, Ref_getset },
+	{ 0, NULL },
+};
+
+static PyType_Spec NoTypeVisit_spec = {
+	.name = "gcxt.NoTypeVisit",
+	.basicsize = sizeof(OpaqueObject),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+	.slots = NoTypeVisit_slots,
+};
+
+/* set_clear_fds(ready_fd, wait_fd): the next SlowClear tp_clear (and each
+ * hold_gil_wait()) writes "ready\n" to ready_fd, then blocks reading one
+ * byte (or EOF) from wait_fd, GIL held.  -1, -1 (the default): no blocking. */
+static int clear_ready_fd = -1, clear_wait_fd = -1;
+
+static void wait_holding_gil(int ready_fd, int wait_fd)
+{
+	char c;
+
+	if (ready_fd >= 0 && write(ready_fd, "ready\n", 6) != 6)
+		return;
+	if (wait_fd >= 0 && read(wait_fd, &c, 1) < 0)
+		return;
+}
+
+static int SlowClear_clear(PyObject *op)
+{
+	int r = clear_ready_fd, w = clear_wait_fd;
+
+	/* block once: the test inspects the process while we wait */
+	clear_ready_fd = clear_wait_fd = -1;
+	wait_holding_gil(r, w);
+	Py_CLEAR(((OpaqueObject *)op)->ref);
+	return 0;
+}
+
+static int SlowClear_traverse(PyObject *op, visitproc visit, void *arg)
+{
+	Py_VISIT(Py_TYPE(op));
+	Py_VISIT(((OpaqueObject *)op)->ref);
+	return 0;
+}
+
+static void SlowClear_dealloc(PyObject *op)
+{
+	PyTypeObject *tp = Py_TYPE(op);
+
+	PyObject_GC_UnTrack(op);
+	Py_CLEAR(((OpaqueObject *)op)->ref);
+	tp->tp_free(op);
+	Py_DECREF(tp);
+}
+
+static PyType_Slot SlowClear_slots[] = {
+	{ Py_tp_traverse, (void *)SlowClear_traverse },
+	{ Py_tp_clear, (void *)SlowClear_clear },
+	{ Py_tp_dealloc, (void *)SlowClear_dealloc },
+	{ Py_tp_getset, Ref_getset },
+	{ 0, NULL },
+};
+
+static PyType_Spec SlowClear_spec = {
+	.name = "gcxt.SlowClear",
+	.basicsize = sizeof(OpaqueObject),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+	.slots = SlowClear_slots,
+};
+
+static PyObject *gcxt_set_clear_fds(PyObject *m, PyObject *args)
+{
+	(void)m;
+	if (!PyArg_ParseTuple(args, "ii", &clear_ready_fd, &clear_wait_fd))
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+static PyObject *gcxt_hold_gil_wait(PyObject *m, PyObject *args)
+{
+	int r, w;
+
+	(void)m;
+	if (!PyArg_ParseTuple(args, "ii", &r, &w))
+		return NULL;
+	wait_holding_gil(r, w);
+	Py_RETURN_NONE;
+}
+
 static PyObject *gcxt_cross_thread_traverses(PyObject *m, PyObject *noargs)
 {
 	(void)m;
@@ -201,6 +354,10 @@ static PyMethodDef gcxt_methods[] = {
 	{ "cross_thread_objects", gcxt_cross_thread_objects, METH_NOARGS,
 	  "Number of distinct objects traversed or cleared on a thread other than their creator." },
 	{ "set_mode", gcxt_set_mode, METH_O, "set_mode('abort'|'count')" },
+	{ "set_clear_fds", gcxt_set_clear_fds, METH_VARARGS,
+	  "set_clear_fds(ready_fd, wait_fd): the next SlowClear tp_clear signals and blocks." },
+	{ "hold_gil_wait", gcxt_hold_gil_wait, METH_VARARGS,
+	  "hold_gil_wait(ready_fd, wait_fd): signal, then block reading wait_fd, GIL held." },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -224,6 +381,12 @@ PyMODINIT_FUNC PyInit_gcxt(void)
 		goto fail;
 	t = PyType_FromSpec(&Opaque_spec);
 	if (!t || PyModule_AddObject(m, "Opaque", t) < 0)
+		goto fail;
+	t = PyType_FromSpec(&NoTypeVisit_spec);
+	if (!t || PyModule_AddObject(m, "NoTypeVisit", t) < 0)
+		goto fail;
+	t = PyType_FromSpec(&SlowClear_spec);
+	if (!t || PyModule_AddObject(m, "SlowClear", t) < 0)
 		goto fail;
 	return m;
 fail:
