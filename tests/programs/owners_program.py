@@ -95,11 +95,9 @@ elif SCENARIO == "churn":
     gc.collect()
     report.update(widgets=2 * N * rounds, leaves=(N // 2) * rounds)
 elif SCENARIO == "reuse":
-    freed = set()
-    for _ in range(N):
-        w = Widget()
-        freed.add(id(w))
-        del w                      # refcount death: PyObject_GC_Del
+    ws = [Widget() for _ in range(N)]
+    freed = {id(w) for w in ws}
+    del ws                         # N refcount deaths at once: tp_dealloc
     made = []
 
     def make_and_collect():
