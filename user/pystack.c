@@ -67,6 +67,11 @@ struct ps_pending {
 	bool used;
 	uint64_t seq;
 	struct gcscope_stack st;
+	/* resolved early (pystack_resolve): the result, owning its strings */
+	bool resolved;
+	struct pystack_result res;
+	char *strs[2 * GCSCOPE_STACK_MAX];
+	int nstrs;
 };
 
 struct pystack {
@@ -77,8 +82,17 @@ struct pystack {
 	struct ps_code cache[PS_CACHE];
 	struct ps_pending pending[PS_PENDING];
 	struct pystack_result res;
+	char *held[2 * GCSCOPE_STACK_MAX];	/* strings of res when it was resolved early */
+	int nheld;
 	struct pystack_stats stats;
 };
+
+static void free_strs(char **v, int *n)
+{
+	for (int i = 0; i < *n; i++)
+		free(v[i]);
+	*n = 0;
+}
 
 /* ---- layout ----------------------------------------------------------- */
 
@@ -282,6 +296,9 @@ void pystack_free(struct pystack *ps)
 		return;
 	for (int i = 0; i < PS_CACHE; i++)
 		ps_code_clear(&ps->cache[i]);
+	for (int i = 0; i < PS_PENDING; i++)
+		free_strs(ps->pending[i].strs, &ps->pending[i].nstrs);
+	free_strs(ps->held, &ps->nheld);
 	free(ps);
 }
 
@@ -525,24 +542,70 @@ int pystack_stash(struct pystack *ps, const void *data, size_t size)
 			if (ps->pending[i].seq < slot->seq)
 				slot = &ps->pending[i];
 	}
+	free_strs(slot->strs, &slot->nstrs);
+	slot->resolved = false;
 	slot->used = true;
 	slot->seq = ++ps->seq;
 	slot->st = st;
 	return 0;
 }
 
-const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint64_t ts_start)
+static struct ps_pending *pending_of(struct pystack *ps, uint32_t tid, uint64_t ts_start)
 {
 	for (int i = 0; i < PS_PENDING; i++) {
 		struct ps_pending *p = &ps->pending[i];
 
-		if (!p->used || p->st.tid != tid || p->st.ts_start != ts_start)
-			continue;
-		ps_symbolize(ps, &p->st);
-		p->used = false;
-		return &ps->res;
+		if (p->used && p->st.tid == tid && p->st.ts_start == ts_start)
+			return p;
 	}
 	return NULL;
+}
+
+/* Keep a copy of s owned by the slot; "?" if out of memory. */
+static const char *own(struct ps_pending *p, const char *s)
+{
+	char *c;
+
+	if (p->nstrs >= (int)ARRAY_SIZE(p->strs) || !(c = strdup(s)))
+		return "?";
+	p->strs[p->nstrs++] = c;
+	return c;
+}
+
+void pystack_resolve(struct pystack *ps, uint32_t tid, uint64_t ts_start)
+{
+	struct ps_pending *p = pending_of(ps, tid, ts_start);
+
+	if (!p || p->resolved)
+		return;
+	ps_symbolize(ps, &p->st);
+	p->res = ps->res;
+	for (int i = 0; i < p->res.n; i++) {
+		p->res.frames[i].file = own(p, p->res.frames[i].file);
+		p->res.frames[i].function = own(p, p->res.frames[i].function);
+	}
+	p->resolved = true;
+}
+
+const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint64_t ts_start)
+{
+	struct ps_pending *p = pending_of(ps, tid, ts_start);
+
+	free_strs(ps->held, &ps->nheld);
+	if (!p)
+		return NULL;
+	if (p->resolved) {
+		/* the result and its strings now belong to ps until the next take */
+		ps->res = p->res;
+		memcpy(ps->held, p->strs, sizeof(p->strs[0]) * p->nstrs);
+		ps->nheld = p->nstrs;
+		p->nstrs = 0;
+		p->resolved = false;
+	} else {
+		ps_symbolize(ps, &p->st);
+	}
+	p->used = false;
+	return &ps->res;
 }
 
 /* ---- output ----------------------------------------------------------- */

@@ -60,6 +60,11 @@ int pystack_stash(struct pystack *ps, const void *data, size_t size);
  * symbolized; NULL if no stack came for it.  Valid until the next call. */
 const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint64_t ts_start);
 
+/* Symbolize the stack of that collection now, while the target surely has
+ * its code objects (--owners: when a finding arrives, mid-collection); a
+ * later pystack_take() returns this result. */
+void pystack_resolve(struct pystack *ps, uint32_t tid, uint64_t ts_start);
+
 /* "    at FUNC (FILE:LINE)" lines, each under 80 columns (the file path is
  * shortened from the left with "..."). */
 void pystack_print_text(const struct pystack_result *r, FILE *f);

@@ -337,7 +337,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (env.ot && size >= sizeof(struct gcscope_finding) && e->type == GCSCOPE_EV_FINDING) {
-		objtrack_on_finding(env.ot, data);
+		const struct gcscope_finding *f = data;
+
+		objtrack_on_finding(env.ot, f);
+		/* The finding was sent mid-collection: the collecting thread's
+		 * frames, and so its code objects, are alive now; by the time
+		 * the collection's record comes the target may have exited. */
+		if (env.ps)
+			pystack_resolve(env.ps, f->tid, f->ts_start);
 		return 0;
 	}
 	if (env.ot && size >= sizeof(struct gcscope_type_name) && e->type == GCSCOPE_EV_TYPE_NAME) {
