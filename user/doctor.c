@@ -175,6 +175,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 	can_trace = privs_can_trace(why, sizeof(why));
 	code = probe_plan(&t, denv.probe, &plan);
+	probe_plan_objects(&t, &plan);
 	if (!code && !can_trace)
 		code = EXIT_PERMISSION;
 	py_version_str(t.version, v, sizeof(v));

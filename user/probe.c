@@ -210,6 +210,12 @@ static void plan_sites(struct pytarget *t, struct probe_plan *p)
 	p->nsites = gcsite_find(t->dwarf, p->sites, GCSITE_MAX, p->sites_why, sizeof(p->sites_why));
 }
 
+void probe_plan_objects(struct pytarget *t, struct probe_plan *p)
+{
+	plan_sites(t, p);
+	plan_alloc(t, p);
+}
+
 int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
 {
 	bool has_start, has_done;
@@ -220,8 +226,6 @@ int probe_plan(struct pytarget *t, enum probe_kind want, struct probe_plan *p)
 	p->usdt_present = has_start && has_done;
 	plan_uprobe(t, p);
 	plan_stats(t, p);
-	plan_sites(t, p);
-	plan_alloc(t, p);
 
 	if (p->usdt_present && want != PROBE_UPROBE) {
 		p->kind = PROBE_USDT;

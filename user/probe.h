@@ -50,6 +50,10 @@ struct probe_plan {
 
 const char *probe_kind_name(enum probe_kind k);
 
+/* Also plan --types/--owners: the finalize_garbage sites and the allocators.
+ * Walks DWARF (most of a second on an LTO build): only when asked for. */
+void probe_plan_objects(struct pytarget *t, struct probe_plan *plan);
+
 /* Choose a probe.  want: PROBE_AUTO, or force PROBE_USDT / PROBE_UPROBE.
  * Returns 0, or EXIT_NO_PROBE with plan->missing saying what is missing and
  * what the user can do. */

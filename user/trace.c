@@ -752,6 +752,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	have_target = true;
 	code = probe_plan(&t, env.probe, &plan);
+	if (!code && (env.types || env.owners))
+		probe_plan_objects(&t, &plan);
 	if (code) {
 		p_err(code, "cannot trace pid %d: %s", pid, plan.missing);
 		goto cleanup_early;
