@@ -94,6 +94,26 @@ bool parse_double(const char *s, double min, double max, double *out)
 	return true;
 }
 
+int grow_array(void *arr, size_t *cap, size_t n, size_t elsize, size_t first)
+{
+	void *old, *np;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap <= n || ncap > SIZE_MAX / elsize)
+		return -ENOMEM;
+	/* arr is a T ** for any T: copy the pointer rather than alias it */
+	memcpy(&old, arr, sizeof(old));
+	np = realloc(old, ncap * elsize);
+	if (!np)
+		return -ENOMEM;
+	memcpy(arr, &np, sizeof(np));
+	*cap = ncap;
+	return 0;
+}
+
 int read_text_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n;

@@ -37,6 +37,11 @@ bool parse_long(const char *s, long min, long max, long *out);
 /* Parse seconds or milliseconds with an optional fraction ("1.5"). */
 bool parse_double(const char *s, double min, double max, double *out);
 
+/* Make room for element n of a growable array *arr of *cap elements of
+ * elsize bytes: the capacity doubles, starting at first.  Returns 0, or
+ * -ENOMEM (the array is then unchanged). */
+int grow_array(void *arr, size_t *cap, size_t n, size_t elsize, size_t first);
+
 /* Read a small text file (a /proc entry) into buf, NUL-terminated and with a
  * trailing newline removed.  Returns length or -errno. */
 int read_text_file(const char *path, char *buf, size_t size);

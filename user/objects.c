@@ -283,15 +283,8 @@ void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e)
 			if (c->types[j].type == e->t[i].type)
 				break;
 		if (j == c->ntypes) {
-			if (c->ntypes == c->cap) {
-				size_t ncap = c->cap ? c->cap * 2 : 16;
-				struct objcoll_type *nt = realloc(c->types, ncap * sizeof(*nt));
-
-				if (!nt)
-					return;
-				c->types = nt;
-				c->cap = ncap;
-			}
+			if (grow_array(&c->types, &c->cap, c->ntypes, sizeof(*c->types), 16))
+				return;
 			c->types[c->ntypes].type = e->t[i].type;
 			c->types[c->ntypes++].count = 0;
 		}
@@ -337,15 +330,8 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 	c = pending_get(o, e->tid, e->ts_start, true);
 	if (!c)
 		return;
-	if (c->nfindings == c->capf) {
-		size_t ncap = c->capf ? c->capf * 2 : 8;
-		struct gcscope_finding *nf = realloc(c->findings, ncap * sizeof(*nf));
-
-		if (!nf)
-			return;
-		c->findings = nf;
-		c->capf = ncap;
-	}
+	if (grow_array(&c->findings, &c->capf, c->nfindings, sizeof(*c->findings), 8))
+		return;
 	c->findings[c->nfindings++] = *e;
 }
 
@@ -573,15 +559,8 @@ static struct pairstat *pair_get(struct objtrack *o, const char *type, const str
 		if (p->owner_tid == f->owner.tid && p->tid == f->tid && !strcmp(p->type, type))
 			return p;
 	}
-	if (o->npairs == o->cappairs) {
-		size_t ncap = o->cappairs ? o->cappairs * 2 : 8;
-
-		p = realloc(o->pairs, ncap * sizeof(*p));
-		if (!p)
-			return NULL;
-		o->pairs = p;
-		o->cappairs = ncap;
-	}
+	if (grow_array(&o->pairs, &o->cappairs, o->npairs, sizeof(*o->pairs), 8))
+		return NULL;
 	p = &o->pairs[o->npairs++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->type, sizeof(p->type), "%s", type);

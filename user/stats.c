@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "stats.h"
 
 void stats_init(struct trace_stats *s)
@@ -68,15 +69,8 @@ static struct thread_stats *thread_get(struct trace_stats *s, uint32_t tid, cons
 	for (uint32_t i = 0; i < s->nthreads; i++)
 		if (s->threads[i].tid == tid)
 			return &s->threads[i];
-	if (s->nthreads == s->cap_threads) {
-		uint32_t cap = s->cap_threads ? s->cap_threads * 2 : 16;
-
-		t = realloc(s->threads, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		s->threads = t;
-		s->cap_threads = cap;
-	}
+	if (grow_array(&s->threads, &s->cap_threads, s->nthreads, sizeof(*s->threads), 16))
+		return NULL;
 	t = &s->threads[s->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;

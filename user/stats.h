@@ -42,7 +42,8 @@ struct trace_stats {
 	struct gen_stats gen[STATS_NGEN];
 	struct gen_stats unknown_gen;		/* gen < 0 (no layout) */
 	struct thread_stats *threads;
-	uint32_t nthreads, cap_threads;
+	uint32_t nthreads;
+	size_t cap_threads;
 	uint64_t first_ns, last_ns;		/* monotonic bounds of the trace */
 };
 

@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The gcscope authors */
 /* Parsing: numbers from the command line, versions and symbols from targets. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "check.h"
 #include "common.h"
@@ -78,8 +79,27 @@ static void test_elf_self(void)
 	CHECK_EQ_INT(elf_open(&ef, "/nonexistent"), -ENOENT);
 }
 
+static void test_grow(void)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0;
+
+	for (size_t n = 0; n < 100; n++) {
+		CHECK_EQ_INT(grow_array(&v, &cap, n, sizeof(*v), 4), 0);
+		v[n] = n;
+	}
+	CHECK_EQ_INT(cap, 128);			/* 4, 8, ... 128 */
+	CHECK_EQ_INT(v[99], 99);
+	CHECK_EQ_INT(grow_array(&v, &cap, 5, sizeof(*v), 4), 0);	/* room already */
+	CHECK_EQ_INT(cap, 128);
+	CHECK_EQ_INT(grow_array(&v, &cap, 128, SIZE_MAX / 100, 4), -ENOMEM);	/* overflow */
+	CHECK_EQ_INT(cap, 128);
+	free(v);
+}
+
 int main(void)
 {
+	test_grow();
 	test_numbers();
 	test_versions();
 	test_collector();
