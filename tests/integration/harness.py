@@ -78,7 +78,12 @@ def trace_target(gcscope, interp, tmp_path, program, program_args=(), trace_args
     """Run tests/programs/PROGRAM under `gcscope trace -j -p`: start it, wait
     for gcscope's attach record, let it go, and return (attach record, the
     program's own JSON report, gcscope's records) once both have ended."""
-    target = Target(interp, tmp_path, program, *program_args, env=env)
+    return trace_running(gcscope, Target(interp, tmp_path, program, *program_args, env=env),
+                         trace_args, trace_env)
+
+
+def trace_running(gcscope, target, trace_args=(), trace_env=None):
+    """trace_target() for a Target already started (and waiting for "go")."""
     g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, *trace_args, env=trace_env)
     try:
         attach = g.wait_attached()

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 import matrix
-from harness import Gcscope, Target, run
+from harness import Target, run, trace_running
 
 
 def newest_pyenv():
@@ -88,14 +88,10 @@ def test_debuginfod(gcscope, served, tmp_path):
         assert doc.returncode == 0, doc
         assert f"debug info    {cache}/" in doc.stdout
         assert "finalize_garbage inlined in gc_collect_main" in doc.stdout
-        g = Gcscope(gcscope, "trace", "-j", "--types", "-p", target.pid, env=denv)
-        attach = g.wait_attached()
-        assert attach["probe"] == "uprobe"
-        target.go()
-        report = target.report()
-        records = g.finish()
-    finally:
+    except BaseException:
         target.kill()
-    assert g.proc.returncode == 0, g.stderr
+        raise
+    attach, report, records = trace_running(gcscope, target, ("--types",), denv)
+    assert attach["probe"] == "uprobe"
     widgets = sum(r.get("types", {}).get("Widget", 0) for r in records if r["type"] == "collection")
     assert widgets == report["widgets"] == 100
