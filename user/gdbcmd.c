@@ -86,6 +86,17 @@ static char *xsprintf(const char *fmt, const char *a, const char *b)
 	return s;
 }
 
+/* gdb arguments for a target whose files live under root (a chroot, a
+ * container through /proc/PID/root, or a core's): its libraries and its
+ * /usr/lib/debug. */
+static void add_sysroot(char **av, int *ac, const char *root)
+{
+	av[(*ac)++] = "-iex";
+	av[(*ac)++] = xsprintf("set sysroot %s%s", root, NULL);
+	av[(*ac)++] = "-iex";
+	av[(*ac)++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", root, NULL);
+}
+
 static int exec_gdb(char **av)
 {
 	execvp(av[0], av);
@@ -153,10 +164,7 @@ int cmd_gdb(int argc, char **argv)
 			    stat(cand, &st) || st.st_dev != want.st_dev || st.st_ino != want.st_ino)
 				snprintf(cand, sizeof(cand), "%s", link);
 		}
-		av[ac++] = "-iex";
-		av[ac++] = xsprintf("set sysroot %s%s", root, NULL);
-		av[ac++] = "-iex";
-		av[ac++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", root, NULL);
+		add_sysroot(av, &ac, root);
 		av[ac++] = "-ex";
 		av[ac++] = xsprintf("file %s%s", cand, NULL);
 		av[ac++] = "-ex";
@@ -280,12 +288,8 @@ int cmd_core(int argc, char **argv)
 	av[ac++] = "gdb";
 	av[ac++] = "--batch";
 	av[ac++] = "-nx";
-	if (sysroot && *sysroot) {
-		av[ac++] = "-iex";
-		av[ac++] = xsprintf("set sysroot %s%s", sysroot, NULL);
-		av[ac++] = "-iex";
-		av[ac++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", sysroot, NULL);
-	}
+	if (sysroot && *sysroot)
+		add_sysroot(av, &ac, sysroot);
 	av[ac++] = "-ex";
 	av[ac++] = xsprintf("file %s%s", exe, NULL);
 	av[ac++] = "-ex";
