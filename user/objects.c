@@ -492,14 +492,6 @@ void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, 
 	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
 }
 
-bool objtrack_waiting(const struct objtrack *o)
-{
-	for (int i = 0; o && i < MAX_PENDING; i++)
-		if (o->pending[i].used && o->pending[i].nfindings)
-			return true;
-	return false;
-}
-
 struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start)
 {
 	return pending_get(o, tid, ts_start, false);

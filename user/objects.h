@@ -65,10 +65,6 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 
 const char *objtrack_type_name(struct objtrack *o, uint64_t type);
 
-/* Are findings waiting for their collection's record?  (Then the reader
- * polls again soon: the stack to print with them is read from the target.) */
-bool objtrack_waiting(const struct objtrack *o);
-
 /* Output of one collection: the type line(s), and the findings. */
 void objtrack_print_text(struct objtrack *o, const struct objcoll *c, int64_t collected, FILE *f);
 void objtrack_json_fields(struct objtrack *o, const struct objcoll *c, struct jw *w);

@@ -845,9 +845,7 @@ int cmd_trace(int argc, char **argv)
 		launch_release(pid);
 
 	while (!exiting) {
-		/* 100 ms, or 1 ms while findings wait for their collection's
-		 * record, which comes without a wakeup */
-		int r = ring_buffer__poll(rb, objtrack_waiting(env.ot) ? 1 : 100);
+		int r = ring_buffer__poll(rb, 100);
 
 		if (r < 0 && r != -EINTR) {
 			code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffer: %s", strerror(-r));
