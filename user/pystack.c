@@ -63,6 +63,14 @@ struct ps_code {
 	size_t tablen;
 };
 
+/* The strings a pystack_result points to, owned apart from the code cache:
+ * two frames of one stack can share a cache slot, and the second would free
+ * the first one's names (seen as swapped names on trixie 3.13). */
+struct ps_strs {
+	char *v[2 * GCSCOPE_STACK_MAX];
+	int n;
+};
+
 struct ps_pending {
 	bool used;
 	uint64_t seq;
@@ -70,8 +78,7 @@ struct ps_pending {
 	/* resolved early (pystack_resolve): the result, owning its strings */
 	bool resolved;
 	struct pystack_result res;
-	char *strs[2 * GCSCOPE_STACK_MAX];
-	int nstrs;
+	struct ps_strs strs;
 };
 
 struct pystack {
@@ -82,16 +89,26 @@ struct pystack {
 	struct ps_code cache[PS_CACHE];
 	struct ps_pending pending[PS_PENDING];
 	struct pystack_result res;
-	char *held[2 * GCSCOPE_STACK_MAX];	/* strings of res when it was resolved early */
-	int nheld;
+	struct ps_strs held;			/* the strings of res */
 	struct pystack_stats stats;
 };
 
-static void free_strs(char **v, int *n)
+static void free_strs(struct ps_strs *s)
 {
-	for (int i = 0; i < *n; i++)
-		free(v[i]);
-	*n = 0;
+	for (int i = 0; i < s->n; i++)
+		free(s->v[i]);
+	s->n = 0;
+}
+
+/* A copy of str owned by s; "?" if there is none or no memory. */
+static const char *own(struct ps_strs *s, const char *str)
+{
+	char *c;
+
+	if (!str || s->n >= (int)ARRAY_SIZE(s->v) || !(c = strdup(str)))
+		return "?";
+	s->v[s->n++] = c;
+	return c;
 }
 
 /* ---- layout ----------------------------------------------------------- */
@@ -297,8 +314,8 @@ void pystack_free(struct pystack *ps)
 	for (int i = 0; i < PS_CACHE; i++)
 		ps_code_clear(&ps->cache[i]);
 	for (int i = 0; i < PS_PENDING; i++)
-		free_strs(ps->pending[i].strs, &ps->pending[i].nstrs);
-	free_strs(ps->held, &ps->nheld);
+		free_strs(&ps->pending[i].strs);
+	free_strs(&ps->held);
 	free(ps);
 }
 
@@ -494,11 +511,13 @@ static int ps_line(const struct ps_layout *l, const struct ps_code *c, uint64_t 
 	return -1;
 }
 
-static void ps_symbolize(struct pystack *ps, const struct gcscope_stack *st)
+/* Symbolize st into r, with r's strings copied into strs (emptied first). */
+static void ps_symbolize(struct pystack *ps, const struct gcscope_stack *st, struct pystack_result *r,
+			 struct ps_strs *strs)
 {
-	struct pystack_result *r = &ps->res;
 	uint32_t n = st->nframes < GCSCOPE_STACK_MAX ? st->nframes : GCSCOPE_STACK_MAX;
 
+	free_strs(strs);
 	memset(r, 0, sizeof(*r));
 	r->flags = st->flags;
 	r->truncated = st->flags & GCSCOPE_STACK_F_TRUNCATED;
@@ -508,8 +527,8 @@ static void ps_symbolize(struct pystack *ps, const struct gcscope_stack *st)
 		struct ps_code *c = ps_code_get(ps, raw->code);
 
 		ps->stats.frames++;
-		fr->file = c && c->file ? c->file : "?";
-		fr->function = c && c->func ? c->func : "?";
+		fr->file = own(strs, c ? c->file : NULL);
+		fr->function = own(strs, c ? c->func : NULL);
 		fr->line = c ? ps_line(&ps->l, c, raw->code, raw->instr) : -1;
 	}
 }
@@ -542,7 +561,7 @@ int pystack_stash(struct pystack *ps, const void *data, size_t size)
 			if (ps->pending[i].seq < slot->seq)
 				slot = &ps->pending[i];
 	}
-	free_strs(slot->strs, &slot->nstrs);
+	free_strs(&slot->strs);
 	slot->resolved = false;
 	slot->used = true;
 	slot->seq = ++ps->seq;
@@ -561,29 +580,13 @@ static struct ps_pending *pending_of(struct pystack *ps, uint32_t tid, uint64_t 
 	return NULL;
 }
 
-/* Keep a copy of s owned by the slot; "?" if out of memory. */
-static const char *own(struct ps_pending *p, const char *s)
-{
-	char *c;
-
-	if (p->nstrs >= (int)ARRAY_SIZE(p->strs) || !(c = strdup(s)))
-		return "?";
-	p->strs[p->nstrs++] = c;
-	return c;
-}
-
 void pystack_resolve(struct pystack *ps, uint32_t tid, uint64_t ts_start)
 {
 	struct ps_pending *p = pending_of(ps, tid, ts_start);
 
 	if (!p || p->resolved)
 		return;
-	ps_symbolize(ps, &p->st);
-	p->res = ps->res;
-	for (int i = 0; i < p->res.n; i++) {
-		p->res.frames[i].file = own(p, p->res.frames[i].file);
-		p->res.frames[i].function = own(p, p->res.frames[i].function);
-	}
+	ps_symbolize(ps, &p->st, &p->res, &p->strs);
 	p->resolved = true;
 }
 
@@ -591,18 +594,17 @@ const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint
 {
 	struct ps_pending *p = pending_of(ps, tid, ts_start);
 
-	free_strs(ps->held, &ps->nheld);
+	free_strs(&ps->held);
 	if (!p)
 		return NULL;
 	if (p->resolved) {
 		/* the result and its strings now belong to ps until the next take */
 		ps->res = p->res;
-		memcpy(ps->held, p->strs, sizeof(p->strs[0]) * p->nstrs);
-		ps->nheld = p->nstrs;
-		p->nstrs = 0;
+		ps->held = p->strs;
+		p->strs.n = 0;
 		p->resolved = false;
 	} else {
-		ps_symbolize(ps, &p->st);
+		ps_symbolize(ps, &p->st, &ps->res, &ps->held);
 	}
 	p->used = false;
 	return &ps->res;

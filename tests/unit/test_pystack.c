@@ -277,6 +277,72 @@ static void test_symbolize(void)
 	free(code);
 }
 
+/* Two frames of one stack whose code objects share a cache slot (addresses
+ * 16 KiB apart): the second lookup evicts the first, and the first frame
+ * must keep its own names (it once pointed at freed strings, which malloc
+ * handed to the second frame: names swapped on trixie 3.13). */
+static void test_symbolize_cache_collision(void)
+{
+	char why[256];
+	uint8_t *file_a = fake_str("/tmp/a.py"), *name_a = fake_str("alpha");
+	uint8_t *file_b = fake_str("/tmp/b.py"), *name_b = fake_str("beta");
+	uint8_t *tab = fake_bytes(tab_312, sizeof(tab_312) - 1);
+	uint8_t *mem = aligned_alloc(16, 2 * 16384), *code_a = mem, *code_b = mem + 16384;
+	struct gcscope_stack st = { .type = GCSCOPE_EV_STACK, .tid = 9, .ts_start = 1, .nframes = 2 };
+	const struct pystack_result *r;
+	int firstlineno = 1;
+	struct pystack *ps;
+
+	memset(mem, 0, 2 * 16384);
+	for (int i = 0; i < 2; i++) {
+		uint8_t *code = i ? code_b : code_a;
+
+		memcpy(code + 68, &firstlineno, 4);
+		put_ptr(code, 112, i ? file_b : file_a);
+		put_ptr(code, 128, i ? name_b : name_a);
+		put_ptr(code, 136, tab);
+	}
+	memset(&t, 0, sizeof(t));
+	t.pid = getpid();
+	t.elf.fd = -1;
+	t.version = 0x030c0100;
+	CHECK_EQ_INT(pylayout_init(&t.layout, t.version), 0);
+	t.layout_ok = true;
+	ps = pystack_new(&t, why, sizeof(why));
+	CHECK(ps != NULL);
+	if (!ps)
+		goto out;
+	st.frames[0].code = (uintptr_t)code_a;
+	st.frames[0].instr = (uintptr_t)code_a + 192 + 2 * 33;
+	st.frames[1].code = (uintptr_t)code_b;
+	st.frames[1].instr = (uintptr_t)code_b + 192 + 2 * 20;
+	/* taken directly, then resolved early and taken: both paths */
+	for (int early = 0; early < 2; early++) {
+		st.ts_start = 1 + early;
+		CHECK_EQ_INT(pystack_stash(ps, &st, offsetof(struct gcscope_stack, frames) + 2 * 16), 0);
+		if (early)
+			pystack_resolve(ps, 9, st.ts_start);
+		r = pystack_take(ps, 9, st.ts_start);
+		CHECK(r && r->n == 2);
+		if (!r || r->n != 2)
+			continue;
+		CHECK_EQ_STR(r->frames[0].file, "/tmp/a.py");
+		CHECK_EQ_STR(r->frames[0].function, "alpha");
+		CHECK_EQ_INT(r->frames[0].line, 309);
+		CHECK_EQ_STR(r->frames[1].file, "/tmp/b.py");
+		CHECK_EQ_STR(r->frames[1].function, "beta");
+		CHECK_EQ_INT(r->frames[1].line, 4);
+	}
+	pystack_free(ps);
+out:
+	free(file_a);
+	free(name_a);
+	free(file_b);
+	free(name_b);
+	free(tab);
+	free(mem);
+}
+
 static void test_refusal(void)
 {
 	char why[256] = "";
@@ -307,6 +373,7 @@ int main(void)
 	test_unicode();
 	test_format_line();
 	test_symbolize();
+	test_symbolize_cache_collision();
 	test_refusal();
 	CHECK_DONE("test_pystack");
 }
