@@ -3,7 +3,8 @@
 #
 #   make            build .output/gcscope
 #   make demo       build, then trace the bundled demo program
-#   make test       every test: C unit tests (ASan+UBSan) and integration
+#   make test       every test: C unit tests and integration tests, both with
+#                   ASan+UBSan (GCSCOPE=.output/gcscope: the release build)
 #   make bench      overhead benchmarks, as ratios against a baseline
 #   make install    PREFIX=/usr/local
 #
@@ -84,6 +85,23 @@ $(OUTPUT)/gcscope: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# The same program under ASan, UBSan and LeakSanitizer: what the integration
+# tests run, so that a memory error in gcscope fails a test instead of
+# printing a wrong name once in a while (user/pystack.c, 2026-11).  The
+# release build is run by test_install.py.
+SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(USER_SRCS))
+
+$(OUTPUT)/san:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/san/%.o: user/%.c $(wildcard user/*.h) bpf/gcscope.h $(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(OUTPUT)/san/gcscope: $(SAN_OBJS)
+	$(call msg,LINK-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -o $@
+
 # C unit tests: the logic with no kernel in it, under ASan and UBSan.
 $(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/check.h $(OUTPUT)/pylayout_gen.h | $(OUTPUT)/unit
 	$(call msg,CC-SAN,$@)
@@ -98,8 +116,12 @@ test-deps:
 unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
-integration: all
-	$(Q)$(SUDO) env GCSCOPE=$(abspath $(OUTPUT)/gcscope) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
+# GCSCOPE=path runs the tests on another build (the release one, an installed one).
+GCSCOPE ?= $(abspath $(OUTPUT)/san/gcscope)
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+integration: all $(OUTPUT)/san/gcscope
+	$(Q)$(SUDO) env GCSCOPE=$(GCSCOPE) $(SAN_ENV) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* Exit codes: documented in docs/exit-codes.md and `gcscope --help`. */
 enum gcscope_exit {
@@ -41,6 +42,14 @@ bool parse_double(const char *s, double min, double max, double *out);
  * elsize bytes: the capacity doubles, starting at first.  Returns 0, or
  * -ENOMEM (the array is then unchanged). */
 int grow_array(void *arr, size_t *cap, size_t n, size_t elsize, size_t first);
+
+/* qsort() for an array that may be empty and never allocated: qsort(NULL, 0)
+ * is undefined behaviour (C11 7.22.5), and UBSan says so. */
+static inline void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
 
 /* Read a small text file (a /proc entry) into buf, NUL-terminated and with a
  * trailing newline removed.  Returns length or -errno. */

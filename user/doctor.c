@@ -167,12 +167,8 @@ int cmd_doctor(int argc, char **argv)
 	if (argp_parse(&doctor_argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
 		return EXIT_USAGE;
 	code = pytarget_open(&t, denv.pid, denv.no_debuginfo, err, sizeof(err));
-	if (code && code != EXIT_UNSUPPORTED)
+	if (code)
 		return p_err(code, "%s", err);
-	if (code) {
-		pytarget_close(&t);
-		return p_err(code, "%s", err);
-	}
 	can_trace = privs_can_trace(why, sizeof(why));
 	code = probe_plan(&t, denv.probe, &plan);
 	probe_plan_objects(&t, &plan);

@@ -75,26 +75,50 @@ static int other_root(pid_t pid, char *root, size_t size)
 	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 }
 
-static char *xsprintf(const char *fmt, const char *a, const char *b)
+/* gdb's argument vector, and the strings in it that we formatted. */
+struct gdb_argv {
+	char *v[MAX_ARGS + 32];
+	int n;
+	char *owned[32];
+	int nowned;
+};
+
+static void arg(struct gdb_argv *g, const char *s)
+{
+	if (g->n < (int)ARRAY_SIZE(g->v) - 1)
+		g->v[g->n++] = (char *)s;
+	g->v[g->n] = NULL;
+}
+
+/* fmt has one %s: a */
+static void argf(struct gdb_argv *g, const char *fmt, const char *a)
 {
 	char *s;
 
-	if (asprintf(&s, fmt, a, b ? b : "") < 0) {
+	if (g->nowned >= (int)ARRAY_SIZE(g->owned) || asprintf(&s, fmt, a) < 0) {
 		p_err(EXIT_FAILURE_INTERNAL, "out of memory");
 		exit(EXIT_FAILURE_INTERNAL);
 	}
-	return s;
+	g->owned[g->nowned++] = s;
+	arg(g, s);
+}
+
+static void gdb_argv_free(struct gdb_argv *g)
+{
+	for (int i = 0; i < g->nowned; i++)
+		free(g->owned[i]);
+	g->nowned = g->n = 0;
 }
 
 /* gdb arguments for a target whose files live under root (a chroot, a
  * container through /proc/PID/root, or a core's): its libraries and its
  * /usr/lib/debug. */
-static void add_sysroot(char **av, int *ac, const char *root)
+static void add_sysroot(struct gdb_argv *g, const char *root)
 {
-	av[(*ac)++] = "-iex";
-	av[(*ac)++] = xsprintf("set sysroot %s%s", root, NULL);
-	av[(*ac)++] = "-iex";
-	av[(*ac)++] = xsprintf("set debug-file-directory %s/usr/lib/debug%s", root, NULL);
+	arg(g, "-iex");
+	argf(g, "set sysroot %s", root);
+	arg(g, "-iex");
+	argf(g, "set debug-file-directory %s/usr/lib/debug", root);
 }
 
 static int exec_gdb(char **av)
@@ -116,8 +140,8 @@ static void gdb_usage(FILE *f)
 int cmd_gdb(int argc, char **argv)
 {
 	char dir[PATH_MAX], root[64], exe[PATH_MAX], pidbuf[32], procdir[64];
-	char *av[MAX_ARGS + 16];
-	int ac = 0, first_extra;
+	struct gdb_argv g = { .n = 0 };
+	int first_extra;
 	long pid;
 	ssize_t n;
 
@@ -141,8 +165,8 @@ int cmd_gdb(int argc, char **argv)
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", pid);
-	av[ac++] = "gdb";
-	av[ac++] = "-q";
+	arg(&g, "gdb");
+	arg(&g, "-q");
 	if (other_root((pid_t)pid, root, sizeof(root))) {
 		char link[64], cand[PATH_MAX];
 		struct stat want, st;
@@ -164,21 +188,20 @@ int cmd_gdb(int argc, char **argv)
 			    stat(cand, &st) || st.st_dev != want.st_dev || st.st_ino != want.st_ino)
 				snprintf(cand, sizeof(cand), "%s", link);
 		}
-		add_sysroot(av, &ac, root);
-		av[ac++] = "-ex";
-		av[ac++] = xsprintf("file %s%s", cand, NULL);
-		av[ac++] = "-ex";
-		av[ac++] = xsprintf("attach %s%s", pidbuf, NULL);
+		add_sysroot(&g, root);
+		arg(&g, "-ex");
+		argf(&g, "file %s", cand);
+		arg(&g, "-ex");
+		argf(&g, "attach %s", pidbuf);
 	} else {
-		av[ac++] = "-p";
-		av[ac++] = pidbuf;
+		arg(&g, "-p");
+		arg(&g, pidbuf);
 	}
-	av[ac++] = "-ex";
-	av[ac++] = xsprintf("source %s/gcscope.py%s", dir, NULL);
+	arg(&g, "-ex");
+	argf(&g, "source %s/gcscope.py", dir);
 	for (int i = first_extra; i < argc; i++)
-		av[ac++] = argv[i];
-	av[ac] = NULL;
-	return exec_gdb(av);
+		arg(&g, argv[i]);
+	return exec_gdb(g.v);
 }
 
 /* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
@@ -254,8 +277,8 @@ int cmd_core(int argc, char **argv)
 					      "py-gc-collecting", "py-gc-garbage", "py-gc-types" };
 	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX];
 	const char *sysroot = getenv("GCSCOPE_SYSROOT");
-	char *av[64];
-	int ac = 0, status;
+	struct gdb_argv g = { .n = 0 };
+	int status, code;
 	pid_t child;
 
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -285,37 +308,40 @@ int cmd_core(int argc, char **argv)
 	if (!gdbcmd_script_dir(dir, sizeof(dir)))
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
-	av[ac++] = "gdb";
-	av[ac++] = "--batch";
-	av[ac++] = "-nx";
+	arg(&g, "gdb");
+	arg(&g, "--batch");
+	arg(&g, "-nx");
 	if (sysroot && *sysroot)
-		add_sysroot(av, &ac, sysroot);
-	av[ac++] = "-ex";
-	av[ac++] = xsprintf("file %s%s", exe, NULL);
-	av[ac++] = "-ex";
-	av[ac++] = xsprintf("core-file %s%s", argv[1], NULL);
-	av[ac++] = "-ex";
-	av[ac++] = xsprintf("source %s/gcscope.py%s", dir, NULL);
+		add_sysroot(&g, sysroot);
+	arg(&g, "-ex");
+	argf(&g, "file %s", exe);
+	arg(&g, "-ex");
+	argf(&g, "core-file %s", argv[1]);
+	arg(&g, "-ex");
+	argf(&g, "source %s/gcscope.py", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(report); i++) {
-		av[ac++] = "-ex";
-		av[ac++] = xsprintf("echo \\n== %s ==\\n%s", report[i], NULL);
-		av[ac++] = "-ex";
-		av[ac++] = (char *)report[i];
+		arg(&g, "-ex");
+		argf(&g, "echo \\n== %s ==\\n", report[i]);
+		arg(&g, "-ex");
+		arg(&g, report[i]);
 	}
-	av[ac] = NULL;
 	fflush(stdout);
 	child = fork();
-	if (child < 0)
+	if (child < 0) {
+		gdb_argv_free(&g);
 		return p_err(EXIT_FAILURE_INTERNAL, "fork: %s", strerror(errno));
+	}
 	if (child == 0)
-		_exit(exec_gdb(av));
+		_exit(exec_gdb(g.v));
+	gdb_argv_free(&g);
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR)
 			return p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (code == 0)
 		return EXIT_OK;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_PROCESS)
+	if (code == EXIT_NO_PROCESS)
 		return EXIT_NO_PROCESS;		/* exec_gdb: no gdb */
 	return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s", argv[1]);
 }

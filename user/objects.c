@@ -530,14 +530,14 @@ static size_t by_name(struct objtrack *o, const struct objcoll *c, struct named_
 		v[i].name = objtrack_type_name(o, c->types[i].type);
 		v[i].count = c->types[i].count;
 	}
-	qsort(v, c->ntypes, sizeof(*v), cmp_name);
+	sort_array(v, c->ntypes, sizeof(*v), cmp_name);
 	for (size_t i = 0; i < c->ntypes; i++) {
 		if (n && !strcmp(v[n - 1].name, v[i].name))
 			v[n - 1].count += v[i].count;
 		else
 			v[n++] = v[i];
 	}
-	qsort(v, n, sizeof(*v), cmp_named);
+	sort_array(v, n, sizeof(*v), cmp_named);
 	return n;
 }
 
@@ -687,7 +687,7 @@ static struct typeinfo *ranked(struct objtrack *o, size_t *n)
 	for (size_t i = 0; i < o->cap; i++)
 		if (o->types[i].addr && o->types[i].objects)
 			r[m++] = o->types[i];
-	qsort(r, m, sizeof(*r), cmp_types_name);
+	sort_array(r, m, sizeof(*r), cmp_types_name);
 	for (size_t i = 0; i < m; i++) {
 		if (*n && !strcmp(r[*n - 1].name, r[i].name)) {
 			r[*n - 1].objects += r[i].objects;
@@ -697,7 +697,7 @@ static struct typeinfo *ranked(struct objtrack *o, size_t *n)
 			r[(*n)++] = r[i];
 		}
 	}
-	qsort(r, *n, sizeof(*r), cmp_types_total);
+	sort_array(r, *n, sizeof(*r), cmp_types_total);
 	return r;
 }
 
@@ -736,7 +736,7 @@ void objtrack_summary_text(struct objtrack *o, FILE *f)
 		   "their creator's\n", (unsigned long long)o->findings);
 	if (!o->npairs)
 		return;
-	qsort(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", "CREATED BY", "DESTROYED BY");
 	for (size_t i = 0; i < o->npairs; i++) {
 		struct pairstat *p = &o->pairs[i];
@@ -771,7 +771,7 @@ void objtrack_summary_json(struct objtrack *o, struct jw *w)
 	free(r);
 	if (!o->npatterns && !o->all_heap)
 		return;
-	qsort(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	jw_key_obj(w, "findings");
 	jw_uint(w, "total", o->findings);
 	jw_key_arr(w, "by_pair");

@@ -112,7 +112,7 @@ uint64_t stats_percentile(struct gen_stats *g, double p)
 
 	if (!g->nsamples)
 		return 0;
-	qsort(g->samples, g->nsamples, sizeof(*g->samples), cmp_u64);
+	sort_array(g->samples, g->nsamples, sizeof(*g->samples), cmp_u64);
 	/* nearest rank: the smallest value with at least p% at or below it */
 	rank = (uint64_t)((p / 100.0) * g->nsamples + 0.999999999);
 	if (rank < 1)
@@ -208,7 +208,7 @@ void stats_print_text(struct trace_stats *s, FILE *f, uint64_t wall_ns)
 	}
 	if (!s->nthreads)
 		return;
-	qsort(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
+	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
 	fprintf(f, "\n%-8s %-16s %8s %11s %9s %s\n", "TID", "THREAD", "COUNT", "TOTAL(ms)", "MAX(ms)",
 		"GEN0/1/2");
 	for (uint32_t i = 0; i < s->nthreads; i++) {
@@ -268,7 +268,7 @@ void stats_print_json(struct trace_stats *s, struct jw *w, uint64_t wall_ns)
 	if (s->unknown_gen.count)
 		gen_json(w, &s->unknown_gen, -1);
 	jw_arr_end(w);
-	qsort(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
+	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
 	jw_key_arr(w, "threads");
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct thread_stats *t = &s->threads[i];

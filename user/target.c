@@ -236,7 +236,7 @@ static void resolve_layout(struct pytarget *t)
 		t->layout_ok = true;
 }
 
-int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz)
+static int open_target(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz)
 {
 	struct find_rt c;
 	char path[64];
@@ -291,12 +291,23 @@ int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_
 	return EXIT_OK;
 }
 
+/* On failure nothing is left open: the caller only reports err. */
+int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz)
+{
+	int code = open_target(t, pid, no_dwarf, err, errsz);
+
+	if (code)
+		pytarget_close(t);
+	return code;
+}
+
 void pytarget_close(struct pytarget *t)
 {
 	dwarfinfo_close(t->dwarf);
 	t->dwarf = NULL;
 	if (t->have_symelf)
 		elf_close(&t->symelf);
+	t->have_symelf = false;
 	elf_close(&t->elf);
 	procmaps_free(&t->pm);
 }

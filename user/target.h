@@ -49,7 +49,8 @@ struct pytarget {
 };
 
 /* Find the CPython runtime of process pid.  Returns an EXIT_* code (0 on
- * success) and writes one line for the user to err. */
+ * success) and writes one line for the user to err; on failure t holds
+ * nothing to close. */
 int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz);
 void pytarget_close(struct pytarget *t);
 
