@@ -204,23 +204,23 @@ static void put_ptr(uint8_t *o, long off, const void *p)
 	memcpy(o + off, &v, 8);
 }
 
-static void test_symbolize(void)
+/* A 3.12 code object at code: co_firstlineno 68, co_filename 112,
+ * co_qualname 128, co_linetable 136, co_code_adaptive 192. */
+static void fake_code(uint8_t *code, const void *file, const void *name, const void *tab)
 {
-	char why[256];
-	uint8_t *file = fake_str("/tmp/sample.py"), *name = fake_str("Sample.sample");
-	uint8_t *other = fake_str("other"), *tab = fake_bytes(tab_312, sizeof(tab_312) - 1);
-	uint8_t *code = calloc(1, 192 + 2 * 43);
-	struct gcscope_stack st = { .type = GCSCOPE_EV_STACK, .tid = 7, .ts_start = 1000, .nframes = 3 };
-	const struct pystack_result *r;
 	int firstlineno = 1;
-	struct pystack *ps;
 
-	/* PyCodeObject of 3.12: co_firstlineno 68, co_filename 112,
-	 * co_qualname 128, co_linetable 136, co_code_adaptive 192 */
 	memcpy(code + 68, &firstlineno, 4);
 	put_ptr(code, 112, file);
 	put_ptr(code, 128, name);
 	put_ptr(code, 136, tab);
+}
+
+/* A symbolizer reading this very process as a CPython 3.12 target. */
+static struct pystack *self_pystack(void)
+{
+	char why[256];
+	struct pystack *ps;
 
 	memset(&t, 0, sizeof(t));
 	t.pid = getpid();
@@ -230,6 +230,20 @@ static void test_symbolize(void)
 	t.layout_ok = true;
 	ps = pystack_new(&t, why, sizeof(why));
 	CHECK(ps != NULL);
+	return ps;
+}
+
+static void test_symbolize(void)
+{
+	uint8_t *file = fake_str("/tmp/sample.py"), *name = fake_str("Sample.sample");
+	uint8_t *other = fake_str("other"), *tab = fake_bytes(tab_312, sizeof(tab_312) - 1);
+	uint8_t *code = calloc(1, 192 + 2 * 43);
+	struct gcscope_stack st = { .type = GCSCOPE_EV_STACK, .tid = 7, .ts_start = 1000, .nframes = 3 };
+	const struct pystack_result *r;
+	struct pystack *ps;
+
+	fake_code(code, file, name, tab);
+	ps = self_pystack();
 	if (!ps)
 		return;
 	st.frames[0].code = (uintptr_t)code;
@@ -283,33 +297,18 @@ static void test_symbolize(void)
  * handed to the second frame: names swapped on trixie 3.13). */
 static void test_symbolize_cache_collision(void)
 {
-	char why[256];
 	uint8_t *file_a = fake_str("/tmp/a.py"), *name_a = fake_str("alpha");
 	uint8_t *file_b = fake_str("/tmp/b.py"), *name_b = fake_str("beta");
 	uint8_t *tab = fake_bytes(tab_312, sizeof(tab_312) - 1);
 	uint8_t *mem = aligned_alloc(16, 2 * 16384), *code_a = mem, *code_b = mem + 16384;
 	struct gcscope_stack st = { .type = GCSCOPE_EV_STACK, .tid = 9, .ts_start = 1, .nframes = 2 };
 	const struct pystack_result *r;
-	int firstlineno = 1;
 	struct pystack *ps;
 
 	memset(mem, 0, 2 * 16384);
-	for (int i = 0; i < 2; i++) {
-		uint8_t *code = i ? code_b : code_a;
-
-		memcpy(code + 68, &firstlineno, 4);
-		put_ptr(code, 112, i ? file_b : file_a);
-		put_ptr(code, 128, i ? name_b : name_a);
-		put_ptr(code, 136, tab);
-	}
-	memset(&t, 0, sizeof(t));
-	t.pid = getpid();
-	t.elf.fd = -1;
-	t.version = 0x030c0100;
-	CHECK_EQ_INT(pylayout_init(&t.layout, t.version), 0);
-	t.layout_ok = true;
-	ps = pystack_new(&t, why, sizeof(why));
-	CHECK(ps != NULL);
+	fake_code(code_a, file_a, name_a, tab);
+	fake_code(code_b, file_b, name_b, tab);
+	ps = self_pystack();
 	if (!ps)
 		goto out;
 	st.frames[0].code = (uintptr_t)code_a;
