@@ -526,6 +526,10 @@ static size_t by_name(struct objtrack *o, const struct objcoll *c, struct named_
 	*out = v;
 	if (!v)
 		return 0;
+	/* name every type first: adding one can move the table, and with it
+	 * the names already pointed at */
+	for (size_t i = 0; i < c->ntypes; i++)
+		objtrack_type_name(o, c->types[i].type);
 	for (size_t i = 0; i < c->ntypes; i++) {
 		v[i].name = objtrack_type_name(o, c->types[i].type);
 		v[i].count = c->types[i].count;

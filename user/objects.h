@@ -63,6 +63,9 @@ void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, 
 struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start);
 void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *thread);
 
+/* The name of the type at address type, read from the target the first time.
+ * The string lives in the type table: it stays valid only until the next
+ * call that may add a type (this one, for a type not seen before). */
 const char *objtrack_type_name(struct objtrack *o, uint64_t type);
 
 /* Output of one collection: the type line(s), and the findings. */
