@@ -263,8 +263,20 @@ def frame_object(tgt, st, expect_type=None):
 def _frame_object(tgt, st, expect_type):
     stop = st.collector.level if st.collector is not None else len(st.frames)
     # frames inner to the type slot's work on other objects (the module of a
-    # C function a __del__ calls...): start at the slot's own frame
-    start = st.slot[2].level if st.slot is not None and st.slot[2].level <= stop else 0
+    # C function a __del__ calls...): start at the slot's own frame.  With no
+    # slot frame, start at the collector helper that named the phase: a
+    # weakref callback run by handle_weakrefs (3.9-3.12 Modules/gcmodule.c,
+    # 3.13-3.14 Python/gc.c; handle_weakref_callbacks in CPython main, 3.15)
+    # is Python code whose C frames have objects of their own (trixie's and
+    # sid's python3.13d/3.14d showed cfunction_call's `self`, the gcxt module
+    # the callback called into), while the helper's `op` is the weakref
+    # whose callback runs.
+    if st.slot is not None and st.slot[2].level <= stop:
+        start = st.slot[2].level
+    elif st.phase_frame is not None and st.phase_frame.level <= stop:
+        start = st.phase_frame.level
+    else:
+        start = 0
     names = ("self", "op", "obj", "gc")
     for fi in st.frames[start:stop + 1]:
         for var in names:

@@ -18,13 +18,20 @@
  *  - gcxt.SlowClear and gcxt.hold_gil_wait(): block inside tp_clear, or in a
  *    __del__, *without releasing the GIL*, as extensions waiting on a lock or
  *    doing I/O there do, so that a test can inspect a collection stopped in
- *    its tp_clear or finalizer phase (gcxt.set_clear_fds()).
+ *    its tp_clear or finalizer phase (gcxt.set_clear_fds());
+ *  - gcxt.SlowDealloc: a heap type without Py_TPFLAGS_HAVE_GC (never part of
+ *    a cycle) whose tp_dealloc blocks the same way (gcxt.set_dealloc_fds()):
+ *    one referenced only from cyclic garbage dies when the collector's
+ *    tp_clear drops that reference, so a test can stop a collection inside
+ *    that tp_dealloc.
  *
  * Builds against 3.9-3.14 headers, release or Py_DEBUG.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -297,6 +304,53 @@ static PyType_Spec SlowClear_spec = {
 	.slots = SlowClear_slots,
 };
 
+/* set_dealloc_fds(ready_fd, wait_fd): the next SlowDealloc tp_dealloc
+ * writes its object's address, then signals and blocks, GIL held, as
+ * SlowClear's tp_clear does. */
+static int dealloc_ready_fd = -1, dealloc_wait_fd = -1;
+
+/* Not a GC type: it holds no reference the collector could follow, so it is
+ * never in a cycle; it only dies when whatever owns it lets go. */
+static void SlowDealloc_dealloc(PyObject *op)
+{
+	PyTypeObject *tp = Py_TYPE(op);
+	int r = dealloc_ready_fd, w = dealloc_wait_fd;
+
+	/* block once: the test inspects the process while we wait; it is told
+	 * which object is being deallocated ("0x... ready\n") */
+	dealloc_ready_fd = dealloc_wait_fd = -1;
+	if (r >= 0) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "0x%lx ", (unsigned long)(uintptr_t)op);
+
+		if (write(r, buf, n) != n)
+			r = w = -1;	/* no "ready": do not block either */
+	}
+	wait_holding_gil(r, w);
+	tp->tp_free(op);
+	Py_DECREF(tp);
+}
+
+static PyType_Slot SlowDealloc_slots[] = {
+	{ Py_tp_dealloc, (void *)SlowDealloc_dealloc },
+	{ 0, NULL },
+};
+
+static PyType_Spec SlowDealloc_spec = {
+	.name = "gcxt.SlowDealloc",
+	.basicsize = sizeof(PyObject),
+	.flags = Py_TPFLAGS_DEFAULT,
+	.slots = SlowDealloc_slots,
+};
+
+static PyObject *gcxt_set_dealloc_fds(PyObject *m, PyObject *args)
+{
+	(void)m;
+	if (!PyArg_ParseTuple(args, "ii", &dealloc_ready_fd, &dealloc_wait_fd))
+		return NULL;
+	Py_RETURN_NONE;
+}
+
 static PyObject *gcxt_set_clear_fds(PyObject *m, PyObject *args)
 {
 	(void)m;
@@ -356,6 +410,8 @@ static PyMethodDef gcxt_methods[] = {
 	{ "set_mode", gcxt_set_mode, METH_O, "set_mode('abort'|'count')" },
 	{ "set_clear_fds", gcxt_set_clear_fds, METH_VARARGS,
 	  "set_clear_fds(ready_fd, wait_fd): the next SlowClear tp_clear signals and blocks." },
+	{ "set_dealloc_fds", gcxt_set_dealloc_fds, METH_VARARGS,
+	  "set_dealloc_fds(ready_fd, wait_fd): the next SlowDealloc tp_dealloc signals and blocks." },
 	{ "hold_gil_wait", gcxt_hold_gil_wait, METH_VARARGS,
 	  "hold_gil_wait(ready_fd, wait_fd): signal, then block reading wait_fd, GIL held." },
 	{ NULL, NULL, 0, NULL },
@@ -387,6 +443,9 @@ PyMODINIT_FUNC PyInit_gcxt(void)
 		goto fail;
 	t = PyType_FromSpec(&SlowClear_spec);
 	if (!t || PyModule_AddObject(m, "SlowClear", t) < 0)
+		goto fail;
+	t = PyType_FromSpec(&SlowDealloc_spec);
+	if (!t || PyModule_AddObject(m, "SlowDealloc", t) < 0)
 		goto fail;
 	return m;
 fail:
