@@ -15,13 +15,71 @@
 bool g_json;
 int g_verbose;
 
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+int utf8_char_len(const unsigned char *s)
+{
+	int n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void tty_clean(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+
+	if (!size)
+		return;
+	while (*s && o + 1 < size) {
+		int n = utf8_char_len(s);
+
+		if (n == 0 || s[0] < 0x20 || s[0] == 0x7f || (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
+			out[o++] = '?';		/* one '?' for the whole character */
+			s += n ? n : 1;
+			continue;
+		}
+		if (o + n >= size)
+			break;			/* never half a character */
+		memmove(out + o, s, n);
+		o += n;
+		s += n;
+	}
+	out[o] = '\0';
+}
+
+/* A message for a person: one line, nothing a terminal would act on. */
+static void vmsg(char *msg, size_t size, const char *fmt, va_list ap)
+{
+	vsnprintf(msg, size, fmt, ap);
+	tty_clean(msg, msg, size);
+}
+
 int p_err(int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vmsg(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (g_json) {
 		struct jw w;
@@ -42,26 +100,37 @@ int p_err(int code, const char *fmt, ...)
 
 void p_warn(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("gcscope: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "gcscope: warning: %s\n", msg);
 }
 
 void p_debug(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	if (!g_verbose)
 		return;
-	fputs("gcscope: debug: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "gcscope: debug: %s\n", msg);
+}
+
+void p_line(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("%s\n", msg);
 }
 
 bool parse_long(const char *s, long min, long max, long *out)

@@ -28,10 +28,22 @@ enum gcscope_exit {
 extern bool g_json;
 extern int g_verbose;
 
-/* Print "gcscope: <message>" (one line) or its JSON form, return code. */
+/* Print "gcscope: <message>" (one line) or its JSON form, return code.
+ * Messages, like p_line()'s, go through tty_clean(): they carry names
+ * from the target (comm, paths, symbols). */
 int p_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line of text output on stdout (the newline is added). */
+void p_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+int utf8_char_len(const unsigned char *s);
+
+/* in, at most size-1 bytes of it, as text safe for a terminal: control
+ * characters (C0, DEL, C1 U+0080-U+009F, which terminals act on) and
+ * invalid UTF-8 become '?', and no character is cut.  out may be in. */
+void tty_clean(const char *in, char *out, size_t size);
 
 /* Parse a whole decimal number in [min, max]; false if anything is off. */
 bool parse_long(const char *s, long min, long max, long *out);

@@ -223,43 +223,47 @@ int cmd_doctor(int argc, char **argv)
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {
-		printf("gcscope doctor: pid %d (%s)\n", t.pid, t.comm);
+		p_line("gcscope doctor: pid %d (%s)", t.pid, t.comm);
 		if (t.pm.foreign_root)
-			printf("  root          %s (own root: container or chroot; files opened through /proc/%d/root)\n",
+			p_line("  root          %s (own root: container or chroot; files opened through /proc/%d/root)",
 			       t.pm.root, t.pid);
-		printf("  runtime       _PyRuntime in %s\n", t.py_inside);
-		printf("  version       CPython %s (from %s)%s%s\n", v, t.version_source,
+		p_line("  runtime       _PyRuntime in %s", t.py_inside);
+		p_line("  version       CPython %s (from %s)%s%s", v, t.version_source,
 		       debug_build ? ", debug build" : "", t.free_threaded ? ", free-threaded" : "");
-		printf("  usdt          %s\n", usdt);
-		printf("  symbols       %s; collector %s\n", t.elf.has_symtab ? ".symtab present" : "no .symtab (stripped)",
+		p_line("  usdt          %s", usdt);
+		p_line("  symbols       %s; collector %s", t.elf.has_symtab ? ".symtab present" : "no .symtab (stripped)",
 		       plan.func_found ? plan.func : "not found");
-		printf("  debug info    %s\n", t.dwarf ? dwarfinfo_file(t.dwarf) : t.dwarf_where);
-		printf("  layout        %s\n", layout);
-		printf("  privileges    %s\n", can_trace ? "ok" : why);
-		printf("  collections   %s\n", plan.kind ? plan.why : plan.missing);
-		printf("  counts        %s\n", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
+		p_line("  debug info    %s", t.dwarf ? dwarfinfo_file(t.dwarf) : t.dwarf_where);
+		p_line("  layout        %s", layout);
+		p_line("  privileges    %s", can_trace ? "ok" : why);
+		p_line("  collections   %s", plan.kind ? plan.why : plan.missing);
+		p_line("  counts        %s", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
 		if (!plan.nsites)
-			printf("  objects       not available: %s\n", plan.sites_why);
+			p_line("  objects       not available: %s", plan.sites_why);
 		if (plan.nalloc) {
-			printf("  owners        new instances from");
-			for (int i = 0; i < plan.nalloc; i++)
-				printf("%s %s", i ? "," : "", plan.alloc[i].name);
-			printf("\n");
+			char list[512] = "";
+			size_t len = 0;
+
+			for (int i = 0; i < plan.nalloc && len < sizeof(list); i++)
+				len += snprintf(list + len, sizeof(list) - len, "%s %s", i ? "," : "",
+						plan.alloc[i].name);
+			p_line("  owners        new instances from%s", list);
 		} else {
-			printf("  owners        not available: %s\n", plan.alloc_why);
+			p_line("  owners        not available: %s", plan.alloc_why);
 		}
 		for (int i = 0; i < plan.nsites; i++)
-			printf("  objects       %s, at 0x%llx (%s %d%+lld)\n", plan.sites[i].how,
+			p_line("  objects       %s, at 0x%llx (%s %d%+lld)", plan.sites[i].how,
 			       (unsigned long long)plan.sites[i].vaddr,
 			       plan.sites[i].kind == GCSITE_MEM ? "*reg" : "reg", plan.sites[i].dwarf_reg,
 			       (long long)plan.sites[i].offset);
 		if (denv.layout)
 			print_layout_text(&t.layout);
+		printf("\n");
 		if (code == 0)
-			printf("\n`gcscope trace -p %d` will trace every collection via %s.\n", t.pid,
+			p_line("`gcscope trace -p %d` will trace every collection via %s.", t.pid,
 			       probe_kind_name(plan.kind));
 		else
-			printf("\n`gcscope trace -p %d` would fail (exit code %d): %s\n", t.pid, code,
+			p_line("`gcscope trace -p %d` would fail (exit code %d): %s", t.pid, code,
 			       plan.kind ? why : plan.missing);
 	}
 	pytarget_close(&t);

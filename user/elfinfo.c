@@ -266,12 +266,15 @@ int elf_read_vaddr(struct elffile *ef, uint64_t vaddr, void *buf, size_t len)
 
 	if (load_for_vaddr(ef, vaddr, &ph))
 		return -EFAULT;
-	if (vaddr + len > ph.p_vaddr + ph.p_filesz || vaddr + len < vaddr)
+	/* every value here is the file's, which the target chose: no sum
+	 * may wrap (a p_offset near 2^64 once read before the mapping) */
+	if (len > ph.p_filesz || vaddr - ph.p_vaddr > ph.p_filesz - len)
 		return -EFAULT;	/* not initialised from the file (.bss) */
-	off = vaddr - ph.p_vaddr + ph.p_offset;
+	off = vaddr - ph.p_vaddr;
 	img = elf_rawfile(ef->elf, &fsize);
-	if (!img || off + len > fsize)
+	if (!img || ph.p_offset > fsize || off > fsize - ph.p_offset || len > fsize - ph.p_offset - off)
 		return -EFAULT;
+	off += ph.p_offset;
 	memcpy(buf, img + off, len);
 	return 0;
 }

@@ -195,6 +195,8 @@ static void try_site(struct search *S, Dwarf_Die *fin, Dwarf_Die *subprogram, bo
 	size_t n;
 	const char *caller = dwarf_diename(subprogram) ? dwarf_diename(subprogram) : origin_name(subprogram);
 
+	if (!caller)
+		caller = "?";	/* no name, no abstract origin: odd DWARF */
 	if (S->n >= S->max || !entry_pc(fin, &pc))
 		return;
 	/* 1. the parameter, where the compiler kept it at the entry */

@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -207,57 +208,51 @@ int cmd_gdb(int argc, char **argv)
 /* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
 static int core_exe(const char *core, char *out, size_t size)
 {
-	Elf64_Ehdr eh;
+	Elf *elf = NULL;
+	GElf_Ehdr eh;
+	size_t nph;
 	int fd, ok = 0;
 
+	/* libelf walks the notes: a core file is the user's input, and its
+	 * note sizes are checked there, not by hand */
 	fd = open(core, O_RDONLY);
 	if (fd < 0)
 		return 0;
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_CORE || eh.e_phnum > 4096)
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 ||
+	    !gelf_getehdr(elf, &eh) || eh.e_type != ET_CORE || elf_getphdrnum(elf, &nph))
 		goto out;
-	for (int i = 0; i < eh.e_phnum && !ok; i++) {
-		Elf64_Phdr ph;
-		char *notes;
-		size_t off = 0;
+	for (size_t i = 0; i < nph && !ok; i++) {
+		GElf_Phdr ph;
+		GElf_Nhdr nh;
+		size_t off = 0, name, desc;
+		Elf_Data *d;
 
-		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * eh.e_phentsize) != sizeof(ph) ||
-		    ph.p_type != PT_NOTE || ph.p_filesz > (1u << 24))
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 			continue;
-		notes = malloc(ph.p_filesz);
-		if (!notes)
-			break;
-		if (pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz) {
-			free(notes);
-			continue;
-		}
-		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
-			Elf64_Nhdr *nh = (Elf64_Nhdr *)(notes + off);
-			size_t desc = off + sizeof(*nh) + ((nh->n_namesz + 3) & ~3u);
-			size_t next = desc + ((nh->n_descsz + 3) & ~3u);
-
-			if (next > ph.p_filesz)
-				break;
+		d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+		while (d && !ok && (off = gelf_getnote(d, off, &nh, &name, &desc)) > 0) {
 			/* x86-64 struct elf_prpsinfo: pr_psargs[80] at 56 */
-			if (nh->n_type == NT_PRPSINFO && nh->n_descsz >= 136) {
-				char args[81];
-				size_t len;
+			char args[81];
+			size_t len;
 
-				memcpy(args, notes + desc + 56, 80);
-				args[80] = '\0';
-				len = strcspn(args, " ");
-				args[len] = '\0';
-				if (args[0] == '/' && len < size) {
-					memcpy(out, args, len + 1);
-					ok = 1;
-				}
-				break;
+			if (nh.n_type != NT_PRPSINFO || nh.n_descsz < 136 || nh.n_namesz != 5 ||
+			    memcmp((const char *)d->d_buf + name, "CORE", 5))
+				continue;
+			memcpy(args, (const char *)d->d_buf + desc + 56, 80);
+			args[80] = '\0';
+			len = strcspn(args, " ");
+			args[len] = '\0';
+			if (args[0] == '/' && len < size) {
+				memcpy(out, args, len + 1);
+				ok = 1;
 			}
-			off = next;
 		}
-		free(notes);
 	}
 out:
+	if (elf)
+		elf_end(elf);
 	close(fd);
 	return ok;
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common.h"
 #include "json.h"
 
 void jw_init(struct jw *w, FILE *f)
@@ -26,86 +27,50 @@ static void push(struct jw *w)
 	w->first[w->depth] = true;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
-{
-	int n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-size_t json_escape(const char *str, char *out, size_t size)
+void json_put_str(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t o = 0;
-	char tmp[8];
 
-#define PUT(c) do { if (o + 1 < size) out[o] = (c); o++; } while (0)
-	PUT('"');
+	/* Streamed, not through a buffer: a name from the target can be long
+	 * (a file name of 1024 code points, a container path), and a cut
+	 * string would be a broken record. */
+	fputc('"', f);
 	while (*s) {
-		int n = utf8_len(s);
-		const char *e = NULL;
+		int n = utf8_char_len(s);
 
 		if (n == 0) {			/* invalid byte: U+FFFD */
-			e = "\xef\xbf\xbd";
+			fputs("\xef\xbf\xbd", f);
 			n = 1;
 		} else if (*s == '"') {
-			e = "\\\"";
+			fputs("\\\"", f);
 		} else if (*s == '\\') {
-			e = "\\\\";
+			fputs("\\\\", f);
 		} else if (*s == '\n') {
-			e = "\\n";
+			fputs("\\n", f);
 		} else if (*s == '\t') {
-			e = "\\t";
+			fputs("\\t", f);
 		} else if (*s == '\r') {
-			e = "\\r";
+			fputs("\\r", f);
 		} else if (*s < 0x20 || *s == 0x7f) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", *s);
-			e = tmp;
-		}
-		if (e) {
-			for (; *e; e++)
-				PUT(*e);
+			fprintf(f, "\\u%04x", *s);
+		} else if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
+			/* C1 controls (U+0080-U+009F) are valid JSON raw, but
+			 * not what a terminal showing the stream should get */
+			fprintf(f, "\\u%04x", s[1]);
 		} else {
-			for (int i = 0; i < n; i++)
-				PUT(s[i]);
+			fwrite(s, 1, n, f);
 		}
 		s += n;
 	}
-	PUT('"');
-#undef PUT
-	if (size)
-		out[o < size ? o : size - 1] = '\0';
-	return o;
+	fputc('"', f);
 }
 
 static void key(struct jw *w, const char *k)
 {
-	char buf[256];
-
 	sep(w);
 	if (k) {
-		json_escape(k, buf, sizeof(buf));
-		fprintf(w->f, "%s:", buf);
+		json_put_str(w->f, k);
+		fputc(':', w->f);
 	}
 }
 
@@ -147,15 +112,11 @@ void jw_arr_end(struct jw *w)
 
 void jw_str(struct jw *w, const char *k, const char *v)
 {
-	char buf[1024];
-
 	key(w, k);
-	if (!v) {
+	if (!v)
 		fputs("null", w->f);
-		return;
-	}
-	json_escape(v, buf, sizeof(buf));
-	fputs(buf, w->f);
+	else
+		json_put_str(w->f, v);
 }
 
 void jw_int(struct jw *w, const char *k, int64_t v)

@@ -32,7 +32,7 @@ void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
 void jw_line(struct jw *w);			/* end of a JSON Lines record */
 
-/* Escape s into out (always NUL-terminated, quotes included); for tests. */
-size_t json_escape(const char *s, char *out, size_t size);
+/* s as a JSON string, quotes included: invalid UTF-8 becomes U+FFFD. */
+void json_put_str(FILE *f, const char *s);
 
 #endif

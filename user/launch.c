@@ -61,6 +61,8 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errsz, "fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return EXIT_FAILURE_INTERNAL;
 	}
 	if (pid == 0) {

@@ -61,13 +61,6 @@ void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void 
 	o->dealloc_ctx = ctx;
 }
 
-static void clean(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 /* A C string from the target, at most size-1 bytes. */
 static int read_cstr(pid_t pid, uint64_t addr, char *out, size_t size)
 {
@@ -94,31 +87,42 @@ static int read_cstr(pid_t pid, uint64_t addr, char *out, size_t size)
 	return 0;
 }
 
-static struct typeinfo *type_slot(struct objtrack *o, uint64_t addr)
+static struct typeinfo *type_find(struct typeinfo *v, size_t cap, uint64_t addr)
 {
 	size_t i;
 
+	for (i = (addr >> 4) & (cap - 1); v[i].addr; i = (i + 1) & (cap - 1))
+		if (v[i].addr == addr)
+			break;
+	return &v[i];
+}
+
+/* The entry of the type at addr, or the empty one to fill in for it (the
+ * caller sets addr and counts it in ntypes); NULL for address 0, which
+ * marks empty entries, or out of memory.  Only a type not yet in the
+ * table can make it grow and move (objtrack_type_name()). */
+static struct typeinfo *type_slot(struct objtrack *o, uint64_t addr)
+{
+	struct typeinfo *ti;
+
+	if (!addr)
+		return NULL;
+	if (o->cap && (ti = type_find(o->types, o->cap, addr))->addr)
+		return ti;
 	if (o->ntypes * 2 >= o->cap) {
 		size_t ncap = o->cap ? o->cap * 2 : 256;
 		struct typeinfo *n = calloc(ncap, sizeof(*n));
 
 		if (!n)
 			return NULL;
-		for (size_t j = 0; j < o->cap; j++) {
-			if (!o->types[j].addr)
-				continue;
-			for (i = (o->types[j].addr >> 4) & (ncap - 1); n[i].addr; i = (i + 1) & (ncap - 1))
-				;
-			n[i] = o->types[j];
-		}
+		for (size_t j = 0; j < o->cap; j++)
+			if (o->types[j].addr)
+				*type_find(n, ncap, o->types[j].addr) = o->types[j];
 		free(o->types);
 		o->types = n;
 		o->cap = ncap;
 	}
-	for (i = (addr >> 4) & (o->cap - 1); o->types[i].addr; i = (i + 1) & (o->cap - 1))
-		if (o->types[i].addr == addr)
-			return &o->types[i];
-	return &o->types[i];
+	return type_find(o->types, o->cap, addr);
 }
 
 static uint64_t rd_ptr(struct objtrack *o, uint64_t addr, bool *ok)
@@ -142,7 +146,7 @@ static void name_of(struct objtrack *o, uint64_t type, char *out, size_t size, b
 			*heap = false;
 		return;
 	}
-	clean(out);
+	tty_clean(out, out, size);
 	if (heap)
 		*heap = flags & PY_TPFLAGS_HEAPTYPE;
 }
@@ -191,7 +195,8 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 	o->strs = pystack_new(t, why, size);	/* NULL: match on tp_name only */
 	list = strdup(owners);
 	if (!list) {
-		free(o);
+		snprintf(why, size, "out of memory");
+		objtrack_free(o);
 		return NULL;
 	}
 	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
@@ -210,7 +215,13 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 			objtrack_free(o);
 			return NULL;
 		}
-		o->patterns[o->npatterns++] = strdup(p);
+		if (!(o->patterns[o->npatterns] = strdup(p))) {
+			snprintf(why, size, "out of memory");
+			free(list);
+			objtrack_free(o);
+			return NULL;
+		}
+		o->npatterns++;
 	}
 	free(list);
 	if (!o->npatterns && !o->all_heap) {
@@ -299,6 +310,8 @@ void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e)
 void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e)
 {
 	struct typeinfo *ti = type_slot(o, e->pytype);
+	char name[sizeof(ti->name)];
+	size_t len;
 
 	if (!ti)
 		return;
@@ -306,15 +319,23 @@ void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e
 		ti->addr = e->pytype;
 		o->ntypes++;
 	}
-	/* a new type at the address of a dead one: the counts start again */
-	if (ti->name[0] && strncmp(ti->name, e->name, sizeof(e->name)) != 0) {
+	len = strnlen(e->name, sizeof(e->name));
+	snprintf(name, sizeof(name), "%.*s", (int)len, e->name);
+	if (!name[0])
+		snprintf(name, sizeof(name), "<type at 0x%llx>", (unsigned long long)e->pytype);
+	tty_clean(name, name, sizeof(name));
+	/* BPF reads at most GCSCOPE_TYPE_NAME_LEN - 1 bytes: a longer name
+	 * read here first is the same type if it starts with what BPF read */
+	if (len + 1 >= sizeof(e->name) && !strncmp(ti->name, name, strlen(name)))
+		return;
+	/* a new type at the address of a dead one: the counts start again
+	 * (compared as stored: cleaned, so a name with control characters
+	 * sent again is the same type) */
+	if (ti->name[0] && strcmp(ti->name, name) != 0) {
 		ti->objects = 0;
 		ti->collections = 0;
 	}
-	snprintf(ti->name, sizeof(ti->name), "%.*s", (int)strnlen(e->name, sizeof(e->name)), e->name);
-	if (!ti->name[0])
-		snprintf(ti->name, sizeof(ti->name), "<type at 0x%llx>", (unsigned long long)e->pytype);
-	clean(ti->name);
+	memcpy(ti->name, name, sizeof(name));
 	ti->heap = e->tp_flags & PY_TPFLAGS_HEAPTYPE;
 }
 
@@ -349,7 +370,10 @@ static char *dict_get_str(struct objtrack *o, uint64_t dict, const char *key)
 	char *res = NULL;
 
 	if (!dict || !o->strs || !pyl_known(l, PYL_DICT_MA_KEYS) || !pyl_known(l, PYL_DICTKEYS_DK_NENTRIES) ||
-	    !pyl_known(l, PYL_DICTKEYS_DK_INDICES) || !pyl_known(l, PYL_DICTENTRY_SIZEOF))
+	    !pyl_known(l, PYL_DICTKEYS_DK_INDICES) || !pyl_known(l, PYL_DICTENTRY_SIZEOF) ||
+	    !pyl_known(l, PYL_DICTENTRY_ME_KEY) || !pyl_known(l, PYL_DICTENTRY_ME_VALUE) ||
+	    !(pyl_known(l, PYL_DICTKEYS_DK_SIZE) ||
+	      (pyl_known(l, PYL_DICTKEYS_DK_LOG2_SIZE) && pyl_known(l, PYL_DICTUENTRY_SIZEOF))))
 		return NULL;
 	/* split tables (ma_values) hold instance dicts, never a type's */
 	if (rd_ptr(o, dict + pyl(l, PYL_DICT_MA_VALUES), &ok) || !ok)
@@ -380,6 +404,10 @@ static char *dict_get_str(struct objtrack *o, uint64_t dict, const char *key)
 			voff = 8;
 		}
 	}
+	/* the sizes come from DWARF, which the target's owner wrote: an entry
+	 * is 2 or 3 pointers, and both fields are inside it */
+	if (esize < 16 || esize > 64 || koff > esize - 8 || voff > esize - 8)
+		return NULL;
 	ent = malloc(nent * esize + 1);
 	if (!ent || procmem_read(o->pid, keys + pyl(l, PYL_DICTKEYS_DK_INDICES) + ibytes, ent, nent * esize))
 		goto out;
@@ -563,7 +591,7 @@ static struct pairstat *pair_get(struct objtrack *o, const char *type, const str
 	p->owner_tid = f->owner.tid;
 	p->tid = f->tid;
 	memcpy(p->owner_comm, f->owner.comm, GCSCOPE_COMM_LEN);
-	clean(p->owner_comm);
+	tty_clean(p->owner_comm, p->owner_comm, sizeof(p->owner_comm));
 	snprintf(p->comm, sizeof(p->comm), "%s", thread);
 	return p;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <time.h>
 
 #include "gcscope.skel.h"
@@ -621,16 +622,6 @@ static const char *stack_error(const struct pystack_result *r)
 	return NULL;
 }
 
-/* Keep only printable bytes (control characters become '?'); UTF-8 is kept. */
-static void printable(const char *in, char *out, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && in[i]; i++)
-		out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
-	out[i] = '\0';
-}
-
 /* The tail of s that fits in max bytes, not starting inside a UTF-8
  * character. */
 static const char *utf8_tail(const char *s, size_t max)
@@ -665,8 +656,8 @@ void pystack_format_line(const struct pystack_frame *fr, char *out, size_t size,
 	long fixed, room;
 	size_t flen;
 
-	printable(fr->function, func, sizeof(func));
-	printable(fr->file, file, sizeof(file));
+	tty_clean(fr->function, func, sizeof(func));
+	tty_clean(fr->file, file, sizeof(file));
 	if (fr->line >= 0)
 		snprintf(line, sizeof(line), "%d", fr->line);
 	else
@@ -740,12 +731,19 @@ void pystack_print_json(const struct pystack_result *r, struct jw *w)
 
 /* ---- pure decoders ---------------------------------------------------- */
 
+/* Lines add up in a long: co_firstlineno and the deltas are the target's
+ * (code.replace(co_firstlineno=2**31-1) is legal Python), and a table is at
+ * most PS_TABLE_MAX bytes of deltas of at most 2^24. */
+static int line_or_unknown(long line)
+{
+	return line >= 0 && line <= INT_MAX ? (int)line : -1;
+}
+
 int pyline_lnotab(const uint8_t *tab, size_t len, int firstlineno, long addrq)
 {
 	/* PyCode_Addr2Line of 3.9: (address increment, signed line increment)
 	 * byte pairs; the line of the last pair at or before addrq. */
-	long addr = 0;
-	int line = firstlineno;
+	long addr = 0, line = firstlineno;
 
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		addr += tab[i];
@@ -753,7 +751,7 @@ int pyline_lnotab(const uint8_t *tab, size_t len, int firstlineno, long addrq)
 			break;
 		line += (int8_t)tab[i + 1];
 	}
-	return line;
+	return line_or_unknown(line);
 }
 
 int pyline_linetable(const uint8_t *tab, size_t len, int firstlineno, long addrq)
@@ -761,11 +759,10 @@ int pyline_linetable(const uint8_t *tab, size_t len, int firstlineno, long addrq
 	/* 3.10 (PEP 626, Objects/lnotab_notes.txt): (bytecode delta, signed
 	 * line delta) pairs over consecutive ranges; a line delta of -128
 	 * means "no line" for the range. */
-	long start, end = 0;
-	int line = firstlineno, ar_line;
+	long start, end = 0, line = firstlineno, ar_line;
 
 	if (addrq < 0)
-		return firstlineno;
+		return line_or_unknown(firstlineno);
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		start = end;
 		end += tab[i];
@@ -776,7 +773,7 @@ int pyline_linetable(const uint8_t *tab, size_t len, int firstlineno, long addrq
 			ar_line = line;
 		}
 		if (start <= addrq && addrq < end)
-			return ar_line;
+			return line_or_unknown(ar_line);
 	}
 	return -1;
 }
@@ -814,12 +811,11 @@ int pyline_locations(const uint8_t *tab, size_t len, int firstlineno, long addrq
 	 * 15: no location; 14: long form, 13: no columns (both start with a
 	 * signed varint line delta); 10-12: one-line form, line delta code-10;
 	 * 0-9: short form, same line.  The rest of an entry is columns. */
-	long start, end = 0;
-	int line = firstlineno, ar_line;
+	long start, end = 0, line = firstlineno, ar_line;
 	size_t i = 0;
 
 	if (addrq < 0)
-		return firstlineno;
+		return line_or_unknown(firstlineno);
 	while (i < len) {
 		uint8_t b = tab[i++];
 		int code = (b >> 3) & 15;
@@ -845,7 +841,7 @@ int pyline_locations(const uint8_t *tab, size_t len, int firstlineno, long addrq
 		while (i < len && !(tab[i] & 0x80))
 			i++;
 		if (start <= addrq && addrq < end)
-			return ar_line;
+			return line_or_unknown(ar_line);
 	}
 	return -1;
 }

@@ -43,10 +43,11 @@ static void gen_add(struct gen_stats *g, uint64_t ns, int64_t collected, int64_t
 	g->total_ns += ns;
 	if (ns > g->max_ns)
 		g->max_ns = ns;
-	if (collected > 0)
-		g->collected += collected;
-	if (uncollectable > 0)
-		g->uncollectable += uncollectable;
+	/* deltas of the target's own counters: saturate rather than wrap */
+	if (collected > 0 && __builtin_add_overflow(g->collected, collected, &g->collected))
+		g->collected = INT64_MAX;
+	if (uncollectable > 0 && __builtin_add_overflow(g->uncollectable, uncollectable, &g->uncollectable))
+		g->uncollectable = INT64_MAX;
 	g->hist[stats_slot(ns / 1000)]++;
 	if (g->nsamples == g->cap) {
 		uint32_t cap = g->cap ? g->cap * 2 : 1024;

@@ -263,6 +263,7 @@ static int open_target(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	if (read_text_file(path, t->comm, sizeof(t->comm)) < 0)
 		snprintf(t->comm, sizeof(t->comm), "?");
+	tty_clean(t->comm, t->comm, sizeof(t->comm));	/* prctl(PR_SET_NAME) takes any bytes */
 	if (t->pm.foreign_root)
 		snprintf(t->root_path, sizeof(t->root_path), "/proc/%d/root", pid);
 	else

@@ -242,15 +242,6 @@ static void fmt_time(uint64_t mono_ns, char *buf, size_t size, bool iso)
 }
 
 /* A thread name from the target, printable in one column. */
-static void clean_name(const char *in, char *out, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && in[i]; i++)
-		out[i] = (in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
-	out[i] = '\0';
-}
-
 /* Opens a JSON record about collection e: the fields collection and
  * finding records share (docs/json-schema.md). */
 static void json_collection_head(struct jw *w, const char *type, const struct gcscope_collection *e,
@@ -287,7 +278,7 @@ static void print_findings(const struct objcoll *oc, const struct gcscope_collec
 
 		memcpy(owner, f->owner.comm, GCSCOPE_COMM_LEN);
 		owner[GCSCOPE_COMM_LEN] = '\0';
-		clean_name(owner, owner, sizeof(owner));
+		tty_clean(owner, owner, sizeof(owner));
 		if (g_json) {
 			struct jw w;
 			char addr[24];
@@ -364,7 +355,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	pause = e->ts_end > e->ts_start ? e->ts_end - e->ts_start : 0;
 	memcpy(name, e->comm, GCSCOPE_COMM_LEN);
 	name[GCSCOPE_COMM_LEN] = '\0';
-	clean_name(name, name, sizeof(name));
+	tty_clean(name, name, sizeof(name));
 	stats_add(&env.stats, e->gen, e->tid, name, pause, (e->flags & GCSCOPE_F_STATS) ? e->collected : -1,
 		  (e->flags & GCSCOPE_F_STATS) ? e->uncollectable : -1);
 	if (!env.stats.first_ns || e->ts_start < env.stats.first_ns)

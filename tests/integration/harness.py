@@ -15,8 +15,11 @@ PROGRAMS = os.path.join(os.path.dirname(HERE), "programs")
 class Target:
     """A program from tests/programs run by one interpreter of the matrix."""
 
-    def __init__(self, interp, tmp_path, program, *args, env=None):
+    def __init__(self, interp, tmp_path, program, *args, env=None, subdir=None):
         d = interp.scratch_dir(tmp_path)
+        if subdir:      # the script's path is what --stack reports as its file
+            d = os.path.join(d, subdir)
+            os.makedirs(d)
         self.script = os.path.join(d, program)
         shutil.copy(os.path.join(PROGRAMS, program), self.script)
         self.proc = subprocess.Popen(interp.argv(interp.inside(self.script), *map(str, args)),

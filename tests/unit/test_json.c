@@ -2,29 +2,46 @@
 /* Copyright (c) 2026 The gcscope authors */
 /* JSON Lines output: escaping of names that come from the target. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "json.h"
 
+/* s through json_put_str(), in a malloc'd string */
+static char *escaped(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	json_put_str(f, s);
+	fclose(f);
+	return buf;
+}
+
+#define CHECK_ESCAPED(in, want) do { char *_e = escaped(in); CHECK_EQ_STR(_e, want); free(_e); } while (0)
+
 static void test_escape(void)
 {
-	char out[64];
+	char *big, *e;
 
-	json_escape("plain", out, sizeof(out));
-	CHECK_EQ_STR(out, "\"plain\"");
-	json_escape("a\"b\\c\nd\te", out, sizeof(out));
-	CHECK_EQ_STR(out, "\"a\\\"b\\\\c\\nd\\te\"");
-	json_escape("\x01\x7f", out, sizeof(out));
-	CHECK_EQ_STR(out, "\"\\u0001\\u007f\"");
-	json_escape("caf\xc3\xa9", out, sizeof(out));		/* valid UTF-8 kept */
-	CHECK_EQ_STR(out, "\"caf\xc3\xa9\"");
-	json_escape("bad\xff\xc3", out, sizeof(out));		/* invalid: U+FFFD each */
-	CHECK_EQ_STR(out, "\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
-	json_escape("\xed\xa0\x80", out, sizeof(out));		/* a surrogate is not UTF-8 */
-	CHECK_EQ_STR(out, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
-	/* truncation never overruns and stays terminated */
-	CHECK_EQ_INT(json_escape("0123456789", out, 5), 12);
-	CHECK_EQ_STR(out, "\"012");
+	CHECK_ESCAPED("plain", "\"plain\"");
+	CHECK_ESCAPED("a\"b\\c\nd\te", "\"a\\\"b\\\\c\\nd\\te\"");
+	CHECK_ESCAPED("\x01\x7f", "\"\\u0001\\u007f\"");
+	CHECK_ESCAPED("caf\xc3\xa9", "\"caf\xc3\xa9\"");			/* valid UTF-8 kept */
+	CHECK_ESCAPED("bad\xff\xc3", "\"bad\xef\xbf\xbd\xef\xbf\xbd\"");	/* invalid: U+FFFD each */
+	CHECK_ESCAPED("\xc2\x9b" "2J", "\"\\u009b2J\"");		/* C1 CSI escaped */
+	CHECK_ESCAPED("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");	/* surrogate */
+	/* a long name that escapes to more than any buffer would hold is
+	 * written whole: 3000 quotes become 6000 bytes, closed */
+	big = malloc(3001);
+	memset(big, '"', 3000);
+	big[3000] = '\0';
+	e = escaped(big);
+	CHECK_EQ_INT(strlen(e), 6002);
+	CHECK(e[0] == '"' && e[6001] == '"' && e[6000] == '"' && e[5999] == '\\');
+	free(e);
+	free(big);
 }
 
 static void test_writer(void)

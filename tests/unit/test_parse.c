@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 /* Parsing: numbers from the command line, versions and symbols from targets. */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common.h"
@@ -79,6 +83,61 @@ static void test_elf_self(void)
 	CHECK_EQ_INT(elf_open(&ef, "/nonexistent"), -ENOENT);
 }
 
+/* An ELF file whose program header says its data sits before the file
+ * (p_offset near 2^64): reads from it are refused, not made. */
+static void test_elf_hostile(void)
+{
+	struct { Elf64_Ehdr eh; Elf64_Phdr ph; } f;
+	char path[] = "/tmp/gcscope-test-elf-XXXXXX";
+	struct elffile ef;
+	unsigned char buf[16];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	memset(&f, 0, sizeof(f));
+	memcpy(f.eh.e_ident, ELFMAG, SELFMAG);
+	f.eh.e_ident[EI_CLASS] = ELFCLASS64;
+	f.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	f.eh.e_ident[EI_VERSION] = EV_CURRENT;
+	f.eh.e_type = ET_DYN;
+	f.eh.e_machine = EM_X86_64;
+	f.eh.e_version = EV_CURRENT;
+	f.eh.e_phoff = sizeof(Elf64_Ehdr);
+	f.eh.e_ehsize = sizeof(Elf64_Ehdr);
+	f.eh.e_phentsize = sizeof(Elf64_Phdr);
+	f.eh.e_phnum = 1;
+	f.ph.p_type = PT_LOAD;
+	f.ph.p_vaddr = 0x1000;
+	f.ph.p_memsz = f.ph.p_filesz = 0x100;
+	f.ph.p_offset = (uint64_t)-8;
+	CHECK(write(fd, &f, sizeof(f)) == (ssize_t)sizeof(f));
+	close(fd);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_INT(elf_read_vaddr(&ef, 0x1000, buf, sizeof(buf)), -EFAULT);
+	CHECK_EQ_INT(elf_read_vaddr(&ef, 0x10f8, buf, sizeof(buf)), -EFAULT);	/* past p_filesz */
+	/* a sane offset past the end of the file: refused too */
+	elf_close(&ef);
+	f.ph.p_offset = 0x10000;
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, &f, sizeof(f)) == (ssize_t)sizeof(f));
+	close(fd);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_INT(elf_read_vaddr(&ef, 0x1000, buf, sizeof(buf)), -EFAULT);
+	/* and in the file: read */
+	elf_close(&ef);
+	f.ph.p_offset = 0;
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, &f, sizeof(f)) == (ssize_t)sizeof(f));
+	close(fd);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_INT(elf_read_vaddr(&ef, 0x1000, buf, 4), 0);
+	CHECK(!memcmp(buf, ELFMAG, SELFMAG));
+	elf_close(&ef);
+	unlink(path);
+}
+
 static void test_grow(void)
 {
 	uint64_t *v = NULL;
@@ -104,5 +163,6 @@ int main(void)
 	test_versions();
 	test_collector();
 	test_elf_self();
+	test_elf_hostile();
 	CHECK_DONE("test_parse");
 }

@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,6 +117,12 @@ static void test_line_tables_untrusted(void)
 	/* 3.10: -128 means no line */
 	CHECK_EQ_INT(pyline_linetable(U8("\x02\x80\x02\x01"), 4, 5, 0), -1);
 	CHECK_EQ_INT(pyline_linetable(U8("\x02\x80\x02\x01"), 4, 5, 2), 6);
+	/* co_firstlineno = 2**31-1 then a +1 (legal Python): unknown, not a
+	 * signed overflow (UBSan) */
+	CHECK_EQ_INT(pyline_locations(U8("\xd8\x00\x00"), 3, INT_MAX, 0), -1);
+	CHECK_EQ_INT(pyline_linetable(U8("\x02\x01"), 2, INT_MAX, 0), -1);
+	CHECK_EQ_INT(pyline_lnotab(U8("\x00\x01"), 2, INT_MAX, 0), -1);
+	CHECK_EQ_INT(pyline_lnotab(U8("\x00\x01"), 2, INT_MAX - 1, 0), INT_MAX);
 }
 
 static void test_unicode(void)

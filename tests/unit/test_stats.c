@@ -3,6 +3,8 @@
 /* The summary's arithmetic: log2 slots, percentiles, per-thread tables. */
 #include <stdlib.h>
 
+#include <stdint.h>
+
 #include "check.h"
 #include "stats.h"
 
@@ -49,6 +51,22 @@ static void test_single_sample(void)
 	CHECK_EQ_INT(stats_percentile(&s.gen[2], 50), 1234);
 	CHECK_EQ_INT(stats_percentile(&s.gen[2], 99), 1234);
 	CHECK_EQ_INT(s.gen[2].hist[0], 1);	/* 1 us */
+	stats_free(&s);
+}
+
+/* The counts are deltas of the target's counters: a target that writes
+ * huge ones saturates the sums instead of overflowing them (UBSan). */
+static void test_hostile_counts(void)
+{
+	struct trace_stats s;
+
+	stats_init(&s);
+	stats_add(&s, 0, 1, "m", 10, INT64_MAX, INT64_MAX - 1);
+	stats_add(&s, 0, 1, "m", 10, INT64_MAX, 5);
+	stats_add(&s, 0, 1, "m", 10, -3, -1);	/* a counter that went back: not added */
+	CHECK(s.gen[0].collected == INT64_MAX);
+	CHECK(s.gen[0].uncollectable == INT64_MAX);
+	CHECK_EQ_INT(s.gen[0].count, 3);
 	stats_free(&s);
 }
 
@@ -102,6 +120,7 @@ int main(void)
 	test_percentiles();
 	test_single_sample();
 	test_threads();
+	test_hostile_counts();
 	test_text_summary();
 	CHECK_DONE("test_stats");
 }
