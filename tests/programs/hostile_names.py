@@ -6,7 +6,7 @@ Protocol: prints "ready PID", waits for "go"; names its main thread with
 terminal escapes (prctl PR_SET_NAME takes any bytes), makes N instances of
 a class whose name holds escapes, a C1 control, a newline and 300 quotes,
 in cycles, and collects them; prints one JSON line {"tid", "collected",
-"type_name", "script"}; then waits for "exit" (gcscope reads the names from it).
+"instances", "type_name", "script"}; then waits for "exit" (gcscope reads the names from it).
 
 usage: hostile_names.py [N]
 """
@@ -28,11 +28,14 @@ libc = ctypes.CDLL(None, use_errno=True)
 if libc.prctl(15, ctypes.c_char_p(COMM), 0, 0, 0) != 0:   # PR_SET_NAME
     sys.exit(f"prctl: {os.strerror(ctypes.get_errno())}")
 Evil = type(TYPE_NAME, (), {})
+gc.collect()        # what start-up and ctypes left: not ours to count
 for _ in range(N):
     a, b = Evil(), Evil()
     a.other, b.other = b, a
 del a, b
 collected = gc.collect()
-print(json.dumps({"tid": threading.get_native_id(), "collected": collected, "type_name": TYPE_NAME,
+# collected: the instances, and on 3.9/3.10 their __dict__s too
+print(json.dumps({"tid": threading.get_native_id(), "collected": collected, "instances": 2 * N,
+                  "type_name": TYPE_NAME,
                   "script": __file__}), flush=True)
 sys.stdin.readline()
