@@ -98,39 +98,42 @@ int p_err(int code, const char *fmt, ...)
 	return code;
 }
 
+/* One message line on f: prefix, the cleaned text, a newline. */
+static void put_msg(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vmsg(msg, sizeof(msg), fmt, ap);
+	fprintf(f, "%s%s\n", prefix, msg);
+}
+
 void p_warn(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(msg, sizeof(msg), fmt, ap);
+	put_msg(stderr, "gcscope: warning: ", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "gcscope: warning: %s\n", msg);
 }
 
 void p_debug(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	if (!g_verbose)
 		return;
 	va_start(ap, fmt);
-	vmsg(msg, sizeof(msg), fmt, ap);
+	put_msg(stderr, "gcscope: debug: ", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "gcscope: debug: %s\n", msg);
 }
 
 void p_line(const char *fmt, ...)
 {
-	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(msg, sizeof(msg), fmt, ap);
+	put_msg(stdout, "", fmt, ap);
 	va_end(ap);
-	printf("%s\n", msg);
 }
 
 bool parse_long(const char *s, long min, long max, long *out)
