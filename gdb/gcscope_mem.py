@@ -9,6 +9,7 @@ allocation order (pymalloc pools of 16 KiB, arenas of 256 KiB to 1 MiB).
 A chunk that cannot be read whole (end of a mapping, a hole in a core) is
 retried page by page, then at the exact size.
 """
+import re
 import struct
 from collections import OrderedDict
 
@@ -20,6 +21,19 @@ _Q = struct.Struct("<Q")
 _q = struct.Struct("<q")
 _I = struct.Struct("<I")
 _i = struct.Struct("<i")
+
+
+# C0 controls, DEL and C1 controls (U+0080-U+009F), which terminals act on;
+# the same set as tty_clean() in user/common.c
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(s):
+    """s with every character a terminal would act on shown as '?'.
+
+    Names read from the target (tp_name, thread names) go through this:
+    prctl(PR_SET_NAME) and type() take any characters."""
+    return _CONTROL.sub("?", s)
 
 
 class GcScopeError(Exception):
@@ -94,9 +108,9 @@ class Memory:
             part = self.read(addr + len(out), n)
             z = part.find(b"\0")
             if z >= 0:
-                return (out + part[:z]).decode("utf-8", "replace")
+                return printable((out + part[:z]).decode("utf-8", "replace"))
             out += part
-        return out.decode("utf-8", "replace") + "..."
+        return printable(out.decode("utf-8", "replace")) + "..."
 
     def walk_list(self, head, next_off=0, limit=None, check=None):
         """Yield each node of the circular list at head (_gc_next at next_off).
