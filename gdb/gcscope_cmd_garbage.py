@@ -2,6 +2,7 @@
 # Copyright (c) 2026 The gcscope authors
 """py-gc-garbage."""
 from gcscope_command import GcCommand, parse_args, out
+from gcscope_mem import GcScopeError
 from gcscope_objects import target
 from gcscope_repr import short_repr
 
@@ -30,7 +31,11 @@ items (default 50; the counts by type always cover them all)."""
                 tgt.interp_id(interp), len(items), lst))
             by = {}
             for op in items:
-                n = tgt.type_name(tgt.type_of(op))
+                # one dangling item must not hide the others
+                try:
+                    n = tgt.type_name(tgt.type_of(op))
+                except GcScopeError:
+                    n = "<unreadable object>"
                 by[n] = by.get(n, 0) + 1
             for name, c in sorted(by.items(), key=lambda kv: (-kv[1], kv[0])):
                 out("  %10d  %s" % (c, name))

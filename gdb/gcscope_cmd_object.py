@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Copyright (c) 2026 The gcscope authors
 """py-gc-object."""
+import re
+
 import gdb
 
 import gcscope_objects as O
@@ -15,22 +17,28 @@ class PyGcObject(GcCommand):
 Usage: py-gc-object ADDR
 
 ADDR is an expression giving the address of a PyObject (e.g. 0x7f12345678 or
-a PyObject * variable).  Shows its type and refcount, whether its type is a GC
+a PyObject * variable).  It is evaluated with function calls off and may not
+assign: the command never changes the target.  Shows its type and refcount, whether its type is a GC
 type, and for GC objects whether it is tracked, which generation list holds it
 (found by walking the lists), whether tp_finalize has run (FINALIZED bit), and
 during a collection its gc_refs."""
     NAME = "py-gc-object"
 
     def run(self, arg, from_tty):
-        pos, _fl, _opt = parse_args(self.NAME, arg, max_pos=1)
-        if not pos:
+        expr = (arg or "").strip()
+        if not expr:
             raise GcScopeError("usage: py-gc-object ADDR")
-        try:
-            op = int(gdb.parse_and_eval(arg).cast(gdb.lookup_type("unsigned long")))
-        except gdb.error as e:
-            raise GcScopeError("bad address %r: %s" % (arg, e)) from None
+        if expr.startswith("--"):
+            parse_args(self.NAME, expr, max_pos=0)      # says which option is unknown
+        op = _address(expr)
         tgt = target()
-        tp = tgt.type_of(op)
+        try:
+            tp = tgt.type_of(op)
+            name = tgt.type_name(tp)
+            tgt.type_flags(tp)
+        except GcScopeError:
+            raise GcScopeError("0x%x does not look like a PyObject: its ob_type cannot be read "
+                               "(or is not a type)" % op) from None
         name = tgt.type_name(tp)
         rc, immortal = tgt.refcnt(op)
         out("object 0x%x" % op)
@@ -56,16 +64,39 @@ during a collection its gc_refs."""
             lists = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
             lists.append(("permanent generation (frozen)", tgt.permanent_head(gc)))
             for title, head in lists:
-                for node in tgt.mem.walk_list(head, limit=50000000):
-                    if node == gcaddr:
-                        where = "%s of interpreter %d" % (title, tgt.interp_id(interp))
-                        break
+                try:
+                    for node in tgt.mem.walk_list(head, limit=50000000):
+                        if node == gcaddr:
+                            where = "%s of interpreter %d" % (title, tgt.interp_id(interp))
+                            break
+                except GcScopeError as e:
+                    out("  note: %s of interpreter %d not searched whole: %s" % (
+                        title, tgt.interp_id(interp), e))
                 if where:
                     break
             if where:
                 break
         out("  generation: %s" % (where or "none of the interpreters' lists "
                                   "(on a collector's local list, or a dangling pointer)"))
+
+
+# an assignment (=, +=, ...) or ++/--: the expression would write the target
+_WRITES = re.compile(r"<<=|>>=|(?<![=!<>])=(?!=)|\+\+|--")
+
+
+def _address(expr):
+    """The value of expr as an address, evaluated with calls to the
+    inferior's functions off (may-call-functions) and no assignment."""
+    if _WRITES.search(expr):
+        raise GcScopeError("ADDR may not assign: %r" % expr)
+    old = gdb.parameter("may-call-functions")
+    gdb.execute("set may-call-functions off", to_string=True)
+    try:
+        return int(gdb.parse_and_eval(expr).cast(gdb.lookup_type("unsigned long")))
+    except gdb.error as e:
+        raise GcScopeError("bad address %r: %s" % (expr, e)) from None
+    finally:
+        gdb.execute("set may-call-functions %s" % ("on" if old else "off"), to_string=True)
 
 
 PyGcObject()

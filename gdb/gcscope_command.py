@@ -47,10 +47,14 @@ def parse_args(name, arg, flags=(), options=(), max_pos=1):
         elif w in options:
             if i + 1 >= len(words):
                 raise GcScopeError("%s needs a value" % w)
+            # counts: decimal (leading zeros allowed) or 0x hex, never negative
+            v = words[i + 1]
             try:
-                opt[w] = int(words[i + 1], 0)
+                opt[w] = int(v, 16) if v.lower().startswith("0x") else int(v, 10)
             except ValueError:
-                raise GcScopeError("%s needs a number, not %r" % (w, words[i + 1])) from None
+                raise GcScopeError("%s needs a number, not %r" % (w, v)) from None
+            if opt[w] < 0:
+                raise GcScopeError("%s needs a number >= 0, not %s" % (w, v))
             i += 1
         elif w.startswith("--"):
             raise GcScopeError("unknown option %s (see: help %s)" % (w, name))

@@ -23,6 +23,12 @@ other threads stay stopped, so no one mutates an object under the traverse)
 and unwindonsignal on (a traverse that crashes, like a PyO3 unsendable class
 on a foreign thread, is unwound by gdb and reported instead of killing the
 process).  Both settings are restored afterwards, and the pages unmapped.
+The user's breakpoints, watchpoints and catchpoints are disabled for the
+calls (and restored): a call stopped by one would stay on the target's stack
+under the next, and unmapping the visitproc under them killed the target.
+A call that fails other than by a signal ends the checks, and the pages are
+then left mapped (two pages, never executed again) rather than unmapped
+under a frame that may still return into them.
 """
 import gdb
 
@@ -53,8 +59,14 @@ class TraverseChecker:
         self.thread = th
         self.base = None
         self.saved = {}
+        self.disabled = []      # the user's breakpoints we turned off
+        self.stuck = None       # why calls stopped: a call may be left on the stack
 
     def __enter__(self):
+        for bp in gdb.breakpoints():
+            if bp.enabled:
+                bp.enabled = False
+                self.disabled.append(bp)
         for name, val in (("scheduler-locking", "on"), ("unwindonsignal", "on")):
             old = gdb.parameter(name)
             self.saved[name] = ("on" if old else "off") if isinstance(old, bool) else old
@@ -80,7 +92,7 @@ class TraverseChecker:
 
     def __exit__(self, *exc):
         try:
-            if self.base is not None:
+            if self.base is not None and self.stuck is None:
                 _call("((int (*)(void *, unsigned long))munmap)((void *)0x%x, %d)"
                       % (self.base, 2 * PAGE))
                 self.base = None
@@ -92,10 +104,18 @@ class TraverseChecker:
                     gdb.execute("set %s %s" % (name, val), to_string=True)
                 except gdb.error:
                     pass
+            for bp in self.disabled:
+                try:
+                    bp.enabled = True
+                except (gdb.error, RuntimeError):
+                    pass        # deleted meanwhile
+            self.disabled = []
         return False
 
     def check(self, traverse, tp, obj):
         """(visits_type or None, text): call traverse(obj, visit, &data)."""
+        if self.stuck is not None:
+            return None, "tp_traverse not checked: %s" % self.stuck
         data = self.base + PAGE
         self.inf.write_memory(data, tp.to_bytes(8, "little") + bytes(16))
         sig = []
@@ -112,6 +132,7 @@ class TraverseChecker:
                 return None, ("tp_traverse not checked: it got %s on thread %d (call unwound, "
                               "the process goes on)" % (sig[0], self.thread.num))
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            self.stuck = "an earlier call did not return (%s)" % msg
             return None, "tp_traverse not checked: the call failed on thread %d: %s" % (
                 self.thread.num, msg)
         finally:

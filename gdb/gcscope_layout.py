@@ -180,10 +180,16 @@ class Layout:
                 pos = self.values.get(pydebug)
                 if pos is not None:
                     try:
-                        v = mem.u64(runtime + pos)
-                        src = "debug_offsets"
+                        dv = mem.u64(runtime + pos)
                     except GcScopeError:
-                        pass
+                        dv = None
+                    # the target's memory: an offset past 4 MiB is no layout
+                    # (PYL_MAX_OFFSET in user/pylayout.c)
+                    if dv is not None and dv < MAX_OFF:
+                        v, src = dv, "debug_offsets"
+                    elif dv is not None:
+                        self.notes.append("_Py_DebugOffsets gives %s = %d: ignored (corrupt?)"
+                                          % (name, dv))
             if self.has_dwarf:
                 dv, note = dwarf_value(dwarf)
                 if note:
@@ -239,6 +245,7 @@ class Layout:
 # ---------------------------------------------------------------- version
 
 DEBUG_COOKIE = b"xdebugpy"
+MAX_OFF = 4 << 20
 
 
 def _hex_version(h):
@@ -256,7 +263,12 @@ def detect_version(mem, runtime):
     addr = symbol_address("Py_Version")
     if addr is not None:
         # Py_Version: exported const unsigned long, PY_VERSION_HEX (3.11+).
-        h = mem.u32(addr)
+        try:
+            h = mem.u32(addr)
+        except GcScopeError:
+            raise GcScopeError("cannot read Py_Version at 0x%x: this process or core does not "
+                               "match the executable gdb was given (give gdb the python that "
+                               "dumped the core), or is not Python" % addr) from None
         ver, how = _hex_version(h), "Py_Version"
     elif debug_offsets:
         ver, how = _hex_version(mem.u64(runtime + 8)), "_Py_DebugOffsets.version"

@@ -6,6 +6,8 @@ import struct
 from gcscope_mem import GcScopeError
 
 MAXLEN = 40
+_BUILTINS = ("str", "int", "float", "bytes", "NoneType", "bool", "tuple", "list", "dict")
+Py_TPFLAGS_HEAPTYPE = 1 << 9    # Include/object.h
 
 
 def _trunc(s, n=MAXLEN):
@@ -15,9 +17,16 @@ def _trunc(s, n=MAXLEN):
 def short_repr(tgt, op):
     """repr()-like text for simple values, else "<TYPE object at 0x...>"."""
     lay, mem = tgt.layout, tgt.mem
-    tp = tgt.type_of(op)
+    try:
+        tp = tgt.type_of(op)
+    except GcScopeError:
+        return "<unreadable object at 0x%x>" % op
     name = tgt.type_name(tp)
     try:
+        # a class statement can call itself "str": only the static builtin
+        # types are decoded as such
+        if name in _BUILTINS and tgt.type_flags(tp) & Py_TPFLAGS_HEAPTYPE:
+            return "<%s object at 0x%x>" % (name, op)
         if name == "str":
             length = mem.i64(op + lay["unicode.length"])
             state = mem.u32(op + lay["unicode.state"])
@@ -58,6 +67,8 @@ def _int(tgt, op):
     if lay.get("long.lv_tag") is not None:
         # 3.12+: lv_tag = ndigits << 3 | sign (0 positive, 1 zero, 2 negative)
         tag = mem.u64(op + lay["long.lv_tag"])
+        if tag & 3 == 3:
+            return "<int with a bad sign tag>"
         ndigits, sign = tag >> 3, 1 - (tag & 3)
     else:
         size = mem.i64(op + lay["varobject.ob_size"])

@@ -16,7 +16,7 @@ import re
 
 import gdb
 
-from gcscope_mem import GcScopeError
+from gcscope_mem import GcScopeError, printable
 
 # static/inlined collector entry points, 3.9-3.15 (cpython-gc-internals.md s1)
 COLLECTORS = {"collect", "gc_collect_main", "_PyGC_Collect", "gc_collect_region",
@@ -100,7 +100,9 @@ def thread_frames(thread, want_start=False):
         # function ending in a noreturn call (abort()): look up pc - 1
         lookup = pc if level == 0 or f.type() != gdb.NORMAL_FRAME else pc - 1
         start = _func_start(f, lookup) if want_start else None
-        out.append(FrameInfo(level, f, base_name(name), pc, start))
+        # a symbol name is the target's too (ELF takes any bytes): shown
+        # cleaned; real collector names have no control characters
+        out.append(FrameInfo(level, f, printable(base_name(name)) if name else name, pc, start))
         level += 1
         try:
             f = f.older()

@@ -49,6 +49,53 @@ def test_not_python():
     one_line_each(err, r"no Python here: symbol _PyRuntime not found")
 
 
+def test_core_of_another_program(tmp_path):
+    """A core of `sleep` opened with python3.11 as its executable: python's
+    symbols resolve, but nothing is at their addresses; one line says so."""
+    p = subprocess.Popen(["sleep", "120"])
+    core = str(tmp_path / "sleep.core")
+    try:
+        _o, err = run(["gdb", "--batch", "-nx", "-p", str(p.pid), "-ex", "gcore " + core])
+    finally:
+        p.kill()
+        p.wait()
+    assert os.path.exists(core), err
+    argv = ["gdb", "--batch", "-nx", "-iex", "set debuginfod enabled off", "-ex", "file /usr/bin/python3.11",
+            "-ex", "core-file " + core, "-ex", "source " + gdbutil.GCSCOPE_PY]
+    for c in ALL:
+        argv += ["-ex", c]
+    _out, err = run(argv)
+    one_line_each(err, r"does not match the executable|no Python here")
+
+
+def test_bad_arguments(interp, tmp_path):
+    """Bad option values and ADDR expressions that would change the target
+    get one line each; the target is not touched (it exits normally)."""
+    if interp.name != "debian-3.11":
+        pytest.skip("argument parsing does not depend on the interpreter (run on debian-3.11)")
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    bad = {"py-gc-census --top -1": r"--top needs a number >= 0",
+           "py-gc-garbage --max -1": r"--max needs a number >= 0",
+           "py-gc-garbage --max 1x": r"--max needs a number, not '1x'",
+           "py-gc-object getpid()": r"bad address 'getpid\(\)'",
+           "py-gc-object *(long *)$sp = 0": r"ADDR may not assign",
+           "py-gc-object $x++": r"ADDR may not assign",
+           "py-gc-object 16": r"0x10 does not look like a PyObject",
+           "py-gc-object --frob": r"unknown option --frob"}
+    try:
+        out, err = gdbutil.run_gdb(interp, list(bad) + ["py-gc-census 2 --top 02"], pid=t.pid)
+    finally:
+        t.stop()
+    assert "Traceback" not in out + err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("py-gc-")]
+    assert len(lines) == len(bad), err
+    for ln, (cmd, pattern) in zip(lines, bad.items()):
+        assert re.search(pattern, ln), (cmd, ln)
+    # a leading zero is still decimal: two types shown, the third summed
+    assert re.search(r"\(1 more types\)", out), out
+    assert t.proc.returncode == 0, t.proc.stderr.read().decode()[-2000:]
+
+
 def test_help_texts():
     argv = ["gdb", "--batch", "-nx", "-ex", "source " + gdbutil.GCSCOPE_PY]
     for c in ALL:

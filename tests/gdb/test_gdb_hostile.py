@@ -30,3 +30,7 @@ def test_no_escapes(interp, tmp_path):
     census = [l for l in out.splitlines() if "Evil?[31m?2J?" in l]
     assert census, out
     assert any(re.search(r"\b%d\b" % (t.report["tracked"]), l) for l in census), census
+    # gc.garbage: the str shown by repr(), escapes escaped; the class named
+    # "str" not decoded as one
+    assert re.search(r"^  \[1\] '\\x1b\[2J\\x9bx'$", out, re.M), out
+    assert re.search(r"^  \[2\] <str object at 0x[0-9a-f]+>$", out, re.M), out

@@ -66,6 +66,32 @@ def test_check_traverse_live(interp, tmp_path):
     assert row(second, "Plain") == (None, None)      # ok rows only with --all
 
 
+def test_check_traverse_with_user_breakpoint(interp, tmp_path):
+    """A breakpoint of the user's on a traverse the check calls: the calls
+    run without stopping, the breakpoint is enabled again afterwards, and
+    the process lives on (calls piled up under a breakpoint, then the
+    visitproc unmapped under them, once killed it)."""
+    t = start(interp, tmp_path)
+    try:
+        out, err = gdbutil.run_gdb(interp, ["break subtype_traverse", "break Unsendable_traverse",
+                                            "py-gc-types --check-traverse --all",
+                                            "info breakpoints"], pid=t.pid)
+    finally:
+        t.stop()
+    assert "Traceback" not in out + err, err
+    if re.search(r"^py-gc-types: --check-traverse: cannot set up the call", err, re.M):
+        pytest.skip(f"{interp.name}: gdb cannot make inferior calls here: {err.strip()[-300:]}")
+    assert not re.search(r"^py-gc-\S+: ", err, re.M), err
+    assert t.proc.returncode == 0, t.proc.stderr.read().decode()[-2000:]
+    assert json.loads(t.proc.stdout.read().decode().strip().splitlines()[-1])["alive"] == 20
+    n = t.report["tracked"]
+    assert row(out, "gcxt.Unsendable") == ("ok, tp_traverse visits its type", n["Unsendable"]), out
+    assert row(out, "Plain") == ("ok, tp_traverse visits its type", n["Plain"]), out
+    # both breakpoints listed as enabled again ("breakpoint keep y")
+    bps = re.findall(r"^\d+\s+breakpoint\s+keep\s+(\w)\s", out, re.M)
+    assert len(bps) == 2 and set(bps) == {"y"}, out
+
+
 def test_check_traverse_refused(interp, tmp_path):
     t = start(interp, tmp_path)
     try:

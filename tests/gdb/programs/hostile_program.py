@@ -5,7 +5,8 @@
 usage: hostile_program.py REPORT.json READY_FIFO
 Names its main thread with terminal escapes (prctl PR_SET_NAME), keeps N
 instances of a class whose name holds escapes, a C1 control and a newline,
-and puts one more and a str with escapes in gc.garbage.  Writes its report,
+and puts one more, a str with escapes and an instance of a class named
+"str" in gc.garbage.  Writes its report,
 signals ready, blocks until stdin is closed.
 """
 import ctypes
@@ -26,7 +27,8 @@ def main():
         sys.exit(f"prctl: {os.strerror(ctypes.get_errno())}")
     evil = type(TYPE_NAME, (), {})
     keep = [evil() for _ in range(N)]
-    gc.garbage.extend([evil(), "\x1b[2J\u009b" + "x"])
+    # and a class that calls itself "str": not to be decoded as a str
+    gc.garbage.extend([evil(), "\x1b[2J\u009b" + "x", type("str", (), {})()])
     gc.collect()
     report = {"pid": os.getpid(), "n": N,
               "tracked": sum(1 for o in gc.get_objects() if type(o) is evil)}
