@@ -5,14 +5,17 @@ import gdb
 
 from gcscope_command import GcCommand, parse_args, out
 from gcscope_mem import GcScopeError
-from gcscope_objects import target
+from gcscope_objects import INTERRUPTED, target
 
 DEFAULT_LIMIT = 50000000
 
 
-def print_census(tgt, title, counts, n, complete, top):
+def print_census(tgt, title, counts, n, why, top):
+    """Print one census; why: None (complete) or why it is partial.
+
+    An interrupted census is printed, then KeyboardInterrupt stops the command."""
     out("%s: %d objects, %d types%s" % (title, n, len(counts),
-                                         "" if complete else " (INCOMPLETE: walk stopped)"))
+                                         "" if why is None else " (INCOMPLETE: %s)" % why))
     names = tgt.by_name(counts)
     rows = sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = rows if top <= 0 else rows[:top]
@@ -20,6 +23,8 @@ def print_census(tgt, title, counts, n, complete, top):
         out("  %10d  %s" % (c, name))
     if len(shown) < len(rows):
         out("  %10d  (%d more types)" % (sum(c for _n, c in rows[len(shown):]), len(rows) - len(shown)))
+    if why == INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 class PyGcCensus(GcCommand):
@@ -31,6 +36,11 @@ Usage: py-gc-census [GEN|all|permanent] [--top N] [--limit N]
              gc.freeze(); "all" (default): the three generations and permanent.
   --top N    show the N most common types per generation (default 20; 0 = all).
   --limit N  stop each walk after N objects (default 50000000) and say so.
+  N is decimal or 0x hex.
+
+A list whose links are broken (a bad pointer, or a loop that never comes back
+to the list head) is reported as INCOMPLETE with the reason, with what was
+counted before the break; the other lists are still walked.
 
 Memory is read in 64 KiB chunks; progress is printed on big heaps and Ctrl-C
 stops the walk, printing what was counted so far.
@@ -62,11 +72,8 @@ moved to the collector's local lists (see py-gc-collecting)."""
                 if which != "all" and title.split()[-1] != which and \
                         not (which == "permanent" and title.startswith("permanent")):
                     continue
-                counts, n, complete = tgt.census(head, limit=limit, progress=progress)
-                print_census(tgt, title, counts, n, complete, top)
-                if not complete and n < limit:
-                    out("interrupted")
-                    return
+                counts, n, why = tgt.census(head, limit=limit, progress=progress)
+                print_census(tgt, title, counts, n, why, top)
 
 
 PyGcCensus()

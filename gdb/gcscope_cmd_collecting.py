@@ -7,6 +7,12 @@ from gcscope_command import GcCommand, parse_args, out
 from gcscope_mem import GcScopeError
 from gcscope_objects import target
 
+# phases in which the collector's `unreachable` head may not be initialized
+# yet: gc_list_init(unreachable) runs in deduce_unreachable after
+# update_refs/subtract_refs (3.9-3.14), so until the traverse phase is over a
+# head pointing at itself may be stack garbage left by an earlier collection.
+_BEFORE_UNREACHABLE = (None, "collect", "traverse")
+
 
 class PyGcCollecting(GcCommand):
     """Show the collection in progress, if any: thread, phase, object, and the objects involved.
@@ -36,24 +42,39 @@ of the generation being collected (all generations when it is not known).
             if not col.collecting:
                 continue
             if col.unreachable:
-                # gc_list_init(unreachable) only runs after subtract_refs
-                # (deduce_unreachable, 3.9-3.14): before that the head is stack garbage.
-                try:
-                    counts, n, complete = tgt.census(col.unreachable, limit=10000000)
-                    print_census(tgt, "unreachable (collector's local list at 0x%x)" % col.unreachable,
-                                 counts, n, complete, top)
-                except GcScopeError:
-                    out("unreachable: the collector's list at 0x%x is not set up yet "
-                        "(reachability still being computed)" % col.unreachable)
+                self.unreachable(tgt, col, top)
             gc = tgt.gcstate(interp)
             for name, head, _t, _c in tgt.generation_heads(gc):
-                if col.generation is not None and col.generation >= 0 and name != str(col.generation):
+                if col.generation is not None and name != str(col.generation):
                     continue
-                counts, n, complete = tgt.census(head, limit=50000000)
+                counts, n, why = tgt.census(head, limit=50000000)
                 title = "generation %s" % name
-                if col.generation is not None and name == str(col.generation):
+                if col.generation is not None:
                     title = "generation being collected (%s)" % name
-                print_census(tgt, title, counts, n, complete, top)
+                print_census(tgt, title, counts, n, why, top)
+
+    def unreachable(self, tgt, col, top):
+        head = col.unreachable
+        early = col.phase in _BEFORE_UNREACHABLE
+        if col.phase == "traverse":
+            not_yet = ("unreachable: the collector's list at 0x%x is not set up yet "
+                       "(reachability still being computed)" % head)
+        else:
+            not_yet = ("unreachable: the collector's list at 0x%x is empty or not set up yet "
+                       "(phase not identified)" % head)
+        try:
+            self_pointing = tgt.mem.u64(head) & ~3 == head
+        except GcScopeError:
+            self_pointing = False
+        if early and self_pointing:
+            out(not_yet)
+            return
+        counts, n, why = tgt.census(head, limit=10000000)
+        if why is not None and why.startswith("broken GC list") and early:
+            out(not_yet)
+            return
+        print_census(tgt, "unreachable (collector's local list at 0x%x)" % head,
+                     counts, n, why, top)
 
 
 PyGcCollecting()

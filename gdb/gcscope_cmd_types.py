@@ -7,6 +7,8 @@ from gcscope_command import GcCommand, parse_args, out
 from gcscope_mem import GcScopeError
 from gcscope_objects import target
 
+WALK_LIMIT = 50000000
+
 
 class PyGcTypes(GcCommand):
     """List heap types that do not cooperate with the cyclic GC.
@@ -30,7 +32,9 @@ it with `thread N`: a traverse that checks its thread, like PyO3 unsendable
 classes, must run on the owner's); the process is stopped meanwhile
 (scheduler-locking on), and a traverse that crashes is unwound by gdb
 (unwindonsignal on) and reported as not checked.
-Without --check-traverse: read-only, no function of the target is called."""
+Without --check-traverse: read-only, no function of the target is called.
+A GC list that cannot be walked to its end (broken link, loop, more than
+50000000 objects) is named with an INCOMPLETE line; the others still count."""
     NAME = "py-gc-types"
 
     def run(self, arg, from_tty):
@@ -51,32 +55,50 @@ Without --check-traverse: read-only, no function of the target is called."""
     def report(self, tgt, fl, checker):
         for interp in tgt.interpreters():
             gc = tgt.gcstate(interp)
-            heads = [h for _n, h, _t, _c in tgt.generation_heads(gc)] + [tgt.permanent_head(gc)]
+            heads = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
+            heads.append(("permanent generation", tgt.permanent_head(gc)))
             counts = {}
             first = {}      # type -> one tracked instance, for --check-traverse
             types = set()
-            for head in heads:
-                for gcaddr in tgt.mem.walk_list(head, limit=50000000):
-                    op = gcaddr + tgt.gchead
-                    tp = tgt.type_of(op)
-                    counts[tp] = counts.get(tp, 0) + 1
-                    first.setdefault(tp, op)
-                    try:
-                        if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
-                            types.add(op)
-                    except GcScopeError:
-                        continue
+            notes = []      # lists not walked to their end
+            for title, head in heads:
+                n = 0
+                try:
+                    for gcaddr in tgt.mem.walk_list(head, limit=WALK_LIMIT):
+                        n += 1
+                        op = gcaddr + tgt.gchead
+                        tp = tgt.type_of(op)
+                        counts[tp] = counts.get(tp, 0) + 1
+                        first.setdefault(tp, op)
+                        try:
+                            if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
+                                types.add(op)
+                        except GcScopeError:
+                            continue
+                    if n >= WALK_LIMIT:
+                        notes.append("%s: INCOMPLETE: walk stopped at the limit of %d objects"
+                                     % (title, WALK_LIMIT))
+                except GcScopeError as e:
+                    notes.append("%s: INCOMPLETE after %d objects: %s" % (title, n, e))
             rows = []
             checked = 0
+            heap = 0
+            unreadable = 0
             for t in types:
                 try:
                     flags = tgt.type_flags(t)
                 except GcScopeError:
+                    unreadable += 1
                     continue
                 if not flags & O.Py_TPFLAGS_HEAPTYPE:
                     continue
                 gcflag = bool(flags & O.Py_TPFLAGS_HAVE_GC)
-                trav = tgt.type_slot(t, "tp_traverse") if gcflag else 0
+                try:
+                    trav = tgt.type_slot(t, "tp_traverse") if gcflag else 0
+                except GcScopeError:
+                    unreadable += 1
+                    continue
+                heap += 1
                 problem = None
                 if not gcflag:
                     problem = "no Py_TPFLAGS_HAVE_GC"
@@ -97,7 +119,11 @@ Without --check-traverse: read-only, no function of the target is called."""
             rows.sort(key=lambda r: (r[2].startswith("ok"), r[0]))
             bad = sum(1 for r in rows if not r[2].startswith("ok"))
             out("interpreter %d: %d heap types, %d not cooperating with the GC" % (
-                tgt.interp_id(interp), sum(1 for t in types if tgt.type_flags(t) & O.Py_TPFLAGS_HEAPTYPE), bad))
+                tgt.interp_id(interp), heap, bad))
+            for note in notes:
+                out("  " + note + " (types and counts below are partial)")
+            if unreadable:
+                out("  %d type objects could not be read (skipped)" % unreadable)
             if checker is not None:
                 out("  tp_traverse called on one instance of each of %d types, on thread %d"
                     % (checked, checker.thread.num))

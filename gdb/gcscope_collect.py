@@ -3,6 +3,7 @@
 """Shared analysis of a running (or, in a core, interrupted) collection."""
 import gdb
 
+import gcscope_objects as O
 import gcscope_threads as T
 from gcscope_mem import GcScopeError
 
@@ -21,12 +22,18 @@ class Collection:
         self.obj = None
         self.obj_how = None
         self.generation = None
+        self.generation_bad = None  # a `generation` local outside 0..2 (not usable)
+        self.notes = []           # INCOMPLETE walks of the type search
         self.unreachable = None   # address of the local list head, if found
         self.threads = []
 
 
-def all_types(tgt, interp):
+def all_types(tgt, interp, notes=None):
     """{type address: count} of every object on the interpreter's GC lists.
+
+    A list that cannot be walked to its end contributes what was counted
+    before the break; notes (a list) gets one line per such list.  Ctrl-C
+    raises KeyboardInterrupt.
 
     The type objects met on the lists are keys too (count 0 when no instance
     is on a list): in tp_clear, finalizers or deallocation every instance of
@@ -35,9 +42,14 @@ def all_types(tgt, interp):
     gc = tgt.gcstate(interp)
     counts = {}
     typeobjs = set()
-    heads = [h for _n, h, _t, _c in tgt.generation_heads(gc)] + [tgt.permanent_head(gc)]
-    for head in heads:
-        c, _n, _complete = tgt.census(head, limit=20000000, type_objects=typeobjs)
+    heads = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
+    heads.append(("permanent generation", tgt.permanent_head(gc)))
+    for title, head in heads:
+        c, n, why = tgt.census(head, limit=20000000, type_objects=typeobjs)
+        if why == O.INTERRUPTED:
+            raise KeyboardInterrupt
+        if why is not None and notes is not None:
+            notes.append("%s: INCOMPLETE after %d objects: %s" % (title, n, why))
         for tp, n in c.items():
             counts[tp] = counts.get(tp, 0) + n
     for tp in typeobjs:
@@ -73,9 +85,14 @@ def _collector_locals(col, fi):
     v = _read_local(fi, "generation")
     if v is not None:
         try:
-            col.generation = int(v)
+            g = int(v)
         except (gdb.error, ValueError):
-            pass
+            g = None
+        if g is not None:
+            if 0 <= g <= 2:
+                col.generation = g
+            else:
+                col.generation_bad = g
     v = _read_local(fi, "unreachable")
     if v is not None:
         try:
@@ -91,7 +108,7 @@ def find(tgt, interp, with_threads=True):
     col.collecting = tgt.mem.i32(gc + tgt.layout["gc.collecting"])
     if not col.collecting or not with_threads:
         return col
-    types = all_types(tgt, interp)
+    types = all_types(tgt, interp, col.notes)
     funcs = slot_functions(tgt, types)
     # analyse() wants {func: (slot, type)}; an address shared by several types
     # (subtype_traverse for every Python class) names the slot, not the type.
@@ -144,6 +161,8 @@ def report_lines(tgt, col, indent="  "):
         out.append(indent + "collection running: no")
         return out
     out.append(indent + "collection running: yes")
+    for note in col.notes:
+        out.append(indent + "  type search: " + note)
     st = col.thread
     if st is None:
         out.append(indent + "  thread: not found (no collector frame, no type slot frame, "
@@ -153,6 +172,9 @@ def report_lines(tgt, col, indent="  "):
     out.append(indent + "  thread: %d (LWP %d)%s [found by %s]" % (st.num, st.lwp, ts, col.how))
     if col.generation is not None:
         out.append(indent + "  generation: %d" % col.generation)
+    elif col.generation_bad is not None:
+        out.append(indent + "  generation: the collector's `generation` reads %d, not usable "
+                   "(not 0-2)" % col.generation_bad)
     where = ""
     if col.phase_where is not None:
         where = " [frame #%d %s]" % (col.phase_where.level, col.phase_where.name or "??")

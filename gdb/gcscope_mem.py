@@ -40,6 +40,15 @@ class GcScopeError(Exception):
     """An error to show the user as one line (never a traceback)."""
 
 
+class BrokenList(GcScopeError):
+    """A GC list whose links cannot be followed back to its head."""
+
+    def __init__(self, head, why):
+        super().__init__("broken GC list at 0x%x: %s" % (head, why))
+        self.head = head
+        self.why = why
+
+
 class Memory:
     def __init__(self, inferior=None, max_chunks=512):
         self.inf = inferior or gdb.selected_inferior()
@@ -117,23 +126,44 @@ class Memory:
 
         The low two bits of _gc_next are flags (NEXT_MASK_UNREACHABLE, and the
         visited-space bit of 3.14.0-3.14.4), never address bits: nodes are
-        16-aligned.  Stops after limit nodes; raises on a broken link.
+        16-aligned.  Stops after limit nodes.  Raises BrokenList when a link
+        is bad (NULL, not 16-aligned, or pointing at memory that cannot be
+        read: each node's own link is read before the node is yielded) or
+        when the list loops without coming back to head (Brent's cycle
+        detection: O(1) memory, and no trust in _gc_prev, which holds gc_refs
+        during a collection).
         """
         chunks = self.chunks
         unpack = _Q.unpack_from
         n = 0
-        node = self.u64(head + next_off) & ~3
+        try:
+            node = self.u64(head + next_off) & ~3
+        except GcScopeError:
+            raise BrokenList(head, "cannot read its head") from None
+        tortoise = head     # Brent: the tortoise jumps to the hare at each power of two
+        power, lam = 1, 0
         while node != head:
-            if node == 0:
-                raise GcScopeError("broken GC list at 0x%x: NULL link after %d objects" % (head, n))
-            yield node
-            n += 1
-            if limit is not None and n >= limit:
-                return
+            if node == tortoise:
+                raise BrokenList(head, "loops after %d objects" % n)
+            if node == 0 or node & 15:
+                raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n))
             a = node + next_off
             base = a & ~(CHUNK - 1)
             d = chunks.get(base)
             if d is not None and a + 8 <= base + CHUNK:
-                node = unpack(d, a - base)[0] & ~3
+                nxt = unpack(d, a - base)[0] & ~3
             else:
-                node = self.u64(a) & ~3
+                try:
+                    nxt = self.u64(a) & ~3
+                except GcScopeError:
+                    raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
+            yield node
+            n += 1
+            if limit is not None and n >= limit:
+                return
+            lam += 1
+            if lam == power:
+                tortoise = node
+                power <<= 1
+                lam = 0
+            node = nxt

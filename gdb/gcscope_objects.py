@@ -20,6 +20,10 @@ Py_TPFLAGS_TYPE_SUBCLASS = 1 << 31
 _PyGC_PREV_MASK_FINALIZED = 1
 _PyGC_PREV_MASK_COLLECTING = 2
 _PyGC_PREV_SHIFT = 2
+MAX_LIST_ITEMS = 10000000
+
+# census() reasons for an incomplete walk (a BrokenList's text is the third kind)
+INTERRUPTED = "interrupted"
 
 
 class Target:
@@ -135,19 +139,34 @@ class Target:
             n += 1
         return n
 
-    def pylist(self, op):
-        """Items of a PyListObject (addresses)."""
+    def pylist(self, op, cap=None):
+        """Items of a PyListObject (addresses).
+
+        Refuses an ob_size outside 0..allocated (a corrupt or half-built
+        list) and more than cap items (default MAX_LIST_ITEMS); reads the
+        item array in 1 MiB pieces."""
         if not op:
             return []
-        n = self.mem.i64(op + self.layout["varobject.ob_size"])
-        if n < 0 or n > 1 << 28:
-            raise GcScopeError("list at 0x%x has an impossible size %d" % (op, n))
-        items = self.mem.ptr(op + self.layout["list.ob_item"])
+        cap = MAX_LIST_ITEMS if cap is None else cap
+        mem = self.mem
+        n = mem.i64(op + self.layout["varobject.ob_size"])
+        item_off = self.layout["list.ob_item"]
+        allocated = mem.i64(op + item_off + 8)      # PyListObject: ob_item, then allocated
+        if n < 0 or n > allocated:
+            raise GcScopeError("list at 0x%x has an impossible size %d (allocated %d)"
+                               % (op, n, allocated))
+        if n > cap:
+            raise GcScopeError("list at 0x%x has %d items: more than the %d gcscope reads"
+                               % (op, n, cap))
         if n == 0:
             return []
-        raw = self.mem.read(items, 8 * n)
-        return list(struct.unpack("<%dQ" % n, raw))
-
+        items = mem.ptr(op + item_off)
+        out = []
+        step = 1 << 17                              # items per piece (1 MiB)
+        for i in range(0, n, step):
+            k = min(step, n - i)
+            out.extend(struct.unpack("<%dQ" % k, mem.read(items + 8 * i, 8 * k)))
+        return out
     def pylist_len(self, op):
         return self.mem.i64(op + self.layout["varobject.ob_size"]) if op else 0
 
@@ -199,9 +218,12 @@ class Target:
     def census(self, head, limit=None, progress=None, every=200000, type_objects=None):
         """{type address: count} of the objects on one GC list, and the count.
 
-        Returns (counts, n, complete).  complete is False when the walk was
-        capped by limit or interrupted (Ctrl-C).  type_objects: a set to which
-        the addresses of the type objects met on the list are added."""
+        Returns (counts, n, why): why is None when the whole list was
+        walked, else why the counts are partial: "walk stopped at the limit
+        of N objects", the broken-list message (GcScopeError text), or
+        INTERRUPTED (Ctrl-C: the caller prints what was counted, then must
+        stop: raise KeyboardInterrupt).  type_objects: a set to which the
+        addresses of the type objects met on the list are added."""
         counts = {}
         get = counts.get
         mem = self.mem
@@ -210,7 +232,7 @@ class Target:
         off = self.gchead + self.ob_type
         metas = set()
         n = 0
-        complete = True
+        why = None
         last = time.monotonic()
         try:
             for node in mem.walk_list(head, limit=limit):
@@ -241,10 +263,12 @@ class Target:
                         progress(n)
                         last = now
             if limit is not None and n >= limit:
-                complete = False
+                why = "walk stopped at the limit of %d objects" % limit
+        except GcScopeError as e:
+            why = str(e)
         except KeyboardInterrupt:
-            complete = False
-        return counts, n, complete
+            why = INTERRUPTED
+        return counts, n, why
 
     def by_name(self, counts):
         """Fold {type address: n} into {type name: n}."""
