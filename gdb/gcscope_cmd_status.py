@@ -3,6 +3,7 @@
 """py-gc-status."""
 import gcscope_collect as C
 from gcscope_command import GcCommand, parse_args, out
+from gcscope_mem import BrokenList
 from gcscope_objects import target
 
 
@@ -38,7 +39,13 @@ Read-only: no function of the target is called."""
             gens = tgt.generation_heads(gc)
             out("  thresholds: %s" % " ".join(str(mem.i32(t)) for _n, _h, t, _c in gens))
             out("  counts: %s" % " ".join(str(mem.i32(c)) for _n, _h, _t, c in gens))
-            out("  frozen (permanent generation): %d" % tgt.list_len(tgt.permanent_head(gc)))
+            # a broken list is reported in its line; the rest of the status
+            # does not depend on it
+            try:
+                frozen = "%d" % tgt.list_len(tgt.permanent_head(gc))
+            except BrokenList as e:
+                frozen = "unknown (%s)" % e
+            out("  frozen (permanent generation): %s" % frozen)
             out("  gc.garbage: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.garbage"])))
             out("  gc.callbacks: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.callbacks"])))
             st = gc + lay["gc.generation_stats"]
