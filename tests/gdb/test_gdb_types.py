@@ -34,23 +34,30 @@ def row(text, name):
     return (m.group(1), int(m.group(2))) if m else (None, None)
 
 
-def test_check_traverse_live(interp, tmp_path):
+def run_checks(interp, tmp_path, commands):
+    """gdb COMMANDS on a live types_program.py; (gdb's stdout, the report)
+    once the program has exited, normally: the calls did not hurt it."""
     t = start(interp, tmp_path)
     try:
-        out, err = gdbutil.run_gdb(interp, ["py-gc-types --check-traverse --all", "thread 2",
-                                            "py-gc-types --check-traverse"], pid=t.pid)
+        out, err = gdbutil.run_gdb(interp, commands, pid=t.pid)
     finally:
         t.stop()
     assert "Traceback" not in out + err, err
     if re.search(r"^py-gc-types: --check-traverse: cannot set up the call", err, re.M):
         pytest.skip(f"{interp.name}: gdb cannot make inferior calls here: {err.strip()[-300:]}")
     assert not re.search(r"^py-gc-\S+: ", err, re.M), err
-    # the process survived both runs, the aborting call included
     assert t.proc.returncode == 0, t.proc.stderr.read().decode()[-2000:]
     assert json.loads(t.proc.stdout.read().decode().strip().splitlines()[-1])["alive"] == 20
+    return out, t.report
+
+
+def test_check_traverse_live(interp, tmp_path):
+    # the process survives both runs, the aborting call included
+    out, report = run_checks(interp, tmp_path, ["py-gc-types --check-traverse --all", "thread 2",
+                                                "py-gc-types --check-traverse"])
 
     first, second = out.split("[Switching to thread 2")
-    n = t.report["tracked"]
+    n = report["tracked"]
     assert re.search(r"^  tp_traverse called on one instance of each of \d+ types, on thread 1$",
                      first, re.M), first
     assert row(first, "gcxt.NoTypeVisit") == (
@@ -71,20 +78,10 @@ def test_check_traverse_with_user_breakpoint(interp, tmp_path):
     run without stopping, the breakpoint is enabled again afterwards, and
     the process lives on (calls piled up under a breakpoint, then the
     visitproc unmapped under them, once killed it)."""
-    t = start(interp, tmp_path)
-    try:
-        out, err = gdbutil.run_gdb(interp, ["break subtype_traverse", "break Unsendable_traverse",
-                                            "py-gc-types --check-traverse --all",
-                                            "info breakpoints"], pid=t.pid)
-    finally:
-        t.stop()
-    assert "Traceback" not in out + err, err
-    if re.search(r"^py-gc-types: --check-traverse: cannot set up the call", err, re.M):
-        pytest.skip(f"{interp.name}: gdb cannot make inferior calls here: {err.strip()[-300:]}")
-    assert not re.search(r"^py-gc-\S+: ", err, re.M), err
-    assert t.proc.returncode == 0, t.proc.stderr.read().decode()[-2000:]
-    assert json.loads(t.proc.stdout.read().decode().strip().splitlines()[-1])["alive"] == 20
-    n = t.report["tracked"]
+    out, report = run_checks(interp, tmp_path, ["break subtype_traverse", "break Unsendable_traverse",
+                                                "py-gc-types --check-traverse --all",
+                                                "info breakpoints"])
+    n = report["tracked"]
     assert row(out, "gcxt.Unsendable") == ("ok, tp_traverse visits its type", n["Unsendable"]), out
     assert row(out, "Plain") == ("ok, tp_traverse visits its type", n["Plain"]), out
     # both breakpoints listed as enabled again ("breakpoint keep y")

@@ -18,48 +18,9 @@ import json
 import os
 import sys
 
+from heapkit import Frozen, Garb, Mid, Old, Young, census, pairs
+
 N_FROZEN, N_OLD, N_MID, N_YOUNG = 300, 400, 500, 600
-
-
-class Frozen:
-    pass
-
-
-class Old:
-    pass
-
-
-class Mid:
-    pass
-
-
-class Young:
-    pass
-
-
-class Garb:
-    pass
-
-
-def tp_name(t):
-    return ctypes.c_char_p.from_address(id(t) + 24).value.decode()
-
-
-def pairs(cls, n):
-    out = []
-    for _ in range(n // 2):
-        a, b = cls(), cls()
-        a.peer, b.peer = b, a
-        out += [a, b]
-    return out
-
-
-def census(objs):
-    c = {}
-    for o in objs:
-        k = tp_name(type(o))
-        c[k] = c.get(k, 0) + 1
-    return c
 
 
 def gc_next(addr):

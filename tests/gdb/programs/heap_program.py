@@ -10,56 +10,14 @@ What it builds (all numbers reported, so the test compares exactly):
   Old instances in generation 2, Mid in generation 1, Young in generation 0;
   thresholds (100000, 50, 60) so nothing collects by itself; 3 gc.callbacks.
 """
-import ctypes
 import gc
 import json
 import os
 import sys
 
+from heapkit import Frozen, Garb, Mid, Old, Young, census, pairs
+
 N_FROZEN, N_OLD, N_MID, N_YOUNG, N_GARB = 300, 400, 500, 600, 6
-
-
-class Frozen:
-    pass
-
-
-class Old:
-    pass
-
-
-class Mid:
-    pass
-
-
-class Young:
-    pass
-
-
-class Garb:
-    pass
-
-
-def tp_name(t):
-    # the C-level tp_name (what gdb reads), not __name__/__qualname__:
-    # PyType_FromSpec types keep the dotted spec name there.
-    return ctypes.c_char_p.from_address(id(t) + 24).value.decode()
-
-
-def pairs(cls, n):
-    out = []
-    for _ in range(n // 2):
-        a, b = cls(), cls()
-        a.peer, b.peer = b, a
-        out += [a, b]
-    return out
-
-
-def census(objs):
-    c = {}
-    for o in objs:
-        k = tp_name(type(o))
-        c[k] = c.get(k, 0) + 1
-    return c
 
 
 def cb(phase, info):
