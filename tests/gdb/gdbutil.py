@@ -136,6 +136,14 @@ def run_gdb(interp, commands, timeout=300, **kw):
     return r.stdout, r.stderr
 
 
+def gcore_and_stop(interp, t, dest_dir, dwarf=True):
+    """gcore() of target t; t is stopped afterwards, whether or not it worked."""
+    try:
+        return gcore(interp, t.pid, dest_dir, dwarf=dwarf)
+    finally:
+        t.stop()
+
+
 def gcore(interp, pid, dest_dir, dwarf=True):
     """A core of a live target made by gdb's gcore (same gdb setup as the tests)."""
     core = os.path.join(dest_dir, "core.%d" % pid)

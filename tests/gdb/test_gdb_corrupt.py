@@ -77,10 +77,7 @@ def test_live(interp, tmp_path):
 
 def test_gcore(interp, tmp_path):
     t = gdbutil.start(interp, tmp_path, "corrupt_program.py")
-    try:
-        core = gdbutil.gcore(interp, t.pid, str(tmp_path))
-    finally:
-        t.stop()
+    core = gdbutil.gcore_and_stop(interp, t, str(tmp_path))
     try:
         out, err = run(interp, t, core=core)
     finally:

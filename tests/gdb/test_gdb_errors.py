@@ -108,10 +108,7 @@ def test_help_texts():
 
 def test_truncated_core(interp, tmp_path):
     t = gdbutil.start(interp, tmp_path, "heap_program.py")
-    try:
-        core = gdbutil.gcore(interp, t.pid, str(tmp_path))
-    finally:
-        t.stop()
+    core = gdbutil.gcore_and_stop(interp, t, str(tmp_path))
     size = os.path.getsize(core)
     with open(core, "r+b") as f:
         f.truncate(size // 3)

@@ -101,10 +101,7 @@ def test_live(interp, mode, tmp_path):
 def test_gcore(interp, mode, tmp_path):
     dwarf = check_debuginfo(interp, mode)
     t = gdbutil.start(interp, tmp_path, "heap_program.py")
-    try:
-        core = gdbutil.gcore(interp, t.pid, str(tmp_path), dwarf=dwarf)
-    finally:
-        t.stop()
+    core = gdbutil.gcore_and_stop(interp, t, str(tmp_path), dwarf=dwarf)
     try:
         out, err = gdbutil.run_gdb(interp, commands(t), core=core, dwarf=dwarf)
     finally:

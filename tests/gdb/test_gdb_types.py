@@ -91,10 +91,7 @@ def test_check_traverse_with_user_breakpoint(interp, tmp_path):
 
 def test_check_traverse_refused(interp, tmp_path):
     t = start(interp, tmp_path)
-    try:
-        core = gdbutil.gcore(interp, t.pid, str(tmp_path))
-    finally:
-        t.stop()
+    core = gdbutil.gcore_and_stop(interp, t, str(tmp_path))
     try:
         out, err = gdbutil.run_gdb(interp, ["py-gc-types --check-traverse", "py-gc-types"],
                                    core=core)

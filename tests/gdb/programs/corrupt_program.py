@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from heapkit import Frozen, Garb, Mid, Old, Young, census, pairs
+from heapkit import Garb, Mid, census, fill_generations, frozen_heap, pairs
 
 N_FROZEN, N_OLD, N_MID, N_YOUNG = 300, 400, 500, 600
 
@@ -30,20 +30,13 @@ def gc_next(addr):
 
 def main():
     report_path, ready_path = sys.argv[1], sys.argv[2]
-    gc.set_threshold(100000, 50, 60)
-    keep = {}
-    keep["frozen"] = pairs(Frozen, N_FROZEN)
-    gc.freeze()
+    keep = frozen_heap(N_FROZEN)
     gc.set_debug(gc.DEBUG_SAVEALL)
     g = pairs(Garb, 6)
     del g
     gc.collect()
     gc.set_debug(0)
-    keep["old"] = pairs(Old, N_OLD)
-    gc.collect()
-    keep["mid"] = pairs(Mid, N_MID)
-    gc.collect(0)
-    keep["young"] = pairs(Young, N_YOUNG)
+    fill_generations(keep, N_OLD, N_MID, N_YOUNG)
 
     gen1 = gc.get_objects(generation=1)
     mids = [i for i, o in enumerate(gen1) if type(o) is Mid]

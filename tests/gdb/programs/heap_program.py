@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from heapkit import Frozen, Garb, Mid, Old, Young, census, pairs
+from heapkit import Garb, census, fill_generations, frozen_heap, pairs
 
 N_FROZEN, N_OLD, N_MID, N_YOUNG, N_GARB = 300, 400, 500, 600, 6
 
@@ -26,10 +26,7 @@ def cb(phase, info):
 
 def main():
     report_path, ready_path = sys.argv[1], sys.argv[2]
-    gc.set_threshold(100000, 50, 60)
-    keep = {}
-    keep["frozen"] = pairs(Frozen, N_FROZEN)
-    gc.freeze()
+    keep = frozen_heap(N_FROZEN)
 
     gc.set_debug(gc.DEBUG_SAVEALL)
     g = pairs(Garb, N_GARB)
@@ -43,11 +40,7 @@ def main():
     gc.garbage.extend(["hello", "h\u00e9llo\u20ac", 12345, -7, 2 ** 70, 2.5, b"xyz", None, True,
                        (1, 2, 3), {"a": 1}])
 
-    keep["old"] = pairs(Old, N_OLD)
-    gc.collect()
-    keep["mid"] = pairs(Mid, N_MID)
-    gc.collect(0)
-    keep["young"] = pairs(Young, N_YOUNG)
+    fill_generations(keep, N_OLD, N_MID, N_YOUNG)
     gc.callbacks.extend([cb, lambda p, i: None, cb])
 
     report = {

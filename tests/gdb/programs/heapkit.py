@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Copyright (c) 2026 The gcscope authors
-"""What heap_program.py and corrupt_program.py both build a heap from: the
-classes whose instances the tests count, and the counting itself."""
+"""What the gdb test programs share: the classes whose instances the tests
+count, the counting itself, the generations they are put in, and the
+report-and-ready handshake of gdbutil.start()."""
 import ctypes
+import gc
+import json
+import os
 
 
 class Frozen:
@@ -46,3 +50,31 @@ def census(objs):
         k = tp_name(type(o))
         c[k] = c.get(k, 0) + 1
     return c
+
+
+def frozen_heap(n_frozen):
+    """Thresholds (100000, 50, 60), so that nothing collects by itself, and
+    n_frozen Frozen instances frozen by gc.freeze(): the dict of what to keep."""
+    gc.set_threshold(100000, 50, 60)
+    keep = {"frozen": pairs(Frozen, n_frozen)}
+    gc.freeze()
+    return keep
+
+
+def fill_generations(keep, n_old, n_mid, n_young):
+    """Old instances into generation 2 (a full collection moves them there),
+    Mid into generation 1 (collect(0)), Young left in generation 0."""
+    keep["old"] = pairs(Old, n_old)
+    gc.collect()
+    keep["mid"] = pairs(Mid, n_mid)
+    gc.collect(0)
+    keep["young"] = pairs(Young, n_young)
+
+
+def report_ready(report_path, ready_path, report):
+    """Write report as JSON, then "ready" to the FIFO gdbutil.start() waits on."""
+    with open(report_path, "w") as f:
+        json.dump(report, f)
+    fd = os.open(ready_path, os.O_WRONLY)
+    os.write(fd, b"ready\n")
+    os.close(fd)

@@ -16,6 +16,8 @@ import os
 import sys
 import threading
 
+from heapkit import report_ready
+
 N = 5
 
 
@@ -42,11 +44,7 @@ def main():
     report = {"pid": os.getpid(), "version": list(sys.version_info[:3]),
               "tracked": {k: sum(1 for o in gc.get_objects() if type(o).__name__ == k)
                           for k in ("NoTypeVisit", "Unsendable", "Plain")}}
-    with open(report_path, "w") as f:
-        json.dump(report, f)
-    fd = os.open(ready_path, os.O_WRONLY)
-    os.write(fd, b"ready\n")
-    os.close(fd)
+    report_ready(report_path, ready_path, report)
     sys.stdin.read()
     idle.set()
     t.join()
