@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * The data model of a trace: the values the correlator (correlate.h) builds
+ * from the decoded ring-buffer records and hands to every sink (sink.h).
+ *
+ *   probe -> ring buffer -> decode (tracer.c) -> correlate -> sinks
+ *
+ * A struct gc_collection is one finished collection with everything known
+ * of it.  It is only valid during the sink call that receives it: a sink
+ * that keeps something copies it.  Every value gcscope could not learn is
+ * marked unknown (a flag, -1 or NULL), never 0.
+ */
+#ifndef GCSCOPE_MODEL_H
+#define GCSCOPE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gcscope.h"
+
+struct pystack_result;
+struct trace_stats;
+struct obj_summary;
+
+#define GC_THREAD_NAME_LEN (GCSCOPE_COMM_LEN + 1)
+#define GC_PY_THREAD_NAME_LEN 64
+#define GC_TYPE_NAME_LEN 128
+
+/* gc_collection.flags */
+#define GC_HIDDEN	(1U << 0)	/* shorter than --min-ms: summarised, not shown */
+#define GC_SAMPLED	(1U << 1)	/* inside a sampling window (the agent) */
+
+/* A type's share of what one collection destroyed. */
+struct gc_type_count {
+	const char *name;		/* cleaned for a terminal; types sharing a name are merged */
+	uint64_t count;
+};
+
+/* An object of a watched type that a collection destroyed on another thread
+ * than its owner's (--owners). */
+struct gc_finding {
+	uint64_t obj;			/* its address */
+	const char *type;		/* its type's name */
+	uint32_t owner_tid;
+	const char *owner_thread;	/* kernel name of the owner thread, cleaned */
+	uint64_t created_ns;		/* CLOCK_MONOTONIC, when it was made */
+};
+
+struct gc_collection {
+	uint32_t pid;			/* tgid, in gcscope's pid namespace */
+	uint32_t tid;			/* the collecting thread */
+	const char *thread;		/* its kernel name (comm), cleaned */
+	const char *py_thread;		/* its threading.Thread name, NULL if unknown */
+	int gen;			/* -1 if unknown */
+	uint64_t ts_start, ts_end;	/* CLOCK_MONOTONIC ns */
+	uint64_t pause_ns;
+	uint32_t flags;			/* GC_* */
+
+	/* Counts: from the interpreter's generation_stats, or the probe's
+	 * collected + uncollectable total (USDT gc__done), or unknown. */
+	bool have_counts;
+	int64_t collected, uncollectable;
+	bool have_total;
+	int64_t total;			/* the probe's unreachable count */
+
+	/* --stack (and --owners, whose findings carry it): the collecting
+	 * thread's Python stack; NULL if its record was lost. */
+	bool stack_wanted;		/* a stack is shown with the collection */
+	bool stack_known;		/* the trace captures stacks at all */
+	const struct pystack_result *stack;
+
+	/* --types/--owners: what the walk of the collected list found. */
+	bool types_traced;		/* the trace walks collections */
+	bool walked;			/* this one's walk arrived */
+	uint64_t objects_seen;
+	bool walk_capped, walk_faulted;
+	const struct gc_type_count *types; /* most first */
+	size_t ntypes;
+	bool owners_traced;		/* the trace has --owners */
+	const struct gc_finding *findings;
+	size_t nfindings;
+};
+
+/* What a trace is attached to, and how. */
+struct gc_attach {
+	uint32_t pid;
+	const char *comm;
+	const char *python;		/* "3.11.2" */
+	const char *version_source;
+	const char *binary;		/* the ELF with the runtime, as the target sees it */
+	const char *root;		/* "/" or the target's root */
+	const char *probe;		/* "usdt", "uprobe" */
+	const char *probe_detail;
+	bool counts;			/* collected/uncollectable are read */
+	const char *counts_why;		/* why not */
+	bool launched;			/* gcscope started it (-- CMD) */
+	bool stack_requested;		/* --stack */
+	bool stacks;			/* and they can be had */
+	const char *stacks_why;
+	int64_t mono_to_real;		/* add to a CLOCK_MONOTONIC ns for wall-clock ns */
+};
+
+/* How the target ended, when it did. */
+enum gc_exit_kind {
+	GC_EXIT_UNKNOWN = 0,		/* not ours to reap (-p) and no signal seen */
+	GC_EXIT_STATUS,			/* exited with status */
+	GC_EXIT_SIGNAL,			/* killed by signal */
+};
+
+/* The end of a trace, with its summary. */
+struct gc_end {
+	const char *reason;		/* "signal", "target exited", "duration elapsed", ... */
+	uint64_t wall_ns;		/* how long the trace ran */
+	uint64_t lost;			/* collection events lost (ring buffer full) */
+	uint64_t unpaired;		/* collections already running at attach */
+	uint64_t hidden;		/* collections hidden by --min-ms */
+	double min_ms;
+	enum gc_exit_kind exit_kind;
+	int exit_value;			/* status or signal number */
+	struct trace_stats *stats;	/* summary; sinks may sort its tables */
+	struct obj_summary *objects;	/* NULL without --types/--owners */
+};
+
+#endif
