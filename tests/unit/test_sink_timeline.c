@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* The timeline sink (user/sink_timeline.c): the Chrome trace-event JSON it
+ * writes for given model values, byte for byte. */
+#include <linux/types.h>	/* gcscope.h, through model.h, wants __u32 */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "sink.h"
+
+struct mem {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct sink *s;
+};
+
+static void mem_open(struct mem *m, int top)
+{
+	struct sink_config cfg = { .top = top };
+
+	memset(m, 0, sizeof(*m));
+	m->f = open_memstream(&m->buf, &m->len);
+	cfg.out = m->f;
+	m->s = sink_timeline_new(&cfg);
+	CHECK(m->s != NULL);
+}
+
+/* free the sink, close the stream: m->buf is then the whole file */
+static void mem_close(struct mem *m)
+{
+	m->s->ops->free(m->s);
+	fclose(m->f);
+}
+
+static const struct gc_attach attach = {
+	.pid = 4242,
+	.comm = "python3",
+	.python = "3.11.2",
+	.probe = "usdt",
+	.counts = true,
+	.mono_to_real = 1700000000000000000LL,
+};
+
+static struct gc_collection coll(uint32_t tid, const char *thread, const char *py_thread, int gen,
+				 uint64_t ts, uint64_t pause)
+{
+	struct gc_collection c = {
+		.pid = 4242, .tid = tid, .thread = thread, .py_thread = py_thread, .gen = gen,
+		.ts_start = ts, .ts_end = ts + pause, .pause_ns = pause,
+		.have_counts = true, .collected = 24, .uncollectable = 0,
+		.have_total = true, .total = 24,
+	};
+	return c;
+}
+
+/* The small case: two threads, a rename, unknown counts, a hidden collection. */
+static void test_basic(void)
+{
+	struct gc_end end = { .reason = "target exited", .wall_ns = 2000000000, .hidden = 1 };
+	struct gc_collection c;
+	struct mem m;
+
+	mem_open(&m, 5);
+	m.s->ops->attach(m.s, &attach);
+	CHECK_EQ_INT(m.s->mono_to_real, attach.mono_to_real);
+	c = coll(4242, "python3", NULL, 0, 123456789012345ULL, 61000);
+	m.s->ops->collection(m.s, &c);
+	/* same thread, same name: no second thread_name */
+	c = coll(4242, "python3", NULL, 2, 123456790000000ULL, 1161001);
+	c.flags = GC_HIDDEN;
+	m.s->ops->collection(m.s, &c);
+	/* a Python name wins over the kernel one; unknown counts are null */
+	c = coll(4244, "Thread-1", "worker \"A\"", -1, 123456791000000ULL, 7);
+	c.have_counts = false;
+	c.have_total = false;
+	m.s->ops->collection(m.s, &c);
+	/* the thread renamed itself: thread_name again */
+	c = coll(4244, "Thread-1", "worker B", 1, 123456792000000ULL, 114000);
+	m.s->ops->collection(m.s, &c);
+	m.s->ops->tick(m.s, 123456793000000ULL);
+	m.s->ops->detach(m.s, &end);
+	mem_close(&m);
+	CHECK_EQ_STR(m.buf,
+		"{\"traceEvents\":[\n"
+		"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4242,\"args\":{\"name\":\"python3\"}},\n"
+		"{\"name\":\"process_labels\",\"ph\":\"M\",\"pid\":4242,\"tid\":4242,"
+		"\"args\":{\"labels\":\"CPython 3.11.2, usdt\"}},\n"
+		"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4242,\"args\":{\"name\":\"python3\"}},\n"
+		"{\"name\":\"gc gen 0\",\"ph\":\"X\",\"pid\":4242,\"tid\":4242,\"cat\":\"gc\","
+		"\"ts\":123456789012.345,\"dur\":61.000,"
+		"\"args\":{\"gen\":0,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}},\n"
+		"{\"name\":\"gc gen 2\",\"ph\":\"X\",\"pid\":4242,\"tid\":4242,\"cat\":\"gc\","
+		"\"ts\":123456790000.000,\"dur\":1161.001,"
+		"\"args\":{\"gen\":2,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}},\n"
+		"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4244,"
+		"\"args\":{\"name\":\"worker \\\"A\\\"\"}},\n"
+		"{\"name\":\"gc\",\"ph\":\"X\",\"pid\":4242,\"tid\":4244,\"cat\":\"gc\","
+		"\"ts\":123456791000.000,\"dur\":0.007,"
+		"\"args\":{\"gen\":null,\"collected\":null,\"uncollectable\":null,\"unreachable\":null}},\n"
+		"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4244,\"args\":{\"name\":\"worker B\"}},\n"
+		"{\"name\":\"gc gen 1\",\"ph\":\"X\",\"pid\":4242,\"tid\":4244,\"cat\":\"gc\","
+		"\"ts\":123456792000.000,\"dur\":114.000,"
+		"\"args\":{\"gen\":1,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}}\n"
+		"],\"displayTimeUnit\":\"ms\",\"otherData\":{\"tool\":\"gcscope\",\"clock\":\"CLOCK_MONOTONIC\","
+		"\"pid\":4242,\"comm\":\"python3\",\"python\":\"3.11.2\",\"probe\":\"usdt\","
+		"\"collections\":4,\"findings\":0,\"end\":\"target exited\",\"wall_ns\":2000000000,"
+		"\"lost\":0,\"unpaired\":0,\"hidden\":1}}\n");
+	free(m.buf);
+}
+
+/* --types/--owners: the top types (--top of them), the number of findings,
+ * and each finding as an instant on the collecting thread; lost events. */
+static void test_types_findings(void)
+{
+	static const struct gc_type_count types[] = {
+		{ "QObject", 7 }, { "dict", 5 }, { "list", 1 },
+	};
+	static const struct gc_finding findings[] = {
+		{ .obj = 0x7f3a1c0e4d50, .type = "QObject", .owner_tid = 4242, .owner_thread = "python3",
+		  .created_ns = 123000000000500ULL },
+	};
+	struct gc_end end = { .reason = "signal", .wall_ns = 5, .lost = 3 };
+	struct gc_collection c = coll(4243, "gc-thread", NULL, 2, 124000000000000ULL, 1000);
+	struct mem m;
+
+	c.types_traced = c.walked = c.owners_traced = true;
+	c.objects_seen = 13;
+	c.types = types;
+	c.ntypes = 3;
+	c.findings = findings;
+	c.nfindings = 1;
+	mem_open(&m, 2);
+	m.s->ops->attach(m.s, &attach);
+	m.s->ops->collection(m.s, &c);
+	/* a collection whose walk did not arrive */
+	c.walked = false;
+	c.nfindings = 0;
+	c.ts_start += 5000000;
+	m.s->ops->collection(m.s, &c);
+	m.s->ops->tick(m.s, 124000010000000ULL);
+	m.s->ops->lost(m.s, 3, 3);
+	m.s->ops->detach(m.s, &end);
+	mem_close(&m);
+	CHECK_EQ_STR(m.buf,
+		"{\"traceEvents\":[\n"
+		"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4242,\"args\":{\"name\":\"python3\"}},\n"
+		"{\"name\":\"process_labels\",\"ph\":\"M\",\"pid\":4242,\"tid\":4242,"
+		"\"args\":{\"labels\":\"CPython 3.11.2, usdt\"}},\n"
+		"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4243,\"args\":{\"name\":\"gc-thread\"}},\n"
+		"{\"name\":\"gc gen 2\",\"ph\":\"X\",\"pid\":4242,\"tid\":4243,\"cat\":\"gc\","
+		"\"ts\":124000000000.000,\"dur\":1.000,"
+		"\"args\":{\"gen\":2,\"collected\":24,\"uncollectable\":0,\"unreachable\":24,"
+		"\"objects_seen\":13,\"types\":{\"QObject\":7,\"dict\":5},\"findings\":1}},\n"
+		"{\"name\":\"off-thread QObject\",\"ph\":\"i\",\"pid\":4242,\"tid\":4243,\"cat\":\"gc.finding\","
+		"\"s\":\"t\",\"ts\":124000000000.000,\"args\":{\"object\":\"0x7f3a1c0e4d50\","
+		"\"object_type\":\"QObject\",\"owner_tid\":4242,\"owner_thread\":\"python3\","
+		"\"created_ts\":123000000000.500}},\n"
+		"{\"name\":\"gc gen 2\",\"ph\":\"X\",\"pid\":4242,\"tid\":4243,\"cat\":\"gc\","
+		"\"ts\":124000005000.000,\"dur\":1.000,"
+		"\"args\":{\"gen\":2,\"collected\":24,\"uncollectable\":0,\"unreachable\":24,"
+		"\"objects_seen\":null,\"types\":null,\"findings\":0}},\n"
+		"{\"name\":\"lost events\",\"ph\":\"i\",\"pid\":4242,\"tid\":4242,\"cat\":\"gc\",\"s\":\"p\","
+		"\"ts\":124000010000.000,\"args\":{\"count\":3,\"total\":3}}\n"
+		"],\"displayTimeUnit\":\"ms\",\"otherData\":{\"tool\":\"gcscope\",\"clock\":\"CLOCK_MONOTONIC\","
+		"\"pid\":4242,\"comm\":\"python3\",\"python\":\"3.11.2\",\"probe\":\"usdt\","
+		"\"collections\":2,\"findings\":1,\"end\":\"signal\",\"wall_ns\":5,"
+		"\"lost\":3,\"unpaired\":0,\"hidden\":0}}\n");
+	free(m.buf);
+}
+
+/* Written as it goes: after a tick the file holds every event so far; a
+ * sink freed without detach (the trace failed) still leaves valid JSON, and
+ * one that never saw anything leaves an empty trace. */
+static void test_streaming(void)
+{
+	struct gc_collection c = coll(7, "t", NULL, 0, 1000, 1000);
+	char path[] = "/tmp/test_sink_timeline.XXXXXX";
+	struct sink_config cfg = { .own_out = true };
+	char buf[4096];
+	size_t n;
+	struct sink *s;
+	FILE *r;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	cfg.out = fdopen(fd, "w");
+	s = sink_timeline_new(&cfg);
+	s->ops->attach(s, &attach);
+	s->ops->collection(s, &c);
+	s->ops->tick(s, 5000);
+	r = fopen(path, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, r);
+	buf[n] = '\0';
+	fclose(r);
+	CHECK(strstr(buf, "\"ph\":\"X\",\"pid\":4242,\"tid\":7") != NULL);
+	CHECK(strstr(buf, "]") == NULL);
+	s->ops->free(s);		/* closes own_out */
+	r = fopen(path, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, r);
+	buf[n] = '\0';
+	fclose(r);
+	unlink(path);
+	CHECK(n > 21 && !strcmp(buf + n - 21, "\"end\":\"incomplete\"}}\n"));
+
+	struct mem m;
+
+	mem_open(&m, 5);
+	mem_close(&m);
+	CHECK_EQ_STR(m.buf, "{\"traceEvents\":[],\"displayTimeUnit\":\"ms\",\"otherData\":{\"tool\":\"gcscope\","
+			    "\"clock\":\"CLOCK_MONOTONIC\",\"collections\":0,\"findings\":0,"
+			    "\"end\":\"incomplete\"}}\n");
+	free(m.buf);
+}
+
+/* A full disk: the sink marks itself failed and the trace goes on. */
+static void test_write_error(void)
+{
+	struct sink_config cfg = { .own_out = true };
+	struct gc_collection c = coll(7, "t", NULL, 0, 1000, 1000);
+	struct sink *s;
+
+	cfg.out = fopen("/dev/full", "w");
+	CHECK(cfg.out != NULL);
+	if (!cfg.out)
+		return;
+	s = sink_timeline_new(&cfg);
+	s->ops->attach(s, &attach);
+	CHECK(!s->failed);
+	s->ops->collection(s, &c);
+	s->ops->tick(s, 5000);
+	CHECK(s->failed);
+	s->ops->collection(s, &c);
+	s->ops->free(s);
+}
+
+int main(void)
+{
+	test_basic();
+	test_types_findings();
+	test_streaming();
+	test_write_error();
+	CHECK_DONE("test_sink_timeline");
+}
