@@ -31,7 +31,7 @@ BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$
 
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 debootstrap binutils debuginfod \
-	elfutils bpftrace
+	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
