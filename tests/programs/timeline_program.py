@@ -10,6 +10,7 @@ target itself: gc.callbacks' "start" and "stop", in time.monotonic_ns()
 
 Runs without a protocol (for `gcscope trace -- python3 timeline_program.py
 REPORT`) and writes REPORT, one JSON object:
+  pid: os.getpid()
   t0, t1: when the callback was installed and removed (monotonic ns)
   collections: [native tid, generation, start ns, stop ns, collected, uncollectable]
   threads: {native tid: name}
@@ -19,6 +20,7 @@ usage: timeline_program.py REPORT [THREADS] [ROUNDS]
 import ctypes
 import gc
 import json
+import os
 import sys
 import threading
 import time
@@ -80,5 +82,5 @@ gc.callbacks.remove(on_gc)
 t1 = time.monotonic_ns()
 
 with open(REPORT, "w") as f:
-    json.dump({"t0": t0, "t1": t1, "collections": collections,
+    json.dump({"pid": os.getpid(), "t0": t0, "t1": t1, "collections": collections,
                "threads": {str(k): v for k, v in names.items()}}, f)

@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""gcscope trace --timeline FILE against real interpreters (docs/timeline.md).
+
+The file is Chrome trace-event JSON.  Its complete events ("X") must be the
+collections the target saw through gc.callbacks: as many, on the tracks of
+the threads that ran them (threading.get_native_id()), named after those
+threads, at the times the target's own time.monotonic_ns() saw them.  Then
+speedscope, in headless Chromium, must load it and show those threads.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+
+import pytest
+
+import matrix
+from harness import PROGRAMS, Gcscope, Target, run
+
+sys.path.insert(0, os.path.join(matrix.REPO, "tests", "viewer"))
+import speedscope  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def timeline_option(gcscope):
+    if "--timeline" not in run(gcscope, "trace", "-h").stdout:
+        pytest.skip("this gcscope trace has no --timeline option yet")
+
+
+def an_interp():
+    for i in matrix.interpreters():
+        if not i.missing:
+            return i
+    pytest.skip("no interpreter of the matrix can be had")
+
+
+def run_program(gcscope, interp, tmp_path, *trace_args, threads=3, rounds=20):
+    """gcscope trace --timeline F [trace_args] -- python timeline_program.py:
+    (the timeline parsed, its text, the program's report, gcscope's stdout)."""
+    d = interp.scratch_dir(tmp_path)
+    script = os.path.join(d, "timeline_program.py")
+    report = os.path.join(d, "report.json")
+    shutil.copy(os.path.join(PROGRAMS, "timeline_program.py"), script)
+    timeline = os.path.join(str(tmp_path), "timeline.json")
+    r = run(gcscope, "trace", "--timeline", timeline, *trace_args, "--",
+            *interp.argv(interp.inside(script), interp.inside(report), threads, rounds), timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open(report) as f:
+        rep = json.load(f)
+    with open(timeline) as f:
+        text = f.read()
+    return json.loads(text), text, rep, r.stdout
+
+
+def events(trace, ph, name=None):
+    return [e for e in trace["traceEvents"] if e["ph"] == ph and (name is None or e["name"] == name)]
+
+
+def thread_names(trace):
+    """tid -> the last name its thread_name metadata gave."""
+    names = {}
+    for e in events(trace, "M", "thread_name"):
+        names[e["tid"]] = e["args"]["name"]
+    return names
+
+
+def check_against_target(trace, text, rep):
+    assert text.endswith("}\n")
+    assert trace["displayTimeUnit"] == "ms"
+    assert trace["otherData"]["end"] == "target exited"
+    (proc,) = events(trace, "M", "process_name")
+    assert proc["pid"] == rep["pid"]
+
+    colls = events(trace, "X")
+    assert colls, "no collection on the timeline"
+    assert trace["otherData"]["collections"] == len(colls)
+    for e in colls:
+        assert e["pid"] == rep["pid"] and e["cat"] == "gc"
+        assert e["dur"] > 0
+    # The target's account covers [t0, t1]; start-up and shutdown collect too.
+    t0, t1 = rep["t0"] / 1000, rep["t1"] / 1000
+    mine = [e for e in colls if t0 <= e["ts"] <= t1]
+    seen = rep["collections"]
+    assert len(mine) == len(seen), (len(mine), len(seen))
+    assert sorted({e["tid"] for e in mine}) == sorted({c[0] for c in seen})
+    assert sorted(int(t) for t in rep["threads"]) == sorted({c[0] for c in seen})
+
+    # Each thread's track: its collections in order, none overlapping, each
+    # at the time the target's callbacks saw it (so ts and dur are
+    # CLOCK_MONOTONIC microseconds), with its generation and counts.
+    names = thread_names(trace)
+    for tid, name in rep["threads"].items():
+        tid = int(tid)
+        assert names[tid] == name, (tid, names.get(tid), name)
+        track = [e for e in mine if e["tid"] == tid]
+        own = [c for c in seen if c[0] == tid]
+        assert len(track) == len(own)
+        for prev, e in zip(track, track[1:]):
+            assert prev["ts"] + prev["dur"] <= e["ts"]
+        for e, (_, gen, start, stop, collected, uncollectable) in zip(track, own):
+            lo, hi = e["ts"] * 1000, (e["ts"] + e["dur"]) * 1000
+            assert lo <= stop and hi >= start, (e, start, stop)
+            assert e["args"]["gen"] == gen
+            assert e["name"] == f"gc gen {gen}"
+            if e["args"]["collected"] is not None:
+                assert e["args"]["collected"] == collected
+                assert e["args"]["uncollectable"] == uncollectable
+    # Metadata first: every track is named before its first collection.
+    named = set()
+    for e in trace["traceEvents"]:
+        if e["ph"] == "M" and e["name"] == "thread_name":
+            named.add(e["tid"])
+        elif e["ph"] == "X":
+            assert e["tid"] in named
+
+
+def test_timeline_matches_target(gcscope, interp, tmp_path, timeline_option):
+    trace, text, rep, out = run_program(gcscope, interp, tmp_path)
+    check_against_target(trace, text, rep)
+    assert "Tracing GC of pid" in out            # the text output is still there
+    labels = events(trace, "M", "process_labels")[0]["args"]["labels"]
+    assert labels.startswith("CPython " + ".".join(map(str, interp.version)))
+
+
+def test_timeline_with_json_and_min_ms(gcscope, interp, tmp_path, timeline_option):
+    """-j goes on as before, and --min-ms hides lines, not collections: the
+    timeline has every one (docs/timeline.md)."""
+    trace, text, rep, out = run_program(gcscope, interp, tmp_path, "-j", "--min-ms", "1000")
+    check_against_target(trace, text, rep)
+    recs = [json.loads(l) for l in out.splitlines()]
+    assert recs[0]["type"] == "attach" and recs[-1]["type"] == "summary"
+    assert recs[-1]["hidden"] == trace["otherData"]["hidden"] == len(events(trace, "X"))
+
+
+def weight_ms(s):
+    """speedscope's total weight ("21.81ms", "812.00µs", "1.20s") in ms."""
+    m = re.fullmatch(r"([0-9.]+)(µs|ms|s)", s)
+    assert m, s
+    return float(m.group(1)) * {"µs": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+
+def test_timeline_in_speedscope(gcscope, tmp_path, timeline_option):
+    """speedscope loads the real file and shows one profile per collecting
+    thread, named by the thread_name metadata, weighing its collections."""
+    trace, text, rep, _ = run_program(gcscope, an_interp(), tmp_path)
+    path = os.path.join(str(tmp_path), "timeline.json")
+    shown = speedscope.load(path, screenshot=os.path.join(str(tmp_path), "speedscope.png"))
+    assert shown["title"] == "trace.json - speedscope"
+    names = thread_names(trace)
+    colls = events(trace, "X")
+    profiles = {}
+    for p in shown["profiles"]:
+        m = re.fullmatch(r"(.*) \(pid (\d+)\), (.*) \(tid (\d+)\)", p["name"])
+        assert m, p
+        assert int(m.group(2)) == rep["pid"]
+        profiles[int(m.group(4))] = (m.group(1), m.group(3), weight_ms(p["weight"]))
+    assert sorted(profiles) == sorted({e["tid"] for e in colls})
+    comm = events(trace, "M", "process_name")[0]["args"]["name"]
+    for tid, (proc, thread, weight) in profiles.items():
+        assert proc == comm
+        assert thread == names[tid]
+        total = sum(e["dur"] for e in colls if e["tid"] == tid) / 1000
+        assert abs(weight - total) <= max(0.01 * total, 0.01), (tid, weight, total)
+    for tid, name in rep["threads"].items():
+        assert profiles[int(tid)][1] == name
+    with open(os.path.join(str(tmp_path), "speedscope.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_speedscope_rejects_a_broken_file(gcscope, tmp_path, timeline_option):
+    """The viewer check fails on a file that does not load: the same real
+    trace, cut in the middle of an event."""
+    _, text, _, _ = run_program(gcscope, an_interp(), tmp_path, threads=1, rounds=3)
+    broken = os.path.join(str(tmp_path), "broken.json")
+    with open(broken, "w") as f:
+        f.write(text[:len(text) // 2])
+    with pytest.raises(speedscope.ViewerError, match="could not load"):
+        speedscope.load(broken, timeout=20)
+
+
+@pytest.mark.parametrize("end", ["SIGINT", "SIGTERM", "duration"])
+def test_timeline_closed_on_every_ending(gcscope, tmp_path, timeline_option, end):
+    """Ctrl-C, SIGTERM and --duration close the JSON as target exit does;
+    and it is written as it goes: collections are in the file before the end."""
+    interp = an_interp()
+    target = Target(interp, tmp_path, "gc_loop.py", 1)
+    timeline = os.path.join(str(tmp_path), "timeline.json")
+    extra = ["--duration", "2"] if end == "duration" else []
+    g = Gcscope(gcscope, "trace", "-j", "--timeline", timeline, *extra, "-p", target.pid)
+    try:
+        g.wait_attached()
+        target.go()
+        if end != "duration":
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if os.path.exists(timeline):
+                    with open(timeline) as f:
+                        if f.read().count('"ph":"X"') >= 10:
+                            break
+                time.sleep(0.1)
+            else:
+                pytest.fail("no collection reached the file while tracing")
+            g.proc.send_signal(getattr(signal, end))
+        recs = g.finish()
+        assert g.proc.returncode == 0, g.stderr
+    finally:
+        target.kill()
+    with open(timeline) as f:
+        text = f.read()
+    trace = json.loads(text)
+    assert text.endswith("}\n")
+    want = "duration elapsed" if end == "duration" else "signal"
+    assert trace["otherData"]["end"] == recs[-1]["end"] == want
+    n = sum(1 for r in recs if r["type"] == "collection")
+    assert n > 0 and len(events(trace, "X")) == n
+    assert {e["tid"] for e in events(trace, "X")} == {target.pid}
