@@ -13,7 +13,7 @@ served on 127.0.0.1 (http.server, a free port) and loaded through
 speedscope's #profileURL=; the page is driven over the DevTools protocol.
 A file speedscope cannot import makes it open an alert: that is a failure.
 
-usage: speedscope.py TRACE [--screenshot PNG]
+usage: speedscope.py TRACE [--screenshot PNG] [--size WxH] [--timeout S]
 prints {"title": ..., "profiles": [{"name": ..., "weight": ...}, ...]} or
 exits 1 with the reason.
 """
@@ -195,13 +195,13 @@ def click(browser, x, y):
         browser.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
 
-def load(trace, screenshot=None, timeout=30, open_selector=True):
+def load(trace, screenshot=None, timeout=30, open_selector=True, size=(1200, 700)):
     """What speedscope shows of TRACE; ViewerError if it does not load."""
     ensure_packages()
     server = Server(trace)
     browser = None
     try:
-        browser = Browser(timeout=timeout)
+        browser = Browser(width=size[0], height=size[1], timeout=timeout)
         browser.send("Page.enable")
         browser.send("Runtime.enable")
         browser.send("Page.navigate", url=server.url())
@@ -236,9 +236,11 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("--screenshot", metavar="PNG")
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--size", default="1200x700", help="window WIDTHxHEIGHT")
     args = ap.parse_args()
     try:
-        print(json.dumps(load(args.trace, args.screenshot, args.timeout), indent=1))
+        size = tuple(int(n) for n in args.size.split("x"))
+        print(json.dumps(load(args.trace, args.screenshot, args.timeout, size=size), indent=1))
     except ViewerError as e:
         print(f"speedscope.py: {e}", file=sys.stderr)
         return 1
