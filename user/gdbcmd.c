@@ -129,6 +129,12 @@ static int exec_gdb(char **av)
 		     "cannot run gdb: %s (install gdb)", strerror(errno));
 }
 
+/* -h, --help and -? as argp's commands (trace, doctor) take them */
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "-?");
+}
+
 static void gdb_usage(FILE *f)
 {
 	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
@@ -146,8 +152,12 @@ int cmd_gdb(int argc, char **argv)
 	long pid;
 	ssize_t n;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 && is_help(argv[1])) {
 		gdb_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
+		printf("usage: gcscope gdb -p PID [GDB ARGS...]\n");
 		return EXIT_OK;
 	}
 	if (argc < 3 || strcmp(argv[1], "-p")) {
@@ -276,8 +286,12 @@ int cmd_core(int argc, char **argv)
 	int status, code;
 	pid_t child;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 && is_help(argv[1])) {
 		core_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
+		printf("usage: gcscope core CORE [EXE]\n");
 		return EXIT_OK;
 	}
 	if (argc < 2 || argc > 3) {
