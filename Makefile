@@ -136,13 +136,14 @@ bench: test-deps all
 	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(OUTPUT)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
 	install -m 0644 user/pylayout.tsv $(DESTDIR)$(PREFIX)/share/gcscope/pylayout.tsv
+	install -m 0644 docs/gcscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
 	if ls gdb/*.py >/dev/null 2>&1; then install -m 0644 gdb/*.py $(DESTDIR)$(PREFIX)/share/gcscope/gdb/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope
+	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/gcscope
 
 clean:

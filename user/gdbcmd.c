@@ -141,7 +141,10 @@ static void gdb_usage(FILE *f)
 		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
 		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
 		   "py-gc-garbage; `help py-gc-status` in gdb).  A process in another root\n"
-		   "(container, chroot) gets sysroot and debug-file-directory under /proc/PID/root.\n");
+		   "(container, chroot) gets sysroot and debug-file-directory under /proc/PID/root.\n"
+		   "\n"
+		   "  -p PID           the process to attach to\n"
+		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
 int cmd_gdb(int argc, char **argv)
@@ -273,7 +276,9 @@ static void core_usage(FILE *f)
 		   "Post-mortem GC report of a core file via gdb: py-gc-status, py-gc-census,\n"
 		   "py-gc-collecting, py-gc-garbage and py-gc-types.  EXE is the python\n"
 		   "executable that dumped it (default: the one named in the core).\n"
-		   "GCSCOPE_SYSROOT=DIR: the core comes from a chroot/container rooted at DIR.\n");
+		   "GCSCOPE_SYSROOT=DIR: the core comes from a chroot/container rooted at DIR.\n"
+		   "\n"
+		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
 int cmd_core(int argc, char **argv)
