@@ -613,7 +613,7 @@ const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint
 
 /* ---- output ----------------------------------------------------------- */
 
-static const char *stack_error(const struct pystack_result *r)
+const char *pystack_error(const struct pystack_result *r)
 {
 	if (r->flags & GCSCOPE_STACK_F_NO_TSTATE)
 		return "no Python thread state for this thread";
@@ -683,50 +683,6 @@ void pystack_format_line(const struct pystack_frame *fr, char *out, size_t size,
 		return;
 	}
 	snprintf(out, size, "%s%s (%s:%s)", prefix, func, file, line);
-}
-
-void pystack_print_text(const struct pystack_result *r, FILE *f)
-{
-	char buf[256];
-	const char *err;
-
-	if (!r) {
-		fprintf(f, "    (no stack: the stack record was lost)\n");
-		return;
-	}
-	err = stack_error(r);
-	for (int i = 0; i < r->n; i++) {
-		pystack_format_line(&r->frames[i], buf, sizeof(buf), 79);
-		fprintf(f, "%s\n", buf);
-	}
-	if (r->truncated)
-		fprintf(f, "    ... (deeper than %d frames)\n", GCSCOPE_STACK_MAX);
-	if (!r->n && err)
-		fprintf(f, "    (no stack: %s)\n", err);
-	else if (!r->n)
-		fprintf(f, "    (no Python frames)\n");
-}
-
-void pystack_print_json(const struct pystack_result *r, struct jw *w)
-{
-	const char *err = r ? stack_error(r) : "the stack record was lost";
-
-	jw_key_arr(w, "stack");
-	for (int i = 0; r && i < r->n; i++) {
-		jw_obj_begin(w);
-		jw_str(w, "file", r->frames[i].file);
-		jw_str(w, "function", r->frames[i].function);
-		if (r->frames[i].line >= 0)
-			jw_int(w, "line", r->frames[i].line);
-		else
-			jw_null(w, "line");
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	if (r && r->truncated)
-		jw_bool(w, "stack_truncated", true);
-	if (err && (!r || !r->n))
-		jw_str(w, "stack_error", err);
 }
 
 /* ---- pure decoders ---------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "sink.h"
 #include "stats.h"
 
 static void test_slots(void)
@@ -103,7 +104,13 @@ static void test_text_summary(void)
 	stats_init(&s);
 	stats_add(&s, 0, 10, "main", 2000000, 5, 1);
 	stats_add(&s, 0, 10, "main", 4000000, 5, 0);
-	stats_print_text(&s, f, 1000000000ULL);
+	{
+		struct sink *t = sink_text_new(&(struct sink_config){ .out = f, .top = 5 });
+		struct gc_end e = { .reason = "signal", .wall_ns = 1000000000ULL, .stats = &s };
+
+		t->ops->detach(t, &e);
+		t->ops->free(t);
+	}
 	fclose(f);
 	CHECK(strstr(buf, "2 collections in 1.000 s; GC paused threads for 6.000 ms (0.600% of wall time)") != NULL);
 	CHECK(strstr(buf, "gen 0: 2 collections, total 6.000 ms, p50 2.000 ms, p99 4.000 ms, max 4.000 ms") != NULL);
