@@ -19,7 +19,7 @@
  * the lines a person reads, and a timeline is read by zooming instead.
  *
  * The file is flushed on every tick (about 100 ms: one batch of ring-buffer
- * events) and closed by detach, or by free if the trace ended before detach.
+ * events) and on lost events; detach closes the JSON.
  */
 #include <errno.h>
 #include <linux/types.h>	/* gcscope.h, through model.h, wants __u32 */
@@ -301,8 +301,8 @@ static void tl_tick(struct sink *s, uint64_t now_ns)
 	tl_flush(s);
 }
 
-/* Close the array and the object; e is NULL when the trace ended early. */
-static void tl_close(struct sink *s, const struct gc_end *e)
+/* Close the array and the object, with the end of the trace. */
+static void tl_detach(struct sink *s, const struct gc_end *e)
 {
 	struct timeline *tl = tl_of(s);
 	struct jw *w = &tl->w;
@@ -327,26 +327,19 @@ static void tl_close(struct sink *s, const struct gc_end *e)
 		jw_str(w, "probe", tl->probe);
 	jw_uint(w, "collections", tl->collections);
 	jw_uint(w, "findings", tl->findings);
-	if (e) {
-		jw_str(w, "end", e->reason);
-		jw_uint(w, "wall_ns", e->wall_ns);
-		jw_uint(w, "lost", e->lost);
-		jw_uint(w, "unpaired", e->unpaired);
-		jw_uint(w, "hidden", e->hidden);
-	} else {
-		jw_str(w, "end", "incomplete");
-	}
+	jw_str(w, "end", e->reason);
+	jw_uint(w, "wall_ns", e->wall_ns);
+	jw_uint(w, "lost", e->lost);
+	jw_uint(w, "unpaired", e->unpaired);
+	jw_uint(w, "hidden", e->hidden);
 	jw_obj_end(w);
 	fputs("}\n", s->cfg.out);
 	tl->dirty = true;
 	tl_flush(s);
 }
 
-static void tl_detach(struct sink *s, const struct gc_end *e)
-{
-	tl_close(s, e);
-}
-
+/* The file is not ours to close: sinks_free() closes an own_out after
+ * this.  A trace that failed before attach leaves an empty file. */
 static void tl_free(struct sink *s)
 {
 	struct timeline *tl;
@@ -354,9 +347,6 @@ static void tl_free(struct sink *s)
 	if (!s)
 		return;
 	tl = tl_of(s);
-	tl_close(s, NULL);
-	if (s->cfg.own_out && s->cfg.out && fclose(s->cfg.out) && !tl->warned)
-		p_warn("timeline: cannot write the trace file: %s", strerror(errno));
 	for (size_t i = 0; i < tl->nthreads; i++)
 		free(tl->threads[i].name);
 	free(tl->threads);

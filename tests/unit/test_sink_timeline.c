@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 /* The timeline sink (user/sink_timeline.c): the Chrome trace-event JSON it
- * writes for given model values, byte for byte. */
+ * writes for given model values, byte for byte, called through a sink list
+ * (user/sink.c) as the trace calls it. */
 #include <linux/types.h>	/* gcscope.h, through model.h, wants __u32 */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct mem {
 	size_t len;
 	FILE *f;
 	struct sink *s;
+	struct sinks l;
 };
 
 static void mem_open(struct mem *m, int top)
@@ -26,13 +28,21 @@ static void mem_open(struct mem *m, int top)
 	cfg.out = m->f;
 	m->s = sink_timeline_new(&cfg);
 	CHECK(m->s != NULL);
+	CHECK_EQ_INT(sinks_add(&m->l, m->s), 0);
 }
 
 /* free the sink, close the stream: m->buf is then the whole file */
 static void mem_close(struct mem *m)
 {
-	m->s->ops->free(m->s);
+	sinks_free(&m->l);
 	fclose(m->f);
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
 }
 
 static const struct gc_attach attach = {
@@ -64,24 +74,24 @@ static void test_basic(void)
 	struct mem m;
 
 	mem_open(&m, 5);
-	m.s->ops->attach(m.s, &attach);
+	sinks_attach(&m.l, &attach);
 	CHECK_EQ_INT(m.s->mono_to_real, attach.mono_to_real);
 	c = coll(4242, "python3", NULL, 0, 123456789012345ULL, 61000);
-	m.s->ops->collection(m.s, &c);
+	sinks_collection(&m.l, &c);
 	/* same thread, same name: no second thread_name */
 	c = coll(4242, "python3", NULL, 2, 123456790000000ULL, 1161001);
 	c.flags = GC_HIDDEN;
-	m.s->ops->collection(m.s, &c);
+	sinks_collection(&m.l, &c);
 	/* a Python name wins over the kernel one; unknown counts are null */
 	c = coll(4244, "Thread-1", "worker \"A\"", -1, 123456791000000ULL, 7);
 	c.have_counts = false;
 	c.have_total = false;
-	m.s->ops->collection(m.s, &c);
+	sinks_collection(&m.l, &c);
 	/* the thread renamed itself: thread_name again */
 	c = coll(4244, "Thread-1", "worker B", 1, 123456792000000ULL, 114000);
-	m.s->ops->collection(m.s, &c);
-	m.s->ops->tick(m.s, 123456793000000ULL);
-	m.s->ops->detach(m.s, &end);
+	sinks_collection(&m.l, &c);
+	sinks_tick(&m.l, 123456793000000ULL);
+	sinks_detach(&m.l, &end);
 	mem_close(&m);
 	CHECK_EQ_STR(m.buf,
 		"{\"traceEvents\":[\n"
@@ -133,16 +143,16 @@ static void test_types_findings(void)
 	c.findings = findings;
 	c.nfindings = 1;
 	mem_open(&m, 2);
-	m.s->ops->attach(m.s, &attach);
-	m.s->ops->collection(m.s, &c);
+	sinks_attach(&m.l, &attach);
+	sinks_collection(&m.l, &c);
 	/* a collection whose walk did not arrive */
 	c.walked = false;
 	c.nfindings = 0;
 	c.ts_start += 5000000;
-	m.s->ops->collection(m.s, &c);
-	m.s->ops->tick(m.s, 124000010000000ULL);
-	m.s->ops->lost(m.s, 3, 3);
-	m.s->ops->detach(m.s, &end);
+	sinks_collection(&m.l, &c);
+	sinks_tick(&m.l, 124000010000000ULL);
+	sinks_lost(&m.l, 3, 3);
+	sinks_detach(&m.l, &end);
 	mem_close(&m);
 	CHECK_EQ_STR(m.buf,
 		"{\"traceEvents\":[\n"
@@ -171,69 +181,92 @@ static void test_types_findings(void)
 	free(m.buf);
 }
 
-/* Written as it goes: after a tick the file holds every event so far; a
- * sink freed without detach (the trace failed) still leaves valid JSON, and
- * one that never saw anything leaves an empty trace. */
+/* Written as it goes: after a tick the file holds every event so far, not
+ * yet closed; detach closes it; a trace that ends before its first
+ * collection leaves an empty trace. */
 static void test_streaming(void)
 {
+	struct gc_end end = { .reason = "signal" };
 	struct gc_collection c = coll(7, "t", NULL, 0, 1000, 1000);
 	char path[] = "/tmp/test_sink_timeline.XXXXXX";
 	struct sink_config cfg = { .own_out = true };
+	struct sinks l = {};
 	char buf[4096];
 	size_t n;
-	struct sink *s;
 	FILE *r;
 	int fd = mkstemp(path);
 
 	CHECK(fd >= 0);
 	cfg.out = fdopen(fd, "w");
-	s = sink_timeline_new(&cfg);
-	s->ops->attach(s, &attach);
-	s->ops->collection(s, &c);
-	s->ops->tick(s, 5000);
+	CHECK_EQ_INT(sinks_add(&l, sink_timeline_new(&cfg)), 0);
+	sinks_attach(&l, &attach);
+	sinks_collection(&l, &c);
+	sinks_tick(&l, 5000);
 	r = fopen(path, "r");
 	n = fread(buf, 1, sizeof(buf) - 1, r);
 	buf[n] = '\0';
 	fclose(r);
 	CHECK(strstr(buf, "\"ph\":\"X\",\"pid\":4242,\"tid\":7") != NULL);
 	CHECK(strstr(buf, "]") == NULL);
-	s->ops->free(s);		/* closes own_out */
+	sinks_detach(&l, &end);
+	sinks_free(&l);			/* closes own_out */
 	r = fopen(path, "r");
 	n = fread(buf, 1, sizeof(buf) - 1, r);
 	buf[n] = '\0';
 	fclose(r);
 	unlink(path);
-	CHECK(n > 21 && !strcmp(buf + n - 21, "\"end\":\"incomplete\"}}\n"));
+	CHECK(ends_with(buf, "\"end\":\"signal\",\"wall_ns\":0,\"lost\":0,\"unpaired\":0,\"hidden\":0}}\n"));
 
 	struct mem m;
 
 	mem_open(&m, 5);
+	sinks_detach(&m.l, &end);
 	mem_close(&m);
 	CHECK_EQ_STR(m.buf, "{\"traceEvents\":[],\"displayTimeUnit\":\"ms\",\"otherData\":{\"tool\":\"gcscope\","
 			    "\"clock\":\"CLOCK_MONOTONIC\",\"collections\":0,\"findings\":0,"
-			    "\"end\":\"incomplete\"}}\n");
+			    "\"end\":\"signal\",\"wall_ns\":0,\"lost\":0,\"unpaired\":0,\"hidden\":0}}\n");
 	free(m.buf);
 }
 
-/* A full disk: the sink marks itself failed and the trace goes on. */
+/* A full disk: the sink marks itself failed, says so once on stderr, and
+ * the trace goes on. */
 static void test_write_error(void)
 {
 	struct sink_config cfg = { .own_out = true };
 	struct gc_collection c = coll(7, "t", NULL, 0, 1000, 1000);
+	struct gc_end end = { .reason = "signal" };
+	struct sinks l = {};
+	FILE *err = tmpfile();
+	int saved = dup(2);
+	char said[512];
+	size_t n;
 	struct sink *s;
 
 	cfg.out = fopen("/dev/full", "w");
-	CHECK(cfg.out != NULL);
-	if (!cfg.out)
+	CHECK(cfg.out != NULL && err != NULL && saved >= 0);
+	if (!cfg.out || !err || saved < 0)
 		return;
+	fflush(stderr);
+	dup2(fileno(err), 2);
 	s = sink_timeline_new(&cfg);
-	s->ops->attach(s, &attach);
+	CHECK_EQ_INT(sinks_add(&l, s), 0);
+	sinks_attach(&l, &attach);
 	CHECK(!s->failed);
-	s->ops->collection(s, &c);
-	s->ops->tick(s, 5000);
+	sinks_collection(&l, &c);
+	sinks_tick(&l, 5000);
 	CHECK(s->failed);
-	s->ops->collection(s, &c);
-	s->ops->free(s);
+	sinks_collection(&l, &c);
+	sinks_tick(&l, 6000);
+	sinks_detach(&l, &end);
+	sinks_free(&l);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(err);
+	n = fread(said, 1, sizeof(said) - 1, err);
+	said[n] = '\0';
+	fclose(err);
+	CHECK_EQ_STR(said, "gcscope: warning: timeline: cannot write the trace file: No space left on device\n");
 }
 
 int main(void)
