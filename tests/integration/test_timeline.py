@@ -19,7 +19,7 @@ import time
 import pytest
 
 import matrix
-from harness import PROGRAMS, Gcscope, Target, run
+from harness import PROGRAMS, Gcscope, Target, run, trace_target
 
 sys.path.insert(0, os.path.join(matrix.REPO, "tests", "viewer"))
 import speedscope  # noqa: E402
@@ -218,3 +218,33 @@ def test_timeline_closed_on_every_ending(gcscope, tmp_path, timeline_option, end
     n = sum(1 for r in recs if r["type"] == "collection")
     assert n > 0 and len(events(trace, "X")) == n
     assert {e["tid"] for e in events(trace, "X")} == {target.pid}
+
+
+def test_timeline_types_and_findings(gcscope, interp, tmp_path, timeline_option):
+    """--owners: each collection's top types and number of findings, and each
+    finding as an instant on the collecting thread, equal to what -j says
+    of the same run (the worker scenario: every Widget is a finding)."""
+    if not interp.dwarf:
+        pytest.skip(f"{interp.name}: no debug info, so no walk of the collected set")
+    timeline = os.path.join(str(tmp_path), "timeline.json")
+    _, report, records = trace_target(gcscope, interp, tmp_path, "owners_program.py", ["worker", 50],
+                                      ["--owners", "Widget", "--timeline", timeline])
+    with open(timeline) as f:
+        trace = json.load(f)
+    by_ts = {e["ts"]: e for e in events(trace, "X")}
+    colls = [r for r in records if r["type"] == "collection"]
+    assert len(by_ts) == len(colls)
+    for r in colls:
+        e = by_ts[r["ts_ns"] / 1000]
+        assert e["tid"] == r["tid"] and e["dur"] == r["pause_ns"] / 1000
+        assert e["args"]["findings"] == r["findings"]
+        assert e["args"]["objects_seen"] == r["objects_seen"]
+        if r["objects_seen"] is not None:
+            assert list(e["args"]["types"].items()) == list(r["types"].items())[:5]
+    found = [r for r in records if r["type"] == "finding"]
+    instants = events(trace, "i", "off-thread Widget")
+    assert len(found) == len(instants) == 100
+    assert {e["tid"] for e in instants} == {report["collector_tid"]}
+    assert {e["args"]["owner_tid"] for e in instants} == {report["main_tid"]}
+    assert sorted(e["args"]["object"] for e in instants) == sorted(r["object"] for r in found)
+    assert trace["otherData"]["findings"] == 100
