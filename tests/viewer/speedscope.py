@@ -52,7 +52,8 @@ def speedscope_dir():
             subprocess.run([os.path.join(REPO, "tests", "deps.sh"), "npm"], check=True)
         os.makedirs(prefix, exist_ok=True)
         subprocess.run(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund",
-                        "--no-save", "speedscope@" + SPEEDSCOPE_VERSION],
+                        "--no-save", "--no-update-notifier", "--loglevel=error",
+                        "speedscope@" + SPEEDSCOPE_VERSION],
                        check=True, stdout=subprocess.DEVNULL)
     return release
 
