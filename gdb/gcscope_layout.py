@@ -7,9 +7,15 @@ comment).  At run time a value is taken, in this order of trust, from:
   1. DWARF (gdb.lookup_type on the row's "dwarf" spec), when the target's
      debug info is loaded;
   2. _Py_DebugOffsets (3.13+), the struct at _PyRuntime+0 whose cookie is
-     "xdebugpy": the row's "pydebug" column names the row giving the position
-     of the value inside that struct;
-  3. the table's column for the target's version.
+     rule debug_offsets_cookie: the row's "pydebug" column names the row
+     giving the position of the value inside that struct (plus N for
+     "...+N");
+  3. the table's column for the target's version (the column.* rows).
+Then gc.generations may be settled by gcstate->generation0.  The rules
+(bounds, cookie, free-threaded flag, column coverage) are the table's
+"rule" lines and column.* rows too, so that this resolves what
+user/pylayout.c and user/target.c resolve: py-gc-layout -j against
+`gcscope doctor --layout -j` (tests/gdb/test_gdb_layout.py) checks it.
 The version itself always comes from the target, never from a file name.
 """
 import os
