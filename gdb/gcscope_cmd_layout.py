@@ -42,7 +42,8 @@ Read-only: no function of the target is called."""
         for name, f in fields.items():
             v, tv = f["value"], f["table"]
             out("  %-46s %8s  %-16s %s%s" % (
-                name, "?" if v is None else v, f["source"], "-" if tv is None else tv,
+                name, lay.missing_mark(name) if v is None else v, f["source"],
+                lay.missing_mark(name) if tv is None else tv,
                 "  (differs)" if v is not None and tv is not None and v != tv else ""))
 
 

@@ -54,6 +54,7 @@ def load_table():
     columns = None
     rows = {}
     rules = {}
+    absent = set()
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -75,13 +76,16 @@ def load_table():
             for c, v in zip(columns, cols[3:]):
                 # "-": no such field in that version; "?": not measured.
                 vals[c] = None if v in ("-", "?") else int(v, 0)
+                if v == "-":
+                    absent.add((cols[0], c))
             rows[cols[0]] = (cols[1], cols[2], vals)
     if columns is None:
         raise GcScopeError("%s: no '# field' header line" % path)
     missing = [r for r in RULES if r not in rules]
     if missing:
         raise GcScopeError("%s: no rule %s" % (path, ", ".join(missing)))
-    _table = {"columns": columns, "rows": rows, "rules": rules, "path": path}
+    _table = {"columns": columns, "rows": rows, "rules": rules, "path": path,
+              "absent": {k: True for k in absent}}
     return _table
 
 
@@ -284,6 +288,11 @@ class Layout:
     def summary(self):
         srcs = set(s for s in self.source.values() if s)
         return "+".join(short for src, short in _SUMMARY_NAMES if src in srcs)
+
+    def missing_mark(self, name):
+        """"-" if the field does not exist in this version, "?" if it is
+        unknown: how doctor --layout's text shows a value it has not."""
+        return "-" if load_table()["absent"].get((name, self.column)) else "?"
 
     def fields(self):
         """{field: {"value", "source", "table"}}: `gcscope doctor --layout -j`'s "fields"."""
