@@ -133,8 +133,20 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(SUDO) $(OUTPUT)/gcscope trace --duration 6 -- $(PYTHON) tests/programs/demo.py
 
-bench: test-deps all
-	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope)
+# The same benchmarks on an earlier revision, built in $(OUTPUT)/bench-base,
+# in the same runs (BENCH_BASE=: none).  b3dbc0d: before the pipeline.
+BENCH_BASE ?= b3dbc0d
+BENCH_ARGS ?=
+
+$(OUTPUT)/bench-base/.output/gcscope:
+	$(Q)rm -rf $(OUTPUT)/bench-base && mkdir -p $(OUTPUT)/bench-base
+	$(Q)git archive $(BENCH_BASE) | tar -x -C $(OUTPUT)/bench-base
+	$(Q)$(MAKE) --no-print-directory -C $(OUTPUT)/bench-base all
+
+bench: test-deps all $(if $(BENCH_BASE),$(OUTPUT)/bench-base/.output/gcscope)
+	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope) \
+		$(if $(BENCH_BASE),--base-gcscope $(abspath $(OUTPUT)/bench-base/.output/gcscope) --base-label $(BENCH_BASE)) \
+		$(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb $(DESTDIR)$(PREFIX)/share/man/man1

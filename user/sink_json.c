@@ -4,7 +4,10 @@
  * The JSON Lines sink: one object per line, as docs/json-schema.md says:
  * attach, collection, finding, lost, summary.  Unknown values are null.
  */
+#define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 #include "objects.h"
@@ -295,6 +298,15 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 	jw_obj_begin(&w);
 	jw_str(&w, "type", "summary");
 	jw_str(&w, "end", e->reason);
+	if (e->exit_kind == GC_EXIT_STATUS) {
+		jw_int(&w, "exit_status", e->exit_value);
+	} else if (e->exit_kind == GC_EXIT_SIGNAL) {
+		char sig[16];
+
+		snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(e->exit_value) ? sigabbrev_np(e->exit_value) : "?");
+		jw_int(&w, "exit_signal", e->exit_value);
+		jw_str(&w, "exit_signal_name", sig);
+	}
 	jw_uint(&w, "lost", e->lost);
 	jw_uint(&w, "unpaired", e->unpaired);
 	jw_uint(&w, "hidden", e->hidden);

@@ -6,6 +6,7 @@
  * histograms.  Columns fit 80; every name was cleaned for a terminal by the
  * correlator.
  */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,7 +288,13 @@ static void text_detach(struct sink *s, const struct gc_end *e)
 {
 	FILE *f = s->cfg.out;
 
-	fprintf(f, "\nDetaching (%s).\n", e->reason);
+	if (e->exit_kind == GC_EXIT_STATUS)
+		fprintf(f, "\nDetaching (%s with status %d).\n", e->reason, e->exit_value);
+	else if (e->exit_kind == GC_EXIT_SIGNAL)
+		fprintf(f, "\nDetaching (%s: killed by signal %d, %s).\n", e->reason, e->exit_value,
+			sigabbrev_np(e->exit_value) ? sigabbrev_np(e->exit_value) : "?");
+	else
+		fprintf(f, "\nDetaching (%s).\n", e->reason);
 	print_stats(f, e->stats, e->wall_ns);
 	if (e->objects)
 		print_objects(f, e->objects, s->cfg.top);

@@ -312,6 +312,8 @@ int cmd_trace(int argc, char **argv)
 	ring_buffer__consume(rb);
 	tracer_check_lost(tr);
 	tracer_end(tr, end_reason, mono_ns() - start_ns);
+	if (launched && !exiting && end_ns && !tracer_target_gone(tr))
+		p_warn("pid %d still runs: --duration ended the trace, not the program", pid);
 
 out:
 	ring_buffer__free(rb);

@@ -435,9 +435,32 @@ void tracer_check_lost(struct tracer *t)
 	t->lost_reported = lost;
 }
 
+/* How a process that is not our child ended, while it is a zombie its
+ * parent has not reaped: /proc/PID/stat's exit_code (field 52, Linux 3.5+),
+ * a wait status.  False once it is reaped (then nobody can tell). */
+static bool zombie_status(pid_t pid, int *wstatus)
+{
+	char path[64], buf[1024], *p;
+	int field = 3, len;	/* the state is field 3 */
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	len = read_text_file(path, buf, sizeof(buf));
+	/* comm, field 2, may hold spaces and ')': the state follows the last ')' */
+	if (len <= 0 || !(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] != 'Z')
+		return false;
+	for (p += 2; *p && field < 52; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 52)
+		return false;
+	*wstatus = (int)strtol(p, NULL, 10);
+	return true;
+}
+
 bool tracer_target_gone(struct tracer *t)
 {
 	struct pollfd pfd = { .fd = t->pidfd, .events = POLLIN };
+	bool gone;
 
 	if (t->launched) {
 		if (waitpid(t->pid, &t->wait_status, WNOHANG) == t->pid) {
@@ -447,8 +470,12 @@ bool tracer_target_gone(struct tracer *t)
 		return false;
 	}
 	if (t->pidfd >= 0)
-		return poll(&pfd, 1, 0) > 0;
-	return kill(t->pid, 0) && errno == ESRCH;
+		gone = poll(&pfd, 1, 0) > 0;
+	else
+		gone = kill(t->pid, 0) && errno == ESRCH;
+	if (gone)
+		t->reaped = zombie_status(t->pid, &t->wait_status);
+	return gone;
 }
 
 void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns)

@@ -212,6 +212,52 @@ static void test_malformed(void)
 	free(r.buf);
 }
 
+/* A program that makes classes at run time, and findings from ever new
+ * threads: the type and pair tables stay bounded and say what they
+ * evicted; the busiest type and pair survive. */
+static void test_bounded_tables(void)
+{
+	struct gcscope_new_type nt = { .type = GCSCOPE_EV_NEW_TYPE, .pytype = T_WIDGET };
+	uint64_t ntypes = 80000, t = GOLDEN_T0;
+	struct run r;
+
+	run_open(&r, true, false, true, 0);
+	feed(&nt, sizeof(nt), &r);
+	golden_type_name(feed, &r, T_WIDGET, "Widget");
+	for (uint64_t base = 0; base < ntypes; base += 32, t += 1000) {
+		uint64_t tc[32][2];
+		char name[32];
+
+		for (int i = 0; i < 32; i++) {
+			tc[i][0] = 0x1000000 + (base + i) * 16;
+			tc[i][1] = 1;
+			snprintf(name, sizeof(name), "Dyn%llu", (unsigned long long)(base + i));
+			golden_type_name(feed, &r, tc[i][0], name);
+		}
+		tc[0][0] = T_WIDGET;
+		tc[0][1] = 1000;
+		/* a finding owned by a new thread each time */
+		golden_finding(feed, &r, 7, t, 0x7f0000000000 + base, T_WIDGET, (uint32_t)(1000 + base), "task");
+		golden_finding(feed, &r, 7, t, 0x7f0000000008 + base, T_WIDGET, (uint32_t)(1001 + base), "task");
+		golden_types(feed, &r, 7, t, GCSCOPE_TYPES_F_LAST, 32 * 1001, (const uint64_t(*)[2])tc, 32);
+		golden_collection(feed, &r, 7, "worker", 0, t, 500, GCSCOPE_F_STATS, 1031, 0, 0);
+	}
+	run_close(&r, "signal");
+	{
+		const char *sum = strstr(r.buf, "{\"type\":\"summary\"");
+		const char *ev = sum ? strstr(sum, "\"types_evicted\":") : NULL;
+		const char *pe = sum ? strstr(sum, "\"pairs_evicted\":") : NULL;
+
+		CHECK(ev != NULL);
+		CHECK(pe != NULL);
+		CHECK(ev && strtoull(ev + 16, NULL, 10) > 0);
+		/* Widget, in every collection, stays first */
+		CHECK(sum && strstr(sum, "\"types\":[{\"type\":\"Widget\",\"objects\":2500000,\"collections\":2500}") != NULL);
+		CHECK(sum && strstr(sum, "\"findings\":{\"total\":5000,") != NULL);
+	}
+	free(r.buf);
+}
+
 int main(void)
 {
 	/* the golden text times are UTC */
@@ -221,5 +267,6 @@ int main(void)
 	test_golden();
 	test_unknown_and_empty();
 	test_malformed();
+	test_bounded_tables();
 	CHECK_DONE("test_correlate");
 }
