@@ -140,8 +140,9 @@ static void gdb_usage(FILE *f)
 	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
 		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
 		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
-		   "py-gc-garbage; `help py-gc-status` in gdb).  A process in another root\n"
-		   "(container, chroot) gets sysroot and debug-file-directory under /proc/PID/root.\n"
+		   "py-gc-garbage, py-gc-layout; `help py-gc-status` in gdb).  A process in\n"
+		   "another root (container, chroot) gets sysroot and debug-file-directory\n"
+		   "under /proc/PID/root.\n"
 		   "\n"
 		   "  -p PID           the process to attach to\n"
 		   "  -h, -?, --help   this help; --usage: the usage line\n");

@@ -147,3 +147,19 @@ def test_make_install_puts_the_man_page(tmp_path):
     r = subprocess.run(["man", "-M", str(prefix / "share" / "man"), "gcscope"], capture_output=True,
                        text=True, timeout=60, env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "80"})
     assert r.returncode == 0 and "gcscope - watch CPython" in re.sub(r".\x08", "", r.stdout), r.stderr
+
+
+def test_every_gdb_command_is_named(gcscope):
+    """gdb/*.py's py-gc-* commands, in `gcscope gdb --help` and the man page."""
+    names = set()
+    gdbdir = os.path.join(matrix.REPO, "gdb")
+    for f in os.listdir(gdbdir):
+        if f.endswith(".py"):
+            with open(os.path.join(gdbdir, f)) as src:
+                names |= set(re.findall(r'^\s+NAME = "(py-gc-[a-z-]+)"', src.read(), re.M))
+    assert len(names) >= 7, names
+    help_text = run(gcscope, "gdb", "--help").stdout
+    man = rendered_man(width=200)
+    for n in sorted(names):
+        assert n in help_text, n
+        assert re.search(rf"(?<![\w-]){n}(?![\w-])", man), n
