@@ -38,7 +38,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
 LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c \
 	user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c user/sink_json.c user/correlate.c \
-	user/objects.c user/target.c user/sink_timeline.c
+	user/objects.c user/target.c user/pyobj.c user/pythreads.c user/sink_timeline.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
