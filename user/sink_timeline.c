@@ -37,6 +37,7 @@
 struct tl_thread {
 	uint32_t tid;
 	char *name;			/* as last written in thread_name */
+	bool py;			/* name is its threading.Thread name */
 };
 
 struct timeline {
@@ -155,11 +156,15 @@ static void tl_attach(struct sink *s, const struct gc_attach *a)
 	meta(s, "process_labels", a->pid, a->pid, "labels", label);
 }
 
-/* thread_name metadata for c's thread, unless its name is the one written. */
+/* thread_name metadata for c's thread, unless its name is the one written.
+ * The Python name wins over the kernel one, and once known stays: a
+ * collection whose Python name could not be read does not rename the
+ * track back to its comm. */
 static void thread_seen(struct sink *s, const struct gc_collection *c)
 {
 	struct timeline *tl = tl_of(s);
-	const char *name = c->py_thread && c->py_thread[0] ? c->py_thread : c->thread;
+	bool py = c->py_thread && c->py_thread[0];
+	const char *name = py ? c->py_thread : c->thread;
 	struct tl_thread *t = NULL;
 	char *copy;
 
@@ -171,7 +176,7 @@ static void thread_seen(struct sink *s, const struct gc_collection *c)
 			break;
 		}
 	}
-	if (t && t->name && !strcmp(t->name, name))
+	if (t && t->name && (!strcmp(t->name, name) || (t->py && !py)))
 		return;
 	copy = strdup(name);
 	if (!t && copy && !grow_array(&tl->threads, &tl->cap, tl->nthreads, sizeof(*t), 16)) {
@@ -182,6 +187,7 @@ static void thread_seen(struct sink *s, const struct gc_collection *c)
 	if (t) {
 		free(t->name);
 		t->name = copy;
+		t->py = py;
 	} else {
 		free(copy);		/* out of memory: named again next time */
 	}
@@ -241,6 +247,8 @@ static void finding(struct sink *s, const struct gc_collection *c, const struct 
 	jw_str(w, "object_type", f->type);
 	jw_uint(w, "owner_tid", f->owner_tid);
 	jw_str(w, "owner_thread", f->owner_thread);
+	if (c->py_threads_traced)
+		jw_str(w, "owner_py_thread", f->owner_py_thread);	/* null if unknown */
 	jw_fixed(w, "created_ts", (int64_t)f->created_ns, 3);
 	jw_obj_end(w);
 	ev_end(s);

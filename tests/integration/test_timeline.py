@@ -247,4 +247,10 @@ def test_timeline_types_and_findings(gcscope, interp, tmp_path, timeline_option)
     assert {e["tid"] for e in instants} == {report["collector_tid"]}
     assert {e["args"]["owner_tid"] for e in instants} == {report["main_tid"]}
     assert sorted(e["args"]["object"] for e in instants) == sorted(r["object"] for r in found)
+    by_obj = {r["object"]: r for r in found}
+    for e in instants:
+        r = by_obj[e["args"]["object"]]
+        assert e["args"]["owner_thread"] == r["owner_thread"]
+        assert e["args"].get("owner_py_thread") == r.get("owner_py_thread")
+        assert e["args"]["created_ts"] == r["created_ns"] / 1000
     assert trace["otherData"]["findings"] == 100

@@ -90,6 +90,9 @@ static void test_basic(void)
 	/* the thread renamed itself: thread_name again */
 	c = coll(4244, "Thread-1", "worker B", 1, 123456792000000ULL, 114000);
 	sinks_collection(&m.l, &c);
+	/* its Python name unreadable this time: the track keeps it */
+	c = coll(4244, "Thread-1", NULL, 0, 123456792500000ULL, 2000);
+	sinks_collection(&m.l, &c);
 	sinks_tick(&m.l, 123456793000000ULL);
 	sinks_detach(&m.l, &end);
 	mem_close(&m);
@@ -113,10 +116,13 @@ static void test_basic(void)
 		"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":4242,\"tid\":4244,\"args\":{\"name\":\"worker B\"}},\n"
 		"{\"name\":\"gc gen 1\",\"ph\":\"X\",\"pid\":4242,\"tid\":4244,\"cat\":\"gc\","
 		"\"ts\":123456792000.000,\"dur\":114.000,"
-		"\"args\":{\"gen\":1,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}}\n"
+		"\"args\":{\"gen\":1,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}},\n"
+		"{\"name\":\"gc gen 0\",\"ph\":\"X\",\"pid\":4242,\"tid\":4244,\"cat\":\"gc\","
+		"\"ts\":123456792500.000,\"dur\":2.000,"
+		"\"args\":{\"gen\":0,\"collected\":24,\"uncollectable\":0,\"unreachable\":24}}\n"
 		"],\"displayTimeUnit\":\"ms\",\"otherData\":{\"tool\":\"gcscope\",\"clock\":\"CLOCK_MONOTONIC\","
 		"\"pid\":4242,\"comm\":\"python3\",\"python\":\"3.11.2\",\"probe\":\"usdt\","
-		"\"collections\":4,\"findings\":0,\"end\":\"target exited\",\"wall_ns\":2000000000,"
+		"\"collections\":5,\"findings\":0,\"end\":\"target exited\",\"wall_ns\":2000000000,"
 		"\"lost\":0,\"unpaired\":0,\"hidden\":1}}\n");
 	free(m.buf);
 }
@@ -130,13 +136,13 @@ static void test_types_findings(void)
 	};
 	static const struct gc_finding findings[] = {
 		{ .obj = 0x7f3a1c0e4d50, .type = "QObject", .owner_tid = 4242, .owner_thread = "python3",
-		  .created_ns = 123000000000500ULL },
+		  .owner_py_thread = "MainThread", .created_ns = 123000000000500ULL },
 	};
 	struct gc_end end = { .reason = "signal", .wall_ns = 5, .lost = 3 };
 	struct gc_collection c = coll(4243, "gc-thread", NULL, 2, 124000000000000ULL, 1000);
 	struct mem m;
 
-	c.types_traced = c.walked = c.owners_traced = true;
+	c.types_traced = c.walked = c.owners_traced = c.py_threads_traced = true;
 	c.objects_seen = 13;
 	c.types = types;
 	c.ntypes = 3;
@@ -167,7 +173,7 @@ static void test_types_findings(void)
 		"{\"name\":\"off-thread QObject\",\"ph\":\"i\",\"pid\":4242,\"tid\":4243,\"cat\":\"gc.finding\","
 		"\"s\":\"t\",\"ts\":124000000000.000,\"args\":{\"object\":\"0x7f3a1c0e4d50\","
 		"\"object_type\":\"QObject\",\"owner_tid\":4242,\"owner_thread\":\"python3\","
-		"\"created_ts\":123000000000.500}},\n"
+		"\"owner_py_thread\":\"MainThread\",\"created_ts\":123000000000.500}},\n"
 		"{\"name\":\"gc gen 2\",\"ph\":\"X\",\"pid\":4242,\"tid\":4243,\"cat\":\"gc\","
 		"\"ts\":124000005000.000,\"dur\":1.000,"
 		"\"args\":{\"gen\":2,\"collected\":24,\"uncollectable\":0,\"unreachable\":24,"
