@@ -38,7 +38,7 @@ def an_interp():
     pytest.skip("no interpreter of the matrix can be had")
 
 
-def run_program(gcscope, interp, tmp_path, *trace_args, threads=3, rounds=20):
+def run_program(gcscope, interp, tmp_path, *trace_args, threads=3, rounds=20, comm=True):
     """gcscope trace --timeline F [trace_args] -- python timeline_program.py:
     (the timeline parsed, its text, the program's report, gcscope's stdout)."""
     d = interp.scratch_dir(tmp_path)
@@ -47,7 +47,8 @@ def run_program(gcscope, interp, tmp_path, *trace_args, threads=3, rounds=20):
     shutil.copy(os.path.join(PROGRAMS, "timeline_program.py"), script)
     timeline = os.path.join(str(tmp_path), "timeline.json")
     r = run(gcscope, "trace", "--timeline", timeline, *trace_args, "--",
-            *interp.argv(interp.inside(script), interp.inside(report), threads, rounds), timeout=300)
+            *interp.argv(interp.inside(script), interp.inside(report), threads, rounds, int(comm)),
+            timeout=300)
     assert r.returncode == 0, r.stderr
     with open(report) as f:
         rep = json.load(f)
@@ -68,7 +69,7 @@ def thread_names(trace):
     return names
 
 
-def check_against_target(trace, text, rep):
+def check_against_target(trace, text, rep, names_from=None):
     assert text.endswith("}\n")
     assert trace["displayTimeUnit"] == "ms"
     assert trace["otherData"]["end"] == "target exited"
@@ -95,6 +96,8 @@ def check_against_target(trace, text, rep):
     names = thread_names(trace)
     for tid, name in rep["threads"].items():
         tid = int(tid)
+        if names_from:
+            name = names_from[tid]
         assert names[tid] == name, (tid, names.get(tid), name)
         track = [e for e in mine if e["tid"] == tid]
         own = [c for c in seen if c[0] == tid]
@@ -134,6 +137,27 @@ def test_timeline_with_json_and_min_ms(gcscope, interp, tmp_path, timeline_optio
     recs = [json.loads(l) for l in out.splitlines()]
     assert recs[0]["type"] == "attach" and recs[-1]["type"] == "summary"
     assert recs[-1]["hidden"] == trace["otherData"]["hidden"] == len(events(trace, "X"))
+
+
+def test_timeline_python_thread_names(gcscope, interp, tmp_path, timeline_option):
+    """Threads named in Python only (their comm is the process's): a track
+    is named after the Python name where gcscope read it (-j's py_thread),
+    else after the comm."""
+    trace, text, rep, out = run_program(gcscope, interp, tmp_path, "-j", comm=False, rounds=60)
+    colls = [r for r in map(json.loads, out.splitlines()) if r["type"] == "collection"]
+    want = {}
+    for r in colls:
+        if r.get("py_thread"):
+            want[r["tid"]] = r["py_thread"]
+        elif r["tid"] not in want or want[r["tid"]] == r["thread"]:
+            want[r["tid"]] = r["thread"]
+    check_against_target(trace, text, rep, names_from=want)
+    # where gcscope knew the Python name, it is the one the thread gave
+    # itself; and it knew some (the main thread's, at least)
+    comm = colls[0]["thread"]
+    for tid, name in rep["threads"].items():
+        assert want[int(tid)] in (name, comm)
+    assert any(want[int(tid)] == name for tid, name in rep["threads"].items())
 
 
 def weight_ms(s):

@@ -15,7 +15,8 @@ REPORT`) and writes REPORT, one JSON object:
   collections: [native tid, generation, start ns, stop ns, collected, uncollectable]
   threads: {native tid: name}
 
-usage: timeline_program.py REPORT [THREADS] [ROUNDS]
+usage: timeline_program.py REPORT [THREADS] [ROUNDS] [COMM]
+  COMM 0: name the threads in Python only (their comm stays the process's)
 """
 import ctypes
 import gc
@@ -28,6 +29,7 @@ import time
 REPORT = sys.argv[1]
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+COMM = sys.argv[4] != "0" if len(sys.argv) > 4 else True
 PR_SET_NAME = 15
 
 collections = []
@@ -48,7 +50,8 @@ def on_gc(phase, info):
 
 def name_me(name):
     threading.current_thread().name = name
-    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    if COMM:
+        libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
     names[threading.get_native_id()] = name
 
 
