@@ -33,6 +33,9 @@ extern int g_verbose;
  * from the target (comm, paths, symbols). */
 int p_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "gcscope: <message>" on stderr: something the user should know that is
+ * neither an error nor a warning (which process -p TID resolved to). */
+void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line of text output on stdout (the newline is added). */
 void p_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -331,7 +331,19 @@ int elf_find_needed(struct elffile *ef, const char *prefix, char *out, size_t si
 	return -ENOENT;
 }
 
+static uint32_t parse_version(const char *s, size_t len, unsigned long min_major);
+
 uint32_t parse_py_version(const char *s, size_t len)
+{
+	return parse_version(s, len, 3);
+}
+
+uint32_t parse_any_py_version(const char *s, size_t len)
+{
+	return parse_version(s, len, 2);
+}
+
+static uint32_t parse_version(const char *s, size_t len, unsigned long min_major)
 {
 	unsigned long part[3] = {0};
 	size_t i = 0;
@@ -358,7 +370,7 @@ uint32_t parse_py_version(const char *s, size_t len)
 		if (!((c >= '0' && c <= '9') || c == 'a' || c == 'b' || c == 'r' || c == 'c' || c == '+'))
 			return 0;
 	}
-	if (part[0] != 3 || part[1] > 99 || part[2] > 99)
+	if (part[0] < min_major || part[0] > 3 || part[1] > 99 || part[2] > 99)
 		return 0;
 	return (uint32_t)(part[0] << 24 | part[1] << 16 | part[2] << 8);
 }

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "elfinfo.h"
 #include "probe.h"
+#include "procmaps.h"
 
 static void test_numbers(void)
 {
@@ -39,6 +40,10 @@ static void test_versions(void)
 	CHECK_EQ_INT(parse_py_version("3.14.0a1", 8), 0x030e0000);
 	CHECK_EQ_INT(parse_py_version("3.11", 4), 0);
 	CHECK_EQ_INT(parse_py_version("2.7.18", 6), 0);
+	CHECK_EQ_INT(parse_any_py_version("2.7.18", 6), 0x02071200);
+	CHECK_EQ_INT(parse_any_py_version("3.6.15", 6), 0x03060f00);
+	CHECK_EQ_INT(parse_any_py_version("1.5.2", 5), 0);
+	CHECK_EQ_INT(parse_any_py_version("4.0.0", 5), 0);
 	CHECK_EQ_INT(parse_py_version("3.11.2 (main", 12), 0);
 	CHECK_EQ_INT(parse_py_version("3.1111.2", 8), 0);
 	CHECK_EQ_INT(parse_py_version("3..2", 4), 0);
@@ -216,6 +221,42 @@ static void test_elf_nobits(void)
 	unlink(path);
 }
 
+/* /proc/PID/status of a thread, of a zombie, and texts that are not one */
+static void test_proc_status(void)
+{
+	struct proc_status st;
+	char why[512];
+
+	CHECK_EQ_INT(proc_status_parse("Name:\tpython3\nUmask:\t0022\nState:\tS (sleeping)\n"
+				       "Tgid:\t1234\nNgid:\t0\nPid:\t1235\nPPid:\t99\nThreads:\t3\n", &st), 0);
+	CHECK_EQ_INT(st.tgid, 1234);
+	CHECK_EQ_INT(st.ppid, 99);
+	CHECK_EQ_INT(st.threads, 3);
+	CHECK_EQ_INT(st.state, 'S');
+	CHECK_EQ_INT(proc_status_parse("Name:\tx\nState:\tZ (zombie)\nTgid:\t7\nPPid:\t1\n", &st), 0);
+	CHECK_EQ_INT(st.state, 'Z');
+	CHECK_EQ_INT(st.threads, 0);
+	/* a name that looks like a field is not one: fields start a line */
+	CHECK_EQ_INT(proc_status_parse("Name:\tTgid: 5\nState:\n", &st), -EINVAL);
+	CHECK_EQ_INT(st.state, '?');
+	CHECK_EQ_INT(proc_status_parse("Tgid:\t12x\n", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_parse("Tgid:\t99999999999\n", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_parse("", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_read(getpid(), &st), 0);
+	CHECK_EQ_INT(st.tgid, getpid());
+	CHECK_EQ_INT(st.state, 'R');
+	CHECK_EQ_INT(proc_status_read(-1, &st), -ENOENT);
+
+	maps_denied_reason(1000, "0 0 4294967295", why, sizeof(why));
+	CHECK(strstr(why, "runs as uid 1000; run it as root") != NULL);
+	maps_denied_reason(0, "         0       1000          1", why, sizeof(why));
+	CHECK(strstr(why, "root of a user namespace, not of the host (uid_map: 0 1000 1)") != NULL);
+	maps_denied_reason(0, "         0          0 4294967295", why, sizeof(why));
+	CHECK(strstr(why, "security module") != NULL && !strstr(why, "namespace"));
+	maps_denied_reason(0, NULL, why, sizeof(why));
+	CHECK(strstr(why, "security module") != NULL);
+}
+
 static void test_grow(void)
 {
 	uint64_t *v = NULL;
@@ -243,5 +284,6 @@ int main(void)
 	test_elf_self();
 	test_elf_hostile();
 	test_elf_nobits();
+	test_proc_status();
 	CHECK_DONE("test_parse");
 }
