@@ -455,3 +455,19 @@ def test_old_cpython_launch(gcscope, version):
     line = one_line(r.stderr)
     assert f"gcscope: {py} runs CPython older than 3.7 (" in line, line
     assert line.endswith("which is not supported: gcscope needs 3.9 or later"), line
+
+
+@pytest.mark.xfail(strict=True, reason="needs owners_check() in trace.c's option parser "
+                   "(user/patterns.h): remove this mark with it")
+@pytest.mark.parametrize("owners,says", [
+    ("[", "the '[' at 1 opens a character class that is never closed"),
+    ("x" * 201, "201 characters, at most 200"),
+    ("@heaps", "the only keyword is @heap"),
+    (",", "empty --owners"),
+])
+def test_owners_checked_when_parsed(gcscope, owners, says):
+    """A bad --owners is a usage error before any target is looked at: the
+    pid here names no process, and that is not what the line says."""
+    r = run(gcscope, "trace", "--owners", owners, "-p", free_pid())
+    assert r.returncode == EXIT_USAGE, r
+    assert says in r.stderr.splitlines()[0], r.stderr
