@@ -19,6 +19,8 @@ enum gcscope_exit {
 	EXIT_NO_PROBE = 5,		/* CPython found, but nothing to attach to */
 	EXIT_PERMISSION = 6,		/* not root, or no CAP_BPF + CAP_PERFMON */
 	EXIT_UNSUPPORTED = 7,		/* a CPython version gcscope does not know */
+	EXIT_NOT_CORE = 8,		/* gcscope core: CORE is not a core file gdb can open */
+	EXIT_CORE_INCOMPLETE = 9,	/* gcscope core: memory the report needs is not in CORE */
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
