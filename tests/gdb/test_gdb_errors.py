@@ -161,6 +161,15 @@ def test_gcscope_exit_codes(gcscope_bin):
     assert rc("gdb", "-p", "notapid") == 2
     assert rc("gdb", "-p", "999999999") == 2 or rc("gdb", "-p", "999999999") == 3
     assert rc("gdb", "-p", "4194304") == 3
+    # the scripts are not where GCSCOPE_GDB_DIR says
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        r = subprocess.run([gcscope_bin, "gdb", "-p", str(sleeper.pid)], capture_output=True, text=True,
+                           env=dict(env, GCSCOPE_GDB_DIR="/nonexistent"), stdin=subprocess.DEVNULL)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert r.returncode == 1 and "gcscope.py not found" in r.stderr, r
     assert rc("core") == 2
     assert rc("core", "/nonexistent/core") == 3
     # CORE is checked first, then EXE
