@@ -371,8 +371,8 @@ int cmd_core(int argc, char **argv)
 	case EXIT_OK:
 		return EXIT_OK;
 	case EXIT_CORE_INCOMPLETE:
-		return p_err(code, "%s lacks memory the report read (see above): the core was cut short or "
-			     "filtered (/proc/PID/coredump_filter); take another core", argv[1]);
+		return p_err(code, "the report read memory that %s does not hold (see above); take another "
+			     "core", argv[1]);
 	case EXIT_NOT_PYTHON:
 		return p_err(code, "no CPython runtime that gdb can read in %s with %s (see above): give the "
 			     "python executable that dumped it (gcscope core CORE EXE)", argv[1], exe);

@@ -21,14 +21,19 @@ def phdrs(data):
     return [list(PHDR.unpack_from(data, phoff + i * phentsize)) for i in range(phnum)]
 
 
-def kernel_layout(path):
+def kernel_layout(path, last=None):
     """Rewrite the core at path: ELF header, program headers, notes, then
-    the memory in address order; no section headers."""
+    the memory in address order; no section headers.  last: an address
+    whose segment is put at the end of the file instead (then cut it with
+    truncate_at(), leaving every other segment whole)."""
     with open(path, "rb") as f:
         data = f.read()
     eh = list(EHDR.unpack_from(data, 0))
     ph = phdrs(data)
-    order = [p for p in ph if p[0] == PT_NOTE] + [p for p in ph if p[0] != PT_NOTE]
+    def holds(p):
+        return last is not None and p[0] == PT_LOAD and p[3] <= last < p[3] + p[5]
+    order = ([p for p in ph if p[0] == PT_NOTE] + [p for p in ph if p[0] != PT_NOTE and not holds(p)]
+             + [p for p in ph if holds(p)])
     off = EHDR.size + PHDR.size * len(order)
     body = []
     for p in order:
