@@ -67,5 +67,8 @@ uint32_t elf_scan_py_version(struct elffile *ef);
 
 /* Parse "3.11.2", "3.13.0rc3+" into major<<24|minor<<16|micro<<8; 0 if not. */
 uint32_t parse_py_version(const char *s, size_t len);
+/* The same, for 2.X.Y too: naming the version of an interpreter too old to
+ * have _PyRuntime. */
+uint32_t parse_any_py_version(const char *s, size_t len);
 
 #endif

@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	fprintf(f, "\n`gcscope COMMAND --help` (or -h) for its options; `man gcscope`.\n"
 		   "Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 no such process,\n"
 		   "4 not CPython, 5 no usable probe, 6 not enough privilege, 7 unsupported\n"
-		   "version (docs/exit-codes.md).\n");
+		   "version, 8 not a core file, 9 core incomplete (docs/exit-codes.md).\n");
 }
 
 static bool is_any(const char *arg, const char *a, const char *b, const char *c)
