@@ -163,3 +163,9 @@ def test_every_gdb_command_is_named(gcscope):
     for n in sorted(names):
         assert n in help_text, n
         assert re.search(rf"(?<![\w-]){n}(?![\w-])", man), n
+
+
+def test_gcscope_help_lists_every_exit_code(gcscope):
+    text = " ".join(run(gcscope, "--help").stdout.split())
+    for code, name in exit_codes():
+        assert f"{code} {name}" in text, (code, name)
