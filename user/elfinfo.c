@@ -9,25 +9,16 @@
 
 #include "elfinfo.h"
 
-int elf_open(struct elffile *ef, const char *path)
+/* What elf_open() and elf_open_memory() learn once the Elf is open: the
+ * header, and the sections gcscope looks at by name.  0 or -ENOEXEC. */
+static int elf_scan(struct elffile *ef)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
-	memset(ef, 0, sizeof(*ef));
-	ef->fd = -1;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	snprintf(ef->path, sizeof(ef->path), "%s", path);
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ef->fd < 0)
-		return -errno;
-	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ef->ehdr) ||
-	    elf_getshdrstrndx(ef->elf, &shstrndx)) {
-		elf_close(ef);
+	    elf_getshdrstrndx(ef->elf, &shstrndx))
 		return -ENOEXEC;
-	}
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -59,6 +50,39 @@ int elf_open(struct elffile *ef, const char *path)
 				}
 			}
 		}
+	}
+	return 0;
+}
+
+int elf_open(struct elffile *ef, const char *path)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", path);
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ef->fd < 0)
+		return -errno;
+	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *name)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", name);
+	ef->elf = elf_memory(image, size);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
 	}
 	return 0;
 }

@@ -35,6 +35,9 @@ struct usdt_note {
 
 /* Returns 0 or -errno (-ENOEXEC: not an ELF file). */
 int elf_open(struct elffile *ef, const char *path);
+/* The same for an ELF image in memory (the fuzz harnesses, tests): image
+ * must outlive ef, and libelf may write to it.  name is only reported. */
+int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *name);
 void elf_close(struct elffile *ef);
 
 /* Exact name, in .symtab then .dynsym.  Returns 0 or -ENOENT. */

@@ -222,14 +222,8 @@ static void resolve_layout(struct pytarget *t)
 		while (len >= 512 && pytarget_read(t, t->runtime_addr, buf, len))
 			len /= 2;
 		if (len >= 512) {
-			uint64_t ft;
-
 			pylayout_apply_debug_offsets(&t->layout, buf, len);
-			if (pyl_known(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) &&
-			    (size_t)pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 <= len) {
-				memcpy(&ft, buf + pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
-				t->free_threaded = ft == 1;
-			}
+			t->free_threaded = pylayout_free_threaded(&t->layout, buf, len);
 		}
 	}
 	if (t->layout.n_dwarf || t->layout.n_debug_offsets)
