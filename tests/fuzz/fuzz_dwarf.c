@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * The DWARF lookups gcscope does itself, on an ELF image with debug info
+ * (user/dwarfinfo.c, user/gcsite.c): opening it through libdwfl as
+ * target.c does, every struct member of the layout table
+ * (pylayout_apply_dwarf with dwarfinfo_member_offset), the walk for
+ * finalize_garbage and its list's location (gcsite_find, with CFI), and
+ * the inlining test of probe.c.  A target's debug info is its owner's.
+ *
+ * Input: the ELF file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwarfinfo.h"
+#include "fuzz.h"
+#include "gcsite.h"
+#include "pylayout.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	/* no network, and the same answer on every machine */
+	unsetenv("DEBUGINFOD_URLS");
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char where[512], why[256];
+	struct gcsite sites[GCSITE_MAX];
+	struct dwarfinfo *d;
+	struct pylayout l;
+	uint64_t bias;
+	void *image;
+	int n;
+
+	image = malloc(size ? size : 1);
+	if (!image)
+		return 0;
+	memcpy(image, data, size);
+	/* a root with nothing under it: a separate debug file is not found */
+	d = dwarfinfo_open_memory("fuzz.so", image, size, "/nonexistent-fuzz-root", where, sizeof(where));
+	if (d) {
+		pylayout_init(&l, 0x030d0000);
+		pylayout_apply_dwarf(&l, dwarfinfo_member_offset, d);
+		for (int i = 0; i < PYL__COUNT; i++)
+			FUZZ_ASSERT(l.src[i] != PYL_SRC_DWARF || (l.off[i] >= 0 && l.off[i] < (1L << 22)));
+		n = gcsite_find(d, sites, GCSITE_MAX, why, sizeof(why));
+		FUZZ_ASSERT(n >= 0 && n <= GCSITE_MAX);
+		for (int i = 0; i < n; i++) {
+			FUZZ_ASSERT(gcsite_pt_regs_offset(sites[i].dwarf_reg) >= 0);
+			dwarfinfo_inlines_at(d, sites[i].vaddr, "finalize_garbage");
+		}
+		dwarfinfo_inlines_at(d, 0x1000, "gc_collect_main");
+		dwarfinfo_cfi(d, &bias);
+		dwarfinfo_dwarf(d, &bias);
+		dwarfinfo_close(d);
+	}
+	free(image);
+	return 0;
+}
