@@ -75,23 +75,7 @@ static const char *debuginfod_cached(Dwfl_Module *mod, char *out, size_t size)
 	return access(out, R_OK) == 0 ? out : NULL;
 }
 
-/* Does the image itself carry .debug_info? */
-static bool image_has_dwarf(void *image, size_t imsize)
-{
-	struct elffile ef;
-	bool has;
-
-	if (elf_open_memory(&ef, image, imsize, "image"))
-		return false;
-	has = ef.has_debug_info;
-	elf_close(&ef);
-	return has;
-}
-
-/* The ELF is the file at path, or (image != NULL) an image in memory that
- * path only names. */
-static struct dwarfinfo *open_module(const char *path, void *image, size_t imsize, const char *root,
-				     char *where, size_t size)
+struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size)
 {
 	struct dwarfinfo *d = calloc(1, sizeof(*d));
 	Dwfl_Module *mod;
@@ -117,10 +101,7 @@ static struct dwarfinfo *open_module(const char *path, void *image, size_t imsiz
 	if (!d->dwfl)
 		goto fail;
 	dwfl_report_begin(d->dwfl);
-	if (image)
-		mod = dwfl_report_offline_memory(d->dwfl, "target", path, image, imsize);
-	else
-		mod = dwfl_report_offline(d->dwfl, "target", path, -1);
+	mod = dwfl_report_offline(d->dwfl, "target", path, -1);
 	dwfl_report_end(d->dwfl, NULL, NULL);
 	if (!mod) {
 		snprintf(where, size, "%s: %s", path, dwfl_errmsg(-1));
@@ -136,7 +117,7 @@ static struct dwarfinfo *open_module(const char *path, void *image, size_t imsiz
 			 getenv("DEBUGINFOD_URLS") ? ", nor from debuginfod" : " (DEBUGINFOD_URLS not set)");
 		goto fail;
 	}
-	if (!debugfile && !(image ? image_has_dwarf(image, imsize) : file_has_dwarf(path)))
+	if (!debugfile && !file_has_dwarf(path))
 		debugfile = debuginfod_cached(mod, d->cached, sizeof(d->cached));
 	snprintf(d->file, sizeof(d->file), "%s", debugfile ? debugfile : (mainfile ? mainfile : path));
 	snprintf(where, size, "%s", d->file);
@@ -159,17 +140,6 @@ static struct dwarfinfo *open_module(const char *path, void *image, size_t imsiz
 fail:
 	dwarfinfo_close(d);
 	return NULL;
-}
-
-struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size)
-{
-	return open_module(path, NULL, 0, root, where, size);
-}
-
-struct dwarfinfo *dwarfinfo_open_memory(const char *name, void *image, size_t imsize, const char *root,
-					char *where, size_t size)
-{
-	return open_module(name, image, imsize, root, where, size);
 }
 
 void dwarfinfo_close(struct dwarfinfo *d)

@@ -21,10 +21,6 @@ struct dwarfinfo;
  * path we can use ("/proc/PID/root", or "/" for our own).  Returns NULL if
  * there is none; *where then says what was tried. */
 struct dwarfinfo *dwarfinfo_open(const char *path, const char *root, char *where, size_t size);
-/* The same for an ELF image in memory (the fuzz harness), which must outlive
- * the result; a separate debug file is still looked for under root. */
-struct dwarfinfo *dwarfinfo_open_memory(const char *name, void *image, size_t imsize, const char *root,
-					char *where, size_t size);
 void dwarfinfo_close(struct dwarfinfo *d);
 /* The file the DWARF came from. */
 const char *dwarfinfo_file(const struct dwarfinfo *d);
