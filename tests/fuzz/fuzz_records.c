@@ -14,8 +14,10 @@
  * the str, bytes, code object, dict and MRO readers see hostile memory.
  *
  * Input: 1 byte version (a column of the layout table), 1 byte options
- * (--owners patterns), 2 bytes image size, the image (mapped at
- * FUZZ_BASE), then records, each 2 bytes size and its bytes.
+ * (bits 0-1: --owners patterns, 2-5: --top, 7: the layout is overridden
+ * by a _Py_DebugOffsets at the start of the image, as target.c does for
+ * 3.13+), 2 bytes image size, the image (mapped at FUZZ_BASE), then
+ * records, each 2 bytes size and its bytes.
  *
  * Written against the decoders of user/pystack.c and user/objects.c; the
  * pipeline that replaces trace.c's dispatch (user/correlate.c,
@@ -138,9 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	image = in.p;
 	in.p += image_len;
 	in.n -= image_len;
+	if (opt & 0x80)
+		pylayout_apply_debug_offsets(&t.layout, image, image_len);
 
 	ps = pystack_new(&t, why, sizeof(why));
-	ot = objtrack_new(&t, owners[opt & 3], 1 + (opt >> 2) % 12, why, sizeof(why));
+	ot = objtrack_new(&t, owners[opt & 3], 1 + ((opt >> 2) & 15), why, sizeof(why));
 	while (in.n >= 2) {
 		size_t len = fin_u16(&in);
 		void *rec;

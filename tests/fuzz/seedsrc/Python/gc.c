@@ -71,6 +71,7 @@ typedef struct {
 
 _PyRuntimeState _PyRuntime;
 extern void tp_finalize(PyObject *);
+extern void move_unreachable(struct gc_generation *young, PyGC_Head *unreachable);
 
 static inline void finalize_garbage(PyThreadState *tstate, PyGC_Head *collectable)
 {
@@ -86,6 +87,8 @@ long gc_collect_main(PyThreadState *tstate, int generation)
 	struct _gc_runtime_state *gcstate = &tstate->interp->gc;
 
 	gcstate->collecting = 1;
+	/* not foldable: the list comes from outside, as in CPython */
+	move_unreachable(&gcstate->generations[generation], &unreachable);
 	finalize_garbage(tstate, &unreachable);
 	gcstate->generation_stats[generation].collections++;
 	gcstate->collecting = 0;
