@@ -243,11 +243,14 @@ def pylayout_seeds(cols, rows):
 BASE = 0x10000
 
 
-def records_seed(cols, rows, col, ci):
+def records_seed(cols, rows, col, ci, dbg=None):
     """A target memory with a code object, its strs and line table, and type
-    objects with an MRO; then the records of one collection that saw them."""
+    objects with an MRO; then the records of one collection that saw them.
+    dbg: a _Py_DebugOffsets for the start of the image (the objects then
+    start 4 KiB in)."""
     v = lambda n: val(rows, cols, n, col)
     mem = bytearray(0x1000)
+    B = BASE + (0x1000 if dbg else 0)
     minor = int(col.split(".")[1])
 
     def pystr(at, s):
@@ -261,11 +264,11 @@ def records_seed(cols, rows, col, ci):
         mem[at + v("pybytes.ob_sval"):at + v("pybytes.ob_sval") + len(b)] = b
 
     code = 0x100
-    struct.pack_into("<Q", mem, code + v("code.co_filename"), BASE + 0x400)
+    struct.pack_into("<Q", mem, code + v("code.co_filename"), B + 0x400)
     name_field = "code.co_qualname" if minor >= 11 else "code.co_name"
-    struct.pack_into("<Q", mem, code + v(name_field), BASE + 0x480)
+    struct.pack_into("<Q", mem, code + v(name_field), B + 0x480)
     lines = "code.co_lnotab" if minor == 9 else "code.co_linetable"
-    struct.pack_into("<Q", mem, code + v(lines), BASE + 0x500)
+    struct.pack_into("<Q", mem, code + v(lines), B + 0x500)
     struct.pack_into("<I", mem, code + v("code.co_firstlineno"), 10)
     pystr(0x400, b"/srv/app/main.py")
     pystr(0x480, b"Worker.run")
@@ -273,29 +276,31 @@ def records_seed(cols, rows, col, ci):
             else b"\x08\x01\x0c\x01\x0a\x01")
     # a heap type "QWidget" whose MRO has "myapp.Base"
     for at, nm in ((0x800, b"QWidget"), (0xa00, b"myapp.Base")):
-        struct.pack_into("<Q", mem, at + v("type.tp_name"), BASE + at + 0x180)
+        struct.pack_into("<Q", mem, at + v("type.tp_name"), B + at + 0x180)
         struct.pack_into("<Q", mem, at + v("type.tp_flags"), 1 << 9)
         mem[at + 0x180:at + 0x180 + len(nm) + 1] = nm + b"\0"
-    struct.pack_into("<Q", mem, 0x800 + v("type.tp_mro"), BASE + 0x700)
+    struct.pack_into("<Q", mem, 0x800 + v("type.tp_mro"), B + 0x700)
     struct.pack_into("<Q", mem, 0x700 + v("varobject.ob_size"), 2)
     item = v("tuple.ob_item") or 24
-    struct.pack_into("<QQ", mem, 0x700 + item, BASE + 0x800, BASE + 0xa00)
+    struct.pack_into("<QQ", mem, 0x700 + item, B + 0x800, B + 0xa00)
 
-    instr = BASE + code + (v("code.co_code_adaptive") or 0) + 6 if minor >= 11 else 3
+    instr = B + code + (v("code.co_code_adaptive") or 0) + 6 if minor >= 11 else 3
     tid, ts = 4243, 1000
     recs = [
-        struct.pack("<IIIIQQ", 2, 0, tid, 2, ts, BASE + 0xf00) +
-        struct.pack("<QQ", BASE + code, instr) + struct.pack("<QQ", BASE + code, instr),
-        struct.pack("<IIQ", 5, 0, BASE + 0x800),
-        struct.pack("<IIQQ", 6, 0, BASE + 0x800, 1 << 9) + b"QWidget".ljust(96, b"\0"),
+        struct.pack("<IIIIQQ", 2, 0, tid, 2, ts, B + 0xf00) +
+        struct.pack("<QQ", B + code, instr) + struct.pack("<QQ", B + code, instr),
+        struct.pack("<IIQ", 5, 0, B + 0x800),
+        struct.pack("<IIQQ", 6, 0, B + 0x800, 1 << 9) + b"QWidget".ljust(96, b"\0"),
         struct.pack("<IIIIQQ", 3, 1, tid, 2, ts, 7) +
-        struct.pack("<QQQQ", BASE + 0x800, 5, BASE + 0xa00, 2) + bytes(16 * 30),
-        struct.pack("<IIQQ", 4, tid, ts, BASE + 0xc00) +
-        struct.pack("<IIQQ", 4242, 0, BASE + 0x800, 900) + b"MainThread".ljust(16, b"\0"),
-        struct.pack("<IIIIQQiiqqqQ", 1, 1, 4242, tid, ts, ts + 5000, 2, 2, 0, 7, 0, BASE + 0xe00) +
+        struct.pack("<QQQQ", B + 0x800, 5, B + 0xa00, 2) + bytes(16 * 30),
+        struct.pack("<IIQQ", 4, tid, ts, B + 0xc00) +
+        struct.pack("<IIQQ", 4242, 0, B + 0x800, 900) + b"MainThread".ljust(16, b"\0"),
+        struct.pack("<IIIIQQiiqqqQ", 1, 1, 4242, tid, ts, ts + 5000, 2, 2, 0, 7, 0, B + 0xe00) +
         b"worker\x1b[2J".ljust(16, b"\0"),
     ]
-    out = struct.pack("<BBH", ci, 1 | (3 << 2), len(mem)) + bytes(mem)
+    opt = 1 | (3 << 2) | (0x80 if dbg else 0)
+    image = (dbg.ljust(0x1000, b"\0") if dbg else b"") + bytes(mem)
+    out = struct.pack("<BBH", ci, opt, len(image)) + image
     for r in recs:
         out += struct.pack("<H", len(r)) + r
     return out
@@ -306,6 +311,9 @@ def records_seeds(cols, rows):
         if col in ("3.14.0",):
             continue    # '?' cells: 3.14.5 stands for 3.14
         put("records", f"collection-{col}", records_seed(cols, rows, col, ci))
+    ci = cols.index("3.13")
+    dbg = debug_offsets_synth(cols, rows, "3.13", 0x030D00F0)
+    put("records", "collection-3.13-debug-offsets", records_seed(cols, rows, "3.13", ci, dbg))
 
 
 def main():
