@@ -33,7 +33,10 @@ static int elf_scan(struct elffile *ef)
 			ef->has_symtab = true;
 		else if (!strcmp(name, ".debug_info") && sh.sh_type != SHT_NOBITS)
 			ef->has_debug_info = true;
-		else if (!strcmp(name, ".gnu_debuglink") && (d = elf_getdata(scn, NULL)) && d->d_size > 0)
+		/* d_buf is NULL for a SHT_NOBITS section, whose d_size is still
+		 * sh_size: a hostile file names any section .gnu_debuglink */
+		else if (!strcmp(name, ".gnu_debuglink") && (d = elf_getdata(scn, NULL)) && d->d_buf &&
+			 d->d_size > 0)
 			snprintf(ef->debuglink, sizeof(ef->debuglink), "%.*s",
 				 (int)strnlen(d->d_buf, d->d_size), (const char *)d->d_buf);
 		else if (sh.sh_type == SHT_NOTE && (d = elf_getdata(scn, NULL))) {
