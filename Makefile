@@ -35,11 +35,6 @@ BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 debootstrap binutils debuginfod \
 	elfutils bpftrace
 
-# libFuzzer comes with clang's runtime libraries, which clang only
-# recommends on Debian (tests/fuzz/).
-CLANG_MAJOR := $(shell $(CLANG) -dumpversion 2>/dev/null | cut -d. -f1)
-TEST_PKGS += $(if $(CLANG_MAJOR),libclang-rt-$(CLANG_MAJOR)-dev)
-
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
@@ -157,8 +152,12 @@ fuzz: $(FUZZ_BINS)
 deps:
 	$(Q)tests/deps.sh $(BUILD_PKGS)
 
+# libFuzzer (tests/fuzz/) comes with clang's runtime libraries, which
+# Debian's clang only recommends; their package is named for clang's major
+# version, known once clang is installed.
 test-deps:
 	$(Q)tests/deps.sh $(TEST_PKGS)
+	$(Q)tests/deps.sh libclang-rt-$$($(CLANG) -dumpversion | cut -d. -f1)-dev
 
 unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
