@@ -114,12 +114,13 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/c
 # files its parser needs.  records replaces procmem_read() with reads of
 # a memory image from the input, so it does not link procmaps.c.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := elf corenotes dwarf procmaps pyline pystr pylayout json ttyclean records
+FUZZ_NAMES := elf corenotes dwarf procmaps pyline pystr pylayout pyversion json ttyclean records
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # (clang has no -Wformat-truncation: nothing to turn off)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	$(WARN) -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser -Itests/fuzz
-FUZZ_SRCS_elf := user/elfinfo.c
+FUZZ_SRCS_elf := user/elfinfo.c user/probe.c user/dwarfinfo.c user/gcsite.c user/pylayout.c user/common.c user/json.c
+FUZZ_SRCS_pyversion := user/elfinfo.c
 FUZZ_SRCS_corenotes := user/gdbcmd.c user/common.c user/json.c
 FUZZ_SRCS_dwarf := user/dwarfinfo.c user/elfinfo.c user/gcsite.c user/pylayout.c
 FUZZ_SRCS_procmaps := user/procmaps.c

@@ -367,6 +367,25 @@ uint32_t parse_py_version(const char *s, size_t len)
 	return (uint32_t)(part[0] << 24 | part[1] << 16 | part[2] << 8);
 }
 
+uint32_t scan_py_getversion(const char *buf, size_t len)
+{
+	/* the buffer is a static char[250]: aligned, NUL before it */
+	for (size_t j = 8; j + 16 < len; j += 8) {
+		const char *sp;
+		uint32_t v;
+
+		if (buf[j - 1] != '\0' || buf[j] != '3' || buf[j + 1] != '.')
+			continue;
+		sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
+		if (!sp || sp[1] != '(')
+			continue;
+		v = parse_py_version(buf + j, (size_t)(sp - (buf + j)));
+		if (v)
+			return v;
+	}
+	return 0;
+}
+
 uint32_t elf_scan_py_version(struct elffile *ef)
 {
 	Elf_Scn *scn = NULL;

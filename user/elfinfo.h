@@ -71,4 +71,9 @@ uint32_t elf_scan_py_version(struct elffile *ef);
 /* Parse "3.11.2", "3.13.0rc3+" into major<<24|minor<<16|micro<<8; 0 if not. */
 uint32_t parse_py_version(const char *s, size_t len);
 
+/* The version in len bytes of a target's memory holding the buffer that
+ * Py_GetVersion() fills at start-up ("3.9.18 (main, ...") at an 8-byte
+ * boundary, or 0 (target.c, for 3.9 and 3.10). */
+uint32_t scan_py_getversion(const char *buf, size_t len);
+
 #endif

@@ -3,8 +3,8 @@
 /*
  * user/elfinfo.c on an ELF image: the section walk of elf_open() (build-id,
  * .gnu_debuglink, .debug_info), symbols of .symtab and .dynsym, USDT
- * notes, DT_NEEDED, the .rodata version scan, and reads by virtual address
- * at every symbol.  The input is the whole file: a target's executable or
+ * notes, DT_NEEDED, the .rodata version scan, reads by virtual address
+ * at every symbol, and the collector's name among them (probe.c).  The input is the whole file: a target's executable or
  * libpython, which its owner wrote.
  */
 #include <stdbool.h>
@@ -13,6 +13,7 @@
 
 #include "elfinfo.h"
 #include "fuzz.h"
+#include "probe.h"
 
 struct sym_ctx {
 	struct elffile *ef;
@@ -27,6 +28,12 @@ static int on_sym(const struct elfsym *s, void *p)
 	size_t len = s->size < sizeof(buf) ? (size_t)s->size : sizeof(buf);
 
 	FUZZ_ASSERT(s->name[0] && strlen(s->name) < sizeof(s->name));
+	for (int i = 0; i < 3; i++) {
+		static const char *const base[] = { "collect", "gc_collect_main", "_PyGC_Collect" };
+		int r = collector_match(s->name, base[i]);
+
+		FUZZ_ASSERT(r >= 0 && r <= 3 && (r != 3 || !strcmp(s->name, base[i])));
+	}
 	/* as target.c reads _PyRuntime's head and Py_Version */
 	elf_read_vaddr(c->ef, s->value, buf, len ? len : 1);
 	elf_vaddr_to_offset(c->ef, s->value, &off);

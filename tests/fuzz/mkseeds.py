@@ -162,6 +162,14 @@ def text_seeds():
         bytes([4 | (1 << 3)]) + b"e" + b"\x01")
 
 
+def pyversion_seeds():
+    # what Py_GetVersion() leaves in memory: sys.version at an 8-byte boundary
+    v = sys.version.encode()
+    put("pyversion", "getversion-host", bytes(64) + v + bytes(256 - len(v)))
+    put("pyversion", "getversion-3.9", bytes(16) + b"3.9.18 (main, May  9 2026, 10:00:00) [GCC 12.2.0]" + bytes(32))
+    put("pyversion", "rc", b"3.13.0rc3+\0" + bytes(5) + b"3.10.13 (main)" + bytes(40))
+
+
 # ---- the layout table, _Py_DebugOffsets and the records
 
 def layout():
@@ -324,6 +332,7 @@ def main():
     maps_seeds()
     pyline_seeds()
     pystr_seeds()
+    pyversion_seeds()
     text_seeds()
     pylayout_seeds(cols, rows)
     records_seeds(cols, rows)
