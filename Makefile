@@ -39,7 +39,8 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
 LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c \
-	user/gcsite.c user/dwarfinfo.c
+	user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c user/sink_json.c user/correlate.c \
+	user/objects.c user/target.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -129,7 +130,8 @@ FUZZ_SRCS_pystr := $(FUZZ_SRCS_pyline)
 FUZZ_SRCS_pylayout := user/pylayout.c
 FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
-FUZZ_SRCS_records := user/pystack.c user/objects.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
+FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
+	user/pystack.c user/objects.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -180,8 +182,20 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(SUDO) $(OUTPUT)/gcscope trace --duration 6 -- $(PYTHON) tests/programs/demo.py
 
-bench: test-deps all
-	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope)
+# The same benchmarks on an earlier revision, built in $(OUTPUT)/bench-base,
+# in the same runs (BENCH_BASE=: none).  b3dbc0d: before the pipeline.
+BENCH_BASE ?= b3dbc0d
+BENCH_ARGS ?=
+
+$(OUTPUT)/bench-base/.output/gcscope:
+	$(Q)rm -rf $(OUTPUT)/bench-base && mkdir -p $(OUTPUT)/bench-base
+	$(Q)git archive $(BENCH_BASE) | tar -x -C $(OUTPUT)/bench-base
+	$(Q)$(MAKE) --no-print-directory -C $(OUTPUT)/bench-base all
+
+bench: test-deps all $(if $(BENCH_BASE),$(OUTPUT)/bench-base/.output/gcscope)
+	$(Q)$(SUDO) $(PYTHON) tests/bench/bench.py --gcscope $(abspath $(OUTPUT)/gcscope) \
+		$(if $(BENCH_BASE),--base-gcscope $(abspath $(OUTPUT)/bench-base/.output/gcscope) --base-label $(BENCH_BASE)) \
+		$(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb

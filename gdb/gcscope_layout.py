@@ -7,9 +7,15 @@ comment).  At run time a value is taken, in this order of trust, from:
   1. DWARF (gdb.lookup_type on the row's "dwarf" spec), when the target's
      debug info is loaded;
   2. _Py_DebugOffsets (3.13+), the struct at _PyRuntime+0 whose cookie is
-     "xdebugpy": the row's "pydebug" column names the row giving the position
-     of the value inside that struct;
-  3. the table's column for the target's version.
+     rule debug_offsets_cookie: the row's "pydebug" column names the row
+     giving the position of the value inside that struct (plus N for
+     "...+N");
+  3. the table's column for the target's version (the column.* rows).
+Then gc.generations may be settled by gcstate->generation0.  The rules
+(bounds, cookie, free-threaded flag, column coverage) are the table's
+"rule" lines and column.* rows too, so that this resolves what
+user/pylayout.c and user/target.c resolve: py-gc-layout -j against
+`gcscope doctor --layout -j` (tests/gdb/test_gdb_layout.py) checks it.
 The version itself always comes from the target, never from a file name.
 """
 import os
@@ -39,13 +45,16 @@ def table_path():
 
 
 def load_table():
-    """{"columns": [...], "rows": {field: (dwarf, pydebug, {column: value|None})}}"""
+    """{"columns": [...], "rows": {field: (dwarf, pydebug, {column: value|None})},
+    "rules": {name: int|str}, "path": ...}; its format is gen-pylayout.awk's."""
     global _table
     if _table is not None:
         return _table
     path = table_path()
     columns = None
     rows = {}
+    rules = {}
+    absent = set()
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -55,26 +64,53 @@ def load_table():
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")
+            if cols[0] == "rule":
+                # "rule NAME VALUE": one setting shared with the C side
+                if len(cols) != 3:
+                    raise GcScopeError("%s: malformed rule: %s" % (path, line[:60]))
+                rules[cols[1]] = int(cols[2]) if cols[2].isdigit() else cols[2]
+                continue
             if columns is None or len(cols) != len(columns) + 3:
                 raise GcScopeError("%s: malformed row: %s" % (path, line[:60]))
             vals = {}
             for c, v in zip(columns, cols[3:]):
                 # "-": no such field in that version; "?": not measured.
                 vals[c] = None if v in ("-", "?") else int(v, 0)
+                if v == "-":
+                    absent.add((cols[0], c))
             rows[cols[0]] = (cols[1], cols[2], vals)
     if columns is None:
         raise GcScopeError("%s: no '# field' header line" % path)
-    _table = {"columns": columns, "rows": rows, "path": path}
+    missing = [r for r in RULES if r not in rules]
+    if missing:
+        raise GcScopeError("%s: no rule %s" % (path, ", ".join(missing)))
+    _table = {"columns": columns, "rows": rows, "rules": rules, "path": path,
+              "absent": {k: True for k in absent}}
     return _table
 
 
+# The rules gcscope_layout.py needs from the table (pylayout.tsv explains each).
+RULES = ("max_offset", "debug_offsets_cookie", "debug_offsets_size", "free_threaded",
+         "generations_align")
+
+
+def rule(name):
+    return load_table()["rules"][name]
+
+
 def column_for(version):
-    """Table column covering (major, minor, micro), or None if unknown."""
+    """Table column covering (major, minor, micro), or None: the column of that
+    major.minor whose column.first_micro..column.last_micro rows hold micro."""
     major, minor, micro = version[:3]
-    if (major, minor) == (3, 14):
-        return "3.14.0" if micro < 5 else "3.14.5"
-    col = "%d.%d" % (major, minor)
-    return col if col in load_table()["columns"] else None
+    t = load_table()
+    first = t["rows"]["column.first_micro"][2]
+    last = t["rows"]["column.last_micro"][2]
+    for c in t["columns"]:
+        if tuple(int(x) for x in c.split(".")[:2]) != (major, minor):
+            continue
+        if first[c] is not None and last[c] is not None and first[c] <= micro <= last[c]:
+            return c
+    return None
 
 
 # ---------------------------------------------------------------- symbols
@@ -99,40 +135,34 @@ def _lookup_type(name):
     return None
 
 
+def _find_member(t, name):
+    """(byte offset, type) of member name of struct/union t, looking into
+    anonymous members at any depth (3.14's PyObject has ob_refcnt in an
+    anonymous struct inside an anonymous union), or None."""
+    t = t.strip_typedefs()
+    if t.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+        return None
+    for f in t.fields():
+        if f.bitsize or f.bitpos % 8:
+            continue
+        if f.name == name:
+            return f.bitpos // 8, f.type
+        if f.name is None:
+            sub = _find_member(f.type, name)
+            if sub is not None:
+                return f.bitpos // 8 + sub[0], sub[1]
+    return None
+
+
 def _member_offset(t, path):
     """Offset of dotted member path in type t, or None."""
     off = 0
     for part in path.split("."):
-        t = t.strip_typedefs()
-        if t.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
-            return None
-        found = None
-        for f in t.fields():
-            if f.name == part:
-                found = f
-                break
-            # anonymous struct/union members
-            if f.name is None and not f.bitsize:
-                sub = _member_offset(f.type, part)
-                if sub is not None:
-                    found = (f, sub)
-                    break
+        found = _find_member(t, part)
         if found is None:
             return None
-        if isinstance(found, tuple):
-            f, sub = found
-            off += f.bitpos // 8 + sub
-            t = None
-            for g in f.type.strip_typedefs().fields():
-                if g.name == part:
-                    t = g.type
-            if t is None:
-                return None
-            continue
-        if found.bitsize or found.bitpos % 8:
-            return None
-        off += found.bitpos // 8
-        t = found.type
+        off += found[0]
+        t = found[1]
     return off
 
 
@@ -155,6 +185,20 @@ def dwarf_value(spec):
 
 # ---------------------------------------------------------------- Layout
 
+# Where a value came from, named as `gcscope doctor --layout` names them
+# (pyl_source_name() in user/pylayout.c).
+SRC_TABLE, SRC_DEBUG_OFFSETS, SRC_DWARF, SRC_TARGET = "table", "_Py_DebugOffsets", "DWARF", "target"
+# ... and as the one-line summary of py-gc-status has always shown them.
+_SUMMARY_NAMES = ((SRC_DWARF, "dwarf"), (SRC_DEBUG_OFFSETS, "debug_offsets"), (SRC_TABLE, "table"),
+                  (SRC_TARGET, "target"))
+
+
+def _pydebug_spec(spec):
+    """"debug_offsets.x.y[+N]" -> (row name, N), as pylayout_apply_debug_offsets()."""
+    name, plus, add = spec.partition("+")
+    return name, int(add, 10) if plus and add.isdigit() else 0
+
+
 class Layout:
     """Resolved offsets for one target: layout["gc.collecting"] -> int."""
 
@@ -168,6 +212,8 @@ class Layout:
         self.notes = []
         t = load_table()
         rows = t["rows"]
+        max_off = rule("max_offset")
+        do_size = rule("debug_offsets_size")
         self.has_dwarf = _lookup_type("_gc_runtime_state") is not None or \
             _lookup_type("PyInterpreterState") is not None
         # debug_offsets.* rows first: the others may refer to them.
@@ -175,27 +221,28 @@ class Layout:
         for name in order:
             dwarf, pydebug, vals = rows[name]
             v = vals.get(column)
-            src = "table" if v is not None else None
+            src = SRC_TABLE if v is not None else None
             if pydebug and pydebug != "-" and debug_offsets:
-                pos = self.values.get(pydebug)
-                if pos is not None:
+                ref, add = _pydebug_spec(pydebug)
+                pos = self.values.get(ref)
+                dv = None
+                if pos is not None and pos + 8 <= do_size:
                     try:
                         dv = mem.u64(runtime + pos)
                     except GcScopeError:
                         dv = None
-                    # the target's memory: an offset past 4 MiB is no layout
-                    # (PYL_MAX_OFFSET in user/pylayout.c)
-                    if dv is not None and dv < MAX_OFF:
-                        v, src = dv, "debug_offsets"
-                    elif dv is not None:
-                        self.notes.append("_Py_DebugOffsets gives %s = %d: ignored (corrupt?)"
-                                          % (name, dv))
+                # the target's memory: an offset past the rule's bound is no layout
+                if dv is not None and dv < max_off:
+                    v, src = dv + add, SRC_DEBUG_OFFSETS
+                elif dv is not None:
+                    self.notes.append("_Py_DebugOffsets gives %s = %d: ignored (corrupt?)"
+                                      % (name, dv))
             if self.has_dwarf:
                 dv, note = dwarf_value(dwarf)
                 if note:
                     self.notes.append(note)
-                if dv is not None:
-                    v, src = dv, "dwarf"
+                if dv is not None and 0 <= dv < max_off:
+                    v, src = dv, SRC_DWARF
             self.values[name] = v
             self.source[name] = src
 
@@ -205,26 +252,27 @@ class Layout:
         Patch releases moved it: pyenv's 3.13.0 has generations at 24, trixie's
         3.13.5 at 20 (DW_AT_alignment 4; its gc_get_threshold() reads
         generations[0].threshold at gc+36, and generation0 holds gc+20).
-        Without DWARF the table cannot know which, so the target decides."""
+        The same rule as pylayout_apply_generation0() in user/pylayout.c,
+        bounded by rule generations_align of pylayout.tsv."""
         g0 = self.values.get("gc.generation0")
         cur = self.values.get("gc.generations")
-        if g0 is None or self.values.get("gc.young") is not None:
+        head = self.values.get("gc_generation.head")
+        size = self.values.get("gc_generation.sizeof")
+        debug = self.values.get("gc.debug")
+        if None in (g0, head, size, debug) or self.values.get("gc.young") is not None:
             return      # 3.14.0-3.14.4 have young/old[2], no generations[]
-        cands = {cur}
         try:
-            off = self.mem.ptr(gcstate + g0) - gcstate - self.get("gc_generation.head", 0)
+            off = self.mem.ptr(gcstate + g0) - gcstate - head
         except GcScopeError:
             return
-        # without DWARF only the table's value is a candidate: accept the
-        # target's pointer anyway if it lands where generations[3] can be.
-        size = self.get("gc_generation.sizeof", 24)
-        plausible = 16 <= off <= g0 - 3 * size and off % 4 == 0
-        if (off in cands or plausible) and off != cur:
-            self.values["gc.generations"] = off
-            self.source["gc.generations"] = "target"
-            if cur is not None:
-                self.notes.append("gc.generations: using %d, where the target's gcstate->generation0 "
-                                  "points (not %d)" % (off, cur))
+        # the pointer is the target's: it must land where generations[3] can be
+        if off <= debug or off + 3 * size > g0 or off % rule("generations_align") or off == cur:
+            return
+        self.values["gc.generations"] = off
+        self.source["gc.generations"] = SRC_TARGET
+        if cur is not None:
+            self.notes.append("gc.generations: using %d, where the target's gcstate->generation0 "
+                              "points (not %d)" % (off, cur))
 
     def __getitem__(self, name):
         v = self.values.get(name)
@@ -239,27 +287,41 @@ class Layout:
 
     def summary(self):
         srcs = set(s for s in self.source.values() if s)
-        return "+".join(s for s in ("dwarf", "debug_offsets", "table", "target") if s in srcs)
+        return "+".join(short for src, short in _SUMMARY_NAMES if src in srcs)
+
+    def missing_mark(self, name):
+        """"-" if the field does not exist in this version, "?" if it is
+        unknown: how doctor --layout's text shows a value it has not."""
+        return "-" if load_table()["absent"].get((name, self.column)) else "?"
+
+    def fields(self):
+        """{field: {"value", "source", "table"}}: `gcscope doctor --layout -j`'s "fields"."""
+        rows = load_table()["rows"]
+        return {name: {"value": self.values.get(name),
+                       "source": self.source.get(name) or "none",
+                       "table": rows[name][2].get(self.column)}
+                for name in rows}
 
 
 # ---------------------------------------------------------------- version
-
-DEBUG_COOKIE = b"xdebugpy"
-MAX_OFF = 4 << 20
-
 
 def _hex_version(h):
     return ((h >> 24) & 0xff, (h >> 16) & 0xff, (h >> 8) & 0xff)
 
 
-def detect_version(mem, runtime):
-    """(version tuple, how, has_debug_offsets, free_threaded)."""
-    debug_offsets = False
-    free_threaded = False
+def has_debug_offsets(mem, runtime):
+    """_PyRuntime opens with _Py_DebugOffsets (3.13+): the rule's cookie, then
+    uint64 version, whose major must be 3 (as py_version_of() in user/target.c)."""
     try:
-        debug_offsets = mem.read(runtime, 8) == DEBUG_COOKIE
+        return (mem.read(runtime, 8) == rule("debug_offsets_cookie").encode()
+                and mem.u64(runtime + 8) >> 24 == 3)
     except GcScopeError:
-        pass
+        return False
+
+
+def detect_version(mem, runtime):
+    """(version tuple, how, has_debug_offsets)."""
+    debug_offsets = has_debug_offsets(mem, runtime)
     addr = symbol_address("Py_Version")
     if addr is not None:
         # Py_Version: exported const unsigned long, PY_VERSION_HEX (3.11+).
@@ -283,33 +345,41 @@ def detect_version(mem, runtime):
             raise GcScopeError("cannot tell the Python version (no Py_Version, no "
                                "_Py_DebugOffsets, no 3.9/3.10 API symbols): Python < 3.9?")
         how = "exported API"
-    if debug_offsets:
-        try:
-            # debug_offsets.free_threaded is at 16 in 3.13 and 3.14
-            free_threaded = mem.u64(runtime + 16) != 0
-        except GcScopeError:
-            pass
-    return ver, how, debug_offsets, free_threaded
+    return ver, how, debug_offsets
+
+
+def free_threaded(mem, runtime, layout, debug_offsets):
+    """_Py_DebugOffsets.free_threaded (row debug_offsets.free_threaded) equals
+    the rule free_threaded: the same test as resolve_layout() in user/target.c."""
+    pos = layout.get("debug_offsets.free_threaded")
+    if not debug_offsets or pos is None or pos + 8 > rule("debug_offsets_size"):
+        return False
+    try:
+        return mem.u64(runtime + pos) == rule("free_threaded")
+    except GcScopeError:
+        return False
 
 
 def sys_version_micro(mem, layout, interp):
-    """Micro version from sys.version of 3.9/3.10 (dict layout of those versions)."""
+    """Micro version from sys.version of 3.9/3.10 (the dict rows of pylayout.tsv)."""
     sysdict = mem.ptr(interp + layout["interp.sysdict"])
-    keys = mem.ptr(sysdict + 32)            # PyDictObject.ma_keys (3.9/3.10)
-    size = mem.i64(keys + 8)                # dk_size
-    nentries = mem.i64(keys + 32)           # dk_nentries
+    keys = mem.ptr(sysdict + layout["dict.ma_keys"])
+    size = mem.i64(keys + layout["dictkeys.dk_size"])
+    nentries = mem.i64(keys + layout["dictkeys.dk_nentries"])
     if not 0 < size <= 1 << 20 or not 0 <= nentries <= size:
         return None
+    # DK_IXSIZE() of 3.9/3.10 Objects/dictobject.c: index width by dk_size
     ix = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
-    ent = keys + 40 + size * ix
+    ent = keys + layout["dictkeys.dk_indices"] + size * ix
+    esize = layout["dictentry.sizeof"]
+    me_key, me_value = layout["dictentry.me_key"], layout["dictentry.me_value"]
     from gcscope_objects import ascii_str  # noqa: late import (cycle)
     for i in range(nentries):
-        k = mem.ptr(ent + 24 * i + 8)
+        k = mem.ptr(ent + esize * i + me_key)
         if not k:
             continue
         if ascii_str(mem, layout, k, 16) == "version":
-            s = ascii_str(mem, layout, mem.ptr(ent + 24 * i + 16), 40) or ""
+            s = ascii_str(mem, layout, mem.ptr(ent + esize * i + me_value), 40) or ""
             m = re.match(r"3\.\d+\.(\d+)", s)
             return int(m.group(1)) if m else None
     return None
-

@@ -39,14 +39,15 @@ class Target:
         if self.runtime is None:
             raise GcScopeError("no Python here: symbol _PyRuntime not found (not a Python "
                                "process, or gdb was not given the python executable for this core)")
-        ver, how, dbgoff, ft = L.detect_version(self.mem, self.runtime)
-        if ft:
-            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet")
+        ver, how, dbgoff = L.detect_version(self.mem, self.runtime)
         col = L.column_for((ver[0], ver[1], ver[2] or 0))
         if col is None:
             raise GcScopeError("Python %d.%d is not supported (pylayout.tsv covers %s)"
                                % (ver[0], ver[1], ", ".join(L.load_table()["columns"])))
         self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
+        self.free_threaded = L.free_threaded(self.mem, self.runtime, self.layout, dbgoff)
+        if self.free_threaded:
+            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet")
         self.version_how = how
         try:
             self.layout.arbitrate_generations(self.gcstate(self.main_interp()))

@@ -3,39 +3,64 @@
 #
 # user/pylayout.tsv -> C header with the table (see pylayout.h).
 # Run by the Makefile: awk -f user/gen-pylayout.awk user/pylayout.tsv
-BEGIN { FS = "\t"; n = 0; ncols = 0 }
+# gdb/gcscope_layout.py reads the same file: a change of format here is one
+# there too.
+BEGIN { FS = "\t"; n = 0; ncols = 0; nrules = 0; bad = 0 }
+
+function fail(msg) {
+	printf("pylayout.tsv:%d: %s\n", NR, msg) > "/dev/stderr"
+	bad = 1
+	exit 1
+}
 
 /^# field\t/ {
 	for (i = 4; i <= NF; i++) {
 		split($i, v, ".")
-		cols[++ncols] = sprintf("0x%02x%02x%02x00", v[1], v[2], (v[3] == "" ? 0 : v[3]))
+		colmicro[ncols + 1] = (v[3] == "" ? 0 : v[3])
+		cols[++ncols] = sprintf("0x%02x%02x%02x00", v[1], v[2], colmicro[ncols + 1])
 		colname[ncols] = $i
 	}
 	next
 }
 /^#/ || /^[ \t]*$/ { next }
+# "rule NAME VALUE": one setting for both sides, not per column.
+$1 == "rule" {
+	if (NF != 3 || $2 !~ /^[a-z0-9_]+$/)
+		fail("a rule is: rule<TAB>name<TAB>value")
+	rname[++nrules] = $2
+	rval[nrules] = $3
+	next
+}
 {
-	if (NF != 3 + ncols) {
-		printf("pylayout.tsv:%d: %d columns, expected %d\n", NR, NF, 3 + ncols) > "/dev/stderr"
-		exit 1
-	}
+	if (NF != 3 + ncols)
+		fail(sprintf("%d columns, expected %d", NF, 3 + ncols))
 	name[++n] = $1; dwarf[n] = $2; pydebug[n] = $3
 	vals = ""
 	for (i = 4; i <= NF; i++) {
 		x = $i
 		if (x == "-") x = "PYL_NONE"
 		else if (x == "?") x = "PYL_UNKNOWN"
-		else if (x !~ /^[0-9]+$/) {
-			printf("pylayout.tsv:%d: bad value '%s'\n", NR, x) > "/dev/stderr"
-			exit 1
-		}
+		else if (x !~ /^[0-9]+$/)
+			fail(sprintf("bad value '%s'", x))
 		vals = vals (i > 4 ? ", " : "") x
+		# the header names a column by its first release
+		if ($1 == "column.first_micro" && x != colmicro[i - 3])
+			fail(sprintf("column %s: first_micro %s", colname[i - 3], x))
 	}
 	values[n] = vals
 }
 END {
+	if (bad)
+		exit 1
 	if (ncols == 0) { print "pylayout.tsv: no '# field' header line" > "/dev/stderr"; exit 1 }
 	print "/* Generated from user/pylayout.tsv by user/gen-pylayout.awk: do not edit. */"
+	for (i = 1; i <= nrules; i++) {
+		r = toupper(rname[i])
+		if (rval[i] ~ /^[0-9]+$/)
+			printf("#define PYL_RULE_%s %sL\n", r, rval[i])
+		else
+			printf("#define PYL_RULE_%s \"%s\"\n", r, rval[i])
+	}
 	printf("#define PYL_NCOLS %d\n", ncols)
 	printf("static const uint32_t pyl_columns[PYL_NCOLS] = {")
 	for (i = 1; i <= ncols; i++) printf("%s%s", (i > 1 ? ", " : " "), cols[i])

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 #define _GNU_SOURCE
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -16,6 +15,11 @@
 #define MAX_PATTERNS 32
 #define MAX_PENDING 16		/* collections whose walk arrived, record not yet */
 #define MRO_MAX 64		/* bases looked at for a match */
+/* Bounds of the tables that grow with what the target does (a trace may
+ * run for weeks, docs/objects.md): past them the least useful entries are
+ * evicted and counted. */
+#define OBJ_TYPES_MAX (1u << 16)	/* distinct types named */
+#define OBJ_PAIRS_MAX 4096		/* (type, owner thread, collecting thread) */
 
 struct typeinfo {
 	uint64_t addr;
@@ -25,13 +29,7 @@ struct typeinfo {
 	uint64_t objects;		/* destroyed, over the whole trace */
 	uint64_t collections;		/* collections that destroyed some */
 	uint64_t last_seq;
-};
-
-struct pairstat {
-	char type[128];
-	uint32_t owner_tid, tid;
-	char owner_comm[GCSCOPE_COMM_LEN + 1], comm[GCSCOPE_COMM_LEN + 1];
-	uint64_t n;
+	uint64_t pin;			/* o->seq when last named: not evicted then */
 };
 
 struct objtrack {
@@ -48,10 +46,12 @@ struct objtrack {
 	/* totals */
 	uint64_t walks, seen, capped, faults;
 	uint64_t findings;
-	struct pairstat *pairs;
+	struct obj_pair *pairs;
 	size_t npairs, cappairs;
+	uint64_t types_evicted, pairs_evicted, pair_findings_evicted;
 	objtrack_dealloc_fn dealloc_fn;
 	void *dealloc_ctx;
+	uint64_t pending_dealloc;	/* tp_dealloc to hook once the verdict is out */
 	struct pystack *strs;		/* reads str objects (module names) */
 };
 
@@ -97,6 +97,48 @@ static struct typeinfo *type_find(struct typeinfo *v, size_t cap, uint64_t addr)
 	return &v[i];
 }
 
+static int cmp_typeinfo_objects(const void *a, const void *b)
+{
+	const struct typeinfo *x = a, *y = b;
+
+	/* watched types first: BPF reports their instances by address */
+	if ((x->verdict == GCSCOPE_VERDICT_WATCH) != (y->verdict == GCSCOPE_VERDICT_WATCH))
+		return x->verdict == GCSCOPE_VERDICT_WATCH ? -1 : 1;
+	return x->objects < y->objects ? 1 : x->objects > y->objects ? -1 : 0;
+}
+
+/* The table is full (a program making classes at run time): keep the
+ * watched types and the half that destroyed the most objects, count the
+ * rest.  A type dropped here that comes again is named again; a verdict
+ * BPF already has stays in BPF's map. */
+static void types_evict(struct objtrack *o)
+{
+	struct typeinfo *v = malloc(o->ntypes * sizeof(*v));
+	size_t m = 0, keep;
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < o->cap; i++)
+		if (o->types[i].addr)
+			v[m++] = o->types[i];
+	sort_array(v, m, sizeof(*v), cmp_typeinfo_objects);
+	keep = m / 2;
+	while (keep < m && v[keep].verdict == GCSCOPE_VERDICT_WATCH)
+		keep++;
+	memset(o->types, 0, o->cap * sizeof(*o->types));
+	o->ntypes = 0;
+	for (size_t i = 0; i < m; i++) {
+		/* names handed out for the collection at hand stay valid */
+		if (i >= keep && v[i].pin != o->seq) {
+			o->types_evicted++;
+			continue;
+		}
+		*type_find(o->types, o->cap, v[i].addr) = v[i];
+		o->ntypes++;
+	}
+	free(v);
+}
+
 /* The entry of the type at addr, or the empty one to fill in for it (the
  * caller sets addr and counts it in ntypes); NULL for address 0, which
  * marks empty entries, or out of memory.  Only a type not yet in the
@@ -109,6 +151,8 @@ static struct typeinfo *type_slot(struct objtrack *o, uint64_t addr)
 		return NULL;
 	if (o->cap && (ti = type_find(o->types, o->cap, addr))->addr)
 		return ti;
+	if (o->ntypes >= OBJ_TYPES_MAX)
+		types_evict(o);
 	if (o->ntypes * 2 >= o->cap) {
 		size_t ncap = o->cap ? o->cap * 2 : 256;
 		struct typeinfo *n = calloc(ncap, sizeof(*n));
@@ -162,6 +206,7 @@ const char *objtrack_type_name(struct objtrack *o, uint64_t type)
 		o->ntypes++;
 		name_of(o, type, ti->name, sizeof(ti->name), &ti->heap);
 	}
+	ti->pin = o->seq;
 	return ti->name;
 }
 
@@ -494,30 +539,36 @@ static bool type_matches(struct objtrack *o, uint64_t type)
 	return false;
 }
 
-void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, int verdict_fd)
+uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e)
 {
-	__u32 v = type_matches(o, e->pytype) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
-	__u64 key = e->pytype;
+	uint32_t v = type_matches(o, e->pytype) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
 	struct typeinfo *ti;
 
 	objtrack_type_name(o, e->pytype);	/* named while it surely exists */
 	ti = type_slot(o, e->pytype);
 	if (ti && ti->addr)
 		ti->verdict = v;
-	if (bpf_map_update_elem(verdict_fd, &key, &v, BPF_ANY))
-		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
 	/* Forget its instances when they die: hook its tp_dealloc (shared by
-	 * all Python classes: subtype_dealloc).  After the verdict, because
-	 * attaching a uprobe takes milliseconds. */
+	 * all Python classes: subtype_dealloc).  The caller tells BPF the
+	 * verdict first, because attaching a uprobe takes milliseconds. */
 	if (v == GCSCOPE_VERDICT_WATCH && o->dealloc_fn && pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
 		bool ok = true;
 		uint64_t fn = rd_ptr(o, e->pytype + pyl(&o->layout, PYL_TYPE_TP_DEALLOC), &ok);
 
-		if (ok && fn && o->dealloc_fn(fn, o->dealloc_ctx))
-			p_debug("cannot hook tp_dealloc 0x%llx of %s", (unsigned long long)fn,
-				objtrack_type_name(o, e->pytype));
+		if (ok && fn)
+			o->pending_dealloc = fn;
 	}
 	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
+	return v;
+}
+
+void objtrack_hook_pending(struct objtrack *o)
+{
+	uint64_t fn = o->pending_dealloc;
+
+	o->pending_dealloc = 0;
+	if (fn && o->dealloc_fn && o->dealloc_fn(fn, o->dealloc_ctx))
+		p_debug("cannot hook tp_dealloc 0x%llx", (unsigned long long)fn);
 }
 
 struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start)
@@ -525,30 +576,25 @@ struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_star
 	return pending_get(o, tid, ts_start, false);
 }
 
-struct named_count {
-	const char *name;
-	uint64_t count;
-};
-
 static int cmp_named(const void *a, const void *b)
 {
-	const struct named_count *x = a, *y = b;
+	const struct gc_type_count *x = a, *y = b;
 
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->name, y->name);
 }
 
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(((const struct named_count *)a)->name, ((const struct named_count *)b)->name);
+	return strcmp(((const struct gc_type_count *)a)->name, ((const struct gc_type_count *)b)->name);
 }
 
 /* A collection's counts by type name, most first.  Distinct types can share
  * a name (a class defined twice, in two modules or two runs of a class
  * statement): they are counted together, as a reader of the output sees
  * them.  Returns the number of names; *out is malloc'd. */
-static size_t by_name(struct objtrack *o, const struct objcoll *c, struct named_count **out)
+size_t objtrack_type_counts(struct objtrack *o, const struct objcoll *c, struct gc_type_count **out)
 {
-	struct named_count *v = malloc((c->ntypes ? c->ntypes : 1) * sizeof(*v));
+	struct gc_type_count *v = malloc((c->ntypes ? c->ntypes : 1) * sizeof(*v));
 	size_t n = 0;
 
 	*out = v;
@@ -573,15 +619,32 @@ static size_t by_name(struct objtrack *o, const struct objcoll *c, struct named_
 	return n;
 }
 
-static struct pairstat *pair_get(struct objtrack *o, const char *type, const struct gcscope_finding *f,
+static int cmp_pairs(const void *a, const void *b)
+{
+	const struct obj_pair *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+static struct obj_pair *pair_get(struct objtrack *o, const char *type, const struct gcscope_finding *f,
 				 const char *thread)
 {
-	struct pairstat *p;
+	struct obj_pair *p;
 
 	for (size_t i = 0; i < o->npairs; i++) {
 		p = &o->pairs[i];
 		if (p->owner_tid == f->owner.tid && p->tid == f->tid && !strcmp(p->type, type))
 			return p;
+	}
+	if (o->npairs >= OBJ_PAIRS_MAX) {
+		/* keep the three quarters with the most findings */
+		size_t keep = OBJ_PAIRS_MAX / 4 * 3;
+
+		sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+		for (size_t i = keep; i < o->npairs; i++)
+			o->pair_findings_evicted += o->pairs[i].n;
+		o->pairs_evicted += o->npairs - keep;
+		o->npairs = keep;
 	}
 	if (grow_array(&o->pairs, &o->cappairs, o->npairs, sizeof(*o->pairs), 8))
 		return NULL;
@@ -624,7 +687,7 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 		}
 	}
 	for (size_t i = 0; i < c->nfindings; i++) {
-		struct pairstat *p = pair_get(o, objtrack_type_name(o, c->findings[i].owner.pytype), &c->findings[i],
+		struct obj_pair *p = pair_get(o, objtrack_type_name(o, c->findings[i].owner.pytype), &c->findings[i],
 					      thread);
 
 		if (p)
@@ -634,91 +697,41 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 	c->used = false;
 }
 
-size_t objtrack_nfindings(const struct objcoll *c)
+bool objtrack_has_owners(const struct objtrack *o)
 {
-	return c ? c->nfindings : 0;
-}
-
-void objtrack_print_text(struct objtrack *o, const struct objcoll *c, int64_t collected, FILE *f)
-{
-	struct named_count *v;
-	size_t n;
-	int col;
-
-	if (!c || !c->walked)
-		return;
-	n = by_name(o, c, &v);
-	if (!v)
-		return;
-	col = fprintf(f, "    types:");
-	for (size_t i = 0; i < n && (int)i < o->top; i++) {
-		char item[192];
-		int len = snprintf(item, sizeof(item), " %s %llu%s", v[i].name, (unsigned long long)v[i].count,
-				   i + 1 < n && (int)i + 1 < o->top ? "," : "");
-
-		if (col + len > 78 && col > 10) {
-			fprintf(f, "\n          ");
-			col = 10;
-		}
-		col += fprintf(f, "%s", item);
-	}
-	if (n > (size_t)o->top)
-		fprintf(f, " (+%zu more types)", n - (size_t)o->top);
-	if (c->flags & GCSCOPE_TYPES_F_CAPPED)
-		fprintf(f, "\n    (walk stopped at %llu objects of %lld collected: --max-objects)",
-			(unsigned long long)c->seen, (long long)collected);
-	else if (c->flags & GCSCOPE_TYPES_F_FAULT)
-		fprintf(f, "\n    (walk stopped after %llu objects: unreadable list)", (unsigned long long)c->seen);
-	fputc('\n', f);
-	free(v);
-}
-
-void objtrack_json_fields(struct objtrack *o, const struct objcoll *c, struct jw *w)
-{
-	struct named_count *v;
-	size_t n;
-
-	if (!c || !c->walked) {
-		jw_null(w, "objects_seen");
-		return;
-	}
-	jw_uint(w, "objects_seen", c->seen);
-	jw_bool(w, "walk_complete", !(c->flags & (GCSCOPE_TYPES_F_CAPPED | GCSCOPE_TYPES_F_FAULT)));
-	n = by_name(o, c, &v);
-	if (!v)
-		return;
-	jw_key_obj(w, "types");
-	for (size_t i = 0; i < n; i++)
-		jw_uint(w, v[i].name, v[i].count);
-	jw_obj_end(w);
-	free(v);
+	return o->npatterns || o->all_heap;
 }
 
 static int cmp_types_total(const void *a, const void *b)
 {
-	const struct typeinfo *x = a, *y = b;
+	const struct obj_type_total *x = a, *y = b;
 
 	return x->objects < y->objects ? 1 : x->objects > y->objects ? -1 : strcmp(x->name, y->name);
 }
 
 static int cmp_types_name(const void *a, const void *b)
 {
-	return strcmp(((const struct typeinfo *)a)->name, ((const struct typeinfo *)b)->name);
+	return strcmp(((const struct obj_type_total *)a)->name, ((const struct obj_type_total *)b)->name);
 }
 
 /* Types by objects destroyed, those sharing a name counted together (see
- * by_name()); collections then counts the most any one of them had. */
-static struct typeinfo *ranked(struct objtrack *o, size_t *n)
+ * objtrack_type_counts()); collections then counts the most any one of them
+ * had. */
+static struct obj_type_total *ranked(struct objtrack *o, size_t *n)
 {
-	struct typeinfo *r = malloc((o->ntypes ? o->ntypes : 1) * sizeof(*r));
+	struct obj_type_total *r = malloc((o->ntypes ? o->ntypes : 1) * sizeof(*r));
 	size_t m = 0;
 
 	*n = 0;
 	if (!r)
 		return NULL;
-	for (size_t i = 0; i < o->cap; i++)
-		if (o->types[i].addr && o->types[i].objects)
-			r[m++] = o->types[i];
+	for (size_t i = 0; i < o->cap; i++) {
+		if (!o->types[i].addr || !o->types[i].objects)
+			continue;
+		memcpy(r[m].name, o->types[i].name, sizeof(r[m].name));
+		r[m].objects = o->types[i].objects;
+		r[m++].collections = o->types[i].collections;
+	}
 	sort_array(r, m, sizeof(*r), cmp_types_name);
 	for (size_t i = 0; i < m; i++) {
 		if (*n && !strcmp(r[*n - 1].name, r[i].name)) {
@@ -733,92 +746,37 @@ static struct typeinfo *ranked(struct objtrack *o, size_t *n)
 	return r;
 }
 
-static int cmp_pairs(const void *a, const void *b)
+struct obj_summary *objtrack_summary(struct objtrack *o)
 {
-	const struct pairstat *x = a, *y = b;
+	struct obj_summary *s = calloc(1, sizeof(*s));
 
-	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+	if (!s)
+		return NULL;
+	s->walks = o->walks;
+	s->seen = o->seen;
+	s->capped = o->capped;
+	s->faults = o->faults;
+	s->types = ranked(o, &s->ntypes);
+	s->types_evicted = o->types_evicted;
+	s->owners = objtrack_has_owners(o);
+	s->findings = o->findings;
+	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
+	s->pairs = o->pairs;
+	s->npairs = o->npairs;
+	s->pairs_evicted = o->pairs_evicted;
+	s->pair_findings_evicted = o->pair_findings_evicted;
+	return s;
 }
 
-void objtrack_summary_text(struct objtrack *o, FILE *f)
+void obj_summary_free(struct obj_summary *s)
 {
-	size_t n;
-	struct typeinfo *r = ranked(o, &n);
-
-	if (o->walks) {
-		fprintf(f, "\nTypes the cyclic GC destroyed (the code creating them makes cycles):\n");
-		fprintf(f, "%-40s %10s %12s\n", "TYPE", "OBJECTS", "COLLECTIONS");
-		for (size_t i = 0; i < n && i < (size_t)(o->top > 20 ? o->top : 20); i++)
-			fprintf(f, "%-40.40s %10llu %12llu\n", r[i].name, (unsigned long long)r[i].objects,
-				(unsigned long long)r[i].collections);
-		if (n > 20 && o->top <= 20)
-			fprintf(f, "(%zu more types: -j gives them all)\n", n - 20);
-		fprintf(f, "%llu objects walked in %llu collections", (unsigned long long)o->seen,
-			(unsigned long long)o->walks);
-		if (o->capped)
-			fprintf(f, "; %llu walks stopped at --max-objects", (unsigned long long)o->capped);
-		if (o->faults)
-			fprintf(f, "; %llu stopped at an unreadable list", (unsigned long long)o->faults);
-		fputc('\n', f);
-	}
-	free(r);
-	if (!o->npatterns && !o->all_heap)
+	if (!s)
 		return;
-	fprintf(f, "\nFindings: %llu objects destroyed by a collection on a thread other than "
-		   "their creator's\n", (unsigned long long)o->findings);
-	if (!o->npairs)
-		return;
-	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
-	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", "CREATED BY", "DESTROYED BY");
-	for (size_t i = 0; i < o->npairs; i++) {
-		struct pairstat *p = &o->pairs[i];
-		char a[40], b[40];
-
-		snprintf(a, sizeof(a), "%u (%s)", p->owner_tid, p->owner_comm);
-		snprintf(b, sizeof(b), "%u (%s)", p->tid, p->comm);
-		fprintf(f, "%8llu  %-28.28s %-20.20s %-20.20s\n", (unsigned long long)p->n, p->type, a, b);
-	}
+	free(s->types);
+	free(s);
 }
 
-void objtrack_summary_json(struct objtrack *o, struct jw *w)
+size_t objtrack_nfindings(const struct objcoll *c)
 {
-	size_t n;
-	struct typeinfo *r = ranked(o, &n);
-
-	jw_key_obj(w, "objects");
-	jw_uint(w, "walks", o->walks);
-	jw_uint(w, "seen", o->seen);
-	jw_uint(w, "walks_capped", o->capped);
-	jw_uint(w, "walks_faulted", o->faults);
-	jw_key_arr(w, "types");
-	for (size_t i = 0; r && i < n; i++) {
-		jw_obj_begin(w);
-		jw_str(w, "type", r[i].name);
-		jw_uint(w, "objects", r[i].objects);
-		jw_uint(w, "collections", r[i].collections);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	jw_obj_end(w);
-	free(r);
-	if (!o->npatterns && !o->all_heap)
-		return;
-	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
-	jw_key_obj(w, "findings");
-	jw_uint(w, "total", o->findings);
-	jw_key_arr(w, "by_pair");
-	for (size_t i = 0; i < o->npairs; i++) {
-		struct pairstat *p = &o->pairs[i];
-
-		jw_obj_begin(w);
-		jw_str(w, "object_type", p->type);
-		jw_uint(w, "owner_tid", p->owner_tid);
-		jw_str(w, "owner_thread", p->owner_comm);
-		jw_uint(w, "tid", p->tid);
-		jw_str(w, "thread", p->comm);
-		jw_uint(w, "count", p->n);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	jw_obj_end(w);
+	return c ? c->nfindings : 0;
 }

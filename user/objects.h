@@ -12,9 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h>
 
 #include "gcscope.h"
-#include "json.h"
+#include "model.h"
 #include "target.h"
 
 struct objtrack;
@@ -55,8 +56,11 @@ void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e
 typedef int (*objtrack_dealloc_fn)(uint64_t addr, void *ctx);
 void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx);
 
-/* Decide whether to watch the type; writes the verdict into the BPF map. */
-void objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e, int verdict_fd);
+/* Decide whether to watch the type: GCSCOPE_VERDICT_WATCH or _IGNORE, for
+ * the caller to tell BPF; then objtrack_hook_pending() hooks the watched
+ * type's tp_dealloc (through the dealloc hook), which takes milliseconds. */
+uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e);
+void objtrack_hook_pending(struct objtrack *o);
 
 /* The collection record of (tid, ts_start) arrived: its walk results, or
  * NULL.  Call objtrack_done() when printed. */
@@ -68,12 +72,41 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
  * call that may add a type (this one, for a type not seen before). */
 const char *objtrack_type_name(struct objtrack *o, uint64_t type);
 
-/* Output of one collection: the type line(s), and the findings. */
-void objtrack_print_text(struct objtrack *o, const struct objcoll *c, int64_t collected, FILE *f);
-void objtrack_json_fields(struct objtrack *o, const struct objcoll *c, struct jw *w);
+/* A collection's counts by type name, most first, into *out (malloc'd, NULL
+ * on no memory).  Distinct types sharing a name are counted together, as a
+ * reader sees them.  The names live in the type table: valid until the next
+ * call that may add a type.  Returns the number of names. */
+size_t objtrack_type_counts(struct objtrack *o, const struct objcoll *c, struct gc_type_count **out);
 size_t objtrack_nfindings(const struct objcoll *c);
+bool objtrack_has_owners(const struct objtrack *o);
 
-void objtrack_summary_text(struct objtrack *o, FILE *f);
-void objtrack_summary_json(struct objtrack *o, struct jw *w);
+/* The exit summary of --types/--owners. */
+struct obj_type_total {
+	char name[GC_TYPE_NAME_LEN];
+	uint64_t objects;		/* destroyed over the whole trace */
+	uint64_t collections;		/* collections that destroyed some */
+};
+
+struct obj_pair {
+	char type[GC_TYPE_NAME_LEN];
+	uint32_t owner_tid, tid;
+	char owner_comm[GCSCOPE_COMM_LEN + 1], comm[GCSCOPE_COMM_LEN + 1];
+	uint64_t n;
+};
+
+struct obj_summary {
+	uint64_t walks, seen, capped, faults;
+	struct obj_type_total *types;	/* most objects first */
+	size_t ntypes;
+	uint64_t types_evicted;		/* dropped from the bounded type table */
+	bool owners;			/* --owners was given */
+	uint64_t findings;
+	const struct obj_pair *pairs;	/* most findings first; owned by the objtrack */
+	size_t npairs;
+	uint64_t pairs_evicted, pair_findings_evicted;
+};
+
+struct obj_summary *objtrack_summary(struct objtrack *o);
+void obj_summary_free(struct obj_summary *s);
 
 #endif

@@ -7,14 +7,8 @@
 
 #include "pylayout.h"
 
-/* _Py_DebugOffsets starts with char cookie[8] = "xdebugpy" and uint64
- * version (PY_VERSION_HEX) in every version that has it (3.13+,
- * Include/internal/pycore_debug_offsets.h). */
-#define DEBUG_OFFSETS_COOKIE "xdebugpy"
-
-/* Offsets inside CPython structs are small; anything larger read from a
- * target is garbage, not a layout. */
-#define PYL_MAX_OFFSET (1L << 22)
+/* The rules (cookie, bounds, column coverage) are PYL_RULE_* and
+ * column.* rows of pylayout.tsv, shared with gdb/gcscope_layout.py. */
 
 int pyl_find(const char *name)
 {
@@ -33,6 +27,8 @@ const char *pyl_source_name(enum pyl_source s)
 		return "_Py_DebugOffsets";
 	case PYL_SRC_DWARF:
 		return "DWARF";
+	case PYL_SRC_TARGET:
+		return "target";
 	default:
 		return "none";
 	}
@@ -44,17 +40,25 @@ const char *py_version_str(uint32_t v, char *buf, size_t size)
 	return buf;
 }
 
+int pyl_column_for(uint32_t version)
+{
+	long micro = (version >> 8) & 0xff;
+
+	for (int c = 0; c < PYL_NCOLS; c++) {
+		if ((pyl_columns[c] & 0xffff0000) == (version & 0xffff0000) &&
+		    pyl_rows[PYL_COLUMN_FIRST_MICRO].values[c] <= micro &&
+		    micro <= pyl_rows[PYL_COLUMN_LAST_MICRO].values[c])
+			return c;
+	}
+	return -1;
+}
+
 int pylayout_init(struct pylayout *l, uint32_t version)
 {
 	memset(l, 0, sizeof(*l));
 	l->version = version;
 	l->column = -1;
-	/* A column holds from its version up to the next one of the same minor
-	 * version: 3.14.0 covers 3.14.0-3.14.4; nothing covers 3.15. */
-	for (int c = 0; c < PYL_NCOLS; c++) {
-		if ((pyl_columns[c] & 0xffff0000) == (version & 0xffff0000) && pyl_columns[c] <= version)
-			l->column = c;
-	}
+	l->column = pyl_column_for(version);
 	for (int i = 0; i < PYL__COUNT; i++) {
 		if (l->column < 0) {
 			l->off[i] = PYL_UNKNOWN;
@@ -70,7 +74,7 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
 {
 	int n = 0;
 
-	if (len < 16 || memcmp(buf, DEBUG_OFFSETS_COOKIE, 8))
+	if (len < 16 || memcmp(buf, PYL_RULE_DEBUG_OFFSETS_COOKIE, 8))
 		return -EINVAL;
 	for (int i = 0; i < PYL__COUNT; i++) {
 		const char *spec = pyl_rows[i].pydebug;
@@ -93,7 +97,7 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
 		if (pos < 0 || (size_t)pos + sizeof(v) > len)
 			continue;
 		memcpy(&v, (const char *)buf + pos, sizeof(v));
-		if (v >= (uint64_t)PYL_MAX_OFFSET)
+		if (v >= (uint64_t)PYL_RULE_MAX_OFFSET)
 			continue;
 		l->off[i] = (long)v + add;
 		l->src[i] = PYL_SRC_DEBUG_OFFSETS;
@@ -111,7 +115,7 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
 	    (size_t)pyl(l, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 > len)
 		return false;
 	memcpy(&ft, (const char *)buf + pyl(l, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
-	return ft == 1;
+	return ft == (uint64_t)PYL_RULE_FREE_THREADED;
 }
 
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
@@ -130,7 +134,7 @@ int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 		for (p = strtok_r(paths, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
 			long v = fn(ctx, type, p);
 
-			if (v >= 0 && v < PYL_MAX_OFFSET) {
+			if (v >= 0 && v < PYL_RULE_MAX_OFFSET) {
 				l->off[i] = v;
 				l->src[i] = PYL_SRC_DWARF;
 				n++;
@@ -140,4 +144,26 @@ int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 	}
 	l->n_dwarf = n;
 	return n;
+}
+
+int pylayout_apply_generation0(struct pylayout *l, uint64_t gcstate, uint64_t generation0)
+{
+	long g0 = l->off[PYL_GC_GENERATION0], cur = l->off[PYL_GC_GENERATIONS];
+	long head = l->off[PYL_GC_GENERATION_HEAD], size = l->off[PYL_GC_GENERATION_SIZEOF];
+	long debug = l->off[PYL_GC_DEBUG];
+	uint64_t off;
+
+	/* 3.14.0-3.14.4 have young + old[2] and no generation0 */
+	if (g0 < 0 || head < 0 || size < 0 || debug < 0 || l->off[PYL_GC_YOUNG] >= 0)
+		return 0;
+	/* the pointer is the target's: bounded before it becomes an offset */
+	if (generation0 < gcstate + (uint64_t)head)
+		return 0;
+	off = generation0 - gcstate - (uint64_t)head;
+	if (off <= (uint64_t)debug || off + 3 * (uint64_t)size > (uint64_t)g0 ||
+	    off % PYL_RULE_GENERATIONS_ALIGN || (long)off == cur)
+		return 0;
+	l->off[PYL_GC_GENERATIONS] = (long)off;
+	l->src[PYL_GC_GENERATIONS] = PYL_SRC_TARGET;
+	return 1;
 }

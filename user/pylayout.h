@@ -30,6 +30,7 @@ enum pyl_source {
 	PYL_SRC_TABLE,
 	PYL_SRC_DEBUG_OFFSETS,
 	PYL_SRC_DWARF,
+	PYL_SRC_TARGET,		/* gc.generations from gcstate->generation0 */
 };
 
 struct pylayout {
@@ -57,6 +58,16 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
  * or PYL_NONE if not found. */
 typedef long (*pyl_dwarf_fn)(void *ctx, const char *type, const char *path);
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx);
+
+/* gc.generations moved between patch releases (24 in 3.13.0, 20 in
+ * trixie's 3.13.5): where the target's gcstate->generation0 (read at
+ * gcstate + gc.generation0) points settles it, within the bounds of rule
+ * generations_align in pylayout.tsv.  Returns 1 if it changed the value. */
+int pylayout_apply_generation0(struct pylayout *l, uint64_t gcstate, uint64_t generation0);
+
+/* The column of pylayout.tsv covering version (its column.first_micro and
+ * column.last_micro rows), or -1. */
+int pyl_column_for(uint32_t version);
 
 /* The value, or PYL_NONE / PYL_UNKNOWN. */
 static inline long pyl(const struct pylayout *l, enum pyl_field f)

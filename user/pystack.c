@@ -27,7 +27,8 @@
 #define PS_STR_BYTES	(PS_STR_CHARS + 1) /* UTF-8 kept (cut at a character) */
 #define PS_TABLE_MAX	(256 * 1024)	/* bytes of a line table read */
 #define PS_HDR_MAX	512		/* bytes of an object header read */
-#define PS_MAX_OFF	(1L << 20)	/* an offset beyond this is not a layout */
+/* an instruction this far into a code object is not one (16 MiB of code) */
+#define PS_MAX_CODE_OFF	(1L << 24)
 #define PS_BPF_BLK	256		/* PYSTACK_BLK in bpf/pystack.bpf.h */
 #define PS_RECHECK_NS	(10 * 1000000ULL) /* how long a code object is trusted */
 
@@ -119,7 +120,7 @@ static int need(const struct pytarget *t, enum pyl_field f, long *out, char *why
 	long v = pyl(&t->layout, f);
 	char ver[32];
 
-	if (v < 0 || v >= PS_MAX_OFF) {
+	if (v < 0 || v >= PYL_RULE_MAX_OFFSET) {	/* the table's one bound */
 		snprintf(why, size, "the layout of CPython %s lacks %s%s",
 			 py_version_str(t->version, ver, sizeof(ver)), pyl_rows[f].name,
 			 t->layout.n_dwarf || t->layout.n_debug_offsets ? "" : " (no debug info found)");
@@ -505,7 +506,7 @@ static int ps_line(const struct ps_layout *l, const struct ps_code *c, uint64_t 
 		/* _PyInterpreterFrame_LASTI: instr - _PyCode_CODE(co), in bytes
 		 * here; before co_code_adaptive only for an incomplete frame */
 		addrq = (long)(instr - (code + l->co_code_adaptive));
-		if (addrq > PS_MAX_OFF * 16L || addrq < -PS_MAX_OFF)
+		if (addrq > PS_MAX_CODE_OFF || addrq < -PS_MAX_CODE_OFF / 16)
 			return -1;
 		return pyline_locations(c->tab, c->tablen, c->firstlineno, addrq);
 	}
@@ -613,7 +614,7 @@ const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint
 
 /* ---- output ----------------------------------------------------------- */
 
-static const char *stack_error(const struct pystack_result *r)
+const char *pystack_error(const struct pystack_result *r)
 {
 	if (r->flags & GCSCOPE_STACK_F_NO_TSTATE)
 		return "no Python thread state for this thread";
@@ -683,50 +684,6 @@ void pystack_format_line(const struct pystack_frame *fr, char *out, size_t size,
 		return;
 	}
 	snprintf(out, size, "%s%s (%s:%s)", prefix, func, file, line);
-}
-
-void pystack_print_text(const struct pystack_result *r, FILE *f)
-{
-	char buf[256];
-	const char *err;
-
-	if (!r) {
-		fprintf(f, "    (no stack: the stack record was lost)\n");
-		return;
-	}
-	err = stack_error(r);
-	for (int i = 0; i < r->n; i++) {
-		pystack_format_line(&r->frames[i], buf, sizeof(buf), 79);
-		fprintf(f, "%s\n", buf);
-	}
-	if (r->truncated)
-		fprintf(f, "    ... (deeper than %d frames)\n", GCSCOPE_STACK_MAX);
-	if (!r->n && err)
-		fprintf(f, "    (no stack: %s)\n", err);
-	else if (!r->n)
-		fprintf(f, "    (no Python frames)\n");
-}
-
-void pystack_print_json(const struct pystack_result *r, struct jw *w)
-{
-	const char *err = r ? stack_error(r) : "the stack record was lost";
-
-	jw_key_arr(w, "stack");
-	for (int i = 0; r && i < r->n; i++) {
-		jw_obj_begin(w);
-		jw_str(w, "file", r->frames[i].file);
-		jw_str(w, "function", r->frames[i].function);
-		if (r->frames[i].line >= 0)
-			jw_int(w, "line", r->frames[i].line);
-		else
-			jw_null(w, "line");
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	if (r && r->truncated)
-		jw_bool(w, "stack_truncated", true);
-	if (err && (!r || !r->n))
-		jw_str(w, "stack_error", err);
 }
 
 /* ---- pure decoders ---------------------------------------------------- */

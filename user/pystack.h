@@ -22,7 +22,6 @@
 #include <linux/types.h>
 
 #include "gcscope.h"
-#include "json.h"
 
 struct gcscope_bpf;
 struct pytarget;
@@ -65,12 +64,9 @@ const struct pystack_result *pystack_take(struct pystack *ps, uint32_t tid, uint
  * later pystack_take() returns this result. */
 void pystack_resolve(struct pystack *ps, uint32_t tid, uint64_t ts_start);
 
-/* "    at FUNC (FILE:LINE)" lines, each under 80 columns (the file path is
- * shortened from the left with "..."). */
-void pystack_print_text(const struct pystack_result *r, FILE *f);
-/* "stack": [{"file", "function", "line"}...] and "stack_truncated": true
- * when deeper than the cap; "stack_error" when there is no stack. */
-void pystack_print_json(const struct pystack_result *r, struct jw *w);
+/* Why a stack has no frames ("no Python thread state for this thread"),
+ * or NULL. */
+const char *pystack_error(const struct pystack_result *r);
 
 /* A str object of the target as UTF-8, in a new string the caller frees;
  * NULL if it is not a readable str.  (Also used for type names, objects.c.) */

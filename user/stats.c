@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,9 @@ void stats_init(struct trace_stats *s)
 static void gen_free(struct gen_stats *g)
 {
 	free(g->samples);
+	free(g->sketch);
 	g->samples = NULL;
+	g->sketch = NULL;
 }
 
 void stats_free(struct trace_stats *s)
@@ -23,6 +26,7 @@ void stats_free(struct trace_stats *s)
 		gen_free(&s->gen[i]);
 	gen_free(&s->unknown_gen);
 	free(s->threads);
+	free(s->tindex);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -37,23 +41,69 @@ unsigned stats_slot(uint64_t us)
 	return slot;
 }
 
+/* Log-linear slot of ns: exact below 2^SUB_BITS, then 2^SUB_BITS slots per
+ * power of two (HdrHistogram's layout). */
+static unsigned sketch_slot(uint64_t ns)
+{
+	unsigned msb, shift;
+
+	if (ns < (1u << STATS_SKETCH_SUB_BITS))
+		return (unsigned)ns;
+	msb = 63 - (unsigned)__builtin_clzll(ns);
+	shift = msb - STATS_SKETCH_SUB_BITS;
+	return ((shift + 1) << STATS_SKETCH_SUB_BITS) + (unsigned)((ns >> shift) - (1u << STATS_SKETCH_SUB_BITS));
+}
+
+/* The middle of a sketch slot's range. */
+static uint64_t sketch_value(unsigned slot)
+{
+	unsigned shift;
+	uint64_t lo;
+
+	if (slot < (2u << STATS_SKETCH_SUB_BITS))
+		return slot;	/* below 2^(SUB_BITS+1) every value has its own slot */
+	shift = (slot >> STATS_SKETCH_SUB_BITS) - 1;
+	lo = (uint64_t)((slot & ((1u << STATS_SKETCH_SUB_BITS) - 1)) + (1u << STATS_SKETCH_SUB_BITS)) << shift;
+	return lo + ((1ULL << shift) >> 1);
+}
+
 static void gen_add(struct gen_stats *g, uint64_t ns, int64_t collected, int64_t uncollectable)
 {
 	g->count++;
 	g->total_ns += ns;
 	if (ns > g->max_ns)
 		g->max_ns = ns;
+	if (collected >= 0 && uncollectable >= 0)
+		g->counted++;
 	/* deltas of the target's own counters: saturate rather than wrap */
 	if (collected > 0 && __builtin_add_overflow(g->collected, collected, &g->collected))
 		g->collected = INT64_MAX;
 	if (uncollectable > 0 && __builtin_add_overflow(g->uncollectable, uncollectable, &g->uncollectable))
 		g->uncollectable = INT64_MAX;
 	g->hist[stats_slot(ns / 1000)]++;
+	if (g->sketch) {
+		g->sketch[sketch_slot(ns)]++;
+		return;
+	}
 	if (g->nsamples == g->cap) {
 		uint32_t cap = g->cap ? g->cap * 2 : 1024;
 		uint64_t *n;
 
-		if (cap > STATS_MAX_SAMPLES || !(n = realloc(g->samples, cap * sizeof(*n)))) {
+		if (cap > STATS_MAX_SAMPLES) {
+			/* from now on the sketch, with every sample so far */
+			g->sketch = calloc(STATS_SKETCH_SLOTS, sizeof(*g->sketch));
+			if (g->sketch) {
+				for (uint32_t i = 0; i < g->nsamples; i++)
+					g->sketch[sketch_slot(g->samples[i])]++;
+				g->sketch[sketch_slot(ns)]++;
+			}
+			free(g->samples);
+			g->samples = NULL;
+			g->nsamples = g->cap = 0;
+			g->samples_truncated = true;
+			return;
+		}
+		if (!(n = realloc(g->samples, cap * sizeof(*n)))) {
 			g->samples_truncated = true;
 			return;
 		}
@@ -63,19 +113,72 @@ static void gen_add(struct gen_stats *g, uint64_t ns, int64_t collected, int64_t
 	g->samples[g->nsamples++] = ns;
 }
 
+static int cmp_thread_total(const void *a, const void *b)
+{
+	const struct thread_stats *x = a, *y = b;
+
+	return x->total_ns < y->total_ns ? 1 : x->total_ns > y->total_ns ? -1 : 0;
+}
+
+static void tindex_rebuild(struct trace_stats *s)
+{
+	memset(s->tindex, 0, s->tindex_cap * sizeof(*s->tindex));
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		size_t h = (s->threads[i].tid * 2654435761u) & (s->tindex_cap - 1);
+
+		while (s->tindex[h])
+			h = (h + 1) & (s->tindex_cap - 1);
+		s->tindex[h] = i + 1;
+	}
+}
+
+/* The table is full (a program that starts a thread per task): fold the
+ * quarter that paid least into s->evicted. */
+static void threads_evict(struct trace_stats *s)
+{
+	uint32_t keep = STATS_MAX_THREADS / 4 * 3;
+
+	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
+	for (uint32_t i = keep; i < s->nthreads; i++) {
+		struct thread_stats *t = &s->threads[i];
+
+		s->evicted.count += t->count;
+		s->evicted.total_ns += t->total_ns;
+		if (t->max_ns > s->evicted.max_ns)
+			s->evicted.max_ns = t->max_ns;
+		for (int g = 0; g < STATS_NGEN; g++)
+			s->evicted.by_gen[g] += t->by_gen[g];
+	}
+	s->threads_evicted += s->nthreads - keep;
+	s->nthreads = keep;
+	tindex_rebuild(s);
+}
+
 static struct thread_stats *thread_get(struct trace_stats *s, uint32_t tid, const char *name)
 {
 	struct thread_stats *t;
+	size_t h;
 
-	for (uint32_t i = 0; i < s->nthreads; i++)
-		if (s->threads[i].tid == tid)
-			return &s->threads[i];
+	if (!s->tindex) {
+		s->tindex_cap = 2 * STATS_MAX_THREADS;
+		if (!(s->tindex = calloc(s->tindex_cap, sizeof(*s->tindex))))
+			return NULL;
+	}
+	for (h = (tid * 2654435761u) & (s->tindex_cap - 1); s->tindex[h]; h = (h + 1) & (s->tindex_cap - 1))
+		if (s->threads[s->tindex[h] - 1].tid == tid)
+			return &s->threads[s->tindex[h] - 1];
+	if (s->nthreads >= STATS_MAX_THREADS) {
+		threads_evict(s);
+		for (h = (tid * 2654435761u) & (s->tindex_cap - 1); s->tindex[h]; h = (h + 1) & (s->tindex_cap - 1))
+			;
+	}
 	if (grow_array(&s->threads, &s->cap_threads, s->nthreads, sizeof(*s->threads), 16))
 		return NULL;
 	t = &s->threads[s->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	s->tindex[h] = s->nthreads;
 	return t;
 }
 
@@ -109,182 +212,52 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t stats_percentile(struct gen_stats *g, double p)
 {
-	uint64_t rank;
+	uint64_t rank, n = g->sketch ? g->count : g->nsamples, seen = 0;
 
-	if (!g->nsamples)
+	if (!n)
 		return 0;
-	sort_array(g->samples, g->nsamples, sizeof(*g->samples), cmp_u64);
 	/* nearest rank: the smallest value with at least p% at or below it */
-	rank = (uint64_t)((p / 100.0) * g->nsamples + 0.999999999);
+	rank = (uint64_t)((p / 100.0) * n + 0.999999999);
 	if (rank < 1)
 		rank = 1;
-	if (rank > g->nsamples)
-		rank = g->nsamples;
-	return g->samples[rank - 1];
-}
-
-static void stars(FILE *f, uint64_t val, uint64_t max, int width)
-{
-	int n = max ? (int)(val * width / max) : 0;
-	bool more = val > max;
-
-	if (n > width)
-		n = width;
-	for (int i = 0; i < n; i++)
-		fputc('*', f);
-	for (int i = n; i < width; i++)
-		fputc(' ', f);
-	if (more)
-		fputc('+', f);
-}
-
-void print_log2_hist(FILE *f, const uint64_t *vals, int n, const char *unit)
-{
-	int idx_max = -1;
-	uint64_t max = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (vals[i] > 0)
-			idx_max = i;
-		if (vals[i] > max)
-			max = vals[i];
+	if (rank > n)
+		rank = n;
+	if (!g->sketch) {
+		sort_array(g->samples, g->nsamples, sizeof(*g->samples), cmp_u64);
+		return g->samples[rank - 1];
 	}
-	if (idx_max < 0)
-		return;
-	fprintf(f, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15, "",
-		idx_max <= 32 ? 19 : 29, unit);
-	for (int i = 0; i <= idx_max; i++) {
-		uint64_t low = i == 0 ? 0 : (1ULL << i), high = (1ULL << (i + 1)) - 1;
+	for (unsigned i = 0; i < STATS_SKETCH_SLOTS; i++) {
+		seen += g->sketch[i];
+		if (seen >= rank) {
+			uint64_t v = sketch_value(i);
 
-		if (i == 0)
-			high = 1;
-		fprintf(f, "%*llu -> %-*llu : %-8llu |", idx_max <= 32 ? 10 : 20, (unsigned long long)low,
-			idx_max <= 32 ? 10 : 20, (unsigned long long)high, (unsigned long long)vals[i]);
-		stars(f, vals[i], max, 40);
-		fputs("|\n", f);
+			return v > g->max_ns ? g->max_ns : v;
+		}
 	}
+	return g->max_ns;
 }
 
-static double ms(uint64_t ns)
-{
-	return ns / 1e6;
-}
-
-static int cmp_thread_total(const void *a, const void *b)
-{
-	const struct thread_stats *x = a, *y = b;
-
-	return x->total_ns < y->total_ns ? 1 : x->total_ns > y->total_ns ? -1 : 0;
-}
-
-void stats_print_text(struct trace_stats *s, FILE *f, uint64_t wall_ns)
-{
-	uint64_t total = 0, count = 0;
-
-	for (int g = 0; g < STATS_NGEN; g++) {
-		total += s->gen[g].total_ns;
-		count += s->gen[g].count;
-	}
-	total += s->unknown_gen.total_ns;
-	count += s->unknown_gen.count;
-
-	fprintf(f, "\n%llu collections in %.3f s; GC paused threads for %.3f ms (%.3f%% of wall time)\n",
-		(unsigned long long)count, wall_ns / 1e9, ms(total), wall_ns ? 100.0 * total / wall_ns : 0.0);
-	for (int g = -1; g < STATS_NGEN; g++) {
-		struct gen_stats *gs = g < 0 ? &s->unknown_gen : &s->gen[g];
-
-		if (!gs->count)
-			continue;
-		if (g < 0)
-			fprintf(f, "\ngeneration unknown: %llu collections", (unsigned long long)gs->count);
-		else
-			fprintf(f, "\ngen %d: %llu collections", g, (unsigned long long)gs->count);
-		fprintf(f, ", total %.3f ms, p50 %.3f ms, p99 %.3f ms, max %.3f ms%s\n", ms(gs->total_ns),
-			ms(stats_percentile(gs, 50)), ms(stats_percentile(gs, 99)), ms(gs->max_ns),
-			gs->samples_truncated ? " (percentiles of the first samples)" : "");
-		if (g >= 0)
-			fprintf(f, "       collected %lld, uncollectable %lld\n", (long long)gs->collected,
-				(long long)gs->uncollectable);
-		print_log2_hist(f, gs->hist, STATS_HIST_SLOTS, "usecs");
-	}
-	if (!s->nthreads)
-		return;
-	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
-	fprintf(f, "\n%-8s %-16s %8s %11s %9s %s\n", "TID", "THREAD", "COUNT", "TOTAL(ms)", "MAX(ms)",
-		"GEN0/1/2");
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		struct thread_stats *t = &s->threads[i];
-
-		fprintf(f, "%-8u %-16.16s %8llu %11.3f %9.3f %llu/%llu/%llu\n", t->tid, t->name,
-			(unsigned long long)t->count, ms(t->total_ns), ms(t->max_ns),
-			(unsigned long long)t->by_gen[0], (unsigned long long)t->by_gen[1],
-			(unsigned long long)t->by_gen[2]);
-	}
-}
-
-static void gen_json(struct jw *w, struct gen_stats *gs, int g)
-{
-	int top = -1;
-
-	jw_obj_begin(w);
-	if (g >= 0)
-		jw_int(w, "gen", g);
-	else
-		jw_null(w, "gen");
-	jw_uint(w, "count", gs->count);
-	jw_uint(w, "total_ns", gs->total_ns);
-	jw_uint(w, "p50_ns", stats_percentile(gs, 50));
-	jw_uint(w, "p99_ns", stats_percentile(gs, 99));
-	jw_uint(w, "max_ns", gs->max_ns);
-	jw_int(w, "collected", gs->collected);
-	jw_int(w, "uncollectable", gs->uncollectable);
-	jw_bool(w, "percentiles_exact", !gs->samples_truncated);
-	for (int i = 0; i < STATS_HIST_SLOTS; i++)
-		if (gs->hist[i])
-			top = i;
-	jw_key_arr(w, "hist_us");
-	for (int i = 0; i <= top; i++) {
-		jw_obj_begin(w);
-		jw_uint(w, "lo", i == 0 ? 0 : 1ULL << i);
-		jw_uint(w, "hi", i == 0 ? 1 : (1ULL << (i + 1)) - 1);
-		jw_uint(w, "count", gs->hist[i]);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	jw_obj_end(w);
-}
-
-void stats_print_json(struct trace_stats *s, struct jw *w, uint64_t wall_ns)
+uint64_t stats_total_ns(const struct trace_stats *s)
 {
 	uint64_t total = s->unknown_gen.total_ns;
 
 	for (int g = 0; g < STATS_NGEN; g++)
 		total += s->gen[g].total_ns;
-	jw_uint(w, "wall_ns", wall_ns);
-	jw_uint(w, "gc_ns", total);
-	jw_double(w, "gc_share", wall_ns ? (double)total / wall_ns : 0.0);
-	jw_key_arr(w, "generations");
-	for (int g = 0; g < STATS_NGEN; g++)
-		gen_json(w, &s->gen[g], g);
-	if (s->unknown_gen.count)
-		gen_json(w, &s->unknown_gen, -1);
-	jw_arr_end(w);
-	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
-	jw_key_arr(w, "threads");
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		struct thread_stats *t = &s->threads[i];
+	return total;
+}
 
-		jw_obj_begin(w);
-		jw_uint(w, "tid", t->tid);
-		jw_str(w, "thread", t->name);
-		jw_uint(w, "count", t->count);
-		jw_uint(w, "total_ns", t->total_ns);
-		jw_uint(w, "max_ns", t->max_ns);
-		jw_key_arr(w, "by_gen");
-		for (int g = 0; g < STATS_NGEN; g++)
-			jw_uint(w, NULL, t->by_gen[g]);
-		jw_arr_end(w);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
+uint64_t stats_count(const struct trace_stats *s)
+{
+	uint64_t count = s->unknown_gen.count;
+
+	for (int g = 0; g < STATS_NGEN; g++)
+		count += s->gen[g].count;
+	return count;
+}
+
+void stats_sort_threads(struct trace_stats *s)
+{
+	sort_array(s->threads, s->nthreads, sizeof(*s->threads), cmp_thread_total);
+	if (s->tindex)
+		tindex_rebuild(s);
 }

@@ -10,25 +10,30 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#include "json.h"
 
 #define STATS_NGEN 3
 #define STATS_HIST_SLOTS 40		/* log2 buckets of microseconds */
 /* Exact pauses are kept for percentiles up to this many per generation;
- * beyond it percentiles come from the histogram (and say so). */
-#define STATS_MAX_SAMPLES (1u << 22)
+ * past it percentiles come from a log-linear sketch (within 1/128 = 0.8%,
+ * 60 KiB per generation), so a trace of weeks stays flat. */
+#define STATS_MAX_SAMPLES (1u << 16)
+#define STATS_SKETCH_SUB_BITS 7
+#define STATS_SKETCH_SLOTS ((64 - STATS_SKETCH_SUB_BITS + 1) << STATS_SKETCH_SUB_BITS)
+/* Threads kept by name; past it the quarter that paid least is folded into
+ * one "evicted" line, counted. */
+#define STATS_MAX_THREADS 1024
 
 struct gen_stats {
 	uint64_t count;
 	uint64_t total_ns;
 	uint64_t max_ns;
-	int64_t collected, uncollectable;	/* sums, where known */
+	uint64_t counted;			/* collections whose counts were known */
+	int64_t collected, uncollectable;	/* their sums */
 	uint64_t hist[STATS_HIST_SLOTS];	/* slot i: [2^i, 2^(i+1)) us; slot 0 also 0 */
 	uint64_t *samples;
 	uint32_t nsamples, cap;
-	bool samples_truncated;
+	bool samples_truncated;			/* percentiles are from the sketch */
+	uint64_t *sketch;			/* STATS_SKETCH_SLOTS, once truncated */
 };
 
 struct thread_stats {
@@ -44,6 +49,10 @@ struct trace_stats {
 	struct thread_stats *threads;
 	uint32_t nthreads;
 	size_t cap_threads;
+	uint32_t *tindex;			/* open addressing on tid: index + 1, 0 empty */
+	size_t tindex_cap;
+	struct thread_stats evicted;		/* what the evicted threads paid, summed */
+	uint64_t threads_evicted;
 	uint64_t first_ns, last_ns;		/* monotonic bounds of the trace */
 };
 
@@ -55,14 +64,13 @@ void stats_add(struct trace_stats *s, int gen, uint32_t tid, const char *name, u
 
 /* log2 slot of a pause in microseconds. */
 unsigned stats_slot(uint64_t us);
-/* Nearest-rank percentile (0 < p <= 100) of a generation's pauses, ns. */
+/* Nearest-rank percentile (0 < p <= 100) of a generation's pauses, ns:
+ * exact up to STATS_MAX_SAMPLES collections, from the sketch past it. */
 uint64_t stats_percentile(struct gen_stats *g, double p);
-
-/* The exit summary; wall_ns is how long the trace ran. */
-void stats_print_text(struct trace_stats *s, FILE *f, uint64_t wall_ns);
-void stats_print_json(struct trace_stats *s, struct jw *w, uint64_t wall_ns);
-
-/* bcc's print_log2_hist, for one generation. */
-void print_log2_hist(FILE *f, const uint64_t *vals, int n, const char *unit);
+/* Sum of all generations' pauses, and of their collections. */
+uint64_t stats_total_ns(const struct trace_stats *s);
+uint64_t stats_count(const struct trace_stats *s);
+/* The threads, most paid first. */
+void stats_sort_threads(struct trace_stats *s);
 
 #endif

@@ -8,8 +8,9 @@
 #include "common.h"
 #include "target.h"
 
-/* _Py_DebugOffsets is a few hundred bytes (584 in 3.13, ~700 in 3.14). */
-#define DEBUG_OFFSETS_MAX 4096
+/* How much of _Py_DebugOffsets is read: rule debug_offsets_size of
+ * pylayout.tsv, as in gdb/gcscope_layout.py. */
+#define DEBUG_OFFSETS_MAX PYL_RULE_DEBUG_OFFSETS_SIZE
 
 static const char *base_name(const char *p)
 {
@@ -158,7 +159,7 @@ uint32_t py_version_of(pid_t pid, struct elffile *ef, uint64_t bias, uint64_t ru
 		uint64_t dv;
 
 		memcpy(&dv, hdr + 8, 8);
-		*debug_offsets = !memcmp(hdr, "xdebugpy", 8) && (dv >> 24) == 3;
+		*debug_offsets = !memcmp(hdr, PYL_RULE_DEBUG_OFFSETS_COOKIE, 8) && (dv >> 24) == 3;
 	}
 	/* Py_Version: const unsigned long = PY_VERSION_HEX, exported since 3.11. */
 	if (!elf_find_symbol(ef, "Py_Version", &sym) && !elf_read_vaddr(ef, sym.value, &v, 4) && (v >> 24) == 3) {
@@ -189,6 +190,26 @@ static void read_version(struct pytarget *t)
 				   &t->has_debug_offsets);
 }
 
+/* gc.generations from the main interpreter's gcstate->generation0, as the
+ * gdb side does (pylayout_apply_generation0()).  Every pointer here is the
+ * target's; a failed read leaves the value as it was. */
+static void apply_generation0(struct pytarget *t)
+{
+	const struct pylayout *l = &t->layout;
+	uint64_t interp, g0;
+
+	if (!pyl_known(l, PYL_RUNTIME_INTERPRETERS_MAIN) || !pyl_known(l, PYL_INTERP_GC) ||
+	    !pyl_known(l, PYL_GC_GENERATION0))
+		return;
+	if (pytarget_read(t, t->runtime_addr + (uint64_t)pyl(l, PYL_RUNTIME_INTERPRETERS_MAIN), &interp,
+			  sizeof(interp)) || !interp)
+		return;
+	if (pytarget_read(t, interp + (uint64_t)pyl(l, PYL_INTERP_GC) + (uint64_t)pyl(l, PYL_GC_GENERATION0),
+			  &g0, sizeof(g0)))
+		return;
+	pylayout_apply_generation0(&t->layout, interp + (uint64_t)pyl(l, PYL_INTERP_GC), g0);
+}
+
 static void resolve_layout(struct pytarget *t)
 {
 	if (pylayout_init(&t->layout, t->version) == 0)
@@ -216,6 +237,7 @@ static void resolve_layout(struct pytarget *t)
 			t->free_threaded = pylayout_free_threaded(&t->layout, buf, len);
 		}
 	}
+	apply_generation0(t);
 	if (t->layout.n_dwarf || t->layout.n_debug_offsets)
 		t->layout_ok = true;
 }

@@ -83,6 +83,47 @@ def run_one(kind, python, workload, gcscope, probe, extra=()):
     return secs
 
 
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def soak(python, builds, minutes):
+    """Every build traces one target doing ~10,000 collections a second for
+    `minutes`, side by side; RSS of each gcscope at 1 minute and at the end."""
+    p = start(python, ("soak", int(minutes * 60)))
+    tracers = {}
+    try:
+        for label, gcscope in builds:
+            t = subprocess.Popen([gcscope, "trace", "-j", "-p", str(p.pid)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+            wait_line(t, lambda l: '"attach"' in l)
+            tracers[label] = (t, subprocess.Popen(["cat"], stdin=t.stdout, stdout=subprocess.DEVNULL))
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        t0 = time.time()
+        rss = {label: [] for label in tracers}
+        marks = sorted({60.0, minutes * 60 - 5})
+        for m in marks:
+            time.sleep(max(0.0, t0 + m - time.time()))
+            for label, (t, _) in tracers.items():
+                rss[label].append((m, rss_kb(t.pid)))
+        secs = float(p.stdout.readline())
+        p.wait()
+    finally:
+        for t, drain in tracers.values():
+            if t.poll() is None:
+                t.send_signal(2)
+            t.wait(timeout=60)
+            drain.wait(timeout=60)
+        if p.poll() is None:
+            p.kill()
+    return rss, secs
+
+
 def maxrss_kb(cmd):
     """Peak RSS of gcscope itself while tracing a short run."""
     out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
@@ -93,6 +134,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcscope", required=True)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
+    ap.add_argument("--base-label", default="base")
+    ap.add_argument("--soak-minutes", type=float, default=10)
     args = ap.parse_args()
 
     targets = []
@@ -148,6 +192,30 @@ def main():
             r = statistics.median(times[label]) / base
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
+    # This build against an earlier one, in the same interleaved rounds:
+    # plain tracing and --types on the churn workload.
+    if args.base_gcscope:
+        print(f"\n{'target':<22} {'churn, options':<16} {args.base_label:>9} {'this':>9}   (ratios to untraced)")
+        for name, python, probe in targets:
+            for label, extra in [("(none)", []), ("--types", ["--types"])]:
+                times = {"baseline": [], "base": [], "this": []}
+                for _ in range(args.repeat):
+                    times["baseline"].append(run_one("baseline", python, churn, args.gcscope, probe))
+                    times["base"].append(run_one("gcscope", python, churn, args.base_gcscope, probe, extra))
+                    times["this"].append(run_one("gcscope", python, churn, args.gcscope, probe, extra))
+                base = statistics.median(times["baseline"])
+                rb, rt = statistics.median(times["base"]) / base, statistics.median(times["this"]) / base
+                results.append({"target": name, "workload": f"churn {churn[1]}", "options": label,
+                                "base_ratio": rb, "this_ratio": rt})
+                print(f"{name:<22} {label:<16} {rb:9.2f} {rt:9.2f}")
+    if args.soak_minutes > 0 and targets:
+        builds = [("this", args.gcscope)] + ([(args.base_label, args.base_gcscope)] if args.base_gcscope else [])
+        rss, secs = soak(targets[0][1], builds, args.soak_minutes)
+        print(f"\nsoak: {targets[0][0]}, ~10,000 collections/s for {args.soak_minutes:g} min "
+              f"(ran {secs:.0f} s); gcscope trace -j RSS:")
+        for label, marks in rss.items():
+            print(f"  {label:<10} " + ", ".join(f"{kb} KiB at {m / 60:.0f} min" for m, kb in marks))
+            results.append({"soak": label, "rss_kb": marks})
     if shutil.which("/usr/bin/time") or os.path.exists("/usr/bin/time"):
         cmd = [args.gcscope, "trace", "-j", "--", "/usr/bin/python3.11", "-c", "pass"]
         rss = maxrss_kb(cmd)

@@ -5,7 +5,9 @@
   collect N: N explicit gc.collect(0), each on a fresh cycle: the worst case,
              a collection every few hundred nanoseconds;
   churn N:   N object graphs with cycles; the GC runs when allocations cross
-             its threshold, as in ordinary programs.
+             its threshold, as in ordinary programs;
+  soak N:    N seconds of about 10,000 gc.collect(0) a second, each on a
+             fresh cycle, from two threads: for gcscope's memory over time.
 
 Prints "ready PID", waits for a line on stdin, runs, prints the elapsed
 seconds of the timed part only (attach time is not counted).
@@ -32,6 +34,24 @@ if MODE == "collect":
         a, b = Node(), Node()
         a.o, b.o = b, a
         gc.collect(0)
+elif MODE == "soak":
+    import threading
+
+    def soak(rate):
+        end, step = time.monotonic() + N, 1.0 / rate
+        nxt = time.monotonic()
+        while nxt < end:
+            a, b = Node(), Node()
+            a.o, b.o = b, a
+            gc.collect(0)
+            nxt += step
+            delay = nxt - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    t = threading.Thread(target=soak, args=(5000,), name="soak-worker")
+    t.start()
+    soak(5000)
+    t.join()
 else:
     for i in range(N):
         parent = Node()

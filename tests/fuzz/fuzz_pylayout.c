@@ -45,7 +45,7 @@ static void check(const struct pylayout *l)
 		long v = l->off[i];
 
 		/* the largest "+N" in a pydebug spec is small */
-		FUZZ_ASSERT(v == PYL_NONE || v == PYL_UNKNOWN || (v >= 0 && v < (1L << 22) + 4096));
+		FUZZ_ASSERT(v == PYL_NONE || v == PYL_UNKNOWN || (v >= 0 && v < PYL_RULE_MAX_OFFSET + 4096));
 		ndo += l->src[i] == PYL_SRC_DEBUG_OFFSETS;
 		ndw += l->src[i] == PYL_SRC_DWARF;
 	}

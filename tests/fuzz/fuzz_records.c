@@ -1,27 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 /*
- * The ring-buffer record handlers of trace: GCSCOPE_EV_STACK
- * (pystack_stash, then the symbolizer at the collection), GCSCOPE_EV_TYPES,
- * _FINDING, _TYPE_NAME, _NEW_TYPE (user/objects.c) and the collection that
- * takes them, dispatched as trace.c's handle_event() does, and printed in
- * text and JSON.  The records are BPF's, but what they carry was read from
- * the target (addresses, counts, names), and the symbolizer then reads the
- * target's memory at those addresses.
+ * The ring-buffer record handlers of trace: every record through
+ * correlator_feed() (user/correlate.c), as the tracer feeds them, with the
+ * symbolizer (pystack_stash/resolve/take), --types/--owners
+ * (objtrack_on_*, the type name, dict and MRO readers), the summary, and
+ * the text and JSON sinks behind it.  The records are BPF's, but what
+ * they carry was read from the target (addresses, counts, names), and the
+ * symbolizer then reads the target's memory at those addresses.
  *
  * The target's memory is part of the input: this file defines
- * procmem_read() (instead of user/procmaps.c) to read from that image, so
- * the str, bytes, code object, dict and MRO readers see hostile memory.
+ * procmem_read() (instead of user/procmaps.c) to read from that image.
  *
  * Input: 1 byte version (a column of the layout table), 1 byte options
- * (bits 0-1: --owners patterns, 2-5: --top, 7: the layout is overridden
- * by a _Py_DebugOffsets at the start of the image, as target.c does for
- * 3.13+), 2 bytes image size, the image (mapped at FUZZ_BASE), then
- * records, each 2 bytes size and its bytes.
- *
- * Written against the decoders of user/pystack.c and user/objects.c; the
- * pipeline that replaces trace.c's dispatch (user/correlate.c,
- * correlator_feed()) is not on main yet.
+ * (bits 0-1: --owners patterns, 2-5: --top, 6: JSON sink, else text,
+ * 7: the layout is overridden by a _Py_DebugOffsets at the start of the
+ * image, as target.c does for 3.13+), 1 byte --min-ms, 2 bytes image
+ * size, the image (mapped at FUZZ_BASE), then records, each 2 bytes size
+ * and its bytes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,11 +26,13 @@
 #include <linux/types.h>
 
 #include "common.h"
+#include "correlate.h"
 #include "fuzz.h"
 #include "gcscope.h"
 #include "objects.h"
 #include "procmaps.h"
 #include "pystack.h"
+#include "sink.h"
 #include "target.h"
 
 #define FUZZ_BASE 0x10000ULL
@@ -54,64 +52,14 @@ int procmem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 }
 
 static FILE *out;
+static uint64_t verdicts;
 
-static void on_collection(struct pystack *ps, struct objtrack *ot, const struct gcscope_collection *e)
+static void set_verdict(void *ctx, uint64_t type, uint32_t verdict)
 {
-	const struct pystack_result *stack = NULL;
-	struct objcoll *oc = NULL;
-	char name[GCSCOPE_COMM_LEN + 1];
-	struct jw w;
-
-	if (ps)
-		stack = pystack_take(ps, e->tid, e->ts_start);
-	if (ot)
-		oc = objtrack_take(ot, e->tid, e->ts_start);
-	memcpy(name, e->comm, GCSCOPE_COMM_LEN);
-	name[GCSCOPE_COMM_LEN] = '\0';
-	tty_clean(name, name, sizeof(name));
-	jw_init(&w, out);
-	jw_obj_begin(&w);
-	if (ps) {
-		pystack_print_text(stack, out);
-		pystack_print_json(stack, &w);
-	}
-	if (ot) {
-		for (size_t i = 0; i < objtrack_nfindings(oc); i++)
-			fprintf(out, "%s\n", objtrack_type_name(ot, oc->findings[i].owner.pytype));
-		objtrack_print_text(ot, oc, e->collected, out);
-		objtrack_json_fields(ot, oc, &w);
-		objtrack_done(ot, oc, e->gen, name);
-	}
-	jw_obj_end(&w);
-	jw_line(&w);
-}
-
-/* handle_event() of user/trace.c, less the statistics and the lines. */
-static void dispatch(struct pystack *ps, struct objtrack *ot, const void *data, size_t size)
-{
-	uint32_t type;
-
-	if (size < sizeof(type))
-		return;
-	memcpy(&type, data, sizeof(type));
-	if (type == GCSCOPE_EV_STACK) {
-		if (ps)
-			pystack_stash(ps, data, size);
-	} else if (ot && type == GCSCOPE_EV_TYPES && size >= sizeof(struct gcscope_types)) {
-		objtrack_on_types(ot, data);
-	} else if (ot && type == GCSCOPE_EV_FINDING && size >= sizeof(struct gcscope_finding)) {
-		const struct gcscope_finding *f = data;
-
-		objtrack_on_finding(ot, f);
-		if (ps)
-			pystack_resolve(ps, f->tid, f->ts_start);
-	} else if (ot && type == GCSCOPE_EV_TYPE_NAME && size >= sizeof(struct gcscope_type_name)) {
-		objtrack_on_type_name(ot, data);
-	} else if (ot && type == GCSCOPE_EV_NEW_TYPE && size >= sizeof(struct gcscope_new_type)) {
-		objtrack_on_new_type(ot, data, -1);	/* no map: the update fails, as it may */
-	} else if (type == GCSCOPE_EV_COLLECTION && size >= sizeof(struct gcscope_collection)) {
-		on_collection(ps, ot, data);
-	}
+	(void)ctx;
+	(void)type;
+	FUZZ_ASSERT(verdict == GCSCOPE_VERDICT_WATCH || verdict == GCSCOPE_VERDICT_IGNORE);
+	verdicts++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -119,19 +67,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const owners[4] = { NULL, "Q*,myapp.*", "@heap", "*Widget*,@heap" };
 	static struct pytarget t;	/* large: off the stack */
 	struct fin in = { data, size };
+	struct sinks sinks = { .n = 0 };
+	struct sink_config cfg;
+	struct correlator *c;
 	struct pystack *ps;
 	struct objtrack *ot;
+	struct gc_end end = { .reason = "fuzz" };
+	double min_ms;
 	char why[256];
 	uint8_t opt;
+	uint64_t fed = 0, bad;
 
 	/* FUZZ_RECORDS_SHOW=1: print what the records came to (for seeds) */
 	if (!out && !(out = getenv("FUZZ_RECORDS_SHOW") ? stdout : fopen("/dev/null", "w")))
 		abort();
 	memset(&t, 0, sizeof(t));
 	t.elf.fd = -1;		/* no ELF: no type checks by address, the harder case */
+	t.symelf.fd = -1;
 	t.pid = FUZZ_PID;
 	t.version = pyl_columns[fin_u8(&in) % PYL_NCOLS];
 	opt = fin_u8(&in);
+	min_ms = fin_u8(&in) / 16.0;
 	pylayout_init(&t.layout, t.version);
 	t.layout_ok = true;
 	image_len = fin_u16(&in);
@@ -143,8 +99,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (opt & 0x80)
 		pylayout_apply_debug_offsets(&t.layout, image, image_len);
 
+	cfg = (struct sink_config){ .out = out, .top = 1 + ((opt >> 2) & 15) };
+	if (sinks_add(&sinks, opt & 0x40 ? sink_json_new(&cfg) : sink_text_new(&cfg)))
+		abort();
+	/* as the tracer makes them: a symbolizer for --stack and --owners */
 	ps = pystack_new(&t, why, sizeof(why));
-	ot = objtrack_new(&t, owners[opt & 3], 1 + ((opt >> 2) & 15), why, sizeof(why));
+	ot = objtrack_new(&t, owners[opt & 3], cfg.top, why, sizeof(why));
+	c = correlator_new(&(struct correlator_config){ .min_ns = (uint64_t)(min_ms * 1e6), .min_ms = min_ms,
+							.show_stack = ps != NULL, .ps = ps, .ot = ot,
+							.set_verdict = set_verdict },
+			   &sinks);
+	if (!c)
+		abort();
+	sinks_attach(&sinks, &(struct gc_attach){ .pid = FUZZ_PID, .comm = "python3", .python = "3.x",
+						  .version_source = "fuzz", .binary = "/usr/bin/python3",
+						  .root = "/", .probe = "usdt", .probe_detail = "fuzz",
+						  .counts = true, .stack_requested = true, .stacks = ps != NULL });
 	while (in.n >= 2) {
 		size_t len = fin_u16(&in);
 		void *rec;
@@ -159,19 +129,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(rec, in.p, len);
 		in.p += len;
 		in.n -= len;
-		dispatch(ps, ot, rec, len);
+		correlator_feed(c, rec, len);
+		fed++;
 		free(rec);
 	}
-	if (ot) {
-		struct jw w;
-
-		objtrack_summary_text(ot, out);
-		jw_init(&w, out);
-		jw_obj_begin(&w);
-		objtrack_summary_json(ot, &w);
-		jw_obj_end(&w);
-		jw_line(&w);
-	}
+	bad = correlator_bad_records(c);
+	FUZZ_ASSERT(bad <= fed);
+	correlator_end(c, &end);
+	correlator_free(c);
+	sinks_free(&sinks);
 	objtrack_free(ot);
 	pystack_free(ps);
 	return 0;

@@ -180,6 +180,8 @@ def layout():
         if not line.strip() or line.startswith("#"):
             continue
         f = line.split("\t")
+        if f[0] == "rule":
+            continue    # "rule NAME VALUE": a constant, not a field
         rows[f[0]] = (f[2], f[3:])
     return cols, rows
 
@@ -251,7 +253,7 @@ def pylayout_seeds(cols, rows):
 BASE = 0x10000
 
 
-def records_seed(cols, rows, col, ci, dbg=None):
+def records_seed(cols, rows, col, ci, dbg=None, json=False):
     """A target memory with a code object, its strs and line table, and type
     objects with an MRO; then the records of one collection that saw them.
     dbg: a _Py_DebugOffsets for the start of the image (the objects then
@@ -306,9 +308,9 @@ def records_seed(cols, rows, col, ci, dbg=None):
         struct.pack("<IIIIQQiiqqqQ", 1, 1, 4242, tid, ts, ts + 5000, 2, 2, 0, 7, 0, B + 0xe00) +
         b"worker\x1b[2J".ljust(16, b"\0"),
     ]
-    opt = 1 | (3 << 2) | (0x80 if dbg else 0)
+    opt = 1 | (3 << 2) | (0x40 if json else 0) | (0x80 if dbg else 0)
     image = (dbg.ljust(0x1000, b"\0") if dbg else b"") + bytes(mem)
-    out = struct.pack("<BBH", ci, opt, len(image)) + image
+    out = struct.pack("<BBBH", ci, opt, 0, len(image)) + image
     for r in recs:
         out += struct.pack("<H", len(r)) + r
     return out
@@ -319,6 +321,7 @@ def records_seeds(cols, rows):
         if col in ("3.14.0",):
             continue    # '?' cells: 3.14.5 stands for 3.14
         put("records", f"collection-{col}", records_seed(cols, rows, col, ci))
+        put("records", f"collection-{col}-json", records_seed(cols, rows, col, ci, json=True))
     ci = cols.index("3.13")
     dbg = debug_offsets_synth(cols, rows, "3.13", 0x030D00F0)
     put("records", "collection-3.13-debug-offsets", records_seed(cols, rows, "3.13", ci, dbg))

@@ -4,6 +4,7 @@
 or crashed, and the target undisturbed (docs/exit-codes.md)."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -205,7 +206,8 @@ def test_target_exits_mid_trace(gcscope, tmp_path):
     finally:
         target.kill()
     assert g.proc.returncode == 0, err
-    assert "Detaching (target exited)." in out
+    # the status is said when gcscope saw the zombie before pytest reaped it
+    assert re.search(r"\nDetaching \(target exited( with status 0)?\)\.\n", out), out[-300:]
     assert "collections in" in out and "TID" in out
     lines = [l for l in out.splitlines() if l[:2].isdigit() and ":" in l[:3]]
     assert len(lines) >= report["collections"]

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 SCENARIO = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 50
@@ -121,4 +122,9 @@ else:
     sys.exit("unknown scenario " + SCENARIO)
 
 gc.enable()
+# Live a little longer than the collections: gcscope names a finding's
+# frames from this process's code objects, and a target that exits within
+# ~100 ms of a collection shows them as "?" (docs/stacks.md).  Under a
+# heavily loaded machine that window was missed (a CI-like run, 2026-12).
+time.sleep(0.5)
 print(json.dumps(report), flush=True)

@@ -37,6 +37,48 @@ static void test_columns(void)
 	CHECK_EQ_INT(pylayout_init(&l, V(3, 8, 10)), -ENOTSUP);
 }
 
+/* column.first_micro/last_micro rows, not the header, say which releases a
+ * column covers (the same rows gdb/gcscope_layout.py reads). */
+static void test_column_rows(void)
+{
+	CHECK_EQ_INT(pyl_column_for(V(3, 14, 0)), pyl_column_for(V(3, 14, 4)));
+	CHECK(pyl_column_for(V(3, 14, 4)) != pyl_column_for(V(3, 14, 5)));
+	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 14, 4))], "3.14.0");
+	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 14, 255))], "3.14.5");
+	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 9, 0))], "3.9");
+	CHECK_EQ_INT(pyl_column_for(V(3, 15, 0)), -1);
+	for (int c = 0; c < PYL_NCOLS; c++)
+		CHECK_EQ_INT(pyl_rows[PYL_COLUMN_FIRST_MICRO].values[c], (pyl_columns[c] >> 8) & 0xff);
+	CHECK_EQ_STR(PYL_RULE_DEBUG_OFFSETS_COOKIE, "xdebugpy");
+}
+
+/* gcstate->generation0 settles gc.generations within the rule's bounds. */
+static void test_generation0(void)
+{
+	const uint64_t gc = 0x10000;
+	struct pylayout l;
+
+	pylayout_init(&l, V(3, 13, 5));
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), PYL_UNKNOWN);
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 20), 1);	/* trixie's 3.13.5 */
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), 20);
+	CHECK_EQ_INT(l.src[PYL_GC_GENERATIONS], PYL_SRC_TARGET);
+	pylayout_init(&l, V(3, 12, 1));
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 24), 0);	/* the table's already */
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), 24);
+	CHECK_EQ_INT(l.src[PYL_GC_GENERATIONS], PYL_SRC_TABLE);
+	/* garbage pointers: below gcstate, on gc.debug, misaligned, no room */
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc - 8), 0);
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 16), 0);
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 22), 0);
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 40), 0);
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, UINT64_MAX), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATIONS), 24);
+	/* 3.14.0-3.14.4: young + old[2], nothing to settle */
+	pylayout_init(&l, V(3, 14, 2));
+	CHECK_EQ_INT(pylayout_apply_generation0(&l, gc, gc + 24), 0);
+}
+
 static void put64(unsigned char *buf, long pos, uint64_t v)
 {
 	memcpy(buf + pos, &v, 8);
@@ -125,6 +167,8 @@ static void test_rows(void)
 int main(void)
 {
 	test_columns();
+	test_column_rows();
+	test_generation0();
 	test_debug_offsets();
 	test_dwarf();
 	test_rows();

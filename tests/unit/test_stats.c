@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "sink.h"
 #include "stats.h"
 
 static void test_slots(void)
@@ -103,7 +104,13 @@ static void test_text_summary(void)
 	stats_init(&s);
 	stats_add(&s, 0, 10, "main", 2000000, 5, 1);
 	stats_add(&s, 0, 10, "main", 4000000, 5, 0);
-	stats_print_text(&s, f, 1000000000ULL);
+	{
+		struct sink *t = sink_text_new(&(struct sink_config){ .out = f, .top = 5 });
+		struct gc_end e = { .reason = "signal", .wall_ns = 1000000000ULL, .stats = &s };
+
+		t->ops->detach(t, &e);
+		t->ops->free(t);
+	}
 	fclose(f);
 	CHECK(strstr(buf, "2 collections in 1.000 s; GC paused threads for 6.000 ms (0.600% of wall time)") != NULL);
 	CHECK(strstr(buf, "gen 0: 2 collections, total 6.000 ms, p50 2.000 ms, p99 4.000 ms, max 4.000 ms") != NULL);
@@ -111,6 +118,70 @@ static void test_text_summary(void)
 	CHECK(strstr(buf, "      1024 -> 2047       : 1        |****************************************|") != NULL);
 	CHECK(strstr(buf, "gen 1:") == NULL);
 	free(buf);
+	stats_free(&s);
+}
+
+/* Past STATS_MAX_SAMPLES the percentiles come from the sketch: within
+ * 1/128 of the exact ones, in flat memory. */
+static void test_sketch(void)
+{
+	struct trace_stats s;
+	uint64_t n = 3ULL * STATS_MAX_SAMPLES;
+
+	stats_init(&s);
+	/* pauses 1 us .. n us, in a scrambled order */
+	for (uint64_t i = 0; i < n; i++)
+		stats_add(&s, 0, 1, "m", ((i * 7919) % n + 1) * 1000, 1, 0);
+	CHECK(s.gen[0].samples_truncated);
+	CHECK(s.gen[0].samples == NULL);
+	CHECK(s.gen[0].sketch != NULL);
+	CHECK_EQ_INT(s.gen[0].count, n);
+	CHECK_EQ_INT(s.gen[0].counted, n);
+	for (int p = 1; p <= 100; p += 11) {
+		double want = (double)((uint64_t)((p / 100.0) * n + 0.999999999)) * 1000;
+		double got = (double)stats_percentile(&s.gen[0], p);
+
+		CHECK(got >= want * (1 - 1.0 / 128) && got <= want * (1 + 1.0 / 128));
+	}
+	CHECK_EQ_INT(stats_percentile(&s.gen[0], 100), n * 1000);
+	/* small values are exact in the sketch too */
+	stats_free(&s);
+	stats_init(&s);
+	for (uint64_t i = 0; i < 2ULL * STATS_MAX_SAMPLES; i++)
+		stats_add(&s, 1, 1, "m", i % 200, 0, 0);
+	CHECK_EQ_INT(stats_percentile(&s.gen[1], 50), 99);
+	CHECK_EQ_INT(stats_percentile(&s.gen[1], 100), 199);
+	stats_free(&s);
+}
+
+/* A program that starts a thread per task: the table stays at
+ * STATS_MAX_THREADS, the quarter that paid least folded into one entry,
+ * and nothing is lost from the sums. */
+static void test_thread_eviction(void)
+{
+	struct trace_stats s;
+	uint64_t total = 0, count = 0, in_table = 0;
+	uint32_t n = 10 * STATS_MAX_THREADS;
+
+	stats_init(&s);
+	for (uint32_t tid = 1; tid <= n; tid++) {
+		stats_add(&s, (int)(tid % 3), tid, "task", tid, 0, 0);
+		total += tid;
+		count++;
+	}
+	stats_add(&s, 0, n, "task", 5, 0, 0);	/* the newest is still found */
+	total += 5;
+	count++;
+	CHECK(s.nthreads <= STATS_MAX_THREADS);
+	CHECK(s.threads_evicted > 0);
+	CHECK_EQ_INT(s.threads_evicted + s.nthreads, n);
+	for (uint32_t i = 0; i < s.nthreads; i++)
+		in_table += s.threads[i].total_ns;
+	CHECK_EQ_INT(in_table + s.evicted.total_ns, total);
+	stats_sort_threads(&s);
+	CHECK_EQ_INT(s.threads[0].tid, n);	/* the one that paid most */
+	CHECK_EQ_INT(s.threads[0].count, 2);
+	CHECK_EQ_INT(stats_count(&s), count);
 	stats_free(&s);
 }
 
@@ -122,5 +193,7 @@ int main(void)
 	test_threads();
 	test_hostile_counts();
 	test_text_summary();
+	test_sketch();
+	test_thread_eviction();
 	CHECK_DONE("test_stats");
 }

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "correlate.h"
+#include "gcscope.h"
+#include "objects.h"
+#include "pystack.h"
+#include "stats.h"
+
+struct correlator {
+	struct correlator_config cfg;
+	struct sinks *sinks;
+	struct trace_stats stats;
+	uint64_t hidden, shown, bad;
+	/* scratch for one collection's findings, reused */
+	struct gc_finding *findings;
+	size_t capf;
+	char (*owner_names)[GC_THREAD_NAME_LEN];
+	size_t capo;
+};
+
+struct correlator *correlator_new(const struct correlator_config *cfg, struct sinks *sinks)
+{
+	struct correlator *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->sinks = sinks;
+	stats_init(&c->stats);
+	return c;
+}
+
+void correlator_free(struct correlator *c)
+{
+	if (!c)
+		return;
+	stats_free(&c->stats);
+	free(c->findings);
+	free(c->owner_names);
+	free(c);
+}
+
+uint64_t correlator_bad_records(const struct correlator *c)
+{
+	return c->bad;
+}
+
+/* A thread name from the target, printable in one column. */
+static void clean_comm(const char comm[GCSCOPE_COMM_LEN], char out[GC_THREAD_NAME_LEN])
+{
+	memcpy(out, comm, GCSCOPE_COMM_LEN);
+	out[GCSCOPE_COMM_LEN] = '\0';
+	tty_clean(out, out, GC_THREAD_NAME_LEN);
+}
+
+/* Room for need elements in a growable array (see grow_array()). */
+static int reserve(void *arr, size_t *cap, size_t need, size_t elsize)
+{
+	while (*cap < need)
+		if (grow_array(arr, cap, *cap, elsize, need))
+			return -ENOMEM;
+	return 0;
+}
+
+/* --types/--owners: the walk's counts and findings into the model.  The
+ * names point into the type table, so every type is named (added) first:
+ * taking them after no longer adds one, which could move the table.
+ * Returns the type counts array, for the caller to free. */
+static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *oc, struct gc_collection *gc)
+{
+	struct objtrack *ot = c->cfg.ot;
+	struct gc_type_count *types = NULL;
+	size_t nf = objtrack_nfindings(oc);
+
+	gc->types_traced = true;
+	gc->owners_traced = objtrack_has_owners(ot);
+	if (!oc)
+		return NULL;
+	for (size_t i = 0; i < oc->ntypes; i++)
+		objtrack_type_name(ot, oc->types[i].type);
+	for (size_t i = 0; i < nf; i++)
+		objtrack_type_name(ot, oc->findings[i].owner.pytype);
+	if (oc->walked) {
+		gc->walked = true;
+		gc->objects_seen = oc->seen;
+		gc->walk_capped = oc->flags & GCSCOPE_TYPES_F_CAPPED;
+		gc->walk_faulted = !gc->walk_capped && (oc->flags & GCSCOPE_TYPES_F_FAULT);
+		gc->ntypes = objtrack_type_counts(ot, oc, &types);
+		gc->types = types;
+	}
+	if (!nf || reserve(&c->findings, &c->capf, nf, sizeof(*c->findings)) ||
+	    reserve(&c->owner_names, &c->capo, nf, sizeof(*c->owner_names)))
+		return types;
+	for (size_t i = 0; i < nf; i++) {
+		const struct gcscope_finding *f = &oc->findings[i];
+
+		clean_comm(f->owner.comm, c->owner_names[i]);
+		c->findings[i] = (struct gc_finding){
+			.obj = f->obj,
+			.type = objtrack_type_name(ot, f->owner.pytype),
+			.owner_tid = f->owner.tid,
+			.owner_thread = c->owner_names[i],
+			.created_ns = f->owner.ts,
+		};
+	}
+	gc->findings = c->findings;
+	gc->nfindings = nf;
+	return types;
+}
+
+static void on_collection(struct correlator *c, const struct gcscope_collection *e)
+{
+	char name[GC_THREAD_NAME_LEN];
+	struct objcoll *oc = NULL;
+	struct gc_type_count *types = NULL;
+	bool counts = e->flags & GCSCOPE_F_STATS;
+	struct gc_collection gc = {
+		.pid = e->pid,
+		.tid = e->tid,
+		.thread = name,
+		.gen = e->gen >= 0 && e->gen < GCSCOPE_NGEN ? e->gen : -1,
+		.ts_start = e->ts_start,
+		.ts_end = e->ts_end,
+		.pause_ns = e->ts_end > e->ts_start ? e->ts_end - e->ts_start : 0,
+		.have_counts = counts,
+		.collected = e->collected,
+		.uncollectable = e->uncollectable,
+		.have_total = e->flags & GCSCOPE_F_TOTAL_ARG,
+		.total = e->total_arg,
+	};
+
+	clean_comm(e->comm, name);
+	if (c->cfg.ps) {
+		gc.stack_known = true;
+		gc.stack_wanted = c->cfg.show_stack;
+		gc.stack = pystack_take(c->cfg.ps, e->tid, e->ts_start);
+	}
+	if (c->cfg.ot) {
+		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
+		types = add_objects(c, oc, &gc);
+	}
+	stats_add(&c->stats, gc.gen, e->tid, name, gc.pause_ns, counts ? e->collected : -1,
+		  counts ? e->uncollectable : -1);
+	if (!c->stats.first_ns || e->ts_start < c->stats.first_ns)
+		c->stats.first_ns = e->ts_start;
+	if (e->ts_end > c->stats.last_ns)
+		c->stats.last_ns = e->ts_end;
+	if (gc.pause_ns < c->cfg.min_ns) {
+		gc.flags |= GC_HIDDEN;
+		c->hidden++;
+	} else {
+		c->shown++;
+	}
+	sinks_collection(c->sinks, &gc);
+	free(types);
+	if (c->cfg.ot)
+		objtrack_done(c->cfg.ot, oc, gc.gen, name);
+}
+
+/* Records are copied out before use: a ring buffer's are 8-byte aligned,
+ * but a replayed or fuzzed one need not be. */
+#define COPY_RECORD(var, data, size)                      \
+	do {                                              \
+		if ((size) < sizeof(var))                 \
+			goto bad;                         \
+		memcpy(&(var), (data), sizeof(var));      \
+	} while (0)
+
+int correlator_feed(struct correlator *c, const void *data, size_t size)
+{
+	uint32_t type;
+
+	if (size < sizeof(type))
+		goto bad;
+	memcpy(&type, data, sizeof(type));
+	switch (type) {
+	case GCSCOPE_EV_COLLECTION: {
+		struct gcscope_collection e;
+
+		COPY_RECORD(e, data, size);
+		on_collection(c, &e);
+		return 0;
+	}
+	case GCSCOPE_EV_STACK:
+		/* variable length: pystack checks it */
+		if (c->cfg.ps && pystack_stash(c->cfg.ps, data, size))
+			goto bad;
+		return 0;
+	case GCSCOPE_EV_TYPES: {
+		struct gcscope_types e;
+
+		COPY_RECORD(e, data, size);
+		if (c->cfg.ot)
+			objtrack_on_types(c->cfg.ot, &e);
+		return 0;
+	}
+	case GCSCOPE_EV_FINDING: {
+		struct gcscope_finding e;
+
+		COPY_RECORD(e, data, size);
+		if (!c->cfg.ot)
+			return 0;
+		objtrack_on_finding(c->cfg.ot, &e);
+		/* The finding was sent mid-collection: the collecting thread's
+		 * frames, and so its code objects, are alive now; by the time
+		 * the collection's record comes the target may have exited. */
+		if (c->cfg.ps)
+			pystack_resolve(c->cfg.ps, e.tid, e.ts_start);
+		return 0;
+	}
+	case GCSCOPE_EV_TYPE_NAME: {
+		struct gcscope_type_name e;
+
+		COPY_RECORD(e, data, size);
+		if (c->cfg.ot)
+			objtrack_on_type_name(c->cfg.ot, &e);
+		return 0;
+	}
+	case GCSCOPE_EV_NEW_TYPE: {
+		struct gcscope_new_type e;
+		uint32_t v;
+
+		COPY_RECORD(e, data, size);
+		if (!c->cfg.ot)
+			return 0;
+		v = objtrack_on_new_type(c->cfg.ot, &e);
+		if (c->cfg.set_verdict)
+			c->cfg.set_verdict(c->cfg.ctx, e.pytype, v);
+		objtrack_hook_pending(c->cfg.ot);
+		return 0;
+	}
+	}
+bad:
+	c->bad++;
+	return -EINVAL;
+}
+
+void correlator_end(struct correlator *c, struct gc_end *e)
+{
+	e->stats = &c->stats;
+	e->hidden = c->hidden;
+	e->min_ms = c->cfg.min_ms;
+	e->objects = c->cfg.ot ? objtrack_summary(c->cfg.ot) : NULL;
+	sinks_detach(c->sinks, e);
+	obj_summary_free(e->objects);
+	e->objects = NULL;
+}

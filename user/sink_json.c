@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * The JSON Lines sink: one object per line, as docs/json-schema.md says:
+ * attach, collection, finding, lost, summary.  Unknown values are null.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "objects.h"
+#include "pystack.h"
+#include "sink.h"
+#include "stats.h"
+
+static void json_stack(struct jw *w, const struct pystack_result *r)
+{
+	const char *err = r ? pystack_error(r) : "the stack record was lost";
+
+	jw_key_arr(w, "stack");
+	for (int i = 0; r && i < r->n; i++) {
+		jw_obj_begin(w);
+		jw_str(w, "file", r->frames[i].file);
+		jw_str(w, "function", r->frames[i].function);
+		if (r->frames[i].line >= 0)
+			jw_int(w, "line", r->frames[i].line);
+		else
+			jw_null(w, "line");
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (r && r->truncated)
+		jw_bool(w, "stack_truncated", true);
+	if (err && (!r || !r->n))
+		jw_str(w, "stack_error", err);
+}
+
+static void json_attach(struct sink *s, const struct gc_attach *a)
+{
+	struct jw w;
+
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "attach");
+	jw_uint(&w, "pid", a->pid);
+	jw_str(&w, "comm", a->comm);
+	jw_str(&w, "python", a->python);
+	jw_str(&w, "version_source", a->version_source);
+	jw_str(&w, "binary", a->binary);
+	jw_str(&w, "root", a->root);
+	jw_str(&w, "probe", a->probe);
+	jw_str(&w, "probe_detail", a->probe_detail);
+	jw_bool(&w, "counts", a->counts);
+	jw_bool(&w, "launched", a->launched);
+	if (a->stack_requested)
+		jw_bool(&w, "stacks", a->stacks);
+	if (a->stack_requested && !a->stacks)
+		jw_str(&w, "stacks_why", a->stacks_why);
+	jw_obj_end(&w);
+	jw_line(&w);
+	fflush(s->cfg.out);
+}
+
+/* Opens a record about collection c: the fields collection and finding
+ * records share (docs/json-schema.md). */
+static void json_head(struct sink *s, struct jw *w, const char *type, const struct gc_collection *c)
+{
+	char when[40];
+
+	sink_fmt_time(c->ts_start, s->mono_to_real, when, sizeof(when), true);
+	jw_init(w, s->cfg.out);
+	jw_obj_begin(w);
+	jw_str(w, "type", type);
+	jw_str(w, "time", when);
+	jw_uint(w, "ts_ns", c->ts_start);
+	jw_uint(w, "pid", c->pid);
+	jw_uint(w, "tid", c->tid);
+	jw_str(w, "thread", c->thread);
+	if (c->gen >= 0)
+		jw_int(w, "gen", c->gen);
+	else
+		jw_null(w, "gen");
+}
+
+static void json_findings(struct sink *s, const struct gc_collection *c)
+{
+	for (size_t i = 0; i < c->nfindings; i++) {
+		const struct gc_finding *f = &c->findings[i];
+		struct jw w;
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->obj);
+		json_head(s, &w, "finding", c);
+		jw_str(&w, "object", addr);
+		jw_str(&w, "object_type", f->type);
+		jw_uint(&w, "owner_tid", f->owner_tid);
+		jw_str(&w, "owner_thread", f->owner_thread);
+		jw_uint(&w, "created_ns", f->created_ns);
+		if (c->stack_known)
+			json_stack(&w, c->stack);
+		jw_obj_end(&w);
+		jw_line(&w);
+	}
+}
+
+static void json_collection(struct sink *s, const struct gc_collection *c)
+{
+	struct jw w;
+
+	if (!(c->flags & GC_HIDDEN)) {
+		json_head(s, &w, "collection", c);
+		jw_uint(&w, "pause_ns", c->pause_ns);
+		if (c->have_counts) {
+			jw_int(&w, "collected", c->collected);
+			jw_int(&w, "uncollectable", c->uncollectable);
+		} else {
+			jw_null(&w, "collected");
+			jw_null(&w, "uncollectable");
+		}
+		if (c->have_total)
+			jw_int(&w, "unreachable", c->total);
+		else
+			jw_null(&w, "unreachable");
+		if (c->stack_wanted)
+			json_stack(&w, c->stack);
+		if (c->types_traced) {
+			if (!c->walked) {
+				jw_null(&w, "objects_seen");
+			} else {
+				jw_uint(&w, "objects_seen", c->objects_seen);
+				jw_bool(&w, "walk_complete", !c->walk_capped && !c->walk_faulted);
+				jw_key_obj(&w, "types");
+				for (size_t i = 0; i < c->ntypes; i++)
+					jw_uint(&w, c->types[i].name, c->types[i].count);
+				jw_obj_end(&w);
+			}
+			jw_uint(&w, "findings", c->nfindings);
+		}
+		jw_obj_end(&w);
+		jw_line(&w);
+	}
+	/* findings are shown even when --min-ms hides the collection */
+	json_findings(s, c);
+	fflush(s->cfg.out);
+}
+
+static void json_lost(struct sink *s, uint64_t count, uint64_t total)
+{
+	struct jw w;
+
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "lost");
+	jw_uint(&w, "count", count);
+	jw_uint(&w, "total", total);
+	jw_obj_end(&w);
+	jw_line(&w);
+	fflush(s->cfg.out);
+}
+
+static void json_gen(struct jw *w, struct gen_stats *gs, int g)
+{
+	int top = -1;
+
+	jw_obj_begin(w);
+	if (g >= 0)
+		jw_int(w, "gen", g);
+	else
+		jw_null(w, "gen");
+	jw_uint(w, "count", gs->count);
+	jw_uint(w, "total_ns", gs->total_ns);
+	jw_uint(w, "p50_ns", stats_percentile(gs, 50));
+	jw_uint(w, "p99_ns", stats_percentile(gs, 99));
+	jw_uint(w, "max_ns", gs->max_ns);
+	/* unknown is null, never 0: no collection of it had counts */
+	if (gs->counted || !gs->count) {
+		jw_int(w, "collected", gs->collected);
+		jw_int(w, "uncollectable", gs->uncollectable);
+	} else {
+		jw_null(w, "collected");
+		jw_null(w, "uncollectable");
+	}
+	if (gs->counted != gs->count)
+		jw_uint(w, "counted", gs->counted);
+	jw_bool(w, "percentiles_exact", !gs->samples_truncated);
+	for (int i = 0; i < STATS_HIST_SLOTS; i++)
+		if (gs->hist[i])
+			top = i;
+	jw_key_arr(w, "hist_us");
+	for (int i = 0; i <= top; i++) {
+		jw_obj_begin(w);
+		jw_uint(w, "lo", i == 0 ? 0 : 1ULL << i);
+		jw_uint(w, "hi", i == 0 ? 1 : (1ULL << (i + 1)) - 1);
+		jw_uint(w, "count", gs->hist[i]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void json_thread(struct jw *w, const struct thread_stats *t, bool evicted)
+{
+	jw_obj_begin(w);
+	if (evicted)
+		jw_null(w, "tid");
+	else
+		jw_uint(w, "tid", t->tid);
+	jw_str(w, "thread", t->name);
+	jw_uint(w, "count", t->count);
+	jw_uint(w, "total_ns", t->total_ns);
+	jw_uint(w, "max_ns", t->max_ns);
+	jw_key_arr(w, "by_gen");
+	for (int g = 0; g < STATS_NGEN; g++)
+		jw_uint(w, NULL, t->by_gen[g]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void json_stats(struct jw *w, struct trace_stats *s, uint64_t wall_ns)
+{
+	uint64_t total = stats_total_ns(s);
+
+	jw_uint(w, "wall_ns", wall_ns);
+	jw_uint(w, "gc_ns", total);
+	jw_double(w, "gc_share", wall_ns ? (double)total / wall_ns : 0.0);
+	jw_key_arr(w, "generations");
+	for (int g = 0; g < STATS_NGEN; g++)
+		json_gen(w, &s->gen[g], g);
+	if (s->unknown_gen.count)
+		json_gen(w, &s->unknown_gen, -1);
+	jw_arr_end(w);
+	stats_sort_threads(s);
+	jw_key_arr(w, "threads");
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		json_thread(w, &s->threads[i], false);
+	jw_arr_end(w);
+	if (s->threads_evicted) {
+		jw_uint(w, "threads_evicted", s->threads_evicted);
+		jw_key_obj(w, "evicted_threads");
+		jw_uint(w, "count", s->evicted.count);
+		jw_uint(w, "total_ns", s->evicted.total_ns);
+		jw_uint(w, "max_ns", s->evicted.max_ns);
+		jw_obj_end(w);
+	}
+}
+
+static void json_objects(struct jw *w, const struct obj_summary *o)
+{
+	jw_key_obj(w, "objects");
+	jw_uint(w, "walks", o->walks);
+	jw_uint(w, "seen", o->seen);
+	jw_uint(w, "walks_capped", o->capped);
+	jw_uint(w, "walks_faulted", o->faults);
+	if (o->types_evicted)
+		jw_uint(w, "types_evicted", o->types_evicted);
+	jw_key_arr(w, "types");
+	for (size_t i = 0; i < o->ntypes; i++) {
+		jw_obj_begin(w);
+		jw_str(w, "type", o->types[i].name);
+		jw_uint(w, "objects", o->types[i].objects);
+		jw_uint(w, "collections", o->types[i].collections);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	if (!o->owners)
+		return;
+	jw_key_obj(w, "findings");
+	jw_uint(w, "total", o->findings);
+	jw_key_arr(w, "by_pair");
+	for (size_t i = 0; i < o->npairs; i++) {
+		const struct obj_pair *p = &o->pairs[i];
+
+		jw_obj_begin(w);
+		jw_str(w, "object_type", p->type);
+		jw_uint(w, "owner_tid", p->owner_tid);
+		jw_str(w, "owner_thread", p->owner_comm);
+		jw_uint(w, "tid", p->tid);
+		jw_str(w, "thread", p->comm);
+		jw_uint(w, "count", p->n);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (o->pairs_evicted) {
+		jw_uint(w, "pairs_evicted", o->pairs_evicted);
+		jw_uint(w, "pair_findings_evicted", o->pair_findings_evicted);
+	}
+	jw_obj_end(w);
+}
+
+static void json_detach(struct sink *s, const struct gc_end *e)
+{
+	struct jw w;
+
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "summary");
+	jw_str(&w, "end", e->reason);
+	if (e->exit_kind == GC_EXIT_STATUS) {
+		jw_int(&w, "exit_status", e->exit_value);
+	} else if (e->exit_kind == GC_EXIT_SIGNAL) {
+		char sig[16];
+
+		snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(e->exit_value) ? sigabbrev_np(e->exit_value) : "?");
+		jw_int(&w, "exit_signal", e->exit_value);
+		jw_str(&w, "exit_signal_name", sig);
+	}
+	jw_uint(&w, "lost", e->lost);
+	jw_uint(&w, "unpaired", e->unpaired);
+	jw_uint(&w, "hidden", e->hidden);
+	json_stats(&w, e->stats, e->wall_ns);
+	if (e->objects)
+		json_objects(&w, e->objects);
+	jw_obj_end(&w);
+	jw_line(&w);
+	fflush(s->cfg.out);
+}
+
+static void json_free(struct sink *s)
+{
+	free(s);
+}
+
+static const struct sink_ops json_ops = {
+	.name = "json",
+	.attach = json_attach,
+	.collection = json_collection,
+	.lost = json_lost,
+	.detach = json_detach,
+	.free = json_free,
+};
+
+struct sink *sink_json_new(const struct sink_config *cfg)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ops = &json_ops;
+	s->cfg = *cfg;
+	return s;
+}

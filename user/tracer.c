@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gcscope.h"
+#include "gcscope.skel.h"
+#include "common.h"
+#include "correlate.h"
+#include "launch.h"
+#include "objects.h"
+#include "pystack.h"
+#include "target.h"
+#include "tracer.h"
+
+/* --owners: uprobes on the tp_dealloc of watched types, by address. */
+#define MAX_DEALLOC_HOOKS 64
+
+struct tracer {
+	struct tracer_opts opts;
+	pid_t pid;
+	bool launched, started;
+	struct pytarget t;
+	bool have_target;
+	struct probe_plan plan;
+	struct gcscope_bpf *obj;
+	struct bpf_link *site_links[GCSITE_MAX];
+	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
+	struct {
+		uint64_t addr;
+		struct bpf_link *link;
+	} dealloc_hooks[MAX_DEALLOC_HOOKS];
+	int ndealloc_hooks;
+	int verdict_fd;
+	int pidfd;
+	bool reaped;
+	int wait_status;		/* of a reaped child */
+	struct objtrack *ot;		/* --types/--owners state */
+	struct pystack *ps;		/* stack symbolizer, NULL if unavailable */
+	char stack_why[256];		/* why not */
+	struct correlator *corr;
+	struct sinks *sinks;
+	uint64_t lost_reported;
+};
+
+pid_t tracer_pid(const struct tracer *t)
+{
+	return t->pid;
+}
+
+static uint64_t read_counter(struct tracer *t, enum gcscope_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->obj->maps.counters);
+	uint32_t key = c;
+	uint64_t sum = 0, *vals;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, vals) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+static void set_verdict(void *ctx, uint64_t type, uint32_t verdict)
+{
+	struct tracer *t = ctx;
+	__u64 key = type;
+	__u32 v = verdict;
+
+	if (bpf_map_update_elem(t->verdict_fd, &key, &v, BPF_ANY))
+		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
+}
+
+static int hook_dealloc(uint64_t addr, void *ctx)
+{
+	struct tracer *t = ctx;
+	struct procmaps pm;
+	char path[PATH_MAX];
+	int r = -ENOENT;
+
+	for (int i = 0; i < t->ndealloc_hooks; i++)
+		if (t->dealloc_hooks[i].addr == addr)
+			return 0;
+	if (t->ndealloc_hooks == MAX_DEALLOC_HOOKS)
+		return -ENOSPC;
+	if (procmaps_read(&pm, t->pid))
+		return -ESRCH;
+	/* the file mapping with the code: libpython, the executable, or an
+	 * extension module's .so */
+	for (int i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+		struct bpf_link *l;
+
+		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
+			continue;
+		if (procmaps_open_path(&pm, m, path, sizeof(path)))
+			break;
+		l = bpf_program__attach_uprobe(t->obj->progs.uprobe_dealloc, false, t->pid, path,
+					       addr - m->start + m->offset);
+		if (!l) {
+			r = -errno;
+			break;
+		}
+		t->dealloc_hooks[t->ndealloc_hooks].link = l;
+		t->dealloc_hooks[t->ndealloc_hooks++].addr = addr;
+		r = 0;
+		break;
+	}
+	procmaps_free(&pm);
+	return r;
+}
+
+/* --types/--owners before load: where to walk, what to watch. */
+static int setup_objects(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	const struct pytarget *t = &tr->t;
+	const struct probe_plan *plan = &tr->plan;
+	char why[512];
+
+	if (!plan->nsites)
+		return p_err(EXIT_NO_PROBE, "cannot see which objects collections destroy in pid %d: %s", t->pid,
+			     plan->sites_why);
+	if (tr->opts.owners && !plan->nalloc)
+		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
+
+	tr->ot = objtrack_new(t, tr->opts.owners, (int)tr->opts.top, why, sizeof(why));
+	if (!tr->ot)
+		return p_err(EXIT_USAGE, "%s", why);
+	obj->rodata->targ_types = true;
+	obj->rodata->targ_owners = tr->opts.owners != NULL;
+	obj->rodata->targ_walk_cap = (uint32_t)tr->opts.max_objects;
+	obj->rodata->targ_gc_head_size = pyl(&t->layout, PYL_GC_HEAD_SIZEOF);
+	obj->rodata->targ_off_ob_type = pyl(&t->layout, PYL_OBJECT_OB_TYPE);
+	/* the walk reads PyGC_Head and the object header up to ob_type at once */
+	obj->rodata->targ_hdr_len = (uint32_t)(pyl(&t->layout, PYL_GC_HEAD_SIZEOF) +
+					       pyl(&t->layout, PYL_OBJECT_OB_TYPE) + 8);
+	if (obj->rodata->targ_hdr_len > 64 || pyl(&t->layout, PYL_OBJECT_OB_TYPE) % 8)
+		return p_err(EXIT_UNSUPPORTED, "unexpected object header layout in %s", t->py_inside);
+	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
+	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
+	return 0;
+}
+
+/* After load: the walk's sites (each with its recipe, by cookie) and, for
+ * --owners, the allocation and free hooks. */
+static int attach_objects(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	const struct pytarget *t = &tr->t;
+	const struct probe_plan *plan = &tr->plan;
+	int fd = bpf_map__fd(obj->maps.sites);
+
+	tr->verdict_fd = bpf_map__fd(obj->maps.type_verdict);
+	for (int i = 0; i < plan->nsites; i++) {
+		const struct gcsite *s = &plan->sites[i];
+		struct gcscope_site v = {
+			.kind = s->kind == GCSITE_REG ? GCSCOPE_SITE_REG :
+				s->kind == GCSITE_REG_OFF ? GCSCOPE_SITE_REG_OFF : GCSCOPE_SITE_MEM,
+			.regoff = (uint32_t)gcsite_pt_regs_offset(s->dwarf_reg),
+			.offset = s->offset,
+		};
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)i);
+		uint32_t key = (uint32_t)i;
+		uint64_t off;
+
+		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) ||
+		    elf_vaddr_to_offset((struct elffile *)&t->elf, s->vaddr, &off))
+			return p_err(EXIT_FAILURE_INTERNAL, "cannot prepare the probe at %s", s->how);
+		tr->site_links[i] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_collected, t->pid, t->py_open,
+								   off, &opts);
+		if (!tr->site_links[i])
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uprobe at %s (0x%llx): %s", s->how,
+				     (unsigned long long)s->vaddr, strerror(errno));
+	}
+	if (!tr->opts.owners)
+		return 0;
+	for (int i = 0; i < plan->nalloc; i++) {
+		tr->alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
+								t->py_open, plan->alloc[i].offset);
+		if (!tr->alloc_links[i])
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
+				     plan->alloc[i].name, strerror(errno));
+	}
+	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
+	return 0;
+}
+
+/* The collection probes: USDT gc__start/gc__done, or a uprobe/uretprobe
+ * pair on the collector. */
+static int attach_collector(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	const struct pytarget *t = &tr->t;
+	const struct probe_plan *p = &tr->plan;
+	struct bpf_link *l;
+
+	if (p->kind == PROBE_USDT) {
+		l = bpf_program__attach_usdt(obj->progs.usdt_gc_start, t->pid, t->py_open, "python", "gc__start", NULL);
+		if (!l)
+			return -errno;
+		obj->links.usdt_gc_start = l;
+		l = bpf_program__attach_usdt(obj->progs.usdt_gc_done, t->pid, t->py_open, "python", "gc__done", NULL);
+		if (!l)
+			return -errno;
+		obj->links.usdt_gc_done = l;
+		return 0;
+	}
+	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_entry, false, t->pid, t->py_open, p->func_offset);
+	if (!l)
+		return -errno;
+	obj->links.uprobe_collect_entry = l;
+	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_return, true, t->pid, t->py_open, p->func_offset);
+	if (!l)
+		return -errno;
+	obj->links.uprobe_collect_return = l;
+	return 0;
+}
+
+/* BPF open, rodata, load, attach. */
+static int load_and_attach(struct tracer *tr)
+{
+	struct pytarget *t = &tr->t;
+	struct probe_plan *plan = &tr->plan;
+	struct gcscope_bpf *obj;
+	int code;
+
+	obj = tr->obj = gcscope_bpf__open();
+	if (!obj)
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to open BPF object: %s", strerror(errno));
+	obj->rodata->targ_tgid = tr->pid;
+	obj->rodata->targ_have_stats = plan->stats;
+	obj->rodata->targ_runtime = t->runtime_addr;
+	if (plan->stats) {
+		obj->rodata->targ_off_interp_main = pyl(&t->layout, PYL_RUNTIME_INTERPRETERS_MAIN);
+		obj->rodata->targ_off_interp_gc = pyl(&t->layout, PYL_INTERP_GC);
+		obj->rodata->targ_off_gen_stats = pyl(&t->layout, PYL_GC_GENERATION_STATS);
+		obj->rodata->targ_stats_stride = pyl(&t->layout, PYL_GC_STATS_SIZEOF);
+	}
+	/* --owners reports the collecting thread's stack with each finding. */
+	if (tr->opts.stack || tr->opts.owners) {
+		/* Without a usable layout: say why once, trace without stacks. */
+		if (!pystack_configure(obj, t, tr->stack_why, sizeof(tr->stack_why)))
+			tr->ps = pystack_new(t, tr->stack_why, sizeof(tr->stack_why));
+		if (!tr->ps) {
+			obj->rodata->targ_stack = false;
+			p_warn("no Python stacks: %s", tr->stack_why);
+		}
+	}
+	if (tr->opts.types || tr->opts.owners) {
+		code = setup_objects(tr);
+		if (code)
+			return code;
+	}
+	obj->rodata->targ_gen_in_parm2 = plan->gen_in_parm2;
+	obj->rodata->targ_ret_is_total = plan->ret_is_total;
+	bpf_map__set_max_entries(obj->maps.events, (uint32_t)tr->opts.ringbuf_kb * 1024);
+	/* a quarter of the buffer: early enough never to lose events to a
+	 * sleeping reader, late enough to batch (see bpf/gcscope.bpf.c) */
+	obj->rodata->targ_wakeup_bytes = (uint64_t)tr->opts.ringbuf_kb * 1024 / 4;
+	bpf_program__set_autoload(obj->progs.usdt_gc_start, plan->kind == PROBE_USDT);
+	bpf_program__set_autoload(obj->progs.usdt_gc_done, plan->kind == PROBE_USDT);
+	bpf_program__set_autoload(obj->progs.uprobe_collect_entry, plan->kind == PROBE_UPROBE);
+	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan->kind == PROBE_UPROBE);
+	bpf_program__set_autoload(obj->progs.uprobe_collected, tr->ot != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
+
+	if (gcscope_bpf__load(obj))
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
+			     strerror(errno));
+	code = attach_collector(tr);
+	if (code)
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
+			     probe_kind_name(plan->kind), t->py_open, strerror(-code));
+	if (tr->ot)
+		return attach_objects(tr);
+	return 0;
+}
+
+int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct tracer_opts *o, struct sinks *sinks)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	char err[PATH_MAX + 512];
+	int code;
+
+	*out = NULL;
+	if (!tr) {
+		if (launched) {
+			kill(pid, SIGKILL);
+			launch_release(pid);
+			waitpid(pid, NULL, 0);
+		}
+		return p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+	}
+	tr->opts = *o;
+	tr->pid = pid;
+	tr->launched = launched;
+	tr->pidfd = -1;
+	tr->sinks = sinks;
+
+	code = pytarget_open(&tr->t, pid, o->no_debuginfo, err, sizeof(err));
+	if (code) {
+		p_err(code, "%s", err);
+		goto fail;
+	}
+	tr->have_target = true;
+	code = probe_plan(&tr->t, o->probe, &tr->plan);
+	if (!code && (o->types || o->owners))
+		probe_plan_objects(&tr->t, &tr->plan);
+	if (code) {
+		p_err(code, "cannot trace pid %d: %s", pid, tr->plan.missing);
+		goto fail;
+	}
+	p_debug("probe: %s; counts: %s", tr->plan.why, tr->plan.stats_why);
+	/* The layout and the probe are resolved: the parsed DWARF (tens of MiB
+	 * for a -dbg build) is not needed while tracing. */
+	dwarfinfo_close(tr->t.dwarf);
+	tr->t.dwarf = NULL;
+
+	code = load_and_attach(tr);
+	if (code)
+		goto fail;
+	tr->corr = correlator_new(&(struct correlator_config){
+					  .min_ns = (uint64_t)(o->min_ms * 1e6),
+					  .min_ms = o->min_ms,
+					  .show_stack = o->stack,
+					  .ps = tr->ps,
+					  .ot = tr->ot,
+					  .set_verdict = set_verdict,
+					  .ctx = tr,
+				  },
+				  sinks);
+	if (!tr->corr) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (!launched)
+		tr->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	*out = tr;
+	return 0;
+fail:
+	tracer_close(tr, true);
+	return code;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (correlator_feed(t->corr, data, size))
+		p_debug("pid %d: dropped a malformed record of %zu bytes", t->pid, size);
+	return 0;
+}
+
+int tracer_add_ring(struct tracer *t, struct ring_buffer **rb)
+{
+	int fd = bpf_map__fd(t->obj->maps.events);
+
+	if (!*rb) {
+		*rb = ring_buffer__new(fd, on_record, t, NULL);
+		if (!*rb)
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to create ring buffer: %s", strerror(errno));
+		return 0;
+	}
+	if (ring_buffer__add(*rb, fd, on_record, t))
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to add pid %d's ring buffer: %s", t->pid, strerror(errno));
+	return 0;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void tracer_start(struct tracer *tr)
+{
+	const struct pytarget *t = &tr->t;
+	char v[32];
+	struct gc_attach a = {
+		.pid = (uint32_t)t->pid,
+		.comm = t->comm,
+		.python = v,
+		.version_source = t->version_source,
+		.binary = t->py_inside,
+		.root = t->pm.foreign_root ? t->pm.root : "/",
+		.probe = probe_kind_name(tr->plan.kind),
+		.probe_detail = tr->plan.why,
+		.counts = tr->plan.stats,
+		.counts_why = tr->plan.stats_why,
+		.launched = tr->launched,
+		.stack_requested = tr->opts.stack,
+		.stacks = tr->ps != NULL,
+		.stacks_why = tr->stack_why,
+		.mono_to_real = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC)),
+	};
+
+	py_version_str(t->version, v, sizeof(v));
+	sinks_attach(tr->sinks, &a);
+	if (tr->launched) {
+		launch_release(tr->pid);
+		tr->started = true;
+	}
+}
+
+void tracer_check_lost(struct tracer *t)
+{
+	uint64_t lost = read_counter(t, GCSCOPE_CNT_LOST);
+
+	if (lost <= t->lost_reported)
+		return;
+	sinks_lost(t->sinks, lost - t->lost_reported, lost);
+	fprintf(stderr, "gcscope: lost %llu collection events (ring buffer full; total %llu): "
+		"try --ringbuf-kb or --min-ms\n", (unsigned long long)(lost - t->lost_reported),
+		(unsigned long long)lost);
+	t->lost_reported = lost;
+}
+
+/* How a process that is not our child ended, while it is a zombie its
+ * parent has not reaped: /proc/PID/stat's exit_code (field 52, Linux 3.5+),
+ * a wait status.  False once it is reaped (then nobody can tell). */
+static bool zombie_status(pid_t pid, int *wstatus)
+{
+	char path[64], buf[1024], *p;
+	int field = 3, len;	/* the state is field 3 */
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	len = read_text_file(path, buf, sizeof(buf));
+	/* comm, field 2, may hold spaces and ')': the state follows the last ')' */
+	if (len <= 0 || !(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] != 'Z')
+		return false;
+	for (p += 2; *p && field < 52; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 52)
+		return false;
+	*wstatus = (int)strtol(p, NULL, 10);
+	return true;
+}
+
+bool tracer_target_gone(struct tracer *t)
+{
+	struct pollfd pfd = { .fd = t->pidfd, .events = POLLIN };
+	bool gone;
+
+	if (t->launched) {
+		if (waitpid(t->pid, &t->wait_status, WNOHANG) == t->pid) {
+			t->reaped = true;
+			return true;
+		}
+		return false;
+	}
+	if (t->pidfd >= 0)
+		gone = poll(&pfd, 1, 0) > 0;
+	else
+		gone = kill(t->pid, 0) && errno == ESRCH;
+	if (gone)
+		t->reaped = zombie_status(t->pid, &t->wait_status);
+	return gone;
+}
+
+void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns)
+{
+	struct gc_end e = { .reason = reason, .wall_ns = wall_ns };
+
+	if (t->reaped && WIFEXITED(t->wait_status)) {
+		e.exit_kind = GC_EXIT_STATUS;
+		e.exit_value = WEXITSTATUS(t->wait_status);
+	} else if (t->reaped && WIFSIGNALED(t->wait_status)) {
+		e.exit_kind = GC_EXIT_SIGNAL;
+		e.exit_value = WTERMSIG(t->wait_status);
+	}
+	e.lost = read_counter(t, GCSCOPE_CNT_LOST);
+	e.unpaired = read_counter(t, GCSCOPE_CNT_NO_START);
+	correlator_end(t->corr, &e);
+	if (read_counter(t, GCSCOPE_CNT_STATS_FAULT))
+		p_warn("generation_stats could not be read %llu times: counts may be missing",
+		       (unsigned long long)read_counter(t, GCSCOPE_CNT_STATS_FAULT));
+}
+
+void tracer_close(struct tracer *t, bool failed)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < GCSITE_MAX; i++)
+		bpf_link__destroy(t->site_links[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(t->alloc_links); i++)
+		bpf_link__destroy(t->alloc_links[i]);
+	for (int i = 0; i < t->ndealloc_hooks; i++)
+		bpf_link__destroy(t->dealloc_hooks[i].link);
+	gcscope_bpf__destroy(t->obj);
+	correlator_free(t->corr);
+	objtrack_free(t->ot);
+	pystack_free(t->ps);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	if (t->launched) {
+		/* Still stopped if we failed before letting it go: it is ours, end it. */
+		if (failed && !t->started) {
+			kill(t->pid, SIGKILL);
+			launch_release(t->pid);
+		}
+		/* Reap it if it is done; one that ignores our SIGINT is left
+		 * running, as it would be without us. */
+		if (!t->reaped)
+			waitpid(t->pid, NULL, failed && !t->started ? 0 : WNOHANG);
+	}
+	if (t->have_target)
+		pytarget_close(&t->t);
+	free(t);
+}

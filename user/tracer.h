@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * A tracer: everything gcscope holds for one traced process — its target
+ * (user/target.h), its probe plan, its BPF object with rodata, links and
+ * counters, its pidfd, and the correlator that turns its records into
+ * collections for the sinks.  No file-scope state: many tracers can share
+ * one event loop and one libbpf ring_buffer (ring_buffer__add), each
+ * tracer's records reaching its own correlator.
+ *
+ * Lifecycle as in bcc's libbpf-tools: open (target, plan, BPF open, rodata,
+ * load, attach), poll, end (summary), close (detach).
+ */
+#ifndef GCSCOPE_TRACER_H
+#define GCSCOPE_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "probe.h"
+#include "sink.h"
+
+struct ring_buffer;
+struct tracer;
+
+struct tracer_opts {
+	enum probe_kind probe;		/* PROBE_AUTO, or forced */
+	bool no_debuginfo;
+	long ringbuf_kb;		/* a power of 2 */
+	bool stack;			/* --stack */
+	bool types;			/* --types */
+	const char *owners;		/* --owners PATTERNS, or NULL */
+	long top;
+	long max_objects;
+	double min_ms;
+};
+
+/* Open process pid and attach to it; launched: gcscope started it and it
+ * is still stopped (user/launch.h), tracer_start() lets it go.  The
+ * tracer's collections go to sinks.  Returns an EXIT_* code, the error
+ * said in one line (p_err); on failure *out is NULL and a launched child
+ * is killed. */
+int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct tracer_opts *o,
+		struct sinks *sinks);
+
+/* Join the event loop: creates *rb with this tracer's ring buffer, or adds
+ * it to an existing *rb.  Returns 0 or an EXIT_* code (said). */
+int tracer_add_ring(struct tracer *t, struct ring_buffer **rb);
+
+/* Say where it is attached (sinks' attach) and let a launched child run. */
+void tracer_start(struct tracer *t);
+
+/* Between polls: events lost since the last call (said on stderr and to
+ * the sinks). */
+void tracer_check_lost(struct tracer *t);
+
+/* Has the target exited?  Reaps a launched child. */
+bool tracer_target_gone(struct tracer *t);
+
+/* The summary to the sinks; reason: why the trace ends. */
+void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns);
+
+/* Detach and free.  failed: the trace is ending on an error, so a launched
+ * child that never ran is killed. */
+void tracer_close(struct tracer *t, bool failed);
+
+pid_t tracer_pid(const struct tracer *t);
+
+#endif
