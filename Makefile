@@ -137,7 +137,7 @@ $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 .SECONDEXPANSION:
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(FUZZ_SRCS_$$*) $(wildcard user/*.h) \
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/jsoncheck.h $$(FUZZ_SRCS_$$*) $(wildcard user/*.h) \
 		$(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -lbpf -lelf -ldw -lz -lm -o $@

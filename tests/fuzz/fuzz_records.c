@@ -29,6 +29,7 @@
 #include "correlate.h"
 #include "fuzz.h"
 #include "gcscope.h"
+#include "jsoncheck.h"
 #include "objects.h"
 #include "procmaps.h"
 #include "pystack.h"
@@ -73,6 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pystack *ps;
 	struct objtrack *ot;
 	struct gc_end end = { .reason = "fuzz" };
+	char *jbuf = NULL;
+	size_t jlen = 0;
+	FILE *jf = NULL;
 	double min_ms;
 	char why[256];
 	uint8_t opt;
@@ -99,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (opt & 0x80)
 		pylayout_apply_debug_offsets(&t.layout, image, image_len);
 
-	cfg = (struct sink_config){ .out = out, .top = 1 + ((opt >> 2) & 15) };
+	/* the JSON sink writes to memory, to be checked line by line */
+	if ((opt & 0x40) && !(jf = open_memstream(&jbuf, &jlen)))
+		abort();
+	cfg = (struct sink_config){ .out = jf ? jf : out, .top = 1 + ((opt >> 2) & 15) };
 	if (sinks_add(&sinks, opt & 0x40 ? sink_json_new(&cfg) : sink_text_new(&cfg)))
 		abort();
 	/* as the tracer makes them: a symbolizer for --stack and --owners */
@@ -140,5 +147,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sinks_free(&sinks);
 	objtrack_free(ot);
 	pystack_free(ps);
+	if (jf) {
+		const char *p;
+
+		fclose(jf);
+		/* JSON Lines: every line one valid value, whatever the target said */
+		for (p = jbuf; p < jbuf + jlen;) {
+			const char *nl = memchr(p, '\n', jbuf + jlen - p);
+
+			FUZZ_ASSERT(nl && json_line_valid(p, nl));
+			p = nl + 1;
+		}
+		if (out == stdout)
+			fwrite(jbuf, 1, jlen, stdout);
+		free(jbuf);
+	}
 	return 0;
 }
