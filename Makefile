@@ -38,9 +38,9 @@ TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyq
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
-LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c \
-	user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c user/sink_json.c user/correlate.c \
-	user/objects.c user/target.c
+LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/stats.c user/pylayout.c \
+	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
+	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -122,7 +122,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	$(WARN) -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser -Itests/fuzz
 FUZZ_SRCS_elf := user/elfinfo.c user/probe.c user/dwarfinfo.c user/gcsite.c user/pylayout.c user/common.c user/json.c
 FUZZ_SRCS_pyversion := user/elfinfo.c
-FUZZ_SRCS_corenotes := user/gdbcmd.c user/common.c user/json.c
+FUZZ_SRCS_corenotes := user/gdbcmd.c user/corefile.c user/elfinfo.c user/common.c user/json.c
 FUZZ_SRCS_dwarf := user/dwarfinfo.c user/elfinfo.c user/gcsite.c user/pylayout.c
 FUZZ_SRCS_procmaps := user/procmaps.c
 FUZZ_SRCS_pyline := user/pystack.c user/procmaps.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
@@ -131,7 +131,8 @@ FUZZ_SRCS_pylayout := user/pylayout.c
 FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
 FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
-	user/pystack.c user/objects.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
+	user/pystack.c user/objects.c user/pythreads.c user/pyobj.c user/elfinfo.c user/pylayout.c \
+	user/common.c user/json.c
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@

@@ -31,6 +31,7 @@ struct correlator_config {
 	bool show_stack;		/* --stack */
 	struct pystack *ps;		/* symbolizer, NULL without stacks */
 	struct objtrack *ot;		/* --types/--owners, or NULL */
+	struct pythreads *pt;		/* Python thread names, or NULL */
 	/* tell BPF a type's --owners verdict (GCSCOPE_VERDICT_*) */
 	void (*set_verdict)(void *ctx, uint64_t type, uint32_t verdict);
 	void *ctx;

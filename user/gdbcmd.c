@@ -5,7 +5,9 @@
  *
  * Exit codes (docs/exit-codes.md): 2 usage, 3 no such process / file,
  * 1 anything else (gdb missing, gcscope.py not found, gdb failed).
- * `gcscope core` returns gdb's status: 0 when the report ran.
+ * `gcscope core`: 0 when the report ran; 8 CORE is not a core file gdb can
+ * open; 4 gdb finds no CPython runtime in it with EXE; 9 CORE is cut short
+ * or lacks memory the report read (the scripts' quit_report() status).
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "corefile.h"
+#include "elfinfo.h"
 #include "gdbcmd.h"
 
 #define MAX_ARGS 64
@@ -61,6 +65,11 @@ const char *gdbcmd_script_dir(char *buf, unsigned long size)
 		return buf;
 	/* source tree: .output/gcscope -> gdb/ */
 	if ((size_t)snprintf(buf, size, "%s/../gdb", exe) < size && is_script_dir(buf))
+		return buf;
+	/* the sanitizer build of the source tree: .output/san/gcscope -> gdb/ */
+	slash = strrchr(exe, '/');
+	if (slash && !strcmp(slash, "/san") && (size_t)snprintf(buf, size, "%s/../../gdb", exe) < size &&
+	    is_script_dir(buf))
 		return buf;
 	return NULL;
 }
@@ -277,8 +286,10 @@ int cmd_core(int argc, char **argv)
 {
 	static const char *const report[] = { "py-gc-status", "py-gc-census all",
 					      "py-gc-collecting", "py-gc-garbage", "py-gc-types" };
-	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX];
+	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX], why[PATH_MAX + 256], have[32], need[32];
 	const char *sysroot = getenv("GCSCOPE_SYSROOT");
+	struct core_info ci;
+	struct elffile ef;
 	struct gdb_argv g = { .n = 0 };
 	int status, code;
 	pid_t child;
@@ -291,8 +302,9 @@ int cmd_core(int argc, char **argv)
 		core_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (access(argv[1], R_OK))
-		return p_err(EXIT_NO_PROCESS, "cannot read core %s: %s", argv[1], strerror(errno));
+	code = core_inspect(argv[1], &ci, why, sizeof(why));
+	if (code)
+		return p_err(code, "%s", why);
 	if (argc == 3) {
 		snprintf(exe, sizeof(exe), "%s", argv[2]);
 		if (access(exe, R_OK))
@@ -307,6 +319,15 @@ int cmd_core(int argc, char **argv)
 	if (argc == 2 && access(exe, R_OK))
 		return p_err(EXIT_NO_PROCESS, "the core was dumped by %s, which cannot be read here: "
 			     "give the executable (gcscope core CORE EXE)", exe);
+	if (!elf_open(&ef, exe)) {
+		bool mismatch = ef.build_id[0] && core_has_build_id(argv[1], ef.build_id) == 0;
+
+		elf_close(&ef);
+		if (mismatch)
+			return p_err(EXIT_NOT_PYTHON, "%s was not dumped by %s: no mapping in the core has its "
+				     "build-id %s; give the executable that dumped it (gcscope core CORE EXE)",
+				     argv[1], exe, ef.build_id);
+	}
 	if (!gdbcmd_script_dir(dir, sizeof(dir)))
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
@@ -327,6 +348,9 @@ int cmd_core(int argc, char **argv)
 		arg(&g, "-ex");
 		arg(&g, report[i]);
 	}
+	/* gdb's status says how the report went (gdb/gcscope_command.py) */
+	arg(&g, "-ex");
+	arg(&g, "python import gcscope_command; gcscope_command.quit_report()");
 	fflush(stdout);
 	child = fork();
 	if (child < 0) {
@@ -341,9 +365,27 @@ int cmd_core(int argc, char **argv)
 			return p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
 	}
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if (code == 0)
-		return EXIT_OK;
 	if (code == EXIT_NO_PROCESS)
 		return EXIT_NO_PROCESS;		/* exec_gdb: no gdb */
-	return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s", argv[1]);
+	/* a cut-short core: whatever gdb could show, the rest is missing */
+	if (ci.missing)
+		return p_err(EXIT_CORE_INCOMPLETE, "%s is truncated: it holds %s of the %s its headers "
+			     "describe (%d of %d memory segments cut off), so the report above is partial; "
+			     "the dump was cut short (ulimit -c, disk space, an incomplete copy): take "
+			     "another core", argv[1], core_size_str(ci.file_size, have, sizeof(have)),
+			     core_size_str(ci.needed, need, sizeof(need)), ci.nload_cut, ci.nload);
+	switch (code) {
+	case EXIT_OK:
+		return EXIT_OK;
+	case EXIT_CORE_INCOMPLETE:
+		return p_err(code, "the report read memory that %s does not hold (see above); take another "
+			     "core", argv[1]);
+	case EXIT_NOT_PYTHON:
+		return p_err(code, "no CPython runtime that gdb can read in %s with %s (see above): give the "
+			     "python executable that dumped it (gcscope core CORE EXE)", argv[1], exe);
+	case EXIT_NOT_CORE:
+		return p_err(code, "gdb cannot open %s as a core of %s (see above)", argv[1], exe);
+	default:
+		return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s (exit status %d)", argv[1], code);
+	}
 }

@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`gcscope COMMAND --help` for its options.  Exit codes: 0 ok, 1 runtime failure,\n"
 		   "2 usage, 3 no such process, 4 not CPython, 5 no usable probe, 6 not enough\n"
-		   "privilege, 7 unsupported version (docs/exit-codes.md).\n");
+		   "privilege, 7 unsupported version, 8 not a core file, 9 core incomplete\n"
+		   "(docs/exit-codes.md).\n");
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The gcscope authors */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,87 @@ const struct mapping *procmaps_find_base(const struct procmaps *pm, const char *
 		if (pm->m[i].offset == 0 && strcmp(pm->m[i].path, path) == 0)
 			return &pm->m[i];
 	return NULL;
+}
+
+static bool status_field(const char *text, const char *key, const char **val)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (!strncmp(l, key, kl) && l[kl] == ':') {
+			*val = l + kl + 1;
+			while (**val == ' ' || **val == '\t')
+				(*val)++;
+			return true;
+		}
+	}
+	return false;
+}
+
+static pid_t status_pid(const char *text, const char *key)
+{
+	const char *v;
+	char *end;
+	long n;
+
+	if (!status_field(text, key, &v))
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 0 || n > INT32_MAX || (*end && *end != '\n'))
+		return 0;
+	return (pid_t)n;
+}
+
+int proc_status_parse(const char *text, struct proc_status *out)
+{
+	const char *v;
+
+	out->state = status_field(text, "State", &v) && *v && *v != '\n' ? *v : '?';
+	out->tgid = status_pid(text, "Tgid");
+	out->ppid = status_pid(text, "PPid");
+	out->threads = (int)status_pid(text, "Threads");
+	return out->tgid ? 0 : -EINVAL;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *out)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return proc_status_parse(buf, out);
+}
+
+void maps_denied_reason(uid_t euid, const char *uid_map, char *out, size_t size)
+{
+	unsigned long inside, outside, count;
+
+	if (euid != 0) {
+		snprintf(out, size, "gcscope runs as uid %u; run it as root (sudo)", (unsigned)euid);
+		return;
+	}
+	/* The initial user namespace maps every uid to itself:
+	 * "0 0 4294967295" (user_namespaces(7)); without CONFIG_USER_NS there
+	 * is no uid_map, and no other namespace. */
+	if (uid_map && sscanf(uid_map, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+	    (inside != 0 || outside != 0 || count != 4294967295UL)) {
+		snprintf(out, size, "gcscope is root of a user namespace, not of the host (uid_map: %lu %lu %lu), "
+			 "and has no rights over processes outside it; run it as root of the host",
+			 inside, outside, count);
+		return;
+	}
+	snprintf(out, size, "the kernel refused root (a security module: Landlock, AppArmor, SELinux, or "
+		 "lockdown); allow gcscope ptrace read access to the process");
 }
 
 int procmem_read(pid_t pid, uint64_t addr, void *buf, size_t len)

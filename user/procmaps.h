@@ -50,6 +50,30 @@ int procmaps_open_path(const struct procmaps *pm, const struct mapping *m, char 
  * NULL. */
 const struct mapping *procmaps_find_base(const struct procmaps *pm, const char *path);
 
+/* What /proc/PID/status says of a task: "State:" (its letter: R, S, Z...),
+ * "Tgid:" (the process a thread id belongs to), "PPid:" and "Threads:".  PID may be a
+ * thread id: /proc/TID exists for every thread, though readdir() of /proc
+ * does not list it. */
+struct proc_status {
+	char state;			/* '?' if not said */
+	pid_t tgid;			/* 0 if not said */
+	pid_t ppid;
+	int threads;			/* "Threads:", 0 if not said */
+};
+
+/* Parse the text of /proc/PID/status: 0, or -EINVAL if there is no Tgid
+ * line (the text is untrusted only in the sense that a kernel change could
+ * reorder it: each field is looked for by name). */
+int proc_status_parse(const char *text, struct proc_status *out);
+/* Read and parse /proc/PID/status: 0 or -errno (-ENOENT: no such task). */
+int proc_status_read(pid_t pid, struct proc_status *out);
+
+/* Why root was refused /proc/PID/maps (EACCES/EPERM), in words, given
+ * gcscope's effective uid and the text of its /proc/self/uid_map (NULL if
+ * there is none): not root, root only inside a user namespace, or root of
+ * the host refused by a security module. */
+void maps_denied_reason(uid_t euid, const char *uid_map, char *out, size_t size);
+
 /* Read target memory; returns 0 only if all len bytes were read. */
 int procmem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 

@@ -31,6 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * that start with "3.") */
 	if (v)
 		FUZZ_ASSERT(n >= 5 && s[0] >= '0' && s[0] <= '9');
-	check(scan_py_getversion(s, size));
+	check(scan_py_getversion(s, size, parse_py_version));
+	v = parse_any_py_version(s, n);
+	FUZZ_ASSERT(v == 0 || (v >> 24) == 2 || (v >> 24) == 3);
+	v = scan_py_getversion(s, size, parse_any_py_version);
+	FUZZ_ASSERT(v == 0 || (v >> 24) == 2 || (v >> 24) == 3);
 	return 0;
 }

@@ -4,8 +4,10 @@
  * The ring-buffer record handlers of trace: every record through
  * correlator_feed() (user/correlate.c), as the tracer feeds them, with the
  * symbolizer (pystack_stash/resolve/take), --types/--owners
- * (objtrack_on_*, the type name, dict and MRO readers), the summary, and
- * the text and JSON sinks behind it.  The records are BPF's, but what
+ * (objtrack_on_*, the type name, dict and MRO readers), Python thread
+ * names (user/pythreads.c, user/pyobj.c: threading._active from
+ * _PyRuntime, which is the start of the image), the summary, and the text
+ * and JSON sinks behind it.  The records are BPF's, but what
  * they carry was read from the target (addresses, counts, names), and the
  * symbolizer then reads the target's memory at those addresses.
  *
@@ -33,6 +35,7 @@
 #include "objects.h"
 #include "procmaps.h"
 #include "pystack.h"
+#include "pythreads.h"
 #include "sink.h"
 #include "target.h"
 
@@ -73,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct correlator *c;
 	struct pystack *ps;
 	struct objtrack *ot;
+	struct pythreads *pt;
 	struct gc_end end = { .reason = "fuzz" };
 	char *jbuf = NULL;
 	size_t jlen = 0;
@@ -89,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.elf.fd = -1;		/* no ELF: no type checks by address, the harder case */
 	t.symelf.fd = -1;
 	t.pid = FUZZ_PID;
+	t.runtime_addr = FUZZ_BASE;
 	t.version = pyl_columns[fin_u8(&in) % PYL_NCOLS];
 	opt = fin_u8(&in);
 	min_ms = fin_u8(&in) / 16.0;
@@ -112,8 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* as the tracer makes them: a symbolizer for --stack and --owners */
 	ps = pystack_new(&t, why, sizeof(why));
 	ot = objtrack_new(&t, owners[opt & 3], cfg.top, why, sizeof(why));
+	pt = pythreads_new(&t, why, sizeof(why));
 	c = correlator_new(&(struct correlator_config){ .min_ns = (uint64_t)(min_ms * 1e6), .min_ms = min_ms,
-							.show_stack = ps != NULL, .ps = ps, .ot = ot,
+							.show_stack = ps != NULL, .ps = ps, .ot = ot, .pt = pt,
 							.set_verdict = set_verdict },
 			   &sinks);
 	if (!c)
@@ -146,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	correlator_free(c);
 	sinks_free(&sinks);
 	objtrack_free(ot);
+	pythreads_free(pt);
 	pystack_free(ps);
 	if (jf) {
 		const char *p;
