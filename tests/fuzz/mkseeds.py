@@ -253,7 +253,7 @@ def pylayout_seeds(cols, rows):
 BASE = 0x10000
 
 
-def records_seed(cols, rows, col, ci, dbg=None, json=False):
+def records_seed(cols, rows, col, ci, dbg=None, json=False, threads=False):
     """A target memory with a code object, its strs and line table, and type
     objects with an MRO; then the records of one collection that saw them.
     dbg: a _Py_DebugOffsets for the start of the image (the objects then
@@ -308,6 +308,8 @@ def records_seed(cols, rows, col, ci, dbg=None, json=False):
         struct.pack("<IIIIQQiiqqqQ", 1, 1, 4242, tid, ts, ts + 5000, 2, 2, 0, 7, 0, B + 0xe00) +
         b"worker\x1b[2J".ljust(16, b"\0"),
     ]
+    if threads:
+        threads_image(mem)
     opt = 1 | (3 << 2) | (0x40 if json else 0) | (0x80 if dbg else 0)
     image = (dbg.ljust(0x1000, b"\0") if dbg else b"") + bytes(mem)
     out = struct.pack("<BBBH", ci, opt, 0, len(image)) + image
@@ -316,12 +318,60 @@ def records_seed(cols, rows, col, ci, dbg=None, json=False):
     return out
 
 
+def threads_image(mem):
+    """threading._active of a 3.10 target, as user/pythreads.c walks it from
+    _PyRuntime (at the image start): interpreters.main -> modules ->
+    'threading' -> md_dict -> '_active' -> {ident: Thread}, and the Thread's
+    _name and _native_id from its __dict__ (tp_dictoffset).  Offsets: the
+    3.10 column of user/pylayout.tsv, 0x1000 on in the image."""
+    mem.extend(bytes(0x2000 - len(mem)))
+    q = lambda at, v: struct.pack_into("<Q", mem, at, v)
+
+    def pystr(at, b):   # compact ASCII: kind 1, compact, ascii, ready
+        q(at + 16, len(b))
+        struct.pack_into("<I", mem, at + 32, (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7))
+        mem[at + 48:at + 48 + len(b) + 1] = b + b"\0"
+
+    def pydict(at, items):  # PyDictObject, its keys right after: 8 slots
+        keys = at + 0x40
+        q(at + 32, BASE + keys)
+        q(keys + 8, 8)
+        q(keys + 32, len(items))
+        for i, (k, v) in enumerate(items):
+            mem[keys + 40 + i] = i
+            e = keys + 48 + 24 * i
+            q(e, 0x1234 + i)
+            q(e + 8, BASE + k)
+            q(e + 16, BASE + v)
+
+    q(40, BASE + 0x1000)                    # runtime.interpreters_main
+    q(0x1000 + 856, BASE + 0x1400)          # interp.modules
+    pydict(0x1400, [(0x1500, 0x1580)])
+    pystr(0x1500, b"threading")
+    q(0x1580 + 16, BASE + 0x1600)           # module.md_dict
+    pydict(0x1600, [(0x16c0, 0x1700)])
+    pystr(0x16c0, b"_active")
+    pydict(0x1700, [(0x1d80, 0x1800)])      # {ident: Thread}
+    q(0x1800 + 8, BASE + 0x1900)            # Thread's ob_type
+    q(0x1800 + 16, BASE + 0x1b00)           # its __dict__ at tp_dictoffset
+    q(0x1900 + 288, 16)                     # type.tp_dictoffset
+    pydict(0x1b00, [(0x1c00, 0x1c80), (0x1d00, 0x1d80)])
+    pystr(0x1c00, b"_name")
+    pystr(0x1c80, b"Worker-\x1b[1")
+    pystr(0x1d00, b"_native_id")
+    q(0x1d80 + 16, 1)                       # int: one digit
+    struct.pack_into("<I", mem, 0x1d80 + 24, 4243)
+
+
 def records_seeds(cols, rows):
     for ci, col in enumerate(cols):
         if col in ("3.14.0",):
             continue    # '?' cells: 3.14.5 stands for 3.14
         put("records", f"collection-{col}", records_seed(cols, rows, col, ci))
         put("records", f"collection-{col}-json", records_seed(cols, rows, col, ci, json=True))
+    ci = cols.index("3.10")
+    put("records", "collection-3.10-threads", records_seed(cols, rows, "3.10", ci, threads=True))
+    put("records", "collection-3.10-threads-json", records_seed(cols, rows, "3.10", ci, json=True, threads=True))
     ci = cols.index("3.13")
     dbg = debug_offsets_synth(cols, rows, "3.13", 0x030D00F0)
     put("records", "collection-3.13-debug-offsets", records_seed(cols, rows, "3.13", ci, dbg))
