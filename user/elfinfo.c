@@ -25,25 +25,16 @@ static Elf_Data *section_bytes(Elf_Scn *scn, const GElf_Shdr *sh)
 	return d;
 }
 
-int elf_open(struct elffile *ef, const char *path)
+/* What elf_open() and elf_open_memory() learn once the Elf is open: the
+ * header, and the sections gcscope looks at by name.  0 or -ENOEXEC. */
+static int elf_scan(struct elffile *ef)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
-	memset(ef, 0, sizeof(*ef));
-	ef->fd = -1;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	snprintf(ef->path, sizeof(ef->path), "%s", path);
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ef->fd < 0)
-		return -errno;
-	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ef->ehdr) ||
-	    elf_getshdrstrndx(ef->elf, &shstrndx)) {
-		elf_close(ef);
+	    elf_getshdrstrndx(ef->elf, &shstrndx))
 		return -ENOEXEC;
-	}
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -75,6 +66,39 @@ int elf_open(struct elffile *ef, const char *path)
 				}
 			}
 		}
+	}
+	return 0;
+}
+
+int elf_open(struct elffile *ef, const char *path)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", path);
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ef->fd < 0)
+		return -errno;
+	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *name)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", name);
+	ef->elf = elf_memory(image, size);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
 	}
 	return 0;
 }
@@ -373,6 +397,25 @@ static uint32_t parse_version(const char *s, size_t len, unsigned long min_major
 	if (part[0] < min_major || part[0] > 3 || part[1] > 99 || part[2] > 99)
 		return 0;
 	return (uint32_t)(part[0] << 24 | part[1] << 16 | part[2] << 8);
+}
+
+uint32_t scan_py_getversion(const char *buf, size_t len, uint32_t (*parse)(const char *, size_t))
+{
+	/* the buffer is a static char[250]: aligned, NUL before it */
+	for (size_t j = 8; j + 16 < len; j += 8) {
+		const char *sp;
+		uint32_t v;
+
+		if (buf[j - 1] != '\0' || (buf[j] != '3' && buf[j] != '2') || buf[j + 1] != '.')
+			continue;
+		sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
+		if (!sp || sp[1] != '(')
+			continue;
+		v = parse(buf + j, (size_t)(sp - (buf + j)));
+		if (v)
+			return v;
+	}
+	return 0;
 }
 
 uint32_t elf_scan_py_version(struct elffile *ef)

@@ -228,24 +228,15 @@ int cmd_gdb(int argc, char **argv)
 	return exec_gdb(g.v);
 }
 
-/* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
-static int core_exe(const char *core, char *out, size_t size)
+int gdbcmd_core_exe_elf(Elf *elf, char *out, size_t size)
 {
-	Elf *elf = NULL;
 	GElf_Ehdr eh;
 	size_t nph;
-	int fd, ok = 0;
+	int ok = 0;
 
-	/* libelf walks the notes: a core file is the user's input, and its
-	 * note sizes are checked there, not by hand */
-	fd = open(core, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 ||
 	    !gelf_getehdr(elf, &eh) || eh.e_type != ET_CORE || elf_getphdrnum(elf, &nph))
-		goto out;
+		return 0;
 	for (size_t i = 0; i < nph && !ok; i++) {
 		GElf_Phdr ph;
 		GElf_Nhdr nh;
@@ -273,7 +264,23 @@ static int core_exe(const char *core, char *out, size_t size)
 			}
 		}
 	}
-out:
+	return ok;
+}
+
+/* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
+static int core_exe(const char *core, char *out, size_t size)
+{
+	Elf *elf;
+	int fd, ok;
+
+	/* libelf walks the notes: a core file is the user's input, and its
+	 * note sizes are checked there, not by hand */
+	fd = open(core, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	ok = gdbcmd_core_exe_elf(elf, out, size);
 	if (elf)
 		elf_end(elf);
 	close(fd);

@@ -13,6 +13,75 @@
 
 #include "procmaps.h"
 
+/* One line of /proc/PID/maps (NUL-terminated, with or without its
+ * newline) into *mm; false for lines without a file path. */
+static bool parse_line(char *line, struct mapping *mm)
+{
+	unsigned maj, min;
+	unsigned long long s, e, off, ino;
+	int pos = 0;
+
+	memset(mm, 0, sizeof(*mm));
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, mm->perms, &off, &maj, &min,
+		   &ino, &pos) < 7)
+		return false;
+	if (pos <= 0 || line[pos] != '/')
+		return false;	/* anonymous, [heap], [vdso]... */
+	line[strcspn(line, "\n")] = '\0';
+	/* " (deleted)" marks a replaced file: keep the name, the dev/ino
+	 * check in procmaps_open_path() decides whether it is usable. */
+	snprintf(mm->path, sizeof(mm->path), "%s", line + pos);
+	mm->start = s;
+	mm->end = e;
+	mm->offset = off;
+	mm->dev = makedev(maj, min);
+	mm->ino = ino;
+	return true;
+}
+
+static int add_mapping(struct procmaps *pm, const struct mapping *mm, int *cap)
+{
+	if (pm->n == *cap) {
+		struct mapping *nm;
+
+		*cap = *cap ? *cap * 2 : 64;
+		nm = realloc(pm->m, *cap * sizeof(*nm));
+		if (!nm) {
+			procmaps_free(pm);
+			return -ENOMEM;
+		}
+		pm->m = nm;
+	}
+	pm->m[pm->n++] = *mm;
+	return 0;
+}
+
+int procmaps_parse(struct procmaps *pm, const char *buf, size_t len)
+{
+	/* the same bound as fgets() into this buffer in procmaps_read(): a
+	 * longer line goes on as the next "line" */
+	char line[PATH_MAX + 128];
+	size_t at = 0;
+	int cap = 0;
+
+	pm->m = NULL;
+	pm->n = 0;
+	while (at < len) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t n = (nl ? (size_t)(nl - (buf + at)) + 1 : len - at);
+		struct mapping mm;
+
+		if (n > sizeof(line) - 1)
+			n = sizeof(line) - 1;
+		memcpy(line, buf + at, n);
+		line[n] = '\0';
+		at += n;
+		if (parse_line(line, &mm) && add_mapping(pm, &mm, &cap))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int procmaps_read(struct procmaps *pm, pid_t pid)
 {
 	char path[64], line[PATH_MAX + 128], rootlink[PATH_MAX];
@@ -28,38 +97,14 @@ int procmaps_read(struct procmaps *pm, pid_t pid)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct mapping mm = {0};
-		unsigned maj, min;
-		unsigned long long s, e, off, ino;
-		int pos = 0;
+		struct mapping mm;
 
-		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, mm.perms, &off,
-			   &maj, &min, &ino, &pos) < 7)
+		if (!parse_line(line, &mm))
 			continue;
-		if (pos <= 0 || line[pos] != '/')
-			continue;	/* anonymous, [heap], [vdso]... */
-		line[strcspn(line, "\n")] = '\0';
-		/* " (deleted)" marks a replaced file: keep the name, the dev/ino
-		 * check in procmaps_open_path() decides whether it is usable. */
-		snprintf(mm.path, sizeof(mm.path), "%s", line + pos);
-		mm.start = s;
-		mm.end = e;
-		mm.offset = off;
-		mm.dev = makedev(maj, min);
-		mm.ino = ino;
-		if (pm->n == cap) {
-			struct mapping *nm;
-
-			cap = cap ? cap * 2 : 64;
-			nm = realloc(pm->m, cap * sizeof(*nm));
-			if (!nm) {
-				fclose(f);
-				procmaps_free(pm);
-				return -ENOMEM;
-			}
-			pm->m = nm;
+		if (add_mapping(pm, &mm, &cap)) {
+			fclose(f);
+			return -ENOMEM;
 		}
-		pm->m[pm->n++] = mm;
 	}
 	fclose(f);
 

@@ -33,6 +33,9 @@ struct procmaps {
 /* Read /proc/PID/maps.  Returns 0, or -errno (ENOENT/ESRCH: no such process). */
 int procmaps_read(struct procmaps *pm, pid_t pid);
 void procmaps_free(struct procmaps *pm);
+/* The mappings of a maps text in memory (what procmaps_read() reads), into
+ * pm->m/pm->n; the caller sets pid and root.  0 or -ENOMEM. */
+int procmaps_parse(struct procmaps *pm, const char *buf, size_t len);
 
 /* The path of the mapped file as the target sees it ("/usr/bin/python3.13"
  * for a file in a chroot), written to out. */

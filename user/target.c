@@ -190,23 +190,13 @@ static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias
 		/* 16 MiB bounds the scan whatever the ELF claims. */
 		for (uint64_t off = 0; off < ph.p_memsz && off < (16u << 20); off += sizeof(buf) - 64) {
 			uint64_t len = ph.p_memsz - off < sizeof(buf) ? ph.p_memsz - off : sizeof(buf);
+			uint32_t v;
 
 			if (procmem_read(pid, bias + ph.p_vaddr + off, buf, len))
 				continue;
-			/* the buffer is a static char[250]: aligned, NUL before it */
-			for (size_t j = 8; j + 16 < len; j += 8) {
-				const char *sp;
-				uint32_t v;
-
-				if (buf[j - 1] != '\0' || (buf[j] != '3' && buf[j] != '2') || buf[j + 1] != '.')
-					continue;
-				sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
-				if (!sp || sp[1] != '(')
-					continue;
-				v = parse(buf + j, (size_t)(sp - (buf + j)));
-				if (v)
-					return v;
-			}
+			v = scan_py_getversion(buf, len, parse);
+			if (v)
+				return v;
 		}
 	}
 	return 0;
@@ -301,14 +291,8 @@ static void resolve_layout(struct pytarget *t)
 		while (len >= 512 && pytarget_read(t, t->runtime_addr, buf, len))
 			len /= 2;
 		if (len >= 512) {
-			uint64_t ft;
-
 			pylayout_apply_debug_offsets(&t->layout, buf, len);
-			if (pyl_known(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) &&
-			    (size_t)pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 <= len) {
-				memcpy(&ft, buf + pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
-				t->free_threaded = ft == (uint64_t)PYL_RULE_FREE_THREADED;
-			}
+			t->free_threaded = pylayout_free_threaded(&t->layout, buf, len);
 		}
 	}
 	apply_generation0(t);
