@@ -37,7 +37,16 @@ def printable(s):
 
 
 class GcScopeError(Exception):
-    """An error to show the user as one line (never a traceback)."""
+    """An error to show the user as one line (never a traceback).
+
+    exit_code: what `gcscope gdb`/`gcscope core` exit with when this stops
+    the commands from loading (docs/exit-codes.md)."""
+    exit_code = 1
+
+    def __init__(self, msg, exit_code=None):
+        super().__init__(msg)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class BrokenList(GcScopeError):

@@ -33,21 +33,22 @@ class Target:
         inf = gdb.selected_inferior()
         if inf is None or inf.pid == 0 and not _has_core():
             raise GcScopeError("no process or core file: attach (gdb -p PID) or load a core "
-                               "(gdb PYTHON CORE) first")
+                               "(gdb PYTHON CORE) first", exit_code=3)
         self.mem = Memory(inf)
         self.runtime = L.symbol_address("_PyRuntime")
         if self.runtime is None:
             raise GcScopeError("no Python here: symbol _PyRuntime not found (not a Python "
-                               "process, or gdb was not given the python executable for this core)")
+                               "process, or gdb was not given the python executable for this core)",
+                               exit_code=4)
         ver, how, dbgoff = L.detect_version(self.mem, self.runtime)
         col = L.column_for((ver[0], ver[1], ver[2] or 0))
         if col is None:
             raise GcScopeError("Python %d.%d is not supported (pylayout.tsv covers %s)"
-                               % (ver[0], ver[1], ", ".join(L.load_table()["columns"])))
+                               % (ver[0], ver[1], ", ".join(L.load_table()["columns"])), exit_code=7)
         self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
         self.free_threaded = L.free_threaded(self.mem, self.runtime, self.layout, dbgoff)
         if self.free_threaded:
-            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet")
+            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet", exit_code=7)
         self.version_how = how
         try:
             self.layout.arbitrate_generations(self.gcstate(self.main_interp()))
