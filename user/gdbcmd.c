@@ -234,7 +234,7 @@ static int run_gdb(struct gdb_argv *g, bool filter_stdout, const char *what, boo
 	int status_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
 	struct relay rel[2] = { { .in = -1 }, { .in = -1 } };
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-	char status[1024], fdbuf[2][16];
+	char status[1024], msg[1024], fdbuf[2][16];
 	size_t slen = 0;
 	int saved_err, code, wst;
 	bool status_open = true;
@@ -318,8 +318,8 @@ static int run_gdb(struct gdb_argv *g, bool filter_stdout, const char *what, boo
 
 		if (c <= 0 || c > 125 || *end != ' ')
 			c = EXIT_FAILURE_INTERNAL;
-		tty_clean(end + (*end == ' '), status, sizeof(status));
-		code = p_err((int)c, "the py-gc-* commands cannot work on %s: %s", what, status);
+		tty_clean(end + (*end == ' '), msg, sizeof(msg));
+		code = p_err((int)c, "the py-gc-* commands cannot work on %s: %s", what, msg);
 	} else if (strcmp(status, "ok") && code != EXIT_NO_PROCESS) {
 		/* gdb ended, or gcscope.py failed, before the check: gdb said why */
 		code = p_err(code ? code : EXIT_FAILURE_INTERNAL, "the py-gc-* commands did not load in gdb for %s",
@@ -517,6 +517,10 @@ int cmd_core(int argc, char **argv)
 	arg(&g, "gdb");
 	arg(&g, "--batch");
 	arg(&g, "-nx");
+	/* a build's own pythonX.Y-gdb.py (pyenv's beside the binary): the report
+	 * does not use it, and gdb's advice on loading it is 8 lines of noise */
+	arg(&g, "-iex");
+	arg(&g, "set auto-load python-scripts off");
 	if (sysroot && *sysroot) {
 		add_sysroot(&g, sysroot);
 		arg(&g, "-iex");
