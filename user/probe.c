@@ -168,6 +168,11 @@ static bool plan_ring(const struct pylayout *l, struct stats_shape *sh)
 		sh->index[g] = sh->base[g] + (uint64_t)oi;
 		sh->len[g] = (uint32_t)(oi / rec);
 	}
+	/* BPF reads REC_MAX bytes of a slot: even the last slot's stay inside
+	 * struct gc_stats */
+	for (int g = 0; g < 3; g++)
+		if (!sh->len[g] || sh->base[g] + (sh->len[g] - 1) * (uint64_t)rec + REC_MAX > (uint64_t)total)
+			return false;
 	return true;
 }
 
