@@ -17,6 +17,12 @@
  * collected/uncollectable deltas are exactly what gc.get_stats() will show.
  * That needs no knowledge of the probed function's ABI, which GCC changes in
  * .isra/.constprop clones.
+ *
+ * From 3.15 (GH-146527, PR #146532) gcstate->generation_stats points to a
+ * struct gc_stats: one ring of records per generation, each with the index
+ * of the slot last written.  A record holds the same running totals (and
+ * candidates, heap_size), so the newest record of each ring plays the part
+ * of the 3.9-3.14 array entry.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -35,6 +41,17 @@ const volatile __u64 targ_off_interp_main = 0;	/* runtime.interpreters_main */
 const volatile __u64 targ_off_interp_gc = 0;	/* interp.gc */
 const volatile __u64 targ_off_gen_stats = 0;	/* gc.generation_stats */
 const volatile __u64 targ_stats_stride = 24;	/* gc_stats.sizeof */
+/* 3.15+: gc.generation_stats is a pointer to rings (pylayout.tsv gc_ring.*) */
+const volatile bool targ_stats_ring = false;
+const volatile __u64 targ_ring_base[GCSCOPE_NGEN] = {};	/* a ring's items[] in struct gc_stats */
+const volatile __u64 targ_ring_index[GCSCOPE_NGEN] = {};	/* its int8_t index */
+const volatile __u32 targ_ring_len[GCSCOPE_NGEN] = {};	/* its slots */
+/* Offsets in a record (8-aligned, inside GCSCOPE_REC_MAX: user/probe.c checks) */
+const volatile __u32 targ_st_collections = 0;
+const volatile __u32 targ_st_collected = 8;
+const volatile __u32 targ_st_uncollectable = 16;
+const volatile __u32 targ_st_candidates = 0;
+const volatile __u32 targ_st_heap_size = 0;
 const volatile bool targ_gen_in_parm2 = false;	/* uprobe: 2nd argument is the generation */
 const volatile bool targ_ret_is_total = false;	/* uretprobe: return value is n+m */
 const volatile __u64 targ_wakeup_bytes = 0;	/* wake user space past this much data */
@@ -91,12 +108,53 @@ static __always_inline __u64 gcstate_addr(void)
 	return interp + targ_off_interp_gc;
 }
 
+#define GCSCOPE_REC_MAX 64	/* bytes of a 3.15 record read at once */
+
+static __always_inline __s64 rec_field(const __u8 *rec, __u32 off)
+{
+	return *(const __s64 *)(rec + (off & (GCSCOPE_REC_MAX - 8)));
+}
+
+/* 3.15+: the newest record of each ring.  The pointer, the index and the
+ * record are the target's: a failed read or an index outside the ring is a
+ * fault, not a value. */
+static __always_inline int read_ring(__u64 gcstate, struct gcscope_gen_stats *out)
+{
+	__u8 rec[GCSCOPE_REC_MAX];
+	__u64 ring = 0;
+
+	if (bpf_probe_read_user(&ring, sizeof(ring), (void *)(gcstate + targ_off_gen_stats)) || !ring)
+		return -1;
+	for (int i = 0; i < GCSCOPE_NGEN; i++) {
+		__s8 idx = -1;
+
+		if (bpf_probe_read_user(&idx, sizeof(idx), (void *)(ring + targ_ring_index[i])))
+			return -1;
+		if (idx < 0 || (__u32)idx >= targ_ring_len[i])
+			return -1;
+		if (bpf_probe_read_user(rec, sizeof(rec),
+					(void *)(ring + targ_ring_base[i] + (__u64)idx * targ_stats_stride)))
+			return -1;
+		out[i].collections = rec_field(rec, targ_st_collections);
+		out[i].collected = rec_field(rec, targ_st_collected);
+		out[i].uncollectable = rec_field(rec, targ_st_uncollectable);
+		out[i].candidates = rec_field(rec, targ_st_candidates);
+		out[i].heap_size = rec_field(rec, targ_st_heap_size);
+	}
+	return 0;
+}
+
 static __always_inline int read_stats(__u64 gcstate, struct gcscope_gen_stats *out)
 {
+	if (targ_stats_ring)
+		return read_ring(gcstate, out);
 	for (int i = 0; i < GCSCOPE_NGEN; i++) {
-		if (bpf_probe_read_user(&out[i], sizeof(out[i]),
+		/* {collections, collected, uncollectable}: three int64s */
+		if (bpf_probe_read_user(&out[i], 3 * sizeof(__s64),
 					(void *)(gcstate + targ_off_gen_stats + i * targ_stats_stride)))
 			return -1;
+		out[i].candidates = 0;
+		out[i].heap_size = 0;
 	}
 	return 0;
 }
@@ -166,12 +224,15 @@ static __always_inline int on_done(__s64 total, bool have_total)
 	e->total_arg = total;
 	e->collected = -1;
 	e->uncollectable = -1;
+	e->candidates = -1;
+	e->heap_size = -1;
 	e->gcstate = s->gcstate;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	if (s->stats_ok && !read_stats(s->gcstate, after)) {
 		/* Only the collected generation's counter moves (gc_collect_main
-		 * updates generation_stats[generation], 3.9-3.14). */
+		 * updates generation_stats[generation], 3.9-3.14, or writes the
+		 * next record of that generation's ring, 3.15). */
 		for (int g = GCSCOPE_NGEN - 1; g >= 0; g--) {
 			if (after[g].collections == s->before[g].collections)
 				continue;
@@ -179,6 +240,11 @@ static __always_inline int on_done(__s64 total, bool have_total)
 			e->collected = after[g].collected - s->before[g].collected;
 			e->uncollectable = after[g].uncollectable - s->before[g].uncollectable;
 			e->flags |= GCSCOPE_F_STATS | GCSCOPE_F_GEN_FROM_STATS;
+			if (targ_stats_ring) {
+				e->candidates = after[g].candidates - s->before[g].candidates;
+				e->heap_size = after[g].heap_size;
+				e->flags |= GCSCOPE_F_RING;
+			}
 			break;
 		}
 		/* No counter moved: the collector was entered but collected

@@ -19,17 +19,22 @@ enum gcscope_event_type {
 	GCSCOPE_EV_TYPE_NAME = 6, /* struct gcscope_type_name: first sight of a type in a walk */
 };
 
-/* struct gc_generation_stats of the target, one per generation. */
+/* What BPF keeps of the target's struct gc_generation_stats, one per
+ * generation: its running totals (and, from 3.15's rings, its candidates
+ * total and the heap size at the collection's start). */
 struct gcscope_gen_stats {
 	__s64 collections;
 	__s64 collected;
 	__s64 uncollectable;
+	__s64 candidates;	/* 3.15+ */
+	__s64 heap_size;	/* 3.15+ */
 };
 
 /* gcscope_collection.flags */
 #define GCSCOPE_F_STATS		(1U << 0) /* collected/uncollectable from generation_stats */
 #define GCSCOPE_F_GEN_FROM_STATS (1U << 1) /* gen found by which collections count moved */
 #define GCSCOPE_F_TOTAL_ARG	(1U << 2) /* total_arg holds the probe's n+m */
+#define GCSCOPE_F_RING		(1U << 3) /* with F_STATS: candidates, heap_size from 3.15's rings */
 
 /* One finished collection, sent through the ring buffer at its end. */
 struct gcscope_collection {
@@ -44,6 +49,8 @@ struct gcscope_collection {
 	__s64 total_arg;	/* collected + uncollectable per the probe, if F_TOTAL_ARG */
 	__s64 collected;	/* if F_STATS */
 	__s64 uncollectable;	/* if F_STATS */
+	__s64 candidates;	/* if F_RING: objects the collection examined */
+	__s64 heap_size;	/* if F_RING: GC-tracked objects when it started */
 	__u64 gcstate;		/* address of the interpreter's GC state, 0 if unknown */
 	char comm[GCSCOPE_COMM_LEN]; /* the collecting thread's name */
 };

@@ -30,3 +30,46 @@ for _m in _MODULES:
         importlib.reload(sys.modules[_m])
     else:
         importlib.import_module(_m)
+
+
+def _load_check():
+    """`gcscope gdb`/`gcscope core` (user/gdbcmd.c) ask, through
+    GCSCOPE_STATUS_FD, whether the commands can work on this target: one
+    line, "ok" or "error CODE MESSAGE".  On an error gdb quits with CODE: the
+    commands would each say the same thing.  GCSCOPE_STDERR_FD is the
+    terminal's stderr: gcscope filtered gdb's start-up noise (libthread_db,
+    core file mappings of a chroot) and now gives the terminal back."""
+    import gdb
+    from gcscope_mem import GcScopeError
+    import gcscope_objects
+
+    fd = os.environ.pop("GCSCOPE_STATUS_FD", None)
+    err_fd = os.environ.pop("GCSCOPE_STDERR_FD", None)
+    if fd is None or not fd.isdigit():
+        return
+    code, msg = 0, ""
+    try:
+        gcscope_objects.target()
+    except GcScopeError as e:
+        code, msg = e.exit_code or 1, str(e)
+    except (gdb.error, Exception) as e:  # never a traceback in the user's gdb
+        code, msg = 1, "%s: %s" % (type(e).__name__, e)
+    line = ("ok\n" if not code else "error %d %s\n" % (code, " ".join(msg.split())))
+    try:
+        os.write(int(fd), line.encode("utf-8", "replace"))
+        os.close(int(fd))
+    except OSError:
+        pass
+    gdb.flush()
+    if err_fd is not None and err_fd.isdigit():
+        try:
+            os.dup2(int(err_fd), 2)
+            os.close(int(err_fd))
+        except OSError:
+            pass
+    if code:
+        gdb.execute("set confirm off")
+        gdb.execute("quit %d" % code)
+
+
+_load_check()

@@ -48,10 +48,7 @@ Read-only: no function of the target is called."""
             out("  frozen (permanent generation): %s" % frozen)
             out("  gc.garbage: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.garbage"])))
             out("  gc.callbacks: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.callbacks"])))
-            st = gc + lay["gc.generation_stats"]
-            size = lay["gc_stats.sizeof"]
-            for i in range(3):
-                s = st + i * size
+            for i, s in enumerate(tgt.generation_stats(gc)):
                 out("  stats gen%d: collections=%d collected=%d uncollectable=%d" % (
                     i, mem.i64(s + lay["gc_stats.collections"]),
                     mem.i64(s + lay["gc_stats.collected"]),

@@ -343,7 +343,8 @@ def detect_version(mem, runtime):
             ver = (3, 9, None)
         else:
             raise GcScopeError("cannot tell the Python version (no Py_Version, no "
-                               "_Py_DebugOffsets, no 3.9/3.10 API symbols): Python < 3.9?")
+                               "_Py_DebugOffsets, no 3.9/3.10 API symbols): Python < 3.9?",
+                               exit_code=7)
         how = "exported API"
     return ver, how, debug_offsets
 

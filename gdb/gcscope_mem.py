@@ -39,9 +39,15 @@ def printable(s):
 class GcScopeError(Exception):
     """An error to show the user as one line (never a traceback).
 
-    exit_code: what `gcscope core` exits with when the report fails this
-    way (docs/exit-codes.md); 1 for any other failure."""
+    exit_code: what `gcscope gdb`/`gcscope core` exit with when this stops
+    the commands from loading or the report fails this way
+    (docs/exit-codes.md); 1 for any other failure."""
     exit_code = 1
+
+    def __init__(self, msg, exit_code=None):
+        super().__init__(msg)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class NoTarget(GcScopeError):

@@ -59,11 +59,11 @@ class Target:
         col = L.column_for((ver[0], ver[1], ver[2] or 0))
         if col is None:
             raise GcScopeError("Python %d.%d is not supported (pylayout.tsv covers %s)"
-                               % (ver[0], ver[1], ", ".join(L.load_table()["columns"])))
+                               % (ver[0], ver[1], ", ".join(L.load_table()["columns"])), exit_code=7)
         self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
         self.free_threaded = L.free_threaded(self.mem, self.runtime, self.layout, dbgoff)
         if self.free_threaded:
-            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet")
+            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet", exit_code=7)
         self.version_how = how
         try:
             self.layout.arbitrate_generations(self.gcstate(self.main_interp()))
@@ -146,6 +146,38 @@ class Target:
                 g = old + j * size
                 gens.append((str(i), g + h, g + th, g + cnt))
         return gens
+
+    def generation_stats(self, gc):
+        """[address of struct gc_generation_stats] for gens 0-2, as gc.get_stats() reads them.
+
+        Up to 3.14 an array inside the GC state.  From 3.15 (GH-146527,
+        PR #146532) gc.generation_stats points to a struct gc_stats: a ring
+        per generation (young, old[0], old[1]), each followed by the int8
+        index of the slot last written, whose record holds the running
+        totals.  The pointer and the index are the target's: an index outside
+        its ring (whose length is the index's offset over the record size,
+        as user/probe.c has it) is refused."""
+        lay = self.layout
+        size = lay["gc_stats.sizeof"]
+        if lay.get("gc_ring.young_index") is None:
+            st = gc + lay["gc.generation_stats"]
+            return [st + i * size for i in range(3)]
+        ring = self.mem.ptr(gc + lay["gc.generation_stats"])
+        if not ring:
+            raise GcScopeError("gcstate->generation_stats is NULL")
+        old, osz = lay["gc_ring.old"], lay["gc_ring.old_sizeof"]
+        rings = [(0, lay["gc_ring.young_index"])] + [
+            (old + j * osz, old + j * osz + lay["gc_ring.old_index"]) for j in range(2)]
+        out = []
+        for gen, (base, index) in enumerate(rings):
+            n = (index - base) // size
+            idx = self.mem.read(ring + index, 1)[0]
+            idx = idx - 256 if idx > 127 else idx
+            if not 0 <= idx < n:
+                raise GcScopeError("generation %d's stats ring index is %d, outside its %d slots"
+                                   % (gen, idx, n))
+            out.append(ring + base + idx * size)
+        return out
 
     def permanent_head(self, gc):
         return gc + self.layout["gc.permanent_generation"] + self.layout["gc_generation.head"]

@@ -6,7 +6,8 @@ One entry per interpreter build we test against (DEVELOPERS.md, issue 2):
   - Debian python3.11 (stripped release build with USDT probes) and python3.11d;
   - pyenv builds 3.9 to 3.13 under $(pyenv root)/versions when present
     (-O3 -g: DWARF and .symtab, no USDT);
-  - Debian trixie python3.13/python3.13d and sid python3.14/python3.14d, each
+  - Debian trixie python3.13/python3.13d and sid python3.14/python3.14d and
+    python3.15/python3.15d, each
     run inside a chroot made by tests/targets/chroot.sh (debootstrap, cached
     outside the repo).  Their processes are only reachable through
     /proc/PID/root, as in a container.
@@ -133,7 +134,7 @@ def interpreters():
         ver = p.split("/versions/")[1].split("/")[0]
         out.append(Interp(f"pyenv-{ver}", path=p, dwarf=True, tags={"pyenv"}))
 
-    for suite, minor in (("trixie", 13), ("sid", 14)):
+    for suite, minors in (("trixie", (13,)), ("sid", (14, 15))):
         if os.environ.get("GCSCOPE_NO_CHROOTS"):
             reason = "GCSCOPE_NO_CHROOTS is set"
             root = None
@@ -142,14 +143,15 @@ def interpreters():
                 root, reason = _chroot(suite), ""
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
                 root, reason = None, f"no {suite} chroot: {e}"
-        for debug in (False, True):
-            name = f"{suite}-3.{minor}" + ("d" if debug else "")
-            if root is None:
-                out.append(Interp(name, missing=reason))
-                continue
-            i = _debian(name, f"/usr/bin/python3.{minor}" + ("d" if debug else ""), root=root, debug=debug)
-            i.tags.add("chroot")
-            out.append(i)
+        for minor in minors:
+            for debug in (False, True):
+                name = f"{suite}-3.{minor}" + ("d" if debug else "")
+                if root is None:
+                    out.append(Interp(name, missing=reason))
+                    continue
+                i = _debian(name, f"/usr/bin/python3.{minor}" + ("d" if debug else ""), root=root, debug=debug)
+                i.tags.add("chroot")
+                out.append(i)
 
     for i in out:
         if not i.missing:

@@ -148,6 +148,10 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
 		.uncollectable = e->uncollectable,
 		.have_total = e->flags & GCSCOPE_F_TOTAL_ARG,
 		.total = e->total_arg,
+		.have_candidates = counts && (e->flags & GCSCOPE_F_RING) && e->candidates >= 0,
+		.candidates = e->candidates,
+		.have_heap_size = counts && (e->flags & GCSCOPE_F_RING) && e->heap_size >= 0,
+		.heap_size = e->heap_size,
 	};
 
 	clean_comm(e->comm, name);

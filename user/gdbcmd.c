@@ -4,10 +4,20 @@
  * gcscope gdb / gcscope core: thin launchers of gdb with gdb/gcscope.py.
  *
  * Exit codes (docs/exit-codes.md): 2 usage, 3 no such process / file,
- * 1 anything else (gdb missing, gcscope.py not found, gdb failed).
+ * 4 not CPython, 7 a version or build the commands do not support (the
+ * commands could not load for the target: gdb/gcscope.py says so through a
+ * status pipe, GCSCOPE_STATUS_FD), 1 anything else (gdb missing,
+ * gcscope.py not found, gdb failed).  Otherwise gdb's own status: 0 when the
+ * session or the report ran.
  * `gcscope core`: 0 when the report ran; 8 CORE is not a core file gdb can
  * open; 4 gdb finds no CPython runtime in it with EXE; 9 CORE is cut short
  * or lacks memory the report read (the scripts' quit_report() status).
+ *
+ * gdb runs as our child, its stderr through a filter until gcscope.py has
+ * loaded (then it gives gdb the terminal's stderr back, GCSCOPE_STDERR_FD):
+ * for a target in a chroot or container gdb says a dozen things nobody can
+ * act on (its libthread_db, which gdb must not load from the target's root,
+ * and, for a core, every file mapping it cannot open there).
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -15,6 +25,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +155,200 @@ static bool is_help(const char *arg)
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "-?");
 }
 
+/* Lines of gdb's that say nothing a gcscope user can act on.  gdb prints
+ * the first two for any target whose libthread_db is not ours (a chroot's
+ * or a container's, which we do not let gdb load: it would run the target's
+ * code in a root gdb); the third for each file a core maps that is not in
+ * the sysroot as gdb expects it; then a thread of a core; and the source
+ * line of the frame gdb stopped in, when the C library's debug info is
+ * there but not its sources ("26\t../sysdeps/unix/sysv/linux/read.c: No
+ * such file or directory."). */
+static bool noise(const char *line)
+{
+	size_t digits = strspn(line, "0123456789");
+
+	if (digits && line[digits] == '\t' && strstr(line, ": No such file or directory."))
+		return true;
+	static const char *const subs[] = {
+		"Unable to find libthread_db matching inferior's thread library",
+		"auto-loading has been declined by your `auto-load safe-path'",
+		"during file-backed mapping note processing",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+		if (strstr(line, subs[i]))
+			return true;
+	return !strncmp(line, "[New LWP ", 9);
+}
+
+/* One stream of gdb's, copied to fd out a line at a time without the noise. */
+struct relay {
+	int in, out;
+	char buf[8192];
+	size_t len;
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Copies out every whole line held (and, with all or a full buffer, the
+ * rest), dropping the noise. */
+static void relay_flush(struct relay *r, bool all)
+{
+	size_t start = 0;
+
+	while (start < r->len) {
+		char *nl = memchr(r->buf + start, '\n', r->len - start);
+		size_t end = nl ? (size_t)(nl - r->buf) + 1 : r->len;
+		char line[sizeof(r->buf) + 1];
+
+		if (!nl && !all && !(start == 0 && r->len == sizeof(r->buf)))
+			break;
+		memcpy(line, r->buf + start, end - start);
+		line[end - start] = '\0';
+		if (!noise(line))
+			write_all(r->out, line, end - start);
+		start = end;
+	}
+	memmove(r->buf, r->buf + start, r->len - start);
+	r->len -= start;
+}
+
+/* Returns false at the stream's end. */
+static bool relay_read(struct relay *r)
+{
+	ssize_t n = read(r->in, r->buf + r->len, sizeof(r->buf) - r->len);
+
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n <= 0) {
+		relay_flush(r, true);
+		return false;
+	}
+	r->len += (size_t)n;
+	relay_flush(r, false);
+	return true;
+}
+
+/* Runs gdb with argv g and waits for it.  filter_stdout: gdb's stdout goes
+ * through the filter too (gcscope core: nobody types into it).  Returns the
+ * exit code for gcscope: the load check's (gdb/gcscope.py) when the commands
+ * could not load, else gdb's.  *said: we printed why it is not 0. */
+static int run_gdb(struct gdb_argv *g, bool filter_stdout, const char *what, bool *said)
+{
+	int status_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
+	struct relay rel[2] = { { .in = -1 }, { .in = -1 } };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	char status[1024], msg[1024], fdbuf[2][16];
+	size_t slen = 0;
+	int saved_err, code, wst;
+	bool status_open = true;
+	pid_t child;
+
+	*said = true;
+	if (pipe2(status_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || (filter_stdout && pipe2(out_p, O_CLOEXEC)))
+		return p_err(EXIT_FAILURE_INTERNAL, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	child = fork();
+	if (child < 0)
+		return p_err(EXIT_FAILURE_INTERNAL, "fork: %s", strerror(errno));
+	if (child == 0) {
+		/* gdb's stderr (and stdout) into the filter; the status pipe and
+		 * the terminal's stderr kept open for gcscope.py */
+		saved_err = fcntl(2, F_DUPFD, 3);
+		if (saved_err < 0 || dup2(err_p[1], 2) < 0 || (filter_stdout && dup2(out_p[1], 1) < 0) ||
+		    fcntl(status_p[1], F_SETFD, 0) < 0)
+			_exit(EXIT_FAILURE_INTERNAL);
+		snprintf(fdbuf[0], sizeof(fdbuf[0]), "%d", status_p[1]);
+		snprintf(fdbuf[1], sizeof(fdbuf[1]), "%d", saved_err);
+		setenv("GCSCOPE_STATUS_FD", fdbuf[0], 1);
+		setenv("GCSCOPE_STDERR_FD", fdbuf[1], 1);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		if (exec_gdb(g->v) == EXIT_NO_PROCESS)
+			_exit(EXIT_NO_PROCESS);
+		_exit(EXIT_FAILURE_INTERNAL);
+	}
+	/* Ctrl-C is gdb's (it interrupts the target), not ours */
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	close(status_p[1]);
+	close(err_p[1]);
+	rel[0] = (struct relay){ .in = err_p[0], .out = 2 };
+	if (filter_stdout) {
+		close(out_p[1]);
+		rel[1] = (struct relay){ .in = out_p[0], .out = 1 };
+	}
+	while (rel[0].in >= 0 || rel[1].in >= 0 || status_open) {
+		struct pollfd pf[3] = { { .fd = rel[0].in, .events = POLLIN }, { .fd = rel[1].in, .events = POLLIN },
+					{ .fd = status_open ? status_p[0] : -1, .events = POLLIN } };
+
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].revents && !relay_read(&rel[i])) {
+				close(rel[i].in);
+				rel[i].in = -1;
+			}
+		}
+		if (pf[2].revents) {
+			ssize_t n = read(status_p[0], status + slen, sizeof(status) - 1 - slen);
+
+			if (n > 0)
+				slen += (size_t)n;
+			else if (n == 0 || errno != EINTR)
+				status_open = false;
+		}
+	}
+	close(status_p[0]);
+	for (int i = 0; i < 2; i++)
+		if (rel[i].in >= 0)
+			close(rel[i].in);
+	while (waitpid(child, &wst, 0) < 0) {
+		if (errno != EINTR) {
+			code = p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
+			goto out;
+		}
+	}
+	status[slen] = '\0';
+	status[strcspn(status, "\n")] = '\0';
+	code = WIFEXITED(wst) ? WEXITSTATUS(wst) : EXIT_FAILURE_INTERNAL;
+	if (!strncmp(status, "error ", 6)) {
+		char *end;
+		long c = strtol(status + 6, &end, 10);
+
+		if (c <= 0 || c > 125 || *end != ' ')
+			c = EXIT_FAILURE_INTERNAL;
+		tty_clean(end + (*end == ' '), msg, sizeof(msg));
+		code = p_err((int)c, "the py-gc-* commands cannot work on %s: %s", what, msg);
+	} else if (strcmp(status, "ok") && code != EXIT_NO_PROCESS) {
+		/* gdb ended, or gcscope.py failed, before the check: gdb said why */
+		code = p_err(code ? code : EXIT_FAILURE_INTERNAL, "the py-gc-* commands did not load in gdb for %s",
+			     what);
+	} else {
+		*said = code == EXIT_NO_PROCESS;	/* exec_gdb() said it */
+	}
+out:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	return code;
+}
+
 static void gdb_usage(FILE *f)
 {
 	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
@@ -159,9 +364,10 @@ static void gdb_usage(FILE *f)
 
 int cmd_gdb(int argc, char **argv)
 {
-	char dir[PATH_MAX], root[64], exe[PATH_MAX], pidbuf[32], procdir[64];
+	char dir[PATH_MAX], root[64], exe[PATH_MAX], pidbuf[32], procdir[64], what[64];
 	struct gdb_argv g = { .n = 0 };
-	int first_extra;
+	int first_extra, code;
+	bool said;
 	long pid;
 	ssize_t n;
 
@@ -213,6 +419,9 @@ int cmd_gdb(int argc, char **argv)
 				snprintf(cand, sizeof(cand), "%s", link);
 		}
 		add_sysroot(&g, root);
+		/* never the target's libthread_db: its code would run in our gdb */
+		arg(&g, "-iex");
+		arg(&g, "set auto-load libthread-db off");
 		arg(&g, "-ex");
 		argf(&g, "file %s", cand);
 		arg(&g, "-ex");
@@ -225,7 +434,10 @@ int cmd_gdb(int argc, char **argv)
 	argf(&g, "source %s/gcscope.py", dir);
 	for (int i = first_extra; i < argc; i++)
 		arg(&g, argv[i]);
-	return exec_gdb(g.v);
+	snprintf(what, sizeof(what), "pid %ld", pid);
+	code = run_gdb(&g, false, what, &said);
+	gdb_argv_free(&g);
+	return code;
 }
 
 int gdbcmd_core_exe_elf(Elf *elf, char *out, size_t size)
@@ -307,8 +519,8 @@ int cmd_core(int argc, char **argv)
 	struct core_info ci;
 	struct elffile ef;
 	struct gdb_argv g = { .n = 0 };
-	int status, code;
-	pid_t child;
+	bool said;
+	int code;
 
 	if (argc >= 2 && is_help(argv[1])) {
 		core_usage(stdout);
@@ -354,8 +566,15 @@ int cmd_core(int argc, char **argv)
 	arg(&g, "gdb");
 	arg(&g, "--batch");
 	arg(&g, "-nx");
-	if (sysroot && *sysroot)
+	/* a build's own pythonX.Y-gdb.py (pyenv's beside the binary): the report
+	 * does not use it, and gdb's advice on loading it is 8 lines of noise */
+	arg(&g, "-iex");
+	arg(&g, "set auto-load python-scripts off");
+	if (sysroot && *sysroot) {
 		add_sysroot(&g, sysroot);
+		arg(&g, "-iex");
+		arg(&g, "set auto-load libthread-db off");
+	}
 	arg(&g, "-ex");
 	argf(&g, "file %s", exe);
 	arg(&g, "-ex");
@@ -371,22 +590,11 @@ int cmd_core(int argc, char **argv)
 	/* gdb's status says how the report went (gdb/gcscope_command.py) */
 	arg(&g, "-ex");
 	arg(&g, "python import gcscope_command; gcscope_command.quit_report()");
-	fflush(stdout);
-	child = fork();
-	if (child < 0) {
-		gdb_argv_free(&g);
-		return p_err(EXIT_FAILURE_INTERNAL, "fork: %s", strerror(errno));
-	}
-	if (child == 0)
-		_exit(exec_gdb(g.v));
+	code = run_gdb(&g, true, argv[1], &said);
 	gdb_argv_free(&g);
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR)
-			return p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
-	}
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if (code == EXIT_NO_PROCESS)
-		return EXIT_NO_PROCESS;		/* exec_gdb: no gdb */
+	/* run_gdb() said why: no gdb, or the commands could not load */
+	if (said && code != EXIT_OK)
+		return code;
 	/* a cut-short core: whatever gdb could show, the rest is missing */
 	if (ci.missing)
 		return p_err(EXIT_CORE_INCOMPLETE, "%s is truncated: it holds %s of the %s its headers "

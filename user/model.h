@@ -67,6 +67,13 @@ struct gc_collection {
 	int64_t collected, uncollectable;
 	bool have_total;
 	int64_t total;			/* the probe's unreachable count */
+	/* 3.15+, from the interpreter's published records (struct
+	 * gc_generation_stats, GH-146527): objects the collection examined,
+	 * and GC-tracked objects when it started. */
+	bool have_candidates;
+	int64_t candidates;
+	bool have_heap_size;
+	int64_t heap_size;
 
 	/* --stack (and --owners, whose findings carry it): the collecting
 	 * thread's Python stack; NULL if its record was lost. */

@@ -134,6 +134,48 @@ static int best_cb(const struct elfsym *s, void *p)
 	return 0;
 }
 
+/* Bytes of a record BPF reads at once (GCSCOPE_REC_MAX, bpf/gcscope.bpf.c). */
+#define REC_MAX 64
+
+/* A record field BPF can read: 8-aligned, all of it inside the record. */
+static bool field_ok(long off, long size)
+{
+	return off >= 0 && off % 8 == 0 && off + 8 <= size && size <= REC_MAX;
+}
+
+/* 3.15+ (GH-146527): gc.generation_stats points to a struct gc_stats of
+ * three rings (pylayout.tsv, gc_ring.*).  A ring's length is the offset of
+ * its index over the record size: its items[] come first, the int8 index
+ * right after them. */
+static bool plan_ring(const struct pylayout *l, struct stats_shape *sh)
+{
+	long rec = pyl(l, PYL_GC_STATS_SIZEOF), yi = pyl(l, PYL_GC_RING_YOUNG_INDEX);
+	long old = pyl(l, PYL_GC_RING_OLD), osz = pyl(l, PYL_GC_RING_OLD_SIZEOF);
+	long oi = pyl(l, PYL_GC_RING_OLD_INDEX), total = pyl(l, PYL_GC_RING_SIZEOF);
+
+	if (rec <= 0 || yi <= 0 || old < yi || osz <= 0 || oi <= 0 || oi >= osz || total <= 0 ||
+	    old + 2 * osz > total || yi % rec || oi % rec || yi / rec > 127 || oi / rec > 127 ||
+	    !field_ok(pyl(l, PYL_GC_STATS_CANDIDATES), rec) || !field_ok(pyl(l, PYL_GC_STATS_HEAP_SIZE), rec))
+		return false;
+	sh->ring = true;
+	sh->candidates = (uint32_t)pyl(l, PYL_GC_STATS_CANDIDATES);
+	sh->heap_size = (uint32_t)pyl(l, PYL_GC_STATS_HEAP_SIZE);
+	sh->base[0] = 0;
+	sh->index[0] = (uint64_t)yi;
+	sh->len[0] = (uint32_t)(yi / rec);
+	for (int g = 1; g < 3; g++) {
+		sh->base[g] = (uint64_t)(old + (g - 1) * osz);
+		sh->index[g] = sh->base[g] + (uint64_t)oi;
+		sh->len[g] = (uint32_t)(oi / rec);
+	}
+	/* BPF reads REC_MAX bytes of a slot: even the last slot's stay inside
+	 * struct gc_stats */
+	for (int g = 0; g < 3; g++)
+		if (!sh->len[g] || sh->base[g] + (sh->len[g] - 1) * (uint64_t)rec + REC_MAX > (uint64_t)total)
+			return false;
+	return true;
+}
+
 static void plan_stats(struct pytarget *t, struct probe_plan *p)
 {
 	const struct pylayout *l = &t->layout;
@@ -142,6 +184,12 @@ static void plan_stats(struct pytarget *t, struct probe_plan *p)
 		PYL_GC_STATS_SIZEOF, PYL_GC_STATS_COLLECTIONS, PYL_GC_STATS_COLLECTED,
 		PYL_GC_STATS_UNCOLLECTABLE,
 	};
+	struct stats_shape *sh = &p->shape;
+	long rec = pyl(l, PYL_GC_STATS_SIZEOF);
+	/* rings where the layout has them, or may have them (a version newer
+	 * than the table whose records do not start with collections) */
+	bool ring_layout = pyl_known(l, PYL_GC_RING_YOUNG_INDEX) ||
+			   (pyl(l, PYL_GC_RING_YOUNG_INDEX) == PYL_UNKNOWN && pyl(l, PYL_GC_STATS_COLLECTIONS) != 0);
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
 		if (!pyl_known(l, need[i])) {
@@ -150,18 +198,29 @@ static void plan_stats(struct pytarget *t, struct probe_plan *p)
 			return;
 		}
 	}
-	/* The BPF side reads struct gc_generation_stats as three int64s. */
-	if (pyl(l, PYL_GC_STATS_COLLECTIONS) != 0 || pyl(l, PYL_GC_STATS_COLLECTED) != 8 ||
-	    pyl(l, PYL_GC_STATS_UNCOLLECTABLE) != 16 || pyl(l, PYL_GC_STATS_SIZEOF) < 24) {
-		snprintf(p->stats_why, sizeof(p->stats_why), "struct gc_generation_stats has an unknown shape");
-		return;
-	}
 	if (t->free_threaded) {
 		snprintf(p->stats_why, sizeof(p->stats_why), "free-threaded build: not supported yet");
 		return;
 	}
+	memset(sh, 0, sizeof(*sh));
+	sh->collections = (uint32_t)pyl(l, PYL_GC_STATS_COLLECTIONS);
+	sh->collected = (uint32_t)pyl(l, PYL_GC_STATS_COLLECTED);
+	sh->uncollectable = (uint32_t)pyl(l, PYL_GC_STATS_UNCOLLECTABLE);
+	if (ring_layout) {
+		if (!field_ok(pyl(l, PYL_GC_STATS_COLLECTIONS), rec) || !field_ok(pyl(l, PYL_GC_STATS_COLLECTED), rec) ||
+		    !field_ok(pyl(l, PYL_GC_STATS_UNCOLLECTABLE), rec) || !plan_ring(l, sh)) {
+			snprintf(p->stats_why, sizeof(p->stats_why),
+				 "the rings of struct gc_stats have an unknown shape");
+			return;
+		}
+	} else if (sh->collections != 0 || sh->collected != 8 || sh->uncollectable != 16 || rec < 24) {
+		/* 3.9-3.14: BPF reads an entry as three int64s */
+		snprintf(p->stats_why, sizeof(p->stats_why), "struct gc_generation_stats has an unknown shape");
+		return;
+	}
 	p->stats = true;
-	snprintf(p->stats_why, sizeof(p->stats_why), "gcstate->generation_stats via %s",
+	snprintf(p->stats_why, sizeof(p->stats_why), "gcstate->generation_stats%s via %s",
+		 sh->ring ? " (the newest record of each ring)" : "",
 		 l->n_dwarf ? "DWARF" : l->n_debug_offsets ? "_Py_DebugOffsets and table" : "table");
 }
 

@@ -33,6 +33,15 @@ struct probe_plan {
 	/* generation_stats can be read (collected/uncollectable per collection) */
 	bool stats;
 	char stats_why[256];
+	/* How BPF reads them (bpf/gcscope.bpf.c): a record's fields, and from
+	 * 3.15 the rings that gc.generation_stats points to. */
+	struct stats_shape {
+		uint32_t collections, collected, uncollectable;
+		bool ring;			/* 3.15+: then candidates, heap_size too */
+		uint32_t candidates, heap_size;
+		uint64_t base[3], index[3];	/* each ring's items[] and index in struct gc_stats */
+		uint32_t len[3];		/* its slots */
+	} shape;
 	/* --owners: functions that return every new instance (uretprobes) */
 	struct probe_sym {
 		char name[128];

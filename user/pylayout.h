@@ -20,7 +20,7 @@ struct pyl_row {
 	const char *name;	/* "interp.gc" */
 	const char *dwarf;	/* "PyInterpreterState:gc" or "-" */
 	const char *pydebug;	/* "debug_offsets.interpreter_state.gc[+N]" or "-" */
-	long values[8];
+	long values[12];	/* one per column of pylayout.tsv */
 };
 
 #include "pylayout_gen.h"	/* generated: pyl_columns, enum pyl_field, pyl_rows */

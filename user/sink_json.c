@@ -135,6 +135,14 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 			jw_int(&w, "unreachable", c->total);
 		else
 			jw_null(&w, "unreachable");
+		if (c->have_candidates)
+			jw_int(&w, "candidates", c->candidates);
+		else
+			jw_null(&w, "candidates");
+		if (c->have_heap_size)
+			jw_int(&w, "heap_size", c->heap_size);
+		else
+			jw_null(&w, "heap_size");
 		if (c->stack_wanted)
 			json_stack(&w, c->stack);
 		if (c->types_traced) {

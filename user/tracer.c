@@ -254,6 +254,17 @@ static int load_and_attach(struct tracer *tr)
 		obj->rodata->targ_off_interp_gc = pyl(&t->layout, PYL_INTERP_GC);
 		obj->rodata->targ_off_gen_stats = pyl(&t->layout, PYL_GC_GENERATION_STATS);
 		obj->rodata->targ_stats_stride = pyl(&t->layout, PYL_GC_STATS_SIZEOF);
+		obj->rodata->targ_stats_ring = plan->shape.ring;
+		obj->rodata->targ_st_collections = plan->shape.collections;
+		obj->rodata->targ_st_collected = plan->shape.collected;
+		obj->rodata->targ_st_uncollectable = plan->shape.uncollectable;
+		obj->rodata->targ_st_candidates = plan->shape.candidates;
+		obj->rodata->targ_st_heap_size = plan->shape.heap_size;
+		for (int g = 0; g < 3; g++) {
+			obj->rodata->targ_ring_base[g] = plan->shape.base[g];
+			obj->rodata->targ_ring_index[g] = plan->shape.index[g];
+			obj->rodata->targ_ring_len[g] = plan->shape.len[g];
+		}
 	}
 	/* --owners reports the collecting thread's stack with each finding. */
 	if (tr->opts.stack || tr->opts.owners) {

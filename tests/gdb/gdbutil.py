@@ -12,6 +12,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 GCSCOPE_PY = os.path.join(REPO, "gdb", "gcscope.py")
+TSV = os.path.join(REPO, "user", "pylayout.tsv")
 PROGRAMS = os.path.join(HERE, "programs")
 EMPTY_DEBUG_DIR = "/nonexistent/gcscope-no-debug-info"
 

@@ -288,8 +288,68 @@ def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin):
         t.stop()
     st = gdbutil.parse_status(r.stdout)
     assert st.get("counts") == " ".join(t.ready[1:4]), r.stdout + r.stderr
+    assert r.returncode == 0, r.stderr
     # DWARF from the chroot's /usr/lib/debug (found by build-id)
     assert re.search(r"offsets: dwarf", r.stdout) or not interp.dwarf, r.stdout
+    # gdb's noise about the chroot's libthread_db (which it must not load)
+    # is not shown: nothing on stderr, no auto-load advice on stdout
+    assert r.stderr == "", r.stderr
+    assert "auto-load" not in r.stdout and "libthread_db" not in r.stdout, r.stdout
+
+
+def table_without(interp, tmp_path):
+    """A copy of pylayout.tsv without the column that covers interp's version."""
+    rows = [ln.rstrip("\n").split("\t") for ln in open(gdbutil.TSV)]
+    head = next(r for r in rows if r[0] == "# field")
+    first = next(r for r in rows if r[0] == "column.first_micro")
+    last = next(r for r in rows if r[0] == "column.last_micro")
+    major, minor, micro = interp.version
+    drop = [i for i in range(3, len(head))
+            if head[i].split(".")[:2] == [str(major), str(minor)] and int(first[i]) <= micro <= int(last[i])]
+    assert len(drop) == 1, head
+    path = tmp_path / "pylayout.tsv"
+    with open(path, "w") as f:
+        for r in rows:
+            if r[0].startswith("#") and r[0] != "# field" or r[0] == "rule" or len(r) < len(head):
+                f.write("\t".join(r) + "\n")
+            else:
+                f.write("\t".join(c for i, c in enumerate(r) if i != drop[0]) + "\n")
+    return str(path)
+
+
+def test_gcscope_gdb_cannot_load(interp, tmp_path, gcscope_bin):
+    """When the py-gc-* commands cannot work on the target, gcscope gdb says
+    why in one line and exits non-zero: 7 for a version its table lacks, 4
+    for a process that is not Python."""
+    env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"),
+               GCSCOPE_LAYOUT=table_without(interp, tmp_path))
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    try:
+        r = subprocess.run([gcscope_bin, "gdb", "-p", str(t.pid), "--batch", "-nx", "-ex", "py-gc-status"],
+                           capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        t.stop()
+    assert r.returncode == 7, r.stdout + r.stderr
+    v = "%d.%d" % interp.version[:2]
+    assert r.stderr == ("gcscope: the py-gc-* commands cannot work on pid %d: Python %s is not supported "
+                        "(pylayout.tsv covers " % (t.pid, v)) + r.stderr.split("covers ", 1)[1], r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert "Python %s" % v not in r.stdout     # py-gc-status did not run
+
+
+def test_gcscope_gdb_not_python(gcscope_bin):
+    env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
+    p = subprocess.Popen(["sleep", "120"])
+    try:
+        r = subprocess.run([gcscope_bin, "gdb", "-p", str(p.pid), "--batch", "-nx", "-ex", "py-gc-status"],
+                           capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        p.kill()
+        p.wait()
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert r.stderr.splitlines()[-1].startswith(
+        "gcscope: the py-gc-* commands cannot work on pid %d: no Python here" % p.pid), r.stderr
+    assert "py-gc-status:" not in r.stderr
 
 
 def test_gcscope_core(interp, tmp_path, gcscope_bin):
@@ -311,6 +371,13 @@ def test_gcscope_core(interp, tmp_path, gcscope_bin):
     finally:
         os.unlink(core)
     assert r.returncode == 0, r.stderr[-2000:]
+    # nothing of gdb's that a user cannot act on: a chroot's core names
+    # files gdb cannot map, and a libthread_db it must not load
+    noises = ["file-backed mapping", "auto-load", "[New LWP"]
+    if interp.root != "/":
+        noises.append("libthread_db")	# the host's says it is used, which is fine
+    for noise in noises:
+        assert noise not in r.stdout + r.stderr, r.stdout + r.stderr
     for section in ("py-gc-status", "py-gc-census all", "py-gc-collecting", "py-gc-garbage", "py-gc-types"):
         assert "== %s ==" % section in r.stdout
     assert "phase: computing reachability (tp_traverse)" in r.stdout

@@ -46,3 +46,9 @@ def test_table_agrees_with_dwarf(gcscope, interp, tmp_path):
         srcs = {v["source"] for v in nodbg["fields"].values()}
         assert "_Py_DebugOffsets" in srcs
         assert nodbg["fields"]["interp.gc"]["source"] == "_Py_DebugOffsets"
+        # interpreters.main is interpreters.head + 8 (struct pyinterpreters)
+        assert nodbg["fields"]["runtime.interpreters_main"]["source"] == "_Py_DebugOffsets"
+    if interp.version >= (3, 15):
+        # 3.15 publishes where its stats rings are, and their size (GH-146527)
+        for f in ("gc.generation_stats", "gc_ring.sizeof"):
+            assert nodbg["fields"][f]["source"] == "_Py_DebugOffsets", (f, nodbg["fields"][f])

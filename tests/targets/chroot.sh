@@ -3,7 +3,8 @@
 # Copyright (c) 2026 The gcscope authors
 #
 # Make (or reuse) a Debian chroot holding one suite's Python interpreters, for
-# the test matrix: trixie has python3.13 3.13.x, sid has python3.14 3.14.x
+# the test matrix: trixie has python3.13 3.13.x, sid has python3.14 3.14.x and
+# python3.15 3.15.x
 # (both with their -dbg builds, python3.Xd).  A process started inside such a
 # chroot is also how gcscope's container support is tested: its binary is only
 # reachable through /proc/PID/root.
@@ -21,7 +22,7 @@ set -euo pipefail
 suite=${1:?usage: chroot.sh SUITE (trixie or sid)}
 case "$suite" in
 trixie) pkgs="python3.13,python3.13-dbg,python3.13-dev,python3-pyqt5" ;;
-sid)    pkgs="python3.14,python3.14-dbg,python3.14-dev,python3-pyqt5" ;;
+sid)    pkgs="python3.14,python3.14-dbg,python3.14-dev,python3-pyqt5,python3.15,python3.15-dbg,python3.15-dev" ;;
 *) echo "chroot.sh: unknown suite '$suite': use trixie or sid" >&2; exit 2 ;;
 esac
 

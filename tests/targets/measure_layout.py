@@ -46,5 +46,7 @@ for line in open(TSV):
     if line.startswith("#") or not line.strip():
         continue
     cols = line.rstrip("\n").split("\t")
+    if cols[0] == "rule":	# rule lines hold settings, not fields
+        continue
     v = measure(cols[1]) if cols[1] != "-" else None
     print(f"{cols[0]}\t{'-' if v is None else v}")

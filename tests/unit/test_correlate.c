@@ -179,10 +179,42 @@ static void test_unknown_and_empty(void)
 	run_open(&r, true, false, true, 0);
 	one_collection(feed, &r);
 	run_close(&r, "target exited");
-	CHECK(strstr(r.buf, "\"collected\":null,\"uncollectable\":null,\"unreachable\":null,\"objects_seen\":0,"
+	CHECK(strstr(r.buf, "\"collected\":null,\"uncollectable\":null,\"unreachable\":null,"
+			    "\"candidates\":null,\"heap_size\":null,\"objects_seen\":0,"
 			    "\"walk_complete\":true,\"types\":{},\"findings\":0}") != NULL);
 	CHECK(strstr(r.buf, "{\"gen\":2,\"count\":1,\"total_ns\":1000,\"p50_ns\":1000,\"p99_ns\":1000,\"max_ns\":1000,"
 			    "\"collected\":null,\"uncollectable\":null,\"counted\":0,") != NULL);
+	free(r.buf);
+}
+
+/* 3.15's records carry candidates and the heap size (GCSCOPE_F_RING): JSON
+ * shows them; without F_RING, or without counts, they are null. */
+static void test_ring_fields(void)
+{
+	struct gcscope_collection e = {
+		.type = GCSCOPE_EV_COLLECTION, .flags = GCSCOPE_F_STATS | GCSCOPE_F_RING, .pid = GOLDEN_PID,
+		.tid = 100, .ts_start = GOLDEN_T0, .ts_end = GOLDEN_T0 + 1000, .gen = 1, .collected = 6,
+		.candidates = 5498, .heap_size = 5430, .comm = "python3",
+	};
+	struct run r;
+
+	run_open(&r, true, false, false, 0);
+	CHECK_EQ_INT(correlator_feed(r.c, &e, sizeof(e)), 0);
+	e.flags = GCSCOPE_F_STATS;
+	e.ts_start += 2000;
+	e.ts_end += 2000;
+	CHECK_EQ_INT(correlator_feed(r.c, &e, sizeof(e)), 0);
+	e.flags = GCSCOPE_F_RING;	/* no counts: nothing of the record is trusted */
+	e.ts_start += 2000;
+	e.ts_end += 2000;
+	CHECK_EQ_INT(correlator_feed(r.c, &e, sizeof(e)), 0);
+	run_close(&r, "target exited");
+	CHECK(strstr(r.buf, "\"collected\":6,\"uncollectable\":0,\"unreachable\":null,"
+			    "\"candidates\":5498,\"heap_size\":5430}") != NULL);
+	CHECK(strstr(r.buf, "\"collected\":6,\"uncollectable\":0,\"unreachable\":null,"
+			    "\"candidates\":null,\"heap_size\":null}") != NULL);
+	CHECK(strstr(r.buf, "\"collected\":null,\"uncollectable\":null,\"unreachable\":null,"
+			    "\"candidates\":null,\"heap_size\":null}") != NULL);
 	free(r.buf);
 }
 
@@ -267,6 +299,7 @@ int main(void)
 	test_golden();
 	test_unknown_and_empty();
 	test_malformed();
+	test_ring_fields();
 	test_bounded_tables();
 	CHECK_DONE("test_correlate");
 }

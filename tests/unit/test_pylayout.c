@@ -32,7 +32,7 @@ static void test_columns(void)
 	CHECK_EQ_INT(pyl(&l, PYL_GC_YOUNG), PYL_NONE);
 	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), 120);
 	/* no column for versions the table does not know */
-	CHECK_EQ_INT(pylayout_init(&l, V(3, 15, 0)), -ENOTSUP);
+	CHECK_EQ_INT(pylayout_init(&l, V(3, 16, 0)), -ENOTSUP);
 	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), PYL_UNKNOWN);
 	CHECK_EQ_INT(pylayout_init(&l, V(3, 8, 10)), -ENOTSUP);
 }
@@ -46,7 +46,8 @@ static void test_column_rows(void)
 	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 14, 4))], "3.14.0");
 	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 14, 255))], "3.14.5");
 	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 9, 0))], "3.9");
-	CHECK_EQ_INT(pyl_column_for(V(3, 15, 0)), -1);
+	CHECK_EQ_INT(pyl_column_for(V(3, 16, 0)), -1);
+	CHECK_EQ_STR(pyl_column_names[pyl_column_for(V(3, 15, 2))], "3.15");
 	for (int c = 0; c < PYL_NCOLS; c++)
 		CHECK_EQ_INT(pyl_rows[PYL_COLUMN_FIRST_MICRO].values[c], (pyl_columns[c] >> 8) & 0xff);
 	CHECK_EQ_STR(PYL_RULE_DEBUG_OFFSETS_COOKIE, "xdebugpy");
@@ -107,6 +108,27 @@ static void test_debug_offsets(void)
 	pylayout_init(&l, V(3, 13, 5));
 	CHECK(pylayout_apply_debug_offsets(&l, buf, 64) >= 0);
 	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 7400);
+
+	/* 3.15 publishes its stats rings: generation_stats and its size */
+	memset(buf, 0, sizeof(buf));
+	pylayout_init(&l, V(3, 15, 2));
+	memcpy(buf, "xdebugpy", 8);
+	put64(buf, 8, 0x030f02f0);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_RUNTIME_STATE_INTERPRETERS_HEAD), 2000);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_GC_GENERATION_STATS), 96);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_GC_GENERATION_STATS_SIZE), 1112);
+	CHECK(pylayout_apply_debug_offsets(&l, buf, sizeof(buf)) > 0);
+	CHECK_EQ_INT(pyl(&l, PYL_RUNTIME_INTERPRETERS_MAIN), 2008);	/* head + 8 */
+	CHECK_EQ_INT(l.src[PYL_RUNTIME_INTERPRETERS_MAIN], PYL_SRC_DEBUG_OFFSETS);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), 96);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_RING_SIZEOF), 1112);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_RING_YOUNG_INDEX), 704);		/* the table's */
+	/* 3.14's _Py_DebugOffsets has no such member: the table's value stays */
+	pylayout_init(&l, V(3, 14, 10));
+	put64(buf, 8, 0x030e0af0);
+	pylayout_apply_debug_offsets(&l, buf, sizeof(buf));
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), 120);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_RING_YOUNG_INDEX), PYL_NONE);
 }
 
 /* A fake DWARF: knows a few members. */
