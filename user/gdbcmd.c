@@ -592,8 +592,9 @@ int cmd_core(int argc, char **argv)
 	arg(&g, "python import gcscope_command; gcscope_command.quit_report()");
 	code = run_gdb(&g, true, argv[1], &said);
 	gdb_argv_free(&g);
-	/* run_gdb() said why: no gdb, or the commands could not load */
-	if (said && code != EXIT_OK)
+	/* run_gdb() said why: no gdb, or the commands could not load (a cut
+	 * core then also gets the line below: the cause to act on) */
+	if (said && code != EXIT_OK && (code == EXIT_NO_PROCESS || !ci.missing))
 		return code;
 	/* a cut-short core: whatever gdb could show, the rest is missing */
 	if (ci.missing)
