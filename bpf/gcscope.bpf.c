@@ -77,6 +77,7 @@ static __always_inline void count(__u32 what)
 }
 
 #include "objects.bpf.h"
+#include "fatal.bpf.h"
 
 /* The main interpreter's GC state, read through _PyRuntime each time: in a
  * process started under gcscope the runtime is not initialised yet when the
@@ -235,6 +236,13 @@ SEC("uprobe")
 int BPF_KPROBE(uprobe_dealloc, void *obj)
 {
 	return owner_free((__u64)obj);
+}
+
+/* A fatal signal in the middle of a collection (bpf/fatal.bpf.h) */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_generate, int sig, void *info, struct task_struct___fatal *task, int group, int result)
+{
+	return fatal_on_signal(ctx, sig, task, result);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -146,6 +146,50 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 	fflush(s->cfg.out);
 }
 
+/* "fatal_collection" (docs/json-schema.md), then its findings. */
+static void json_fatal(struct sink *s, const struct gc_fatal *fa)
+{
+	const struct gc_collection *c = &fa->c;
+	const char *abbrev = sigabbrev_np(fa->sig);
+	char sig[16], when[40];
+	struct jw w;
+
+	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
+	sink_fmt_time(fa->ts_signal, s->mono_to_real, when, sizeof(when), true);
+	json_head(s, &w, "fatal_collection", c);
+	jw_int(&w, "signal", fa->sig);
+	jw_str(&w, "signal_name", sig);
+	jw_bool(&w, "signal_self", fa->self);
+	jw_uint(&w, "signal_sender_pid", fa->sender);
+	jw_str(&w, "signal_time", when);
+	jw_uint(&w, "signal_ts_ns", fa->ts_signal);
+	jw_uint(&w, "elapsed_ns", c->pause_ns);
+	if (c->stack) {
+		json_stack(&w, c->stack);
+	} else {
+		jw_key_arr(&w, "stack");
+		jw_arr_end(&w);
+		jw_str(&w, "stack_error", fa->stack_why ? fa->stack_why : "unknown");
+	}
+	if (c->types_traced) {
+		if (!c->walked) {
+			jw_null(&w, "objects_seen");
+		} else {
+			jw_uint(&w, "objects_seen", c->objects_seen);
+			jw_bool(&w, "walk_complete", !c->walk_capped && !c->walk_faulted);
+			jw_key_obj(&w, "types");
+			for (size_t i = 0; i < c->ntypes; i++)
+				jw_uint(&w, c->types[i].name, c->types[i].count);
+			jw_obj_end(&w);
+		}
+		jw_uint(&w, "findings", c->nfindings);
+	}
+	jw_obj_end(&w);
+	jw_line(&w);
+	json_findings(s, c);
+	fflush(s->cfg.out);
+}
+
 static void json_lost(struct sink *s, uint64_t count, uint64_t total)
 {
 	struct jw w;
@@ -310,6 +354,7 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 	jw_uint(&w, "lost", e->lost);
 	jw_uint(&w, "unpaired", e->unpaired);
 	jw_uint(&w, "hidden", e->hidden);
+	jw_uint(&w, "fatal_collections", e->fatal);
 	json_stats(&w, e->stats, e->wall_ns);
 	if (e->objects)
 		json_objects(&w, e->objects);
@@ -328,6 +373,7 @@ static const struct sink_ops json_ops = {
 	.attach = json_attach,
 	.collection = json_collection,
 	.lost = json_lost,
+	.fatal = json_fatal,
 	.detach = json_detach,
 	.free = json_free,
 };

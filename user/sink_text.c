@@ -138,6 +138,36 @@ static void text_collection(struct sink *s, const struct gc_collection *c)
 	fflush(f);
 }
 
+/* The collection the target died in: one block, then its stack, types and
+ * findings so far. */
+static void text_fatal(struct sink *s, const struct gc_fatal *fa)
+{
+	const struct gc_collection *c = &fa->c;
+	FILE *f = s->cfg.out;
+	char when[40], gen[24];
+	const char *abbrev = sigabbrev_np(fa->sig);
+
+	sink_fmt_time(c->ts_start, s->mono_to_real, when, sizeof(when), false);
+	if (c->gen >= 0)
+		snprintf(gen, sizeof(gen), "gen %d", c->gen);
+	else
+		snprintf(gen, sizeof(gen), "generation unknown");
+	fprintf(f, "!! pid %u died of SIG%s during a collection (%s) on thread %u (%s), %.3f ms in\n", c->pid,
+		abbrev ? abbrev : "?", gen, c->tid, c->thread, c->pause_ns / 1e6);
+	if (fa->self)
+		fprintf(f, "   started %s; the thread raised the signal itself (abort() or a fault)\n", when);
+	else
+		fprintf(f, "   started %s; the signal was sent by pid %u\n", when, fa->sender);
+	if (c->stack)
+		print_stack(f, c->stack);
+	else
+		fprintf(f, "    (no stack: %s)\n", fa->stack_why ? fa->stack_why : "unknown");
+	if (c->types_traced)
+		print_types(f, c, s->cfg.top);
+	print_findings(f, c);
+	fflush(f);
+}
+
 /* bcc's print_log2_hist, for one generation. */
 static void stars(FILE *f, uint64_t val, uint64_t max, int width)
 {
@@ -303,6 +333,8 @@ static void text_detach(struct sink *s, const struct gc_end *e)
 			(unsigned long long)e->hidden, e->min_ms);
 	if (e->lost)
 		fprintf(f, "\nLOST %llu collection events: the ring buffer was full\n", (unsigned long long)e->lost);
+	if (e->fatal)
+		fprintf(f, "\nThe target died during a collection (the block starting with \"!! pid\" above).\n");
 	if (e->unpaired)
 		fprintf(f, "\n%llu collections were already running when tracing started (not counted)\n",
 			(unsigned long long)e->unpaired);
@@ -318,6 +350,7 @@ static const struct sink_ops text_ops = {
 	.name = "text",
 	.attach = text_attach,
 	.collection = text_collection,
+	.fatal = text_fatal,
 	.detach = text_detach,
 	.free = text_free,
 };

@@ -48,6 +48,7 @@ struct tracer {
 	int wait_status;		/* of a reaped child */
 	struct objtrack *ot;		/* --types/--owners state */
 	struct pystack *ps;		/* stack symbolizer, NULL if unavailable */
+	struct pystack *fatal_ps;	/* without ps: decodes the fatal record's frames */
 	char stack_why[256];		/* why not */
 	struct correlator *corr;
 	struct sinks *sinks;
@@ -233,6 +234,39 @@ static int attach_collector(struct tracer *tr)
 	return 0;
 }
 
+/* The collection that kills the process (bpf/fatal.bpf.h, docs/fatal.md):
+ * always on, as it costs nothing until a fatal signal.  Its Python frames
+ * are read with the stack layout, configured here without --stack too
+ * (targ_stack stays false: no capture per collection). */
+static void setup_fatal(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	char why[256];
+
+	obj->rodata->targ_fatal = true;
+	if (pystack_configure_fatal(obj, &tr->t))
+		return;
+	if (tr->ps)
+		return;
+	if (!pystack_configure(obj, &tr->t, why, sizeof(why)))
+		tr->fatal_ps = pystack_new(&tr->t, why, sizeof(why));
+	obj->rodata->targ_stack = false;
+	if (!tr->fatal_ps)
+		obj->rodata->targ_fatal_names = false;
+}
+
+static void attach_fatal(struct tracer *tr)
+{
+	struct bpf_link *l = bpf_program__attach(tr->obj->progs.signal_generate);
+
+	if (!l) {
+		p_warn("cannot watch for fatal signals (tp_btf/signal_generate: %s): a collection "
+		       "the target dies in will not be reported", strerror(errno));
+		return;
+	}
+	tr->obj->links.signal_generate = l;
+}
+
 /* BPF open, rodata, load, attach. */
 static int load_and_attach(struct tracer *tr)
 {
@@ -263,6 +297,7 @@ static int load_and_attach(struct tracer *tr)
 			p_warn("no Python stacks: %s", tr->stack_why);
 		}
 	}
+	setup_fatal(tr);
 	if (tr->opts.types || tr->opts.owners) {
 		code = setup_objects(tr);
 		if (code)
@@ -289,6 +324,7 @@ static int load_and_attach(struct tracer *tr)
 	if (code)
 		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
 			     probe_kind_name(plan->kind), t->py_open, strerror(-code));
+	attach_fatal(tr);
 	if (tr->ot)
 		return attach_objects(tr);
 	return 0;
@@ -343,6 +379,7 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .show_stack = o->stack,
 					  .ps = tr->ps,
 					  .ot = tr->ot,
+					  .fatal_ps = tr->ps ? tr->ps : tr->fatal_ps,
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
 				  },
@@ -511,6 +548,7 @@ void tracer_close(struct tracer *t, bool failed)
 	correlator_free(t->corr);
 	objtrack_free(t->ot);
 	pystack_free(t->ps);
+	pystack_free(t->fatal_ps);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	if (t->launched) {
