@@ -5,20 +5,27 @@
  * bpf/gcscope.bpf.c after its maps and bpf/pystack.bpf.h.
  *
  * A PyO3 unsendable class aborts in tp_traverse; an extension's tp_clear
- * dereferences freed memory: the process dies of a signal in the middle of
- * a collection, and its collection record never comes.  By the time user
- * space hears of the exit, the process's memory is gone, so what is needed
- * is read here, when the fatal signal is generated (tp_btf/signal_generate,
- * which needs no tracefs): in the dying thread's own context for abort()
- * (tgkill on itself) and for a fault (force_sig_fault), so its user memory
- * is readable.
+ * dereferences freed memory: the process dies in the middle of a
+ * collection, and its collection record never comes.  By the time user
+ * space hears of the exit the process's memory is gone, so what is needed
+ * is read here, in the dying thread's own context:
  *
- * One GCSCOPE_EV_FATAL record: the signal, the thread, its collection from
- * the `starts` map (ts_start, the generation if the probe gave it), the
- * user-space return addresses (bpf_get_stack, frame-pointer unwinding, may
- * be short), and, when stacks are configured (--stack, --owners), the
- * innermost Python frames with their names and line tables copied out, as
- * user space cannot read them afterwards (user/pystack.c decodes them).
+ *  - tp_btf/signal_generate (needs no tracefs): a signal that will end the
+ *    process (default action Term or Core, SIG_DFL installed) is noted
+ *    with its sender and time, by thread and for the process (key 0: a
+ *    kill() to the process reaches the collecting thread as a group exit).
+ *    Signals are generated with the siglock held and interrupts off, where
+ *    bpf_find_vma() works once per program at most: nothing more here.
+ *  - tp_btf/sched_process_exit: every thread of a dying process passes
+ *    there, in do_exit(), with its mm still mapped (Linux 6.16+: before
+ *    exit_mm()) and interrupts on.  A thread in a collection (its
+ *    `starts` entry) sends one GCSCOPE_EV_FATAL record: the signal noted
+ *    (or the exit code), the collection, the innermost Python frames with
+ *    their names and line tables copied out (user/pystack.c decodes them),
+ *    and the words of its native stack that point into executable file
+ *    mappings, with each file's path, for user space to name the functions
+ *    (user/fatal.c): frame-pointer unwinding (bpf_get_stack) stops in libc
+ *    and CPython built without frame pointers.
  */
 #ifndef __GCSCOPE_FATAL_BPF_H
 #define __GCSCOPE_FATAL_BPF_H
@@ -54,11 +61,17 @@ struct sighand_struct___fatal {
 	struct k_sigaction___fatal action[64];
 } __attribute__((preserve_access_index));
 
+struct signal_struct___fatal {
+	int group_exit_code;
+} __attribute__((preserve_access_index));
+
 struct task_struct___fatal {
 	int pid;
 	int tgid;
+	int exit_code;
 	char comm[16];
 	struct sighand_struct___fatal *sighand;
+	struct signal_struct___fatal *signal;
 } __attribute__((preserve_access_index));
 
 /* enum trace_signal_result (include/trace/events/signal.h) */
@@ -206,24 +219,305 @@ static __always_inline void fatal_python(struct gcscope_fatal *f)
 	bpf_loop(GCSCOPE_FATAL_FRAMES, fatal_frame_cb, &w, 0);
 }
 
-static __always_inline int fatal_on_signal(void *ctx, int sig, struct task_struct___fatal *task, int result)
+struct fatal_sig {
+	__u32 sig;
+	__u32 sender;
+	__u64 ts;
+};
+
+/* Fatal signals seen generated: by tid, and the last one under key 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct fatal_sig);
+} fatal_sigs SEC(".maps");
+
+static __always_inline int fatal_on_signal(int sig, struct task_struct___fatal *task, int result)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct gcscope_fatal *f;
-	struct start *s;
+	struct fatal_sig fs = {};
 	__u32 tid, zero = 0;
-	long n;
 
 	if (result != FATAL_TRACE_SIGNAL_DELIVERED && result != FATAL_TRACE_SIGNAL_LOSE_INFO)
 		return 0;
-	if ((__u32)BPF_CORE_READ(task, tgid) != targ_tgid)
-		return 0;
-	if (!fatal_signal(sig, task))
+	if ((__u32)BPF_CORE_READ(task, tgid) != targ_tgid || !fatal_signal(sig, task))
 		return 0;
 	tid = (__u32)BPF_CORE_READ(task, pid);
+	fs.sig = (__u32)sig;
+	fs.sender = bpf_get_current_pid_tgid() >> 32;
+	fs.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&fatal_sigs, &tid, &fs, BPF_ANY);
+	bpf_map_update_elem(&fatal_sigs, &zero, &fs, BPF_ANY);
+	return 0;
+}
+
+/* ---- the native stack ---- */
+
+struct pt_regs___fatal {
+	unsigned long ip;
+	unsigned long sp;
+} __attribute__((preserve_access_index));
+
+struct qstr___fatal {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry___fatal {
+	struct dentry___fatal *d_parent;
+	struct qstr___fatal d_name;
+} __attribute__((preserve_access_index));
+
+struct vfsmount___fatal {
+	struct dentry___fatal *mnt_root;
+} __attribute__((preserve_access_index));
+
+struct mount___fatal {
+	struct mount___fatal *mnt_parent;
+	struct dentry___fatal *mnt_mountpoint;
+	struct vfsmount___fatal mnt;
+} __attribute__((preserve_access_index));
+
+struct path___fatal {
+	struct vfsmount___fatal *mnt;
+	struct dentry___fatal *dentry;
+} __attribute__((preserve_access_index));
+
+struct super_block___fatal {
+	__u32 s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode___fatal {
+	unsigned long i_ino;
+	struct super_block___fatal *i_sb;
+} __attribute__((preserve_access_index));
+
+struct file___fatal {
+	struct path___fatal f_path;
+	struct inode___fatal *f_inode;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct___fatal {
+	unsigned long vm_start;
+	unsigned long vm_pgoff;
+	unsigned long vm_flags;
+	struct file___fatal *vm_file;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct;
+
+#define FATAL_VM_EXEC	0x4	/* VM_EXEC, include/linux/mm.h */
+#define FATAL_PAGE_SHIFT 12
+#define FATAL_WORDS	(GCSCOPE_FATAL_STACK / 8)
+#define FATAL_CHUNK	512	/* bytes read at once: the stack's top ends a read */
+/* past the user address space of x86-64 (47 bits): not code */
+#define FATAL_USER_MAX	0x7ffffffff000ULL
+
+struct fatal_stack_buf {
+	__u64 w[FATAL_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fatal_stack_buf);
+} fatal_stack SEC(".maps");
+
+struct fatal_scan {
+	struct gcscope_fatal *f;
+	struct fatal_stack_buf *buf;
+	__u64 sp;
+	__u64 inode[GCSCOPE_FATAL_FILES];
+	struct file___fatal *file[GCSCOPE_FATAL_FILES];
+	__u32 nwords;
+	__u16 word;		/* the word being looked up */
+	/* the path walk */
+	struct dentry___fatal *dentry;
+	struct mount___fatal *mount;
+	__u32 fi;
+};
+
+static long fatal_read_cb(__u64 i, void *ctx)
+{
+	struct fatal_scan *sc = ctx;
+	__u32 at = (__u32)i * (FATAL_CHUNK / 8);
+
+	if (at >= FATAL_WORDS - FATAL_CHUNK / 8 + 1)
+		return 1;
+	if (bpf_probe_read_user(&sc->buf->w[at], FATAL_CHUNK, (void *)(sc->sp + (__u64)i * FATAL_CHUNK)))
+		return 1;
+	sc->nwords = at + FATAL_CHUNK / 8;
+	return 0;
+}
+
+/* bpf_find_vma() callback: is the word in an executable file mapping? */
+static long fatal_vma_cb(struct task_struct *task, struct vm_area_struct *vma_, void *ctx)
+{
+	struct vm_area_struct___fatal *vma = (void *)vma_;
+	struct fatal_scan *sc = ctx;
+	struct gcscope_fatal *f = sc->f;
+	struct file___fatal *file;
+	struct gcscope_fatal_hit *h;
+	__u64 addr, ino, start, pgoff;
+	__u32 n = f->nhits, fi = GCSCOPE_FATAL_NO_FILE;
+
+	if (!(BPF_CORE_READ(vma, vm_flags) & FATAL_VM_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file || n >= GCSCOPE_FATAL_HITS)
+		return 0;
+	ino = (__u64)BPF_CORE_READ(file, f_inode);
+	for (__u32 i = 0; i < GCSCOPE_FATAL_FILES; i++) {
+		if (sc->inode[i] == ino) {
+			fi = i;
+			break;
+		}
+		if (!sc->inode[i]) {
+			sc->inode[i] = ino;
+			sc->file[i] = file;
+			f->nfiles = i + 1;
+			fi = i;
+			break;
+		}
+	}
+	addr = sc->word == GCSCOPE_FATAL_HIT_IP ? f->ip : sc->buf->w[sc->word & (FATAL_WORDS - 1)];
+	start = BPF_CORE_READ(vma, vm_start);
+	pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	h = &f->hits[n & (GCSCOPE_FATAL_HITS - 1)];
+	h->addr = addr;
+	h->off = addr - start + (pgoff << FATAL_PAGE_SHIFT);
+	h->word = sc->word;
+	h->file = (__u8)fi;
+	f->nhits = n + 1;
+	return 0;
+}
+
+static long fatal_word_cb(__u64 i, void *ctx)
+{
+	struct fatal_scan *sc = ctx;
+	__u32 idx = (__u32)i;
+	__u64 w;
+
+	if (idx >= sc->nwords || idx >= FATAL_WORDS || sc->f->nhits >= GCSCOPE_FATAL_HITS)
+		return 1;
+	w = sc->buf->w[idx & (FATAL_WORDS - 1)];
+	/* not code: small numbers, kernel addresses.  (Not "the stack's own
+	 * range" either: glibc maps a thread's stack right below a library,
+	 * whose code then lies within 16 KiB of sp.) */
+	if (w < 0x10000 || w >= FATAL_USER_MAX)
+		return 0;
+	sc->word = (__u16)idx;
+	sc->f->nlookups++;
+	if (bpf_find_vma(bpf_get_current_task_btf(), w, fatal_vma_cb, sc, 0) == -16 /* EBUSY */)
+		sc->f->nlookup_errs++;
+	return 0;
+}
+
+/* One step of a file's path, leaf first, across mounts up to the root of
+ * the mount namespace (what d_path() does, bounded). */
+static long fatal_path_cb(__u64 i, void *ctx)
+{
+	struct fatal_scan *sc = ctx;
+	struct gcscope_fatal_file *ff = &sc->f->files[sc->fi & (GCSCOPE_FATAL_FILES - 1)];
+	struct dentry___fatal *d = sc->dentry, *parent;
+	struct mount___fatal *m = sc->mount, *mp;
+	const unsigned char *name;
+	__u32 n = ff->ncomp;
+
+	if (!d || !m)
+		return 1;
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (!mp || mp == m)
+			return 1;	/* the root */
+		sc->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+		sc->mount = mp;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	if (n >= GCSCOPE_FATAL_COMPS) {
+		ff->truncated = 1;
+		return 1;
+	}
+	name = BPF_CORE_READ(d, d_name.name);
+	if (bpf_probe_read_kernel_str(ff->comp[n & (GCSCOPE_FATAL_COMPS - 1)], GCSCOPE_FATAL_COMP_LEN, name) < 0)
+		ff->comp[n & (GCSCOPE_FATAL_COMPS - 1)][0] = '\0';
+	ff->ncomp = n + 1;
+	sc->dentry = parent;
+	return 0;
+}
+
+static long fatal_file_cb(__u64 i, void *ctx)
+{
+	struct fatal_scan *sc = ctx;
+	struct gcscope_fatal_file *ff;
+	struct file___fatal *file;
+	struct vfsmount___fatal *vm;
+	__u32 fi = (__u32)i;
+
+	if (fi >= sc->f->nfiles || fi >= GCSCOPE_FATAL_FILES)
+		return 1;
+	ff = &sc->f->files[fi & (GCSCOPE_FATAL_FILES - 1)];
+	file = sc->file[fi & (GCSCOPE_FATAL_FILES - 1)];
+	ff->ncomp = 0;
+	ff->truncated = 0;
+	ff->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	ff->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	vm = BPF_CORE_READ(file, f_path.mnt);
+	sc->dentry = BPF_CORE_READ(file, f_path.dentry);
+	/* struct mount embeds the vfsmount: container_of */
+	sc->mount = vm ? (void *)vm - bpf_core_field_offset(struct mount___fatal, mnt) : NULL;
+	sc->fi = fi;
+	bpf_loop(3 * GCSCOPE_FATAL_COMPS, fatal_path_cb, sc, 0);
+	return 0;
+}
+
+static __always_inline void fatal_native(struct gcscope_fatal *f)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs___fatal *regs = (void *)bpf_task_pt_regs(task);
+	struct fatal_scan sc = { .f = f };
+	__u32 zero = 0;
+
+	sc.buf = bpf_map_lookup_elem(&fatal_stack, &zero);
+	if (!sc.buf || !regs)
+		return;
+	f->ip = BPF_CORE_READ(regs, ip);
+	f->sp = sc.sp = BPF_CORE_READ(regs, sp);
+	f->flags |= GCSCOPE_FATAL_F_NATIVE;
+	/* the interrupted instruction first: for a fault, the faulting one */
+	sc.word = GCSCOPE_FATAL_HIT_IP;
+	bpf_find_vma(task, f->ip, fatal_vma_cb, &sc, 0);
+	bpf_loop(GCSCOPE_FATAL_STACK / FATAL_CHUNK, fatal_read_cb, &sc, 0);
+	f->nwords = sc.nwords;
+	bpf_loop(FATAL_WORDS, fatal_word_cb, &sc, 0);
+	bpf_loop(GCSCOPE_FATAL_FILES, fatal_file_cb, &sc, 0);
+}
+
+/* sched_process_exit: a thread of the target ends; if it is in a collection,
+ * the process is dying of it (a thread cannot leave a collection by
+ * exiting: only the process's death ends it there). */
+static __always_inline int fatal_on_exit(struct task_struct___fatal *task)
+{
+	long code;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gcscope_fatal *f;
+	struct fatal_sig *fs;
+	struct start *s;
+	__u32 tid = (__u32)id, zero = 0;
+
+	if ((id >> 32) != targ_tgid || (__u32)BPF_CORE_READ(task, pid) != tid)
+		return 0;	/* only the exiting thread's own memory is readable */
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s || !s->depth)
-		return 0;	/* not in a collection: the summary says how it ended */
+		return 0;
+	/* do_exit(code) stored it: the signal, or the exit status << 8;
+	 * do_group_exit() puts the same in signal->group_exit_code */
+	code = BPF_CORE_READ(task, exit_code);
+	if (!code)
+		code = BPF_CORE_READ(task, signal, group_exit_code);
 	f = bpf_map_lookup_elem(&fatal_buf, &zero);
 	if (!f)
 		return 0;
@@ -231,29 +525,40 @@ static __always_inline int fatal_on_signal(void *ctx, int sig, struct task_struc
 	f->flags = 0;
 	f->pid = targ_tgid;
 	f->tid = tid;
-	f->sig = (__u32)sig;
-	f->sender = id >> 32;
 	f->ts_start = s->ts;
-	f->ts_signal = bpf_ktime_get_ns();
+	f->ts_exit = bpf_ktime_get_ns();
 	f->gen_arg = s->gen_arg;
-	f->nnative = 0;
-	f->nframes = 0;
-	f->stack_depth = 0;
-	f->stack_flags = 0;
-	bpf_core_read_str(f->comm, sizeof(f->comm), &task->comm);
-	/* The thread's memory can only be read from its own context: abort()
-	 * and faults are; a kill() from another process is not. */
-	if ((__u32)id == tid) {
-		f->flags |= GCSCOPE_FATAL_F_SELF;
-		n = bpf_get_stack(ctx, f->native, sizeof(f->native), BPF_F_USER_STACK);
-		if (n > 0)
-			f->nnative = (__u32)(n / sizeof(__u64));
-		if (targ_fatal_names) {
-			f->flags |= GCSCOPE_FATAL_F_PYTHON;
-			fatal_python(f);
+	f->exit_status = 0;
+	f->sender = 0;
+	f->nhits = f->nfiles = f->nwords = 0;
+	f->nlookups = f->nlookup_errs = 0;
+	f->nframes = f->stack_depth = f->stack_flags = 0;
+	f->ip = f->sp = 0;
+	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	fs = bpf_map_lookup_elem(&fatal_sigs, &tid);
+	if (!fs)
+		fs = bpf_map_lookup_elem(&fatal_sigs, &zero);
+	if (fs) {
+		f->flags |= GCSCOPE_FATAL_F_SIGNAL;
+		f->sig = fs->sig;
+		f->sender = fs->sender;
+		f->ts_signal = fs->ts;
+		if (fs->sender == targ_tgid)
+			f->flags |= GCSCOPE_FATAL_F_SELF;
+	} else {
+		/* do_exit(code): the signal, or the exit status << 8 */
+		f->sig = code & 0x7f;
+		f->ts_signal = f->ts_exit;
+		if (!f->sig) {
+			f->flags |= GCSCOPE_FATAL_F_EXIT;
+			f->exit_status = (code >> 8) & 0xff;
 		}
 	}
-	/* the process is about to die: wake the reader now */
+	if (targ_fatal_names) {
+		f->flags |= GCSCOPE_FATAL_F_PYTHON;
+		fatal_python(f);
+	}
+	fatal_native(f);
 	if (bpf_ringbuf_output(&events, f, sizeof(*f), BPF_RB_FORCE_WAKEUP))
 		count(GCSCOPE_CNT_LOST);
 	return 0;

@@ -238,11 +238,20 @@ int BPF_KPROBE(uprobe_dealloc, void *obj)
 	return owner_free((__u64)obj);
 }
 
-/* A fatal signal in the middle of a collection (bpf/fatal.bpf.h) */
+/* The collection that kills the process (bpf/fatal.bpf.h) */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(signal_generate, int sig, void *info, struct task_struct___fatal *task, int group, int result)
 {
-	return fatal_on_signal(ctx, sig, task, result);
+	return fatal_on_signal(sig, task, result);
+}
+
+/* Linux 6.16 moved this tracepoint before exit_mm() in do_exit(), so that
+ * BPF can read the exiting thread's memory; fentry and kprobes are refused
+ * on the machines tested (EPERM, and no kprobe PMU without tracefs). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct___fatal *task)
+{
+	return fatal_on_exit(task);
 }
 
 char LICENSE[] SEC("license") = "GPL";

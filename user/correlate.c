@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "correlate.h"
+#include "fatal.h"
 #include "gcscope.h"
 #include "objects.h"
 #include "pystack.h"
@@ -176,6 +177,7 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 	struct objcoll *oc = NULL;
 	struct gc_type_count *types = NULL;
 	struct pystack *ps = c->cfg.fatal_ps ? c->cfg.fatal_ps : c->cfg.ps;
+	struct fatal_native *native = NULL;
 	struct gc_fatal f = {
 		.c = {
 			.pid = e->pid,
@@ -185,7 +187,10 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 			.ts_start = e->ts_start,
 			.pause_ns = e->ts_signal > e->ts_start ? e->ts_signal - e->ts_start : 0,
 		},
-		.sig = (int)e->sig,
+		.sig = e->sig < 65 ? (int)e->sig : 0,
+		.exited = e->flags & GCSCOPE_FATAL_F_EXIT,
+		.exit_status = e->exit_status,
+		.signal_seen = e->flags & GCSCOPE_FATAL_F_SIGNAL,
 		.sender = e->sender,
 		.self = e->flags & GCSCOPE_FATAL_F_SELF,
 		.ts_signal = e->ts_signal,
@@ -194,18 +199,20 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 	memcpy(comm, e->comm, sizeof(comm));
 	clean_comm(comm, name);
 	/* the stack sent at the collection's start: replaced by the one read
-	 * at the signal (its code objects cannot be read any more) */
+	 * as the thread died (its code objects cannot be read any more) */
 	if (c->cfg.ps)
 		pystack_take(c->cfg.ps, e->tid, e->ts_start);
-	if (!(e->flags & GCSCOPE_FATAL_F_SELF))
-		f.stack_why = "the signal came from another process: the thread's memory could not be read";
-	else if (!(e->flags & GCSCOPE_FATAL_F_PYTHON) || !ps)
+	if (!(e->flags & GCSCOPE_FATAL_F_PYTHON) || !ps)
 		f.stack_why = "the target's layout gives no Python stacks";
 	if (ps && (e->flags & GCSCOPE_FATAL_F_PYTHON)) {
 		f.python_read = true;
 		f.c.stack_known = true;
 		f.c.stack_wanted = true;
 		f.c.stack = pystack_fatal(ps, e);
+	}
+	if ((e->flags & GCSCOPE_FATAL_F_NATIVE) && (native = malloc(sizeof(*native)))) {
+		fatal_native_resolve(e, c->cfg.fatal_root, native);
+		f.native = native;
 	}
 	if (c->cfg.ot) {
 		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
@@ -214,6 +221,10 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 	c->fatal++;
 	sinks_fatal(c->sinks, &f);
 	free(types);
+	if (native) {
+		fatal_native_free(native);
+		free(native);
+	}
 	if (c->cfg.ot)
 		objtrack_done(c->cfg.ot, oc, f.c.gen, name);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fatal.h"
 #include "json.h"
 #include "objects.h"
 #include "pystack.h"
@@ -157,13 +158,60 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
 	sink_fmt_time(fa->ts_signal, s->mono_to_real, when, sizeof(when), true);
 	json_head(s, &w, "fatal_collection", c);
-	jw_int(&w, "signal", fa->sig);
-	jw_str(&w, "signal_name", sig);
-	jw_bool(&w, "signal_self", fa->self);
-	jw_uint(&w, "signal_sender_pid", fa->sender);
+	if (fa->exited) {
+		jw_null(&w, "signal");
+		jw_null(&w, "signal_name");
+		jw_int(&w, "exit_status", fa->exit_status);
+	} else {
+		jw_int(&w, "signal", fa->sig);
+		jw_str(&w, "signal_name", sig);
+	}
+	if (fa->signal_seen) {
+		jw_bool(&w, "signal_self", fa->self);
+		jw_uint(&w, "signal_sender_pid", fa->sender);
+	} else {
+		jw_null(&w, "signal_self");
+		jw_null(&w, "signal_sender_pid");
+	}
 	jw_str(&w, "signal_time", when);
 	jw_uint(&w, "signal_ts_ns", fa->ts_signal);
 	jw_uint(&w, "elapsed_ns", c->pause_ns);
+	if (fa->native && fa->native->phase) {
+		jw_str(&w, "phase", fa->native->phase);
+		jw_str(&w, "phase_function", fa->native->phase_function);
+	} else {
+		jw_null(&w, "phase");
+		jw_null(&w, "phase_function");
+	}
+	/* which object and type were being traversed is not known */
+	jw_null(&w, "object");
+	jw_null(&w, "object_type");
+	if (fa->native && fa->native->in) {
+		jw_str(&w, "native_function", fa->native->in->function);
+		jw_str(&w, "native_file", fa->native->in->path);
+	} else {
+		jw_null(&w, "native_function");
+		jw_null(&w, "native_file");
+	}
+	if (fa->native) {
+		jw_key_arr(&w, "native_stack");
+		for (int i = 0; i < fa->native->n; i++) {
+			const struct fatal_frame *fr = &fa->native->frames[i];
+			char addr[24];
+
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr->addr);
+			jw_obj_begin(&w);
+			jw_str(&w, "address", addr);
+			jw_str(&w, "file", fr->path);
+			jw_str(&w, "function", fr->function);
+			if (fr->inlined)
+				jw_str(&w, "inlined", fr->inlined);
+			if (fr->ip)
+				jw_bool(&w, "interrupted", true);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
 	if (c->stack) {
 		json_stack(&w, c->stack);
 	} else {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+#include "fatal.h"
 #include "objects.h"
 #include "pystack.h"
 #include "sink.h"
@@ -143,8 +145,9 @@ static void text_collection(struct sink *s, const struct gc_collection *c)
 static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 {
 	const struct gc_collection *c = &fa->c;
+	const struct fatal_native *nat = fa->native;
 	FILE *f = s->cfg.out;
-	char when[40], gen[24];
+	char when[40], gen[24], how[64], fn[160];
 	const char *abbrev = sigabbrev_np(fa->sig);
 
 	sink_fmt_time(c->ts_start, s->mono_to_real, when, sizeof(when), false);
@@ -152,12 +155,28 @@ static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 		snprintf(gen, sizeof(gen), "gen %d", c->gen);
 	else
 		snprintf(gen, sizeof(gen), "generation unknown");
-	fprintf(f, "!! pid %u died of SIG%s during a collection (%s) on thread %u (%s), %.3f ms in\n", c->pid,
-		abbrev ? abbrev : "?", gen, c->tid, c->thread, c->pause_ns / 1e6);
-	if (fa->self)
-		fprintf(f, "   started %s; the thread raised the signal itself (abort() or a fault)\n", when);
+	if (fa->exited)
+		snprintf(how, sizeof(how), "exited with status %d", fa->exit_status);
+	else
+		snprintf(how, sizeof(how), "died of SIG%s", abbrev ? abbrev : "?");
+	fprintf(f, "!! pid %u %s during a collection (%s) on thread %u (%s), %.3f ms in\n", c->pid, how, gen,
+		c->tid, c->thread, c->pause_ns / 1e6);
+	if (fa->exited)
+		fprintf(f, "   started %s\n", when);
+	else if (!fa->signal_seen)
+		fprintf(f, "   started %s; the signal was not seen sent\n", when);
+	else if (fa->self)
+		fprintf(f, "   started %s; the process raised the signal itself (abort() or a fault)\n", when);
 	else
 		fprintf(f, "   started %s; the signal was sent by pid %u\n", when, fa->sender);
+	if (nat && nat->phase)
+		fprintf(f, "   phase: %s [%.40s]\n", nat->phase_text, nat->phase_function);
+	else
+		fprintf(f, "   phase: unknown (no native frame names it)\n");
+	if (nat && nat->in) {
+		tty_clean(nat->in->function, fn, sizeof(fn));
+		fprintf(f, "   in %.60s (%.60s)\n", fn, nat->in->file);
+	}
 	if (c->stack)
 		print_stack(f, c->stack);
 	else

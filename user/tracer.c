@@ -261,10 +261,16 @@ static void attach_fatal(struct tracer *tr)
 
 	if (!l) {
 		p_warn("cannot watch for fatal signals (tp_btf/signal_generate: %s): a collection "
-		       "the target dies in will not be reported", strerror(errno));
-		return;
+		       "the target dies in will be reported without its signal", strerror(errno));
 	}
 	tr->obj->links.signal_generate = l;
+	l = bpf_program__attach(tr->obj->progs.sched_process_exit);
+	if (!l) {
+		p_warn("cannot watch threads exit (tp_btf/sched_process_exit: %s): a collection the target "
+		       "dies in will not be reported", strerror(errno));
+		return;
+	}
+	tr->obj->links.sched_process_exit = l;
 }
 
 /* BPF open, rodata, load, attach. */
@@ -380,6 +386,7 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .ps = tr->ps,
 					  .ot = tr->ot,
 					  .fatal_ps = tr->ps ? tr->ps : tr->fatal_ps,
+					  .fatal_root = tr->t.pm.foreign_root ? tr->t.pm.root : "/",
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
 				  },
