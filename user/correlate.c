@@ -209,6 +209,8 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 		f.c.stack_known = true;
 		f.c.stack_wanted = true;
 		f.c.stack = pystack_fatal(ps, e);
+		if (e->stack_depth > e->nframes && e->nframes <= GCSCOPE_FATAL_FRAMES)
+			f.stack_more = e->stack_depth - e->nframes;
 	}
 	if ((e->flags & GCSCOPE_FATAL_F_NATIVE) && (native = malloc(sizeof(*native)))) {
 		fatal_native_resolve(e, c->cfg.fatal_root, native);

@@ -102,6 +102,7 @@ struct gc_fatal {
 	const struct fatal_native *native; /* its native frames, phase; NULL if not scanned */
 	bool python_read;		/* c.stack was read at the signal */
 	const char *stack_why;		/* why there is no stack, or NULL */
+	unsigned stack_more;		/* outer frames captured but not named (past GCSCOPE_FATAL_FRAMES) */
 };
 
 /* What a trace is attached to, and how. */

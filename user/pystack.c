@@ -913,8 +913,8 @@ const struct pystack_result *pystack_fatal(struct pystack *ps, const struct gcsc
 	free_strs(&ps->held);
 	memset(r, 0, sizeof(*r));
 	r->flags = f->stack_flags;
-	/* frames past the named ones are not shown: say so as truncated */
-	r->truncated = (f->stack_flags & GCSCOPE_STACK_F_TRUNCATED) || f->stack_depth > n;
+	/* frames past the named ones are not shown: the caller says so */
+	r->truncated = f->stack_flags & GCSCOPE_STACK_F_TRUNCATED;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct gcscope_fatal_frame *raw = &f->frames[i];
 		struct pystack_frame *fr = &r->frames[r->n++];

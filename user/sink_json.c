@@ -214,6 +214,8 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 	}
 	if (c->stack) {
 		json_stack(&w, c->stack);
+		if (fa->stack_more)
+			jw_uint(&w, "stack_unnamed", fa->stack_more);
 	} else {
 		jw_key_arr(&w, "stack");
 		jw_arr_end(&w);
@@ -402,7 +404,8 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 	jw_uint(&w, "lost", e->lost);
 	jw_uint(&w, "unpaired", e->unpaired);
 	jw_uint(&w, "hidden", e->hidden);
-	jw_uint(&w, "fatal_collections", e->fatal);
+	if (e->fatal)
+		jw_uint(&w, "fatal_collections", e->fatal);
 	json_stats(&w, e->stats, e->wall_ns);
 	if (e->objects)
 		json_objects(&w, e->objects);

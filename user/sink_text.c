@@ -181,6 +181,9 @@ static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 		print_stack(f, c->stack);
 	else
 		fprintf(f, "    (no stack: %s)\n", fa->stack_why ? fa->stack_why : "unknown");
+	if (fa->stack_more)
+		fprintf(f, "    ... (%u outer frames not named: only the innermost %d are read at death)\n",
+			fa->stack_more, GCSCOPE_FATAL_FRAMES);
 	if (c->types_traced)
 		print_types(f, c, s->cfg.top);
 	print_findings(f, c);
