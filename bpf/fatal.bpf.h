@@ -559,6 +559,17 @@ static __always_inline int fatal_on_exit(struct task_struct___fatal *task)
 		fatal_python(f);
 	}
 	fatal_native(f);
+	f->obj = f->pytype = f->ts_entered = 0;
+	if (targ_owners) {
+		struct entered *en = bpf_map_lookup_elem(&entered, &tid);
+
+		if (en && en->ts_start == s->ts) {
+			f->flags |= GCSCOPE_FATAL_F_ENTERED;
+			f->obj = en->obj;
+			f->pytype = en->pytype;
+			f->ts_entered = en->ts;
+		}
+	}
 	if (bpf_ringbuf_output(&events, f, sizeof(*f), BPF_RB_FORCE_WAKEUP))
 		count(GCSCOPE_CNT_LOST);
 	return 0;

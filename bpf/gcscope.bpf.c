@@ -238,6 +238,13 @@ int BPF_KPROBE(uprobe_dealloc, void *obj)
 	return owner_free((__u64)obj);
 }
 
+/* attached by user space to the tp_traverse of watched extension types */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_traverse, void *obj)
+{
+	return traverse_enter((__u64)obj);
+}
+
 /* The collection that kills the process (bpf/fatal.bpf.h) */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(signal_generate, int sig, void *info, struct task_struct___fatal *task, int group, int result)

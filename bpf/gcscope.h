@@ -18,6 +18,7 @@ enum gcscope_event_type {
 	GCSCOPE_EV_NEW_TYPE = 5, /* struct gcscope_new_type: --owners asks for a verdict */
 	GCSCOPE_EV_TYPE_NAME = 6, /* struct gcscope_type_name: first sight of a type in a walk */
 	GCSCOPE_EV_FATAL = 7,	/* struct gcscope_fatal: a fatal signal during a collection */
+	GCSCOPE_EV_TOUCH = 8,	/* struct gcscope_touch: a watched object traversed off its thread */
 };
 
 /* struct gc_generation_stats of the target, one per generation. */
@@ -128,6 +129,21 @@ struct gcscope_finding {
 	struct gcscope_owner owner;
 };
 
+/* --owners: an object of a watched type whose tp_traverse a collection on
+ * another thread than its owner's entered (bpf/objects.bpf.h), sent at
+ * once, once per object and collection: before any abort it causes. */
+struct gcscope_touch {
+	__u32 type;		/* GCSCOPE_EV_TOUCH */
+	__u32 tid;		/* the collecting thread */
+	__u32 pid;
+	__u32 pad;
+	__u64 ts_start;		/* the collection's ts_start */
+	__u64 obj;
+	__u64 ts;		/* when */
+	char comm[GCSCOPE_COMM_LEN]; /* the collecting thread's */
+	struct gcscope_owner owner;
+};
+
 /* Verdicts of the "type_verdict" map, written by user space. */
 enum gcscope_verdict {
 	GCSCOPE_VERDICT_PENDING = 1,	/* asked (GCSCOPE_EV_NEW_TYPE), no answer yet */
@@ -172,6 +188,7 @@ struct gcscope_type_name {
 #define GCSCOPE_FATAL_F_SIGNAL	(1U << 2) /* the signal was seen generated (sig, sender, ts_signal) */
 #define GCSCOPE_FATAL_F_EXIT	(1U << 3) /* no signal: the process exited (exit_status) */
 #define GCSCOPE_FATAL_F_NATIVE	(1U << 4) /* the native stack was scanned */
+#define GCSCOPE_FATAL_F_ENTERED	(1U << 5) /* obj, pytype: the last watched tp_traverse entered */
 #define GCSCOPE_FATAL_HIT_IP	0xffff	/* hits[].word of the interrupted instruction */
 #define GCSCOPE_FATAL_NO_FILE	0xff
 
@@ -228,6 +245,8 @@ struct gcscope_fatal {
 	__u32 pad2;
 	char comm[GCSCOPE_COMM_LEN];
 	__u64 ip, sp;		/* user registers when the thread entered the kernel */
+	__u64 obj, pytype;	/* if F_ENTERED: the object whose tp_traverse it entered last */
+	__u64 ts_entered;	/* when */
 	struct gcscope_fatal_hit hits[GCSCOPE_FATAL_HITS];
 	struct gcscope_fatal_file files[GCSCOPE_FATAL_FILES];
 	struct gcscope_fatal_frame frames[GCSCOPE_FATAL_FRAMES];

@@ -216,6 +216,11 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 		fatal_native_resolve(e, c->cfg.fatal_root, native);
 		f.native = native;
 	}
+	if (c->cfg.ot && (e->flags & GCSCOPE_FATAL_F_ENTERED)) {
+		f.obj = e->obj;
+		f.obj_type = objtrack_type_name(c->cfg.ot, e->pytype);
+		f.ts_entered = e->ts_entered;
+	}
 	if (c->cfg.ot) {
 		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
 		types = add_objects(c, oc, &f.c);
@@ -229,6 +234,33 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 	}
 	if (c->cfg.ot)
 		objtrack_done(c->cfg.ot, oc, f.c.gen, name);
+}
+
+/* --owners: a foreign thread's collection entered a watched object's
+ * tp_traverse.  Said now: the next thing may be the process's death. */
+static void on_touch(struct correlator *c, const struct gcscope_touch *e)
+{
+	char name[GC_THREAD_NAME_LEN], owner[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN];
+	struct gc_touch t = {
+		.tid = e->tid,
+		.thread = name,
+		.ts_start = e->ts_start,
+		.ts = e->ts,
+		.f = {
+			.obj = e->obj,
+			.owner_tid = e->owner.tid,
+			.owner_thread = owner,
+			.created_ns = e->owner.ts,
+		},
+	};
+
+	memcpy(comm, e->comm, sizeof(comm));
+	clean_comm(comm, name);
+	memcpy(comm, e->owner.comm, sizeof(comm));
+	clean_comm(comm, owner);
+	t.f.type = objtrack_type_name(c->cfg.ot, e->owner.pytype);
+	t.pid = e->pid;
+	sinks_touch(c->sinks, &t);
 }
 
 /* Records are copied out before use: a ring buffer's are 8-byte aligned,
@@ -273,6 +305,14 @@ int correlator_feed(struct correlator *c, const void *data, size_t size)
 		memcpy(e, data, sizeof(*e));
 		on_fatal(c, e);
 		free(e);
+		return 0;
+	}
+	case GCSCOPE_EV_TOUCH: {
+		struct gcscope_touch e;
+
+		COPY_RECORD(e, data, size);
+		if (c->cfg.ot)
+			on_touch(c, &e);
 		return 0;
 	}
 	case GCSCOPE_EV_TYPES: {

@@ -56,6 +56,13 @@ void sinks_fatal(struct sinks *l, const struct gc_fatal *f)
 			l->s[i]->ops->fatal(l->s[i], f);
 }
 
+void sinks_touch(struct sinks *l, const struct gc_touch *t)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->s[i]->ops->touch)
+			l->s[i]->ops->touch(l->s[i], t);
+}
+
 void sinks_detach(struct sinks *l, const struct gc_end *e)
 {
 	for (int i = 0; i < l->n; i++)

@@ -29,6 +29,8 @@ struct sink_ops {
 	void (*tick)(struct sink *s, uint64_t now_ns);
 	/* the target is dying of a signal in the middle of collection f->c */
 	void (*fatal)(struct sink *s, const struct gc_fatal *f);
+	/* --owners: a watched object traversed by a foreign thread's collection */
+	void (*touch)(struct sink *s, const struct gc_touch *t);
 	void (*detach)(struct sink *s, const struct gc_end *e);
 	void (*free)(struct sink *s);
 };
@@ -66,6 +68,7 @@ void sinks_collection(struct sinks *l, const struct gc_collection *c);
 void sinks_lost(struct sinks *l, uint64_t count, uint64_t total);
 void sinks_tick(struct sinks *l, uint64_t now_ns);
 void sinks_fatal(struct sinks *l, const struct gc_fatal *f);
+void sinks_touch(struct sinks *l, const struct gc_touch *t);
 void sinks_detach(struct sinks *l, const struct gc_end *e);
 void sinks_free(struct sinks *l);
 

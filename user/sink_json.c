@@ -183,9 +183,18 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 		jw_null(&w, "phase");
 		jw_null(&w, "phase_function");
 	}
-	/* which object and type were being traversed is not known */
-	jw_null(&w, "object");
-	jw_null(&w, "object_type");
+	/* --owners: the last watched object whose tp_traverse it entered */
+	if (fa->obj_type) {
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fa->obj);
+		jw_str(&w, "object", addr);
+		jw_str(&w, "object_type", fa->obj_type);
+		jw_uint(&w, "object_entered_ns", fa->ts_entered);
+	} else {
+		jw_null(&w, "object");
+		jw_null(&w, "object_type");
+	}
 	if (fa->native && fa->native->in) {
 		jw_str(&w, "native_function", fa->native->in->function);
 		jw_str(&w, "native_file", fa->native->in->path);
@@ -237,6 +246,33 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 	jw_obj_end(&w);
 	jw_line(&w);
 	json_findings(s, c);
+	fflush(s->cfg.out);
+}
+
+/* "traversal" (docs/json-schema.md) */
+static void json_touch(struct sink *s, const struct gc_touch *t)
+{
+	char when[40], addr[24];
+	struct jw w;
+
+	sink_fmt_time(t->ts, s->mono_to_real, when, sizeof(when), true);
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)t->f.obj);
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "traversal");
+	jw_str(&w, "time", when);
+	jw_uint(&w, "ts_ns", t->ts);
+	jw_uint(&w, "collection_ts_ns", t->ts_start);
+	jw_uint(&w, "pid", t->pid);
+	jw_uint(&w, "tid", t->tid);
+	jw_str(&w, "thread", t->thread);
+	jw_str(&w, "object", addr);
+	jw_str(&w, "object_type", t->f.type);
+	jw_uint(&w, "owner_tid", t->f.owner_tid);
+	jw_str(&w, "owner_thread", t->f.owner_thread);
+	jw_uint(&w, "created_ns", t->f.created_ns);
+	jw_obj_end(&w);
+	jw_line(&w);
 	fflush(s->cfg.out);
 }
 
@@ -425,6 +461,7 @@ static const struct sink_ops json_ops = {
 	.collection = json_collection,
 	.lost = json_lost,
 	.fatal = json_fatal,
+	.touch = json_touch,
 	.detach = json_detach,
 	.free = json_free,
 };

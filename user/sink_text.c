@@ -177,6 +177,10 @@ static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 		tty_clean(nat->in->function, fn, sizeof(fn));
 		fprintf(f, "   in %.60s (%.60s)\n", fn, nat->in->file);
 	}
+	if (fa->obj_type)
+		fprintf(f, "   last entered: tp_traverse of %.40s 0x%llx, %.3f ms before\n", fa->obj_type,
+			(unsigned long long)fa->obj,
+			fa->ts_signal > fa->ts_entered ? (fa->ts_signal - fa->ts_entered) / 1e6 : 0.0);
 	if (c->stack)
 		print_stack(f, c->stack);
 	else
@@ -187,6 +191,16 @@ static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 	if (c->types_traced)
 		print_types(f, c, s->cfg.top);
 	print_findings(f, c);
+	fflush(f);
+}
+
+/* A watched object traversed off its owner's thread: said at once. */
+static void text_touch(struct sink *s, const struct gc_touch *t)
+{
+	FILE *f = s->cfg.out;
+
+	fprintf(f, "  !! %.32s 0x%llx traversed by a collection on thread %u (%s), owned by thread %u (%s)\n",
+		t->f.type, (unsigned long long)t->f.obj, t->tid, t->thread, t->f.owner_tid, t->f.owner_thread);
 	fflush(f);
 }
 
@@ -373,6 +387,7 @@ static const struct sink_ops text_ops = {
 	.attach = text_attach,
 	.collection = text_collection,
 	.fatal = text_fatal,
+	.touch = text_touch,
 	.detach = text_detach,
 	.free = text_free,
 };

@@ -42,6 +42,11 @@ struct tracer {
 		struct bpf_link *link;
 	} dealloc_hooks[MAX_DEALLOC_HOOKS];
 	int ndealloc_hooks;
+	struct {
+		uint64_t addr;
+		struct bpf_link *link;
+	} traverse_hooks[MAX_DEALLOC_HOOKS];
+	int ntraverse_hooks;
 	int verdict_fd;
 	int pidfd;
 	bool reaped;
@@ -127,6 +132,53 @@ static int hook_dealloc(uint64_t addr, void *ctx)
 	return r;
 }
 
+/* --owners: the tp_traverse of a watched type, to see a foreign thread's
+ * collection enter it (bpf/objects.bpf.h traverse_enter()).  Only an
+ * extension's own function: the interpreter's (subtype_traverse of every
+ * Python class, the builtin types') run for every object of a collection,
+ * and a uprobe on each call would cost the target more than the walk. */
+static int hook_traverse(uint64_t addr, void *ctx)
+{
+	struct tracer *t = ctx;
+	struct procmaps pm;
+	char path[PATH_MAX], inside[PATH_MAX];
+	int r = -ENOENT;
+
+	for (int i = 0; i < t->ntraverse_hooks; i++)
+		if (t->traverse_hooks[i].addr == addr)
+			return 0;
+	if (t->ntraverse_hooks == MAX_DEALLOC_HOOKS)
+		return -ENOSPC;
+	if (procmaps_read(&pm, t->pid))
+		return -ESRCH;
+	for (int i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+		struct bpf_link *l;
+
+		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
+			continue;
+		procmaps_inside_path(&pm, m->path, inside, sizeof(inside));
+		if (!strcmp(inside, t->t.py_inside)) {
+			r = -EPERM;	/* the interpreter's own */
+			break;
+		}
+		if (procmaps_open_path(&pm, m, path, sizeof(path)))
+			break;
+		l = bpf_program__attach_uprobe(t->obj->progs.uprobe_traverse, false, t->pid, path,
+					       addr - m->start + m->offset);
+		if (!l) {
+			r = -errno;
+			break;
+		}
+		t->traverse_hooks[t->ntraverse_hooks].link = l;
+		t->traverse_hooks[t->ntraverse_hooks++].addr = addr;
+		r = 0;
+		break;
+	}
+	procmaps_free(&pm);
+	return r;
+}
+
 /* --types/--owners before load: where to walk, what to watch. */
 static int setup_objects(struct tracer *tr)
 {
@@ -200,6 +252,7 @@ static int attach_objects(struct tracer *tr)
 				     plan->alloc[i].name, strerror(errno));
 	}
 	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
+	objtrack_set_traverse_hook(tr->ot, hook_traverse, tr);
 	return 0;
 }
 
@@ -322,6 +375,7 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_collected, tr->ot != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
 
 	if (gcscope_bpf__load(obj))
 		return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
@@ -551,6 +605,8 @@ void tracer_close(struct tracer *t, bool failed)
 		bpf_link__destroy(t->alloc_links[i]);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
+	for (int i = 0; i < t->ntraverse_hooks; i++)
+		bpf_link__destroy(t->traverse_hooks[i].link);
 	gcscope_bpf__destroy(t->obj);
 	correlator_free(t->corr);
 	objtrack_free(t->ot);

@@ -53,7 +53,7 @@ def report_of(d):
 PHASE_FUNCTIONS = ("subtract_refs", "deduce_unreachable")
 
 
-def check_fatal(interp, records, rep, launched=True):
+def check_fatal(interp, records, rep, launched=True, owners=False):
     fatal = [r for r in records if r["type"] == "fatal_collection"]
     assert len(fatal) == 1, records[-3:]
     f = fatal[0]
@@ -80,7 +80,8 @@ def check_fatal(interp, records, rep, launched=True):
         assert f["phase"] == "traverse" and f["phase_function"] in PHASE_FUNCTIONS, f
     assert f["native_function"] == "Unsendable_traverse", f["native_stack"]
     assert os.path.basename(f["native_file"]).startswith("gcxt."), f["native_file"]
-    assert f["object"] is None and f["object_type"] is None
+    if not owners:
+        assert f["object"] is None and f["object_type"] is None
     # the collection never ended: no collection record for it
     assert not [r for r in records if r["type"] == "collection" and r["ts_ns"] == f["ts_ns"]]
     summary = records[-1]
@@ -100,26 +101,50 @@ def test_launched(gcscope, interp, tmp_path):
     assert "findings" not in f and "types" not in f
 
 
-def test_attached(gcscope, interp, tmp_path):
-    """-p, and without --stack: the fatal record has its stack anyway."""
-    d = prepare(interp, tmp_path)
+def attached(gcscope, interp, d, *trace_args, env=None, rc=-6):
+    """trace -j -p on the program started with "wait"; its records."""
     t = subprocess.Popen(argv(interp, d, "wait"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = t.stdout.readline()
         assert line.startswith("ready"), (line, t.stderr.read())
-        g = Gcscope(gcscope, "trace", "-j", "-p", t.pid)
+        g = Gcscope(gcscope, "trace", "-j", "-p", t.pid, *trace_args)
         g.wait_attached()
         t.stdin.write("go\n")
         t.stdin.flush()
-        assert t.wait(timeout=120) == -6, t.stderr.read()[-2000:]
+        assert t.wait(timeout=120) == rc, t.stderr.read()[-2000:]
         records = g.finish()
     finally:
         if t.poll() is None:
             t.kill()
             t.wait()
     assert g.proc.returncode == 0, g.stderr
-    check_fatal(interp, records, report_of(d), launched=False)
+    return records
+
+
+def test_attached(gcscope, interp, tmp_path):
+    """-p, and without --stack: the fatal record has its stack anyway."""
+    d = prepare(interp, tmp_path)
+    check_fatal(interp, attached(gcscope, interp, d), report_of(d), launched=False)
+
+
+def test_attached_owners(gcscope, interp, tmp_path):
+    """Issue 8, item 3: with --owners, the traversal off the owner's thread
+    is a record at that moment, before the abort; the fatal record names
+    the object whose tp_traverse was entered last."""
+    if not interp.dwarf:
+        pytest.skip(f"{interp.name}: no debug info, so no --owners")
+    d = prepare(interp, tmp_path)
+    records = attached(gcscope, interp, d, "--owners", "gcxt.*")
+    rep = report_of(d)
+    f = check_fatal(interp, records, rep, launched=False, owners=True)
+    t = [x for x in records if x["type"] == "traversal"]
+    assert len(t) == 1, t
+    assert records.index(t[0]) < records.index(f)
+    assert (t[0]["tid"], t[0]["owner_tid"]) == (rep["worker_native_id"], rep["main_native_id"])
+    assert t[0]["object_type"] == f["object_type"] == "gcxt.Unsendable"
+    assert t[0]["object"] == f["object"] and t[0]["collection_ts_ns"] == f["ts_ns"]
+    assert f["ts_ns"] <= f["object_entered_ns"] <= f["signal_ts_ns"]
 
 
 def test_owners_so_far(gcscope, interp, tmp_path):
@@ -132,9 +157,27 @@ def test_owners_so_far(gcscope, interp, tmp_path):
     r = run(gcscope, "trace", "-j", "-o", out, "--owners", "gcxt.*", "--", *argv(interp, d), timeout=180)
     assert r.returncode == 0, r.stderr
     records = [json.loads(l) for l in out.read_text().splitlines()]
-    f = check_fatal(interp, records, report_of(d))
+    rep = report_of(d)
+    f = check_fatal(interp, records, rep, owners=True)
     assert f["findings"] == 0 and f["objects_seen"] is None, f
     assert not [x for x in records if x["type"] == "finding" and x["ts_ns"] == f["ts_ns"]]
+
+
+def test_traversals_counted(gcscope, interp, tmp_path):
+    """GCXT_MODE=count: no abort; every Unsendable the worker's collection
+    traverses is one traversal record (once per object and collection)."""
+    if not interp.dwarf:
+        pytest.skip(f"{interp.name}: no debug info, so no --owners")
+    d = prepare(interp, tmp_path)
+    records = attached(gcscope, interp, d, "--owners", "gcxt.*", env=dict(os.environ, GCXT_MODE="count"),
+                       rc=0)
+    rep = report_of(d)
+    t = [x for x in records if x["type"] == "traversal"]
+    assert len(t) == 40 == len({x["object"] for x in t}), len(t)
+    assert {(x["tid"], x["owner_tid"], x["object_type"]) for x in t} == {
+        (rep["worker_native_id"], rep["main_native_id"], "gcxt.Unsendable")}
+    assert len({x["collection_ts_ns"] for x in t}) == 1
+    assert not [x for x in records if x["type"] == "fatal_collection"]
 
 
 def test_text(gcscope, interp, tmp_path):

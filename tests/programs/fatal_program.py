@@ -17,6 +17,7 @@ import os
 import resource
 import sys
 import threading
+import time
 
 
 class Holder:
@@ -51,6 +52,9 @@ def main():
         h.u = a
         keep += [a, b, h]
     gc.collect()          # on the main thread: traverses are fine here
+    # trace --owners hooks a watched type's tp_traverse when its first
+    # instance appears, asynchronously (milliseconds): let it
+    time.sleep(0.5)
     report = {"pid": os.getpid(), "main_native_id": threading.get_native_id(),
               "file": os.path.abspath(__file__), "function": "collect_on_worker"}
     worker = threading.Thread(target=collect_on_worker, args=(report, report_path), name="collector")
