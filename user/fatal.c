@@ -233,53 +233,85 @@ static void open_dwarf(struct rfile *rf, const char *root)
 		rf->dbg_ok = true;
 }
 
+/* The inlined subroutines whose code holds pc, outermost first, under die
+ * (a CU, a partial unit dwz imports, a function, a block): at most one
+ * child holds pc at each level.  Not dwarf_getscopes(): it leaks in
+ * elfutils 0.188 when no scope matches. */
+#define FATAL_INLINE_DEPTH 16
+struct inl {
+	const char *name[FATAL_INLINE_DEPTH];
+	int n;
+};
+
+static bool find_inlined(Dwarf_Die *die, uint64_t pc, int depth, struct inl *out)
+{
+	Dwarf_Die child;
+
+	if (depth > 24 || dwarf_child(die, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		Dwarf_Attribute a;
+		Dwarf_Die unit, origin;
+
+		if (tag == DW_TAG_imported_unit) {
+			if (dwarf_attr(&child, DW_AT_import, &a) && dwarf_formref_die(&a, &unit) &&
+			    find_inlined(&unit, pc, depth + 1, out))
+				return true;
+			continue;
+		}
+		if (tag == DW_TAG_namespace) {
+			if (find_inlined(&child, pc, depth + 1, out))
+				return true;
+			continue;
+		}
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
+			continue;
+		if (dwarf_haspc(&child, pc) <= 0)
+			continue;
+		if (tag == DW_TAG_inlined_subroutine && out->n < FATAL_INLINE_DEPTH) {
+			const char *nm = NULL;
+
+			if (dwarf_attr_integrate(&child, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin))
+				nm = dwarf_diename(&origin);
+			out->name[out->n++] = nm ? nm : dwarf_diename(&child);
+		}
+		find_inlined(&child, pc, depth + 1, out);
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* The innermost inlined function at vaddr (a phase's name anywhere in the
+ * chain wins: an inline helper such as _PyObject_IS_GC may sit inside it),
+ * from DWARF; NULL if none. */
 static const char *inlined_at(struct rfile *rf, uint64_t vaddr)
 {
-	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Die cu;
 	uint64_t bias;
 	Dwarf *dw;
-	const char *name = NULL;
-	int n;
+	struct inl in = { .n = 0 };
+	const char *text;
 
 	if (!rf->dw || !(dw = dwarfinfo_dwarf(rf->dw, &bias)))
 		return NULL;
-	if (!dwarf_addrdie(dw, vaddr, &cu)) {
-		/* no .debug_aranges (LTO builds): look at every CU */
+	if (!dwarf_addrdie(dw, vaddr, &cu) || !find_inlined(&cu, vaddr, 0, &in)) {
+		/* no .debug_aranges entry (LTO builds): look at every CU */
 		Dwarf_Off off = 0, next;
 		size_t hsize;
 		bool found = false;
 
+		in.n = 0;
 		while (!found && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 			if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_haspc(&cu, vaddr) > 0)
-				found = true;
+				found = find_inlined(&cu, vaddr, 0, &in);
 			off = next;
 		}
-		if (!found)
-			return NULL;
 	}
-	n = dwarf_getscopes(&cu, vaddr, &scopes);
-	/* innermost first; a phase's name anywhere in the chain wins (an
-	 * inline helper such as _PyObject_IS_GC may sit inside it) */
-	for (int i = 0; i < n; i++) {
-		Dwarf_Attribute a;
-		Dwarf_Die origin;
-		const char *nm, *text;
-
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
-		if (dwarf_attr_integrate(&scopes[i], DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin))
-			nm = dwarf_diename(&origin);
-		else
-			nm = dwarf_diename(&scopes[i]);
-		if (!name)
-			name = nm;
-		if (fatal_phase_of(nm, &text)) {
-			name = nm;
-			break;
-		}
-	}
-	free(scopes);
-	return name;
+	for (int i = in.n - 1; i >= 0; i--)
+		if (fatal_phase_of(in.name[i], &text))
+			return in.name[i];
+	return in.n ? in.name[in.n - 1] : NULL;
 }
 
 static bool is_libc(const char *base)

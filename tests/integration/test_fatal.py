@@ -74,9 +74,7 @@ def check_fatal(interp, records, rep, launched=True, owners=False):
                                                           else "_bootstrap_inner"], f["stack"]
     # native frames, from the files on disk: the extension keeps its
     # symbols; the phase needs the collector's (a -dbg package, pyenv -g)
-    # (Debian's release builds with -dbg: their LTO DWARF gives no scope
-    # at a return address in gc_collect_main, so no phase: said unknown)
-    if f["phase"] is not None or "pyenv" in interp.tags or interp.debug:
+    if f["phase"] is not None or interp.dwarf:
         assert f["phase"] == "traverse" and f["phase_function"] in PHASE_FUNCTIONS, f
     assert f["native_function"] == "Unsendable_traverse", f["native_stack"]
     assert os.path.basename(f["native_file"]).startswith("gcxt."), f["native_file"]
@@ -193,7 +191,7 @@ def test_text(gcscope, interp, tmp_path):
     assert (int(m.group(1)), int(m.group(2))) == (rep["pid"], rep["worker_native_id"])
     assert m.group(4) in ["unknown (no native frame names it)"] + [
         "computing reachability (tp_traverse) [%s]" % p for p in PHASE_FUNCTIONS], m.group(4)
-    if "pyenv" in interp.tags or interp.debug:
+    if interp.dwarf:
         assert m.group(4) != "unknown (no native frame names it)"
     assert m.group(5) == "Unsendable_traverse" and m.group(6).startswith("gcxt.")
     assert (m.group(7), int(m.group(9))) == (rep["function"], rep["line"])
