@@ -17,8 +17,8 @@
  *    Signals are generated with the siglock held and interrupts off, where
  *    bpf_find_vma() works once per program at most: nothing more here.
  *  - tp_btf/sched_process_exit: every thread of a dying process passes
- *    there, in do_exit(), with its mm still mapped (Linux 6.16+: before
- *    exit_mm()) and interrupts on.  A thread in a collection (its
+ *    there, in do_exit(), with its mm still mapped (recent kernels fire
+ *    it before exit_mm(); checked on 6.18) and interrupts on.  A thread in a collection (its
  *    `starts` entry) sends one GCSCOPE_EV_FATAL record: the signal noted
  *    (or the exit code), the collection, the innermost Python frames with
  *    their names and line tables copied out (user/pystack.c decodes them),

@@ -252,8 +252,8 @@ int BPF_PROG(signal_generate, int sig, void *info, struct task_struct___fatal *t
 	return fatal_on_signal(sig, task, result);
 }
 
-/* Linux 6.16 moved this tracepoint before exit_mm() in do_exit(), so that
- * BPF can read the exiting thread's memory; fentry and kprobes are refused
+/* Recent kernels (2025; checked on 6.18) fire this tracepoint before
+ * exit_mm() in do_exit(), so that BPF can read the exiting thread's memory; fentry and kprobes are refused
  * on the machines tested (EPERM, and no kprobe PMU without tracefs). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct___fatal *task)
