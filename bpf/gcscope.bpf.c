@@ -182,6 +182,16 @@ static __always_inline int on_done(__s64 total, bool have_total)
 			e->flags |= GCSCOPE_F_STATS | GCSCOPE_F_GEN_FROM_STATS;
 			break;
 		}
+		/* No counter moved: the collector was entered but collected
+		 * nothing, e.g. 3.13's gc_collect_main() returning 0 at once
+		 * while another thread collects (gcstate->collecting).  Not a
+		 * collection: counted, not reported. */
+		if (!(e->flags & GCSCOPE_F_STATS)) {
+			bpf_ringbuf_discard(e, 0);
+			bpf_map_delete_elem(&starts, &tid);
+			count(GCSCOPE_CNT_NOT_COLLECTED);
+			return 0;
+		}
 	} else if (s->stats_ok) {
 		count(GCSCOPE_CNT_STATS_FAULT);
 	}

@@ -260,6 +260,7 @@ enum gcscope_counter {
 	GCSCOPE_CNT_START_FULL,		/* too many threads in a collection at once */
 	GCSCOPE_CNT_WALK_FAULT,		/* the collected list could not be read to its end */
 	GCSCOPE_CNT_WALK_CAPPED,	/* walks stopped at --max-objects */
+	GCSCOPE_CNT_NOT_COLLECTED,	/* the collector returned with no counter moved */
 	GCSCOPE_CNT__MAX,
 };
 

@@ -10,6 +10,7 @@
 #include "gcscope.h"
 #include "objects.h"
 #include "pystack.h"
+#include "pythreads.h"
 #include "stats.h"
 
 struct correlator {
@@ -23,6 +24,8 @@ struct correlator {
 	size_t capf;
 	char (*owner_names)[GC_THREAD_NAME_LEN];
 	size_t capo;
+	char (*owner_py_names)[GC_PY_THREAD_NAME_LEN];
+	size_t capp;
 };
 
 struct correlator *correlator_new(const struct correlator_config *cfg, struct sinks *sinks)
@@ -44,6 +47,7 @@ void correlator_free(struct correlator *c)
 	stats_free(&c->stats);
 	free(c->findings);
 	free(c->owner_names);
+	free(c->owner_py_names);
 	free(c);
 }
 
@@ -58,6 +62,15 @@ static void clean_comm(const char comm[GCSCOPE_COMM_LEN], char out[GC_THREAD_NAM
 	memcpy(out, comm, GCSCOPE_COMM_LEN);
 	out[GCSCOPE_COMM_LEN] = '\0';
 	tty_clean(out, out, GC_THREAD_NAME_LEN);
+}
+
+/* The Python name of thread tid into out ("" if unknown); true if known. */
+static bool py_name(struct correlator *c, uint32_t tid, uint64_t now, char out[GC_PY_THREAD_NAME_LEN])
+{
+	const char *n = pythreads_name(c->cfg.pt, tid, now);
+
+	snprintf(out, GC_PY_THREAD_NAME_LEN, "%s", n ? n : "");
+	return n != NULL;
 }
 
 /* Room for need elements in a growable array (see grow_array()). */
@@ -96,7 +109,8 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 		gc->types = types;
 	}
 	if (!nf || reserve(&c->findings, &c->capf, nf, sizeof(*c->findings)) ||
-	    reserve(&c->owner_names, &c->capo, nf, sizeof(*c->owner_names)))
+	    reserve(&c->owner_names, &c->capo, nf, sizeof(*c->owner_names)) ||
+	    reserve(&c->owner_py_names, &c->capp, nf, sizeof(*c->owner_py_names)))
 		return types;
 	for (size_t i = 0; i < nf; i++) {
 		const struct gcscope_finding *f = &oc->findings[i];
@@ -109,6 +123,8 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 			.owner_thread = c->owner_names[i],
 			.created_ns = f->owner.ts,
 		};
+		if (c->cfg.pt && py_name(c, f->owner.tid, gc->ts_end, c->owner_py_names[i]))
+			c->findings[i].owner_py_thread = c->owner_py_names[i];
 	}
 	gc->findings = c->findings;
 	gc->nfindings = nf;
@@ -117,7 +133,7 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 
 static void on_collection(struct correlator *c, const struct gcscope_collection *e)
 {
-	char name[GC_THREAD_NAME_LEN];
+	char name[GC_THREAD_NAME_LEN], pyname[GC_PY_THREAD_NAME_LEN];
 	struct objcoll *oc = NULL;
 	struct gc_type_count *types = NULL;
 	bool counts = e->flags & GCSCOPE_F_STATS;
@@ -137,6 +153,11 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
 	};
 
 	clean_comm(e->comm, name);
+	if (c->cfg.pt) {
+		gc.py_threads_traced = true;
+		if (py_name(c, e->tid, e->ts_end, pyname))
+			gc.py_thread = pyname;
+	}
 	if (c->cfg.ps) {
 		gc.stack_known = true;
 		gc.stack_wanted = c->cfg.show_stack;
@@ -146,7 +167,7 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
 		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
 		types = add_objects(c, oc, &gc);
 	}
-	stats_add(&c->stats, gc.gen, e->tid, name, gc.pause_ns, counts ? e->collected : -1,
+	stats_add(&c->stats, gc.gen, e->tid, gc.py_thread ? gc.py_thread : name, gc.pause_ns, counts ? e->collected : -1,
 		  counts ? e->uncollectable : -1);
 	if (!c->stats.first_ns || e->ts_start < c->stats.first_ns)
 		c->stats.first_ns = e->ts_start;

@@ -35,6 +35,7 @@ struct correlator_config {
 	 * else a symbolizer of its own), NULL if the layout has none */
 	struct pystack *fatal_ps;
 	const char *fatal_root;		/* the target's root as we see it ("/", a chroot) */
+	struct pythreads *pt;		/* Python thread names, or NULL */
 	/* tell BPF a type's --owners verdict (GCSCOPE_VERDICT_*) */
 	void (*set_verdict)(void *ctx, uint64_t type, uint32_t verdict);
 	void *ctx;

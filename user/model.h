@@ -47,6 +47,7 @@ struct gc_finding {
 	const char *type;		/* its type's name */
 	uint32_t owner_tid;
 	const char *owner_thread;	/* kernel name of the owner thread, cleaned */
+	const char *owner_py_thread;	/* its threading.Thread name, NULL if unknown */
 	uint64_t created_ns;		/* CLOCK_MONOTONIC, when it was made */
 };
 
@@ -55,6 +56,7 @@ struct gc_collection {
 	uint32_t tid;			/* the collecting thread */
 	const char *thread;		/* its kernel name (comm), cleaned */
 	const char *py_thread;		/* its threading.Thread name, NULL if unknown */
+	bool py_threads_traced;		/* the trace looks Python thread names up */
 	int gen;			/* -1 if unknown */
 	uint64_t ts_start, ts_end;	/* CLOCK_MONOTONIC ns */
 	uint64_t pause_ns;

@@ -8,11 +8,12 @@
 
 #include "common.h"
 #include "objects.h"
+#include "patterns.h"
+#include "pyobj.h"
 #include "pystack.h"
 
 /* Py_TPFLAGS_HEAPTYPE, Include/object.h, unchanged 3.9-3.14 */
 #define PY_TPFLAGS_HEAPTYPE (1UL << 9)
-#define MAX_PATTERNS 32
 #define MAX_PENDING 16		/* collections whose walk arrived, record not yet */
 #define MRO_MAX 64		/* bases looked at for a match */
 /* Bounds of the tables that grow with what the target does (a trace may
@@ -36,7 +37,7 @@ struct objtrack {
 	pid_t pid;
 	struct pylayout layout;
 	int top;
-	char *patterns[MAX_PATTERNS];
+	char *patterns[OWNERS_MAX_PATTERNS];
 	int npatterns;
 	bool all_heap;
 	struct typeinfo *types;		/* open addressing on addr */
@@ -262,9 +263,9 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 			o->all_heap = true;
 			continue;
 		}
-		if (*p == '@' || o->npatterns == MAX_PATTERNS || strlen(p) > 200) {
+		if (*p == '@' || o->npatterns == OWNERS_MAX_PATTERNS || strlen(p) > OWNERS_MAX_LEN) {
 			snprintf(why, size, "invalid --owners pattern '%s': give globs on type names "
-				 "(e.g. 'Q*,myapp.*', at most %d) or @heap", p, MAX_PATTERNS);
+				 "(e.g. 'Q*,myapp.*', at most %d) or @heap", p, OWNERS_MAX_PATTERNS);
 			free(list);
 			objtrack_free(o);
 			return NULL;
@@ -410,78 +411,6 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 	c->findings[c->nfindings++] = *e;
 }
 
-#define DICT_SCAN_MAX 256		/* entries of a type's dict looked at */
-
-/* The str value of key `key` in a dict of the target, or NULL: a linear scan
- * of the entries (a type's dict is small), keys compared as strings.
- * Layout: Objects/dictobject.c, 3.9/3.10 and 3.11+ (see pylayout.tsv). */
-static char *dict_get_str(struct objtrack *o, uint64_t dict, const char *key)
-{
-	const struct pylayout *l = &o->layout;
-	uint8_t *ent = NULL;
-	uint64_t keys, nent, ibytes, esize, koff = 0, voff;
-	bool ok = true;
-	char *res = NULL;
-
-	if (!dict || !o->strs || !pyl_known(l, PYL_DICT_MA_KEYS) || !pyl_known(l, PYL_DICTKEYS_DK_NENTRIES) ||
-	    !pyl_known(l, PYL_DICTKEYS_DK_INDICES) || !pyl_known(l, PYL_DICTENTRY_SIZEOF) ||
-	    !pyl_known(l, PYL_DICTENTRY_ME_KEY) || !pyl_known(l, PYL_DICTENTRY_ME_VALUE) ||
-	    !(pyl_known(l, PYL_DICTKEYS_DK_SIZE) ||
-	      (pyl_known(l, PYL_DICTKEYS_DK_LOG2_SIZE) && pyl_known(l, PYL_DICTUENTRY_SIZEOF))))
-		return NULL;
-	/* split tables (ma_values) hold instance dicts, never a type's */
-	if (rd_ptr(o, dict + pyl(l, PYL_DICT_MA_VALUES), &ok) || !ok)
-		return NULL;
-	keys = rd_ptr(o, dict + pyl(l, PYL_DICT_MA_KEYS), &ok);
-	nent = rd_ptr(o, keys + pyl(l, PYL_DICTKEYS_DK_NENTRIES), &ok);
-	if (!ok || !keys || nent > DICT_SCAN_MAX)
-		return NULL;
-	esize = pyl(l, PYL_DICTENTRY_SIZEOF);
-	koff = pyl(l, PYL_DICTENTRY_ME_KEY);
-	voff = pyl(l, PYL_DICTENTRY_ME_VALUE);
-	if (pyl_known(l, PYL_DICTKEYS_DK_SIZE)) {
-		/* 3.9/3.10: index width follows the table size */
-		uint64_t size = rd_ptr(o, keys + pyl(l, PYL_DICTKEYS_DK_SIZE), &ok);
-
-		if (!ok || size > (1 << 20))
-			return NULL;
-		ibytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
-	} else {
-		uint8_t b[3];
-
-		if (procmem_read(o->pid, keys + pyl(l, PYL_DICTKEYS_DK_LOG2_SIZE), b, sizeof(b)) || b[1] > 24)
-			return NULL;
-		ibytes = 1ULL << b[1];
-		if (b[2] != 0) {	/* unicode keys: {me_key, me_value} */
-			esize = pyl(l, PYL_DICTUENTRY_SIZEOF);
-			koff = 0;
-			voff = 8;
-		}
-	}
-	/* the sizes come from DWARF, which the target's owner wrote: an entry
-	 * is 2 or 3 pointers, and both fields are inside it */
-	if (esize < 16 || esize > 64 || koff > esize - 8 || voff > esize - 8)
-		return NULL;
-	ent = malloc(nent * esize + 1);
-	if (!ent || procmem_read(o->pid, keys + pyl(l, PYL_DICTKEYS_DK_INDICES) + ibytes, ent, nent * esize))
-		goto out;
-	for (uint64_t i = 0; i < nent && !res; i++) {
-		uint64_t k, v;
-		char *ks;
-
-		memcpy(&k, ent + i * esize + koff, 8);
-		memcpy(&v, ent + i * esize + voff, 8);
-		if (!k || !v || !(ks = pystack_read_str(o->strs, k)))
-			continue;
-		if (!strcmp(ks, key))
-			res = pystack_read_str(o->strs, v);
-		free(ks);
-	}
-out:
-	free(ent);
-	return res;
-}
-
 /* "module.qualname" of a heap type (a class statement's __module__ and
  * __qualname__), into out; false for static types, whose tp_name already
  * says the module. */
@@ -494,7 +423,8 @@ static bool qualified_name(struct objtrack *o, uint64_t type, char *out, size_t 
 
 	if (!ok || !(flags & PY_TPFLAGS_HEAPTYPE) || !o->strs || !pyl_known(l, PYL_TYPE_TP_DICT))
 		return false;
-	mod = dict_get_str(o, rd_ptr(o, type + pyl(l, PYL_TYPE_TP_DICT), &ok), "__module__");
+	mod = pyobj_dict_get_str(&(struct pyobj_reader){ .pid = o->pid, .l = l, .strs = o->strs },
+				 rd_ptr(o, type + pyl(l, PYL_TYPE_TP_DICT), &ok), "__module__");
 	if (!mod)
 		return false;
 	if (pyl_known(l, PYL_HEAPTYPE_HT_QUALNAME))

@@ -8,7 +8,7 @@
  *
  * The calls come in this order: attach once, then collection / lost / tick
  * in any order, then detach once, then free.  A sink must not fail the
- * trace: an output error is remembered (sink_error()) and said once.
+ * trace: an output error is remembered (sink.failed) and said once.
  */
 #ifndef GCSCOPE_SINK_H
 #define GCSCOPE_SINK_H
@@ -37,8 +37,8 @@ struct sink_ops {
 
 /* What every sink is told when made. */
 struct sink_config {
-	FILE *out;			/* not closed by the sink unless own_out */
-	bool own_out;
+	FILE *out;
+	bool own_out;			/* sinks_free() closes out (after the sink's free) */
 	int top;			/* types shown per collection (text) */
 };
 

@@ -79,6 +79,12 @@ static void json_head(struct sink *s, struct jw *w, const char *type, const stru
 	jw_uint(w, "pid", c->pid);
 	jw_uint(w, "tid", c->tid);
 	jw_str(w, "thread", c->thread);
+	if (c->py_threads_traced) {
+		if (c->py_thread)
+			jw_str(w, "py_thread", c->py_thread);
+		else
+			jw_null(w, "py_thread");
+	}
 	if (c->gen >= 0)
 		jw_int(w, "gen", c->gen);
 	else
@@ -98,6 +104,12 @@ static void json_findings(struct sink *s, const struct gc_collection *c)
 		jw_str(&w, "object_type", f->type);
 		jw_uint(&w, "owner_tid", f->owner_tid);
 		jw_str(&w, "owner_thread", f->owner_thread);
+		if (c->py_threads_traced) {
+			if (f->owner_py_thread)
+				jw_str(&w, "owner_py_thread", f->owner_py_thread);
+			else
+				jw_null(&w, "owner_py_thread");
+		}
 		jw_uint(&w, "created_ns", f->created_ns);
 		if (c->stack_known)
 			json_stack(&w, c->stack);

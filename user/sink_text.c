@@ -100,7 +100,7 @@ static void print_findings(FILE *f, const struct gc_collection *c)
 		}
 		/* the collecting thread is the collection line's, above */
 		fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
-			g->owner_tid, g->owner_thread);
+			g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
 	}
 	if (c->nfindings && c->stack_known && !c->stack_wanted)
 		print_stack(f, c->stack);
@@ -130,8 +130,9 @@ static void text_collection(struct sink *s, const struct gc_collection *c)
 		snprintf(coll, sizeof(coll), "-");
 		snprintf(unc, sizeof(unc), "-");
 	}
-	fprintf(f, "%-12s %-7u %-15.15s %3s %10.3f %9s %6s\n", when, c->tid, c->thread, gen, c->pause_ns / 1e6,
-		coll, unc);
+	/* the Python name where known: the kernel's is the process's on 3.9-3.13 */
+	fprintf(f, "%-12s %-7u %-15.15s %3s %10.3f %9s %6s\n", when, c->tid, c->py_thread ? c->py_thread : c->thread,
+		gen, c->pause_ns / 1e6, coll, unc);
 	if (c->stack_wanted)
 		print_stack(f, c->stack);
 	if (c->types_traced)

@@ -18,6 +18,7 @@
 
 #include "common.h"
 #include "launch.h"
+#include "patterns.h"
 #include "privs.h"
 #include "sink.h"
 #include "trace.h"
@@ -32,6 +33,7 @@ struct trace_cmd {
 	double duration;
 	bool json;			/* -j */
 	const char *output;		/* -o FILE, NULL: stdout */
+	const char *timeline;		/* --timeline FILE */
 	struct tracer_opts t;
 };
 
@@ -63,6 +65,7 @@ const char argp_trace_doc[] =
 	"  gcscope trace --stack -p 4242       # with the collecting Python stack\n"
 	"  gcscope trace --types -p 4242       # what each collection destroyed\n"
 	"  gcscope trace --owners 'Q*' -p 4242 # objects destroyed off their thread\n"
+	"  gcscope trace --timeline gc.json -p 4242  # for Perfetto (docs/timeline.md)\n"
 	"  gcscope trace -- python3 app.py     # start a program under tracing\n"
 	"\n"
 	"With -- COMMAND, the program's own stdout is gcscope's too: use -o FILE\n"
@@ -83,12 +86,15 @@ enum {
 	OPT_OWNERS,
 	OPT_TOP,
 	OPT_MAX_OBJECTS,
+	OPT_TIMELINE,
 };
 
 static const struct argp_option trace_opts[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process", 0 },
 	{ "json", 'j', NULL, 0, "Print JSON Lines instead of text", 0 },
 	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Also write FILE: Chrome trace-event JSON of every collection, "
+	  "for Perfetto, chrome://tracing, speedscope (docs/timeline.md)", 0 },
 	{ "min-ms", OPT_MIN_MS, "MS", 0, "Hide collections shorter than MS milliseconds (still summarised)", 0 },
 	{ "duration", OPT_DURATION, "S", 0, "Stop after S seconds", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
@@ -107,6 +113,7 @@ static const struct argp_option trace_opts[] = {
 
 static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 {
+	char why[512];
 	long v;
 
 	switch (key) {
@@ -120,6 +127,9 @@ static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'o':
 		opt.output = arg;
+		break;
+	case OPT_TIMELINE:
+		opt.timeline = arg;
 		break;
 	case 'v':
 		g_verbose++;
@@ -155,6 +165,8 @@ static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 		opt.t.types = true;
 		break;
 	case OPT_OWNERS:
+		if (owners_check(arg, why, sizeof(why)))
+			argp_error(state, "%s", why);
 		opt.t.owners = arg;
 		break;
 	case OPT_TOP:
@@ -231,6 +243,23 @@ static int make_sinks(struct sinks *l)
 		if (cfg.own_out)
 			fclose(cfg.out);
 		return p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+	}
+	if (opt.timeline) {
+		/* every collection, whatever -j, -o and --min-ms say */
+		struct sink_config tl = { .own_out = true, .top = (int)opt.t.top };
+		int code;
+
+		tl.out = fopen(opt.timeline, "we");
+		if (!tl.out) {
+			code = p_err(EXIT_USAGE, "cannot write --timeline '%s': %s", opt.timeline, strerror(errno));
+			sinks_free(l);
+			return code;
+		}
+		if (sinks_add(l, sink_timeline_new(&tl))) {
+			fclose(tl.out);
+			sinks_free(l);
+			return p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		}
 	}
 	return 0;
 }

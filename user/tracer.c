@@ -21,6 +21,7 @@
 #include "launch.h"
 #include "objects.h"
 #include "pystack.h"
+#include "pythreads.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -54,6 +55,7 @@ struct tracer {
 	struct objtrack *ot;		/* --types/--owners state */
 	struct pystack *ps;		/* stack symbolizer, NULL if unavailable */
 	struct pystack *fatal_ps;	/* without ps: decodes the fatal record's frames */
+	struct pythreads *pt;		/* Python thread names, NULL if unavailable */
 	char stack_why[256];		/* why not */
 	struct correlator *corr;
 	struct sinks *sinks;
@@ -417,6 +419,9 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 		goto fail;
 	}
 	tr->have_target = true;
+	/* -p TID: pytarget_open() resolved the thread to its process (and
+	 * said so): the BPF filter (targ_tgid) and the pidfd use that */
+	tr->pid = pid = tr->t.pid;
 	code = probe_plan(&tr->t, o->probe, &tr->plan);
 	if (!code && (o->types || o->owners))
 		probe_plan_objects(&tr->t, &tr->plan);
@@ -433,6 +438,13 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 	code = load_and_attach(tr);
 	if (code)
 		goto fail;
+	{
+		char why[256];
+
+		tr->pt = pythreads_new(&tr->t, why, sizeof(why));
+		if (!tr->pt)
+			p_debug("no Python thread names: %s", why);
+	}
 	tr->corr = correlator_new(&(struct correlator_config){
 					  .min_ns = (uint64_t)(o->min_ms * 1e6),
 					  .min_ms = o->min_ms,
@@ -441,6 +453,7 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .ot = tr->ot,
 					  .fatal_ps = tr->ps ? tr->ps : tr->fatal_ps,
 					  .fatal_root = tr->t.pm.foreign_root ? tr->t.pm.root : "/",
+					  .pt = tr->pt,
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
 				  },
@@ -612,6 +625,7 @@ void tracer_close(struct tracer *t, bool failed)
 	objtrack_free(t->ot);
 	pystack_free(t->ps);
 	pystack_free(t->fatal_ps);
+	pythreads_free(t->pt);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	if (t->launched) {

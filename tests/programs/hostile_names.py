@@ -3,7 +3,8 @@
 """Names a hostile (or careless) target can give gcscope to print.
 
 Protocol: prints "ready PID", waits for "go"; names its main thread with
-terminal escapes (prctl PR_SET_NAME takes any bytes), makes N instances of
+terminal escapes (prctl PR_SET_NAME takes any bytes, and so does
+threading's name), makes N instances of
 a class whose name holds escapes, a C1 control, a newline and 300 quotes,
 in cycles, and collects them; prints one JSON line {"tid", "collected",
 "instances", "type_name", "script"}; then waits for "exit" (gcscope reads the names from it).
@@ -27,6 +28,8 @@ sys.stdin.readline()
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.prctl(15, ctypes.c_char_p(COMM), 0, 0, 0) != 0:   # PR_SET_NAME
     sys.exit(f"prctl: {os.strerror(ctypes.get_errno())}")
+# the Python name too: gcscope shows it where it can read it (user/pythreads.c)
+threading.current_thread().name = COMM.decode("latin-1")
 Evil = type(TYPE_NAME, (), {})
 gc.collect()        # what start-up and ctypes left: not ours to count
 for _ in range(N):
