@@ -78,7 +78,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # trace --stack (docs/stacks.md): capture in a header of gcscope.bpf.c; the
 # symbolizer's decoders are unit tested, and it fills the skeleton's rodata.
 $(OUTPUT)/gcscope.bpf.o: bpf/pystack.bpf.h
-LOGIC_SRCS += user/pystack.c user/procmaps.c
+LOGIC_SRCS += user/pystack.c user/procmaps.c user/fatal.c
 $(UNIT_BINS): $(OUTPUT)/gcscope.skel.h
 
 $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/gcscope.h $(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)

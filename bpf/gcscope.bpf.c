@@ -94,6 +94,7 @@ static __always_inline void count(__u32 what)
 }
 
 #include "objects.bpf.h"
+#include "fatal.bpf.h"
 
 /* The main interpreter's GC state, read through _PyRuntime each time: in a
  * process started under gcscope the runtime is not initialised yet when the
@@ -311,6 +312,29 @@ SEC("uprobe")
 int BPF_KPROBE(uprobe_dealloc, void *obj)
 {
 	return owner_free((__u64)obj);
+}
+
+/* attached by user space to the tp_traverse of watched extension types */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_traverse, void *obj)
+{
+	return traverse_enter((__u64)obj);
+}
+
+/* The collection that kills the process (bpf/fatal.bpf.h) */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_generate, int sig, void *info, struct task_struct___fatal *task, int group, int result)
+{
+	return fatal_on_signal(sig, task, result);
+}
+
+/* Recent kernels (2025; checked on 6.18) fire this tracepoint before
+ * exit_mm() in do_exit(), so that BPF can read the exiting thread's memory; fentry and kprobes are refused
+ * on the machines tested (EPERM, and no kprobe PMU without tracefs). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct___fatal *task)
+{
+	return fatal_on_exit(task);
 }
 
 char LICENSE[] SEC("license") = "GPL";

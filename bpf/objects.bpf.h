@@ -200,6 +200,86 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
 	bpf_map_delete_elem(&owners, &obj);	/* it dies now */
 }
 
+/* --owners: the tp_traverse of watched extension types (a uprobe user
+ * space attaches with the tp_dealloc one).  Per thread, the last object
+ * entered in the current collection, for the fatal record; and a finding
+ * the first time in a collection a foreign thread's collection enters an
+ * object's traverse: the moment a PyO3 unsendable class aborts. */
+struct entered {
+	__u64 obj;
+	__u64 pytype;
+	__u64 ts;
+	__u64 ts_start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct entered);
+} entered SEC(".maps");
+
+/* object -> ts_start of the collection that last reported it */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64);
+	__type(value, __u64);
+} touched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gcscope_touch);
+} touch_buf SEC(".maps");
+
+static __always_inline int traverse_enter(__u64 obj)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0;
+	struct entered en = {};
+	struct gcscope_owner *o;
+	struct gcscope_touch *t;
+	struct start *s;
+	__u64 *last;
+
+	if (!obj || (targ_tgid && (id >> 32) != targ_tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s || !s->depth)
+		return 0;	/* gc.get_referents() and the like: not a collection */
+	en.obj = obj;
+	en.ts = bpf_ktime_get_ns();
+	en.ts_start = s->ts;
+	if (bpf_probe_read_user(&en.pytype, sizeof(en.pytype), (void *)(obj + targ_off_ob_type)))
+		en.pytype = 0;
+	bpf_map_update_elem(&entered, &tid, &en, BPF_ANY);
+	o = bpf_map_lookup_elem(&owners, &obj);
+	if (!o || o->pytype != en.pytype || o->tid == tid)
+		return 0;
+	last = bpf_map_lookup_elem(&touched, &obj);
+	if (last && *last == s->ts)
+		return 0;	/* once per object and collection */
+	bpf_map_update_elem(&touched, &obj, &en.ts_start, BPF_ANY);
+	t = bpf_map_lookup_elem(&touch_buf, &zero);
+	if (!t)
+		return 0;
+	t->type = GCSCOPE_EV_TOUCH;
+	t->tid = tid;
+	t->pid = id >> 32;
+	t->pad = 0;
+	t->ts_start = s->ts;
+	t->obj = obj;
+	t->ts = en.ts;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	t->owner = *o;
+	/* it may be the last thing this process does: wake the reader */
+	if (bpf_ringbuf_output(&events, t, sizeof(*t), BPF_RB_FORCE_WAKEUP))
+		count(GCSCOPE_CNT_LOST);
+	return 0;
+}
+
 /* PyGC_Head and the object header are contiguous: one read gets _gc_next
  * and ob_type (targ_hdr_len bytes, checked <= sizeof(hdr) in user space). */
 const volatile __u32 targ_hdr_len = 32;

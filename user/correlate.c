@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "correlate.h"
+#include "fatal.h"
 #include "gcscope.h"
 #include "objects.h"
 #include "pystack.h"
@@ -17,6 +18,7 @@ struct correlator {
 	struct sinks *sinks;
 	struct trace_stats stats;
 	uint64_t hidden, shown, bad;
+	uint64_t fatal;			/* collections the target died in */
 	/* scratch for one collection's findings, reused */
 	struct gc_finding *findings;
 	size_t capf;
@@ -187,6 +189,105 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
 		objtrack_done(c->cfg.ot, oc, gc.gen, name);
 }
 
+/*
+ * A fatal signal in the middle of a collection (bpf/fatal.bpf.h): the
+ * collection's record will never come, so what was kept for it (its stack
+ * record, its walk's types and findings) is taken now, with the Python
+ * stack BPF read at the signal.  Not added to the pause statistics: the
+ * collection has no end.
+ */
+static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
+{
+	char name[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN];
+	struct objcoll *oc = NULL;
+	struct gc_type_count *types = NULL;
+	struct pystack *ps = c->cfg.fatal_ps ? c->cfg.fatal_ps : c->cfg.ps;
+	struct fatal_native *native = NULL;
+	struct gc_fatal f = {
+		.c = {
+			.pid = e->pid,
+			.tid = e->tid,
+			.thread = name,
+			.gen = e->gen_arg >= 0 && e->gen_arg < GCSCOPE_NGEN ? e->gen_arg : -1,
+			.ts_start = e->ts_start,
+			.pause_ns = e->ts_signal > e->ts_start ? e->ts_signal - e->ts_start : 0,
+		},
+		.sig = e->sig < 65 ? (int)e->sig : 0,
+		.exited = e->flags & GCSCOPE_FATAL_F_EXIT,
+		.exit_status = e->exit_status,
+		.signal_seen = e->flags & GCSCOPE_FATAL_F_SIGNAL,
+		.sender = e->sender,
+		.self = e->flags & GCSCOPE_FATAL_F_SELF,
+		.ts_signal = e->ts_signal,
+	};
+
+	memcpy(comm, e->comm, sizeof(comm));
+	clean_comm(comm, name);
+	/* the stack sent at the collection's start: replaced by the one read
+	 * as the thread died (its code objects cannot be read any more) */
+	if (c->cfg.ps)
+		pystack_take(c->cfg.ps, e->tid, e->ts_start);
+	if (!(e->flags & GCSCOPE_FATAL_F_PYTHON) || !ps)
+		f.stack_why = "the target's layout gives no Python stacks";
+	if (ps && (e->flags & GCSCOPE_FATAL_F_PYTHON)) {
+		f.python_read = true;
+		f.c.stack_known = true;
+		f.c.stack_wanted = true;
+		f.c.stack = pystack_fatal(ps, e);
+		if (e->stack_depth > e->nframes && e->nframes <= GCSCOPE_FATAL_FRAMES)
+			f.stack_more = e->stack_depth - e->nframes;
+	}
+	if ((e->flags & GCSCOPE_FATAL_F_NATIVE) && (native = malloc(sizeof(*native)))) {
+		fatal_native_resolve(e, c->cfg.fatal_root, native);
+		f.native = native;
+	}
+	if (c->cfg.ot && (e->flags & GCSCOPE_FATAL_F_ENTERED)) {
+		f.obj = e->obj;
+		f.obj_type = objtrack_type_name(c->cfg.ot, e->pytype);
+		f.ts_entered = e->ts_entered;
+	}
+	if (c->cfg.ot) {
+		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
+		types = add_objects(c, oc, &f.c);
+	}
+	c->fatal++;
+	sinks_fatal(c->sinks, &f);
+	free(types);
+	if (native) {
+		fatal_native_free(native);
+		free(native);
+	}
+	if (c->cfg.ot)
+		objtrack_done(c->cfg.ot, oc, f.c.gen, name);
+}
+
+/* --owners: a foreign thread's collection entered a watched object's
+ * tp_traverse.  Said now: the next thing may be the process's death. */
+static void on_touch(struct correlator *c, const struct gcscope_touch *e)
+{
+	char name[GC_THREAD_NAME_LEN], owner[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN];
+	struct gc_touch t = {
+		.tid = e->tid,
+		.thread = name,
+		.ts_start = e->ts_start,
+		.ts = e->ts,
+		.f = {
+			.obj = e->obj,
+			.owner_tid = e->owner.tid,
+			.owner_thread = owner,
+			.created_ns = e->owner.ts,
+		},
+	};
+
+	memcpy(comm, e->comm, sizeof(comm));
+	clean_comm(comm, name);
+	memcpy(comm, e->owner.comm, sizeof(comm));
+	clean_comm(comm, owner);
+	t.f.type = objtrack_type_name(c->cfg.ot, e->owner.pytype);
+	t.pid = e->pid;
+	sinks_touch(c->sinks, &t);
+}
+
 /* Records are copied out before use: a ring buffer's are 8-byte aligned,
  * but a replayed or fuzzed one need not be. */
 #define COPY_RECORD(var, data, size)                      \
@@ -216,6 +317,29 @@ int correlator_feed(struct correlator *c, const void *data, size_t size)
 		if (c->cfg.ps && pystack_stash(c->cfg.ps, data, size))
 			goto bad;
 		return 0;
+	case GCSCOPE_EV_FATAL: {
+		/* 12 KiB: not on the stack of every caller */
+		struct gcscope_fatal *e = malloc(sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		if (size < sizeof(*e)) {
+			free(e);
+			goto bad;
+		}
+		memcpy(e, data, sizeof(*e));
+		on_fatal(c, e);
+		free(e);
+		return 0;
+	}
+	case GCSCOPE_EV_TOUCH: {
+		struct gcscope_touch e;
+
+		COPY_RECORD(e, data, size);
+		if (c->cfg.ot)
+			on_touch(c, &e);
+		return 0;
+	}
 	case GCSCOPE_EV_TYPES: {
 		struct gcscope_types e;
 
@@ -269,6 +393,7 @@ void correlator_end(struct correlator *c, struct gc_end *e)
 {
 	e->stats = &c->stats;
 	e->hidden = c->hidden;
+	e->fatal = c->fatal;
 	e->min_ms = c->cfg.min_ms;
 	e->objects = c->cfg.ot ? objtrack_summary(c->cfg.ot) : NULL;
 	sinks_detach(c->sinks, e);

@@ -31,6 +31,10 @@ struct correlator_config {
 	bool show_stack;		/* --stack */
 	struct pystack *ps;		/* symbolizer, NULL without stacks */
 	struct objtrack *ot;		/* --types/--owners, or NULL */
+	/* decodes the Python frames of a fatal record (ps if there is one,
+	 * else a symbolizer of its own), NULL if the layout has none */
+	struct pystack *fatal_ps;
+	const char *fatal_root;		/* the target's root as we see it ("/", a chroot) */
 	struct pythreads *pt;		/* Python thread names, or NULL */
 	/* tell BPF a type's --owners verdict (GCSCOPE_VERDICT_*) */
 	void (*set_verdict)(void *ctx, uint64_t type, uint32_t verdict);

@@ -53,8 +53,17 @@ struct objtrack {
 	objtrack_dealloc_fn dealloc_fn;
 	void *dealloc_ctx;
 	uint64_t pending_dealloc;	/* tp_dealloc to hook once the verdict is out */
+	objtrack_dealloc_fn traverse_fn;
+	void *traverse_ctx;
+	uint64_t pending_traverse;	/* and tp_traverse */
 	struct pystack *strs;		/* reads str objects (module names) */
 };
+
+void objtrack_set_traverse_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx)
+{
+	o->traverse_fn = fn;
+	o->traverse_ctx = ctx;
+}
 
 void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx)
 {
@@ -488,6 +497,14 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		if (ok && fn)
 			o->pending_dealloc = fn;
 	}
+	/* and see it traversed by a foreign thread's collection (fatal.md) */
+	if (v == GCSCOPE_VERDICT_WATCH && o->traverse_fn && pyl_known(&o->layout, PYL_TYPE_TP_TRAVERSE)) {
+		bool ok = true;
+		uint64_t fn = rd_ptr(o, e->pytype + pyl(&o->layout, PYL_TYPE_TP_TRAVERSE), &ok);
+
+		if (ok && fn)
+			o->pending_traverse = fn;
+	}
 	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
 	return v;
 }
@@ -499,6 +516,10 @@ void objtrack_hook_pending(struct objtrack *o)
 	o->pending_dealloc = 0;
 	if (fn && o->dealloc_fn && o->dealloc_fn(fn, o->dealloc_ctx))
 		p_debug("cannot hook tp_dealloc 0x%llx", (unsigned long long)fn);
+	fn = o->pending_traverse;
+	o->pending_traverse = 0;
+	if (fn && o->traverse_fn && o->traverse_fn(fn, o->traverse_ctx))
+		p_debug("not hooking tp_traverse 0x%llx", (unsigned long long)fn);
 }
 
 struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start)

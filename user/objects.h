@@ -55,6 +55,9 @@ void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e
 /* Called with the tp_dealloc address of each type that gets watched. */
 typedef int (*objtrack_dealloc_fn)(uint64_t addr, void *ctx);
 void objtrack_set_dealloc_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx);
+/* And with the tp_traverse address of each (the hook decides which to
+ * hook: docs/fatal.md). */
+void objtrack_set_traverse_hook(struct objtrack *o, objtrack_dealloc_fn fn, void *ctx);
 
 /* Decide whether to watch the type: GCSCOPE_VERDICT_WATCH or _IGNORE, for
  * the caller to tell BPF; then objtrack_hook_pending() hooks the watched

@@ -867,3 +867,76 @@ size_t pystr_to_utf8(const void *data, size_t nchars, int kind, char *out, size_
 	out[at] = '\0';
 	return at;
 }
+
+/* ---- the fatal record's frames (bpf/fatal.bpf.h) ---------------------- */
+
+int pystack_configure_fatal(struct gcscope_bpf *obj, const struct pytarget *t)
+{
+	struct ps_layout l;
+	char why[256];
+
+	if (ps_layout_get(t, &l, why, sizeof(why)))
+		return -ENOTSUP;
+	/* the same offsets the symbolizer reads, each under the layout's
+	 * max_offset (need()), so they fit */
+	obj->rodata->targ_fs_co_filename = (uint32_t)l.co_filename;
+	obj->rodata->targ_fs_co_name = (uint32_t)l.co_name;
+	obj->rodata->targ_fs_co_firstlineno = (uint32_t)l.co_firstlineno;
+	obj->rodata->targ_fs_co_lines = (uint32_t)l.co_lines;
+	obj->rodata->targ_fs_str_length = (uint32_t)l.str_length;
+	obj->rodata->targ_fs_str_state = (uint32_t)l.str_state;
+	obj->rodata->targ_fs_str_ascii = (uint32_t)l.str_ascii;
+	obj->rodata->targ_fs_str_compact = (uint32_t)l.str_compact;
+	obj->rodata->targ_fs_bytes_size = (uint32_t)l.bytes_size;
+	obj->rodata->targ_fs_bytes_sval = (uint32_t)l.bytes_sval;
+	obj->rodata->targ_fatal_names = true;
+	return 0;
+}
+
+/* A name BPF copied out: kind and bytes, untrusted. */
+static const char *fatal_name(struct ps_strs *strs, const char *data, unsigned len, unsigned cap, int kind)
+{
+	char out[PS_STR_BYTES];
+
+	if ((kind != 1 && kind != 2 && kind != 4) || len > cap)
+		return "?";
+	if (pystr_to_utf8(data, len / kind, kind, out, sizeof(out)) == (size_t)-1)
+		return "?";
+	return own(strs, out);
+}
+
+const struct pystack_result *pystack_fatal(struct pystack *ps, const struct gcscope_fatal *f)
+{
+	struct pystack_result *r = &ps->res;
+	uint32_t n = f->nframes < GCSCOPE_FATAL_FRAMES ? f->nframes : GCSCOPE_FATAL_FRAMES;
+
+	free_strs(&ps->held);
+	memset(r, 0, sizeof(*r));
+	r->flags = f->stack_flags;
+	/* frames past the named ones are not shown: the caller says so */
+	r->truncated = f->stack_flags & GCSCOPE_STACK_F_TRUNCATED;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct gcscope_fatal_frame *raw = &f->frames[i];
+		struct pystack_frame *fr = &r->frames[r->n++];
+		struct ps_code c = {
+			.firstlineno = raw->firstlineno,
+			.tab = (uint8_t *)raw->tab,
+			.tablen = raw->tab_len <= GCSCOPE_FATAL_TAB_LEN ? raw->tab_len : 0,
+		};
+
+		fr->function = fatal_name(&ps->held, raw->name, raw->name_len, GCSCOPE_FATAL_NAME_LEN,
+					  raw->name_kind);
+		fr->file = fatal_name(&ps->held, raw->file, raw->file_len, GCSCOPE_FATAL_FILE_LEN, raw->file_kind);
+		fr->line = -1;
+		if (!raw->tab_len)
+			continue;
+		/* A cut table still gives the right line for an instruction in
+		 * the ranges it covers (3.10+ tables are ranges in order, and a
+		 * cut entry is refused); 3.9's lnotab answers "the last pair at
+		 * or before", which a cut table can get wrong: only whole ones. */
+		if (raw->tab_len < raw->tab_size && ps->l.lines == PS_LNOTAB)
+			continue;
+		fr->line = ps_line(&ps->l, &c, raw->code, raw->instr);
+	}
+	return r;
+}

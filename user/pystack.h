@@ -78,6 +78,16 @@ struct pystack_stats {
 };
 void pystack_get_stats(const struct pystack *ps, struct pystack_stats *out);
 
+/* The fatal record's names (bpf/fatal.bpf.h): set its targ_fs_* rodata
+ * and targ_fatal_names (before load).  Returns 0, or -ENOTSUP when the
+ * layout lacks something (the record then has no Python frames). */
+int pystack_configure_fatal(struct gcscope_bpf *obj, const struct pytarget *t);
+
+/* The Python stack of a GCSCOPE_EV_FATAL record, from the names and line
+ * tables BPF copied (the target's memory is gone by now).  Valid until the
+ * next pystack_take() or pystack_fatal(). */
+const struct pystack_result *pystack_fatal(struct pystack *ps, const struct gcscope_fatal *f);
+
 /* ---- pure decoders ---------------------------------------------------- */
 
 /* Line of byte offset addrq in a code object, or -1 if the table says the

@@ -49,6 +49,20 @@ void sinks_tick(struct sinks *l, uint64_t now_ns)
 			l->s[i]->ops->tick(l->s[i], now_ns);
 }
 
+void sinks_fatal(struct sinks *l, const struct gc_fatal *f)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->s[i]->ops->fatal)
+			l->s[i]->ops->fatal(l->s[i], f);
+}
+
+void sinks_touch(struct sinks *l, const struct gc_touch *t)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->s[i]->ops->touch)
+			l->s[i]->ops->touch(l->s[i], t);
+}
+
 void sinks_detach(struct sinks *l, const struct gc_end *e)
 {
 	for (int i = 0; i < l->n; i++)

@@ -27,6 +27,10 @@ struct sink_ops {
 	void (*lost)(struct sink *s, uint64_t count, uint64_t total);
 	/* about every 100 ms while tracing: CLOCK_MONOTONIC now */
 	void (*tick)(struct sink *s, uint64_t now_ns);
+	/* the target is dying of a signal in the middle of collection f->c */
+	void (*fatal)(struct sink *s, const struct gc_fatal *f);
+	/* --owners: a watched object traversed by a foreign thread's collection */
+	void (*touch)(struct sink *s, const struct gc_touch *t);
 	void (*detach)(struct sink *s, const struct gc_end *e);
 	void (*free)(struct sink *s);
 };
@@ -63,6 +67,8 @@ void sinks_attach(struct sinks *l, const struct gc_attach *a);
 void sinks_collection(struct sinks *l, const struct gc_collection *c);
 void sinks_lost(struct sinks *l, uint64_t count, uint64_t total);
 void sinks_tick(struct sinks *l, uint64_t now_ns);
+void sinks_fatal(struct sinks *l, const struct gc_fatal *f);
+void sinks_touch(struct sinks *l, const struct gc_touch *t);
 void sinks_detach(struct sinks *l, const struct gc_end *e);
 void sinks_free(struct sinks *l);
 

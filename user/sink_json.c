@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fatal.h"
 #include "json.h"
 #include "objects.h"
 #include "pystack.h"
@@ -163,6 +164,135 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 	}
 	/* findings are shown even when --min-ms hides the collection */
 	json_findings(s, c);
+	fflush(s->cfg.out);
+}
+
+/* "fatal_collection" (docs/json-schema.md), then its findings. */
+static void json_fatal(struct sink *s, const struct gc_fatal *fa)
+{
+	const struct gc_collection *c = &fa->c;
+	const char *abbrev = sigabbrev_np(fa->sig);
+	char sig[16], when[40];
+	struct jw w;
+
+	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
+	sink_fmt_time(fa->ts_signal, s->mono_to_real, when, sizeof(when), true);
+	json_head(s, &w, "fatal_collection", c);
+	if (fa->exited) {
+		jw_null(&w, "signal");
+		jw_null(&w, "signal_name");
+		jw_int(&w, "exit_status", fa->exit_status);
+	} else {
+		jw_int(&w, "signal", fa->sig);
+		jw_str(&w, "signal_name", sig);
+	}
+	if (fa->signal_seen) {
+		jw_bool(&w, "signal_self", fa->self);
+		jw_uint(&w, "signal_sender_pid", fa->sender);
+	} else {
+		jw_null(&w, "signal_self");
+		jw_null(&w, "signal_sender_pid");
+	}
+	jw_str(&w, "signal_time", when);
+	jw_uint(&w, "signal_ts_ns", fa->ts_signal);
+	jw_uint(&w, "elapsed_ns", c->pause_ns);
+	if (fa->native && fa->native->phase) {
+		jw_str(&w, "phase", fa->native->phase);
+		jw_str(&w, "phase_function", fa->native->phase_function);
+	} else {
+		jw_null(&w, "phase");
+		jw_null(&w, "phase_function");
+	}
+	/* --owners: the last watched object whose tp_traverse it entered */
+	if (fa->obj_type) {
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fa->obj);
+		jw_str(&w, "object", addr);
+		jw_str(&w, "object_type", fa->obj_type);
+		jw_uint(&w, "object_entered_ns", fa->ts_entered);
+	} else {
+		jw_null(&w, "object");
+		jw_null(&w, "object_type");
+	}
+	if (fa->native && fa->native->in) {
+		jw_str(&w, "native_function", fa->native->in->function);
+		jw_str(&w, "native_file", fa->native->in->path);
+	} else {
+		jw_null(&w, "native_function");
+		jw_null(&w, "native_file");
+	}
+	if (fa->native) {
+		jw_key_arr(&w, "native_stack");
+		for (int i = 0; i < fa->native->n; i++) {
+			const struct fatal_frame *fr = &fa->native->frames[i];
+			char addr[24];
+
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr->addr);
+			jw_obj_begin(&w);
+			jw_str(&w, "address", addr);
+			jw_str(&w, "file", fr->path);
+			jw_str(&w, "function", fr->function);
+			if (fr->inlined)
+				jw_str(&w, "inlined", fr->inlined);
+			if (fr->ip)
+				jw_bool(&w, "interrupted", true);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	if (c->stack) {
+		json_stack(&w, c->stack);
+		if (fa->stack_more)
+			jw_uint(&w, "stack_unnamed", fa->stack_more);
+	} else {
+		jw_key_arr(&w, "stack");
+		jw_arr_end(&w);
+		jw_str(&w, "stack_error", fa->stack_why ? fa->stack_why : "unknown");
+	}
+	if (c->types_traced) {
+		if (!c->walked) {
+			jw_null(&w, "objects_seen");
+		} else {
+			jw_uint(&w, "objects_seen", c->objects_seen);
+			jw_bool(&w, "walk_complete", !c->walk_capped && !c->walk_faulted);
+			jw_key_obj(&w, "types");
+			for (size_t i = 0; i < c->ntypes; i++)
+				jw_uint(&w, c->types[i].name, c->types[i].count);
+			jw_obj_end(&w);
+		}
+		jw_uint(&w, "findings", c->nfindings);
+	}
+	jw_obj_end(&w);
+	jw_line(&w);
+	json_findings(s, c);
+	fflush(s->cfg.out);
+}
+
+/* "traversal" (docs/json-schema.md) */
+static void json_touch(struct sink *s, const struct gc_touch *t)
+{
+	char when[40], addr[24];
+	struct jw w;
+
+	sink_fmt_time(t->ts, s->mono_to_real, when, sizeof(when), true);
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)t->f.obj);
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "traversal");
+	jw_str(&w, "time", when);
+	jw_uint(&w, "ts_ns", t->ts);
+	jw_uint(&w, "collection_ts_ns", t->ts_start);
+	jw_uint(&w, "pid", t->pid);
+	jw_uint(&w, "tid", t->tid);
+	jw_str(&w, "thread", t->thread);
+	jw_str(&w, "object", addr);
+	jw_str(&w, "object_type", t->f.type);
+	jw_uint(&w, "owner_tid", t->f.owner_tid);
+	jw_str(&w, "owner_thread", t->f.owner_thread);
+	jw_uint(&w, "created_ns", t->f.created_ns);
+	jw_obj_end(&w);
+	jw_line(&w);
 	fflush(s->cfg.out);
 }
 
@@ -330,6 +460,8 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 	jw_uint(&w, "lost", e->lost);
 	jw_uint(&w, "unpaired", e->unpaired);
 	jw_uint(&w, "hidden", e->hidden);
+	if (e->fatal)
+		jw_uint(&w, "fatal_collections", e->fatal);
 	json_stats(&w, e->stats, e->wall_ns);
 	if (e->objects)
 		json_objects(&w, e->objects);
@@ -348,6 +480,8 @@ static const struct sink_ops json_ops = {
 	.attach = json_attach,
 	.collection = json_collection,
 	.lost = json_lost,
+	.fatal = json_fatal,
+	.touch = json_touch,
 	.detach = json_detach,
 	.free = json_free,
 };

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+#include "fatal.h"
 #include "objects.h"
 #include "pystack.h"
 #include "sink.h"
@@ -136,6 +138,70 @@ static void text_collection(struct sink *s, const struct gc_collection *c)
 	if (c->types_traced)
 		print_types(f, c, s->cfg.top);
 	print_findings(f, c);
+	fflush(f);
+}
+
+/* The collection the target died in: one block, then its stack, types and
+ * findings so far. */
+static void text_fatal(struct sink *s, const struct gc_fatal *fa)
+{
+	const struct gc_collection *c = &fa->c;
+	const struct fatal_native *nat = fa->native;
+	FILE *f = s->cfg.out;
+	char when[40], gen[24], how[64], fn[160];
+	const char *abbrev = sigabbrev_np(fa->sig);
+
+	sink_fmt_time(c->ts_start, s->mono_to_real, when, sizeof(when), false);
+	if (c->gen >= 0)
+		snprintf(gen, sizeof(gen), "gen %d", c->gen);
+	else
+		snprintf(gen, sizeof(gen), "generation unknown");
+	if (fa->exited)
+		snprintf(how, sizeof(how), "exited with status %d", fa->exit_status);
+	else
+		snprintf(how, sizeof(how), "died of SIG%s", abbrev ? abbrev : "?");
+	fprintf(f, "!! pid %u %s during a collection (%s) on thread %u (%s), %.3f ms in\n", c->pid, how, gen,
+		c->tid, c->thread, c->pause_ns / 1e6);
+	if (fa->exited)
+		fprintf(f, "   started %s\n", when);
+	else if (!fa->signal_seen)
+		fprintf(f, "   started %s; the signal was not seen sent\n", when);
+	else if (fa->self)
+		fprintf(f, "   started %s; the process raised the signal itself (abort() or a fault)\n", when);
+	else
+		fprintf(f, "   started %s; the signal was sent by pid %u\n", when, fa->sender);
+	if (nat && nat->phase)
+		fprintf(f, "   phase: %s [%.40s]\n", nat->phase_text, nat->phase_function);
+	else
+		fprintf(f, "   phase: unknown (no native frame names it)\n");
+	if (nat && nat->in) {
+		tty_clean(nat->in->function, fn, sizeof(fn));
+		fprintf(f, "   in %.60s (%.60s)\n", fn, nat->in->file);
+	}
+	if (fa->obj_type)
+		fprintf(f, "   last entered: tp_traverse of %.40s 0x%llx, %.3f ms before\n", fa->obj_type,
+			(unsigned long long)fa->obj,
+			fa->ts_signal > fa->ts_entered ? (fa->ts_signal - fa->ts_entered) / 1e6 : 0.0);
+	if (c->stack)
+		print_stack(f, c->stack);
+	else
+		fprintf(f, "    (no stack: %s)\n", fa->stack_why ? fa->stack_why : "unknown");
+	if (fa->stack_more)
+		fprintf(f, "    ... (%u outer frames not named: only the innermost %d are read at death)\n",
+			fa->stack_more, GCSCOPE_FATAL_FRAMES);
+	if (c->types_traced)
+		print_types(f, c, s->cfg.top);
+	print_findings(f, c);
+	fflush(f);
+}
+
+/* A watched object traversed off its owner's thread: said at once. */
+static void text_touch(struct sink *s, const struct gc_touch *t)
+{
+	FILE *f = s->cfg.out;
+
+	fprintf(f, "  !! %.32s 0x%llx traversed by a collection on thread %u (%s), owned by thread %u (%s)\n",
+		t->f.type, (unsigned long long)t->f.obj, t->tid, t->thread, t->f.owner_tid, t->f.owner_thread);
 	fflush(f);
 }
 
@@ -304,6 +370,8 @@ static void text_detach(struct sink *s, const struct gc_end *e)
 			(unsigned long long)e->hidden, e->min_ms);
 	if (e->lost)
 		fprintf(f, "\nLOST %llu collection events: the ring buffer was full\n", (unsigned long long)e->lost);
+	if (e->fatal)
+		fprintf(f, "\nThe target died during a collection (the block starting with \"!! pid\" above).\n");
 	if (e->unpaired)
 		fprintf(f, "\n%llu collections were already running when tracing started (not counted)\n",
 			(unsigned long long)e->unpaired);
@@ -319,6 +387,8 @@ static const struct sink_ops text_ops = {
 	.name = "text",
 	.attach = text_attach,
 	.collection = text_collection,
+	.fatal = text_fatal,
+	.touch = text_touch,
 	.detach = text_detach,
 	.free = text_free,
 };

@@ -43,12 +43,18 @@ struct tracer {
 		struct bpf_link *link;
 	} dealloc_hooks[MAX_DEALLOC_HOOKS];
 	int ndealloc_hooks;
+	struct {
+		uint64_t addr;
+		struct bpf_link *link;
+	} traverse_hooks[MAX_DEALLOC_HOOKS];
+	int ntraverse_hooks;
 	int verdict_fd;
 	int pidfd;
 	bool reaped;
 	int wait_status;		/* of a reaped child */
 	struct objtrack *ot;		/* --types/--owners state */
 	struct pystack *ps;		/* stack symbolizer, NULL if unavailable */
+	struct pystack *fatal_ps;	/* without ps: decodes the fatal record's frames */
 	struct pythreads *pt;		/* Python thread names, NULL if unavailable */
 	char stack_why[256];		/* why not */
 	struct correlator *corr;
@@ -121,6 +127,53 @@ static int hook_dealloc(uint64_t addr, void *ctx)
 		}
 		t->dealloc_hooks[t->ndealloc_hooks].link = l;
 		t->dealloc_hooks[t->ndealloc_hooks++].addr = addr;
+		r = 0;
+		break;
+	}
+	procmaps_free(&pm);
+	return r;
+}
+
+/* --owners: the tp_traverse of a watched type, to see a foreign thread's
+ * collection enter it (bpf/objects.bpf.h traverse_enter()).  Only an
+ * extension's own function: the interpreter's (subtype_traverse of every
+ * Python class, the builtin types') run for every object of a collection,
+ * and a uprobe on each call would cost the target more than the walk. */
+static int hook_traverse(uint64_t addr, void *ctx)
+{
+	struct tracer *t = ctx;
+	struct procmaps pm;
+	char path[PATH_MAX], inside[PATH_MAX];
+	int r = -ENOENT;
+
+	for (int i = 0; i < t->ntraverse_hooks; i++)
+		if (t->traverse_hooks[i].addr == addr)
+			return 0;
+	if (t->ntraverse_hooks == MAX_DEALLOC_HOOKS)
+		return -ENOSPC;
+	if (procmaps_read(&pm, t->pid))
+		return -ESRCH;
+	for (int i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+		struct bpf_link *l;
+
+		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
+			continue;
+		procmaps_inside_path(&pm, m->path, inside, sizeof(inside));
+		if (!strcmp(inside, t->t.py_inside)) {
+			r = -EPERM;	/* the interpreter's own */
+			break;
+		}
+		if (procmaps_open_path(&pm, m, path, sizeof(path)))
+			break;
+		l = bpf_program__attach_uprobe(t->obj->progs.uprobe_traverse, false, t->pid, path,
+					       addr - m->start + m->offset);
+		if (!l) {
+			r = -errno;
+			break;
+		}
+		t->traverse_hooks[t->ntraverse_hooks].link = l;
+		t->traverse_hooks[t->ntraverse_hooks++].addr = addr;
 		r = 0;
 		break;
 	}
@@ -201,6 +254,7 @@ static int attach_objects(struct tracer *tr)
 				     plan->alloc[i].name, strerror(errno));
 	}
 	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
+	objtrack_set_traverse_hook(tr->ot, hook_traverse, tr);
 	return 0;
 }
 
@@ -233,6 +287,45 @@ static int attach_collector(struct tracer *tr)
 		return -errno;
 	obj->links.uprobe_collect_return = l;
 	return 0;
+}
+
+/* The collection that kills the process (bpf/fatal.bpf.h, docs/fatal.md):
+ * always on, as it costs nothing until a fatal signal.  Its Python frames
+ * are read with the stack layout, configured here without --stack too
+ * (targ_stack stays false: no capture per collection). */
+static void setup_fatal(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	char why[256];
+
+	obj->rodata->targ_fatal = true;
+	if (pystack_configure_fatal(obj, &tr->t))
+		return;
+	if (tr->ps)
+		return;
+	if (!pystack_configure(obj, &tr->t, why, sizeof(why)))
+		tr->fatal_ps = pystack_new(&tr->t, why, sizeof(why));
+	obj->rodata->targ_stack = false;
+	if (!tr->fatal_ps)
+		obj->rodata->targ_fatal_names = false;
+}
+
+static void attach_fatal(struct tracer *tr)
+{
+	struct bpf_link *l = bpf_program__attach(tr->obj->progs.signal_generate);
+
+	if (!l) {
+		p_warn("cannot watch for fatal signals (tp_btf/signal_generate: %s): a collection "
+		       "the target dies in will be reported without its signal", strerror(errno));
+	}
+	tr->obj->links.signal_generate = l;
+	l = bpf_program__attach(tr->obj->progs.sched_process_exit);
+	if (!l) {
+		p_warn("cannot watch threads exit (tp_btf/sched_process_exit: %s): a collection the target "
+		       "dies in will not be reported", strerror(errno));
+		return;
+	}
+	tr->obj->links.sched_process_exit = l;
 }
 
 /* BPF open, rodata, load, attach. */
@@ -276,6 +369,7 @@ static int load_and_attach(struct tracer *tr)
 			p_warn("no Python stacks: %s", tr->stack_why);
 		}
 	}
+	setup_fatal(tr);
 	if (tr->opts.types || tr->opts.owners) {
 		code = setup_objects(tr);
 		if (code)
@@ -294,6 +388,7 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_collected, tr->ot != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
 
 	if (gcscope_bpf__load(obj))
 		return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
@@ -302,6 +397,7 @@ static int load_and_attach(struct tracer *tr)
 	if (code)
 		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
 			     probe_kind_name(plan->kind), t->py_open, strerror(-code));
+	attach_fatal(tr);
 	if (tr->ot)
 		return attach_objects(tr);
 	return 0;
@@ -366,6 +462,8 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .show_stack = o->stack,
 					  .ps = tr->ps,
 					  .ot = tr->ot,
+					  .fatal_ps = tr->ps ? tr->ps : tr->fatal_ps,
+					  .fatal_root = tr->t.pm.foreign_root ? tr->t.pm.root : "/",
 					  .pt = tr->pt,
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
@@ -531,10 +629,13 @@ void tracer_close(struct tracer *t, bool failed)
 		bpf_link__destroy(t->alloc_links[i]);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
+	for (int i = 0; i < t->ntraverse_hooks; i++)
+		bpf_link__destroy(t->traverse_hooks[i].link);
 	gcscope_bpf__destroy(t->obj);
 	correlator_free(t->corr);
 	objtrack_free(t->ot);
 	pystack_free(t->ps);
+	pystack_free(t->fatal_ps);
 	pythreads_free(t->pt);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
