@@ -97,8 +97,19 @@ static void print_findings(FILE *f, const struct gc_collection *c)
 			break;
 		}
 		/* the collecting thread is the collection line's, above */
-		fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
-			g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+		if (!g->qt) {
+			fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
+				g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+			continue;
+		}
+		/* a QObject: the thread it lives in, which Qt says must delete it */
+		fprintf(f, "  !! %.32s 0x%llx lives in thread %u (%s)", g->type, (unsigned long long)g->obj, g->owner_tid,
+			g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+		if (g->creator_known)
+			fprintf(f, ", created on thread %u (%s)\n", g->created_tid,
+				g->created_py_thread ? g->created_py_thread : g->created_thread);
+		else
+			fputc('\n', f);
 	}
 	if (c->nfindings && c->stack_known && !c->stack_wanted)
 		print_stack(f, c->stack);
