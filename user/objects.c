@@ -697,28 +697,25 @@ bool objtrack_wants_qt(const struct objtrack *o)
 
 const char *objtrack_untracked_line(struct objtrack *o)
 {
+	char names[400] = "";
 	size_t n = 0, len = 0;
 	uint64_t objs = 0;
 
-	o->untracked[0] = '\0';
 	for (size_t i = 0; i < o->cap; i++) {
 		const struct typeinfo *ti = &o->types[i];
 
 		if (!ti->addr || !ti->unseen)
 			continue;
 		objs += ti->objects;
-		if (n++ < 8 && len + 1 < sizeof(o->untracked))
-			len += (size_t)snprintf(o->untracked + len, sizeof(o->untracked) - len, "%s%s",
-						len ? ", " : "", ti->name);
+		if (n++ < 8 && len + 1 < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", ti->name);
 	}
 	if (!n)
 		return NULL;
-	if (len >= sizeof(o->untracked))
-		len = sizeof(o->untracked) - 1;
-	snprintf(o->untracked + len, sizeof(o->untracked) - len,
-		 "%s: --owners saw %zu watched type%s die (%llu objects) without seeing %s created: made before "
-		 "gcscope attached, or by an allocator it does not hook; their findings may be missing",
-		 n > 8 ? ", ..." : "", n, n == 1 ? "" : "s", (unsigned long long)objs, n == 1 ? "one" : "them");
+	snprintf(o->untracked, sizeof(o->untracked),
+		 "--owners saw %llu objects of %zu watched type%s die without seeing any made: %s%s (made before "
+		 "gcscope attached, or by an allocator it does not hook): findings about them may be missing",
+		 (unsigned long long)objs, n, n == 1 ? "" : "s", names, n > 8 ? ", ..." : "");
 	return o->untracked;
 }
 

@@ -7,7 +7,7 @@ Protocol: prints "ready PID", waits for a line on stdin, runs, prints one
 JSON line with its own account: the native tid of every thread, how many
 objects were made where, moved where, and collected where.
 
-usage: qt_affinity.py BINDING MODE [N]
+usage: qt_affinity.py BINDING MODE [N]   (BINDING none: premade without Qt)
   worker      N pairs of Gadgets (a QObject subclass) in cycles made on the
               main thread; gc.collect() on a worker destroys them: 2N
               objects die off the thread they live in
@@ -19,6 +19,9 @@ usage: qt_affinity.py BINDING MODE [N]
   to_worker   made on main, moveToThread(worker's QThread), collected on
               main while that thread still runs: they live on the worker
               and die on main (2N)
+  premade     N pairs of a plain Python class (Plain) in cycles made before
+              "ready" (before gcscope attaches), collected on a worker: no
+              creator can be known
 """
 import gc
 import importlib
@@ -30,8 +33,11 @@ import threading
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BINDING, MODE = sys.argv[1], sys.argv[2]
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-QtCore = importlib.import_module(BINDING + ".QtCore")
-QObject, QThread, QTimer = QtCore.QObject, QtCore.QThread, QtCore.QTimer
+if BINDING == "none":     # premade only: no Qt at all
+    QObject = object
+else:
+    QtCore = importlib.import_module(BINDING + ".QtCore")
+    QObject, QThread, QTimer = QtCore.QObject, QtCore.QThread, QtCore.QTimer
 
 
 class Gadget(QObject):
@@ -51,10 +57,21 @@ def make_cycles():
     return made
 
 
-app = QtCore.QCoreApplication(sys.argv)
+class Plain:
+    pass
+
+
+app = QtCore.QCoreApplication(sys.argv) if BINDING != "none" else None
+if MODE == "premade":
+    gc.disable()    # they must survive until the worker collects them
+    for _ in range(N):
+        p, q = Plain(), Plain()
+        p.peer, q.peer = q, p
+    del p, q
 report = {"binding": BINDING, "mode": MODE, "main_tid": threading.get_native_id(),
           "gadgets": 2 * N}
-gc.collect()
+if MODE != "premade":
+    gc.collect()
 print("ready", os.getpid(), flush=True)
 sys.stdin.readline()
 gc.disable()        # every collection below is one the program chose
@@ -62,6 +79,15 @@ gc.disable()        # every collection below is one the program chose
 if MODE == "worker":
     make_cycles()
     report["made_tid"] = report["main_tid"]
+
+    def work():
+        report["collector_tid"] = threading.get_native_id()
+        gc.collect()
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+elif MODE == "premade":
+    report["plains"] = 2 * N
 
     def work():
         report["collector_tid"] = threading.get_native_id()
@@ -122,7 +148,7 @@ elif MODE == "to_worker":
     for g in made:
         g.moveToThread(qt)
     report["moved"] = sum(g.thread() is qt for g in made)
-    del made
+    del made, g     # the loop variable would keep the last pair alive
     report["collector_tid"] = report["main_tid"]
     gc.collect()
     qt.quit()
