@@ -50,7 +50,7 @@ struct objtrack {
 	uint64_t seq;
 	/* totals */
 	uint64_t walks, seen, capped, faults;
-	uint64_t findings;
+	uint64_t findings, qt_findings;
 	struct obj_pair *pairs;
 	size_t npairs, cappairs;
 	uint64_t types_evicted, pairs_evicted, pair_findings_evicted;
@@ -425,8 +425,12 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 		c->lives_comm = n;
 		c->capl = c->capf;
 	}
-	if (f.flags & GCSCOPE_FIND_F_QT)
+	if (f.flags & GCSCOPE_FIND_F_QT) {
 		qtaff_thread_comm(o->pid, f.lives_tid, c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]));
+		/* the thread ended before we could read its name */
+		if (!c->lives_comm[c->nfindings][0])
+			snprintf(c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]), "?");
+	}
 	c->findings[c->nfindings++] = f;
 }
 
@@ -674,6 +678,8 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 		if (p)
 			p->n++;
 		o->findings++;
+		if (f->flags & GCSCOPE_FIND_F_QT)
+			o->qt_findings++;
 	}
 	c->used = false;
 }
@@ -777,6 +783,7 @@ struct obj_summary *objtrack_summary(struct objtrack *o)
 	s->types_evicted = o->types_evicted;
 	s->owners = objtrack_has_owners(o);
 	s->findings = o->findings;
+	s->qt_findings = o->qt_findings;
 	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	s->pairs = o->pairs;
 	s->npairs = o->npairs;

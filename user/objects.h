@@ -113,6 +113,7 @@ struct obj_summary {
 	uint64_t types_evicted;		/* dropped from the bounded type table */
 	bool owners;			/* --owners was given */
 	uint64_t findings;
+	uint64_t qt_findings;		/* of those, QObjects owned by the thread they live in */
 	const struct obj_pair *pairs;	/* most findings first; owned by the objtrack */
 	size_t npairs;
 	uint64_t pairs_evicted, pair_findings_evicted;

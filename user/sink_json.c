@@ -299,6 +299,8 @@ static void json_objects(struct jw *w, const struct obj_summary *o)
 		return;
 	jw_key_obj(w, "findings");
 	jw_uint(w, "total", o->findings);
+	if (o->qt_findings)
+		jw_uint(w, "qt_affinity", o->qt_findings);
 	jw_key_arr(w, "by_pair");
 	for (size_t i = 0; i < o->npairs; i++) {
 		const struct obj_pair *p = &o->pairs[i];
