@@ -148,6 +148,19 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	cfg->sip_data = (uint32_t)ob_size;
 	cfg->sip_access = (uint32_t)ob_size + 8;
 	cfg->sbk_d = (uint32_t)ob_size + 16;
+	for (int m = 0; m < 2; m++) {
+		struct elffile ef;
+
+		if (!open_mapped(&pm, qt_majors[m].lib, &ef)) {
+			elf_close(&ef);
+			break;
+		}
+		if (m == 1) {	/* no Qt: cheap, as this is asked again until Qt comes */
+			snprintf(why, size, "no libQt5Core or libQt6Core mapped in pid %d", pid);
+			procmaps_free(&pm);
+			return 0;
+		}
+	}
 	cfg->pthread_tid = pthread_tid_offset(&pm);
 	for (int m = 0; m < 2; m++) {
 		struct elffile ef;

@@ -47,6 +47,7 @@ struct tracer {
 	int verdict_fd;
 	struct bpf_link *gc_track_link;	/* --owners: PyObject_GC_Track */
 	bool qt_found;			/* Qt's layout is in the qt_cfg map */
+	uint64_t qt_tried_ns;		/* when it was last looked for */
 	int pidfd;
 	bool reaped;
 	int wait_status;		/* of a reaped child */
@@ -108,8 +109,8 @@ static void set_verdict(void *ctx, uint64_t type, uint32_t verdict)
 	__u64 key = type;
 	__u32 v = verdict;
 
-	/* a QObject type in a process whose Qt was not loaded at attach */
-	if ((verdict & GCSCOPE_QT_WRAPPER_MASK) && !t->qt_found)
+	/* a QObject type, and Qt was not found yet: look now */
+	if (!t->qt_found && (verdict & GCSCOPE_QT_WRAPPER_MASK))
 		qt_configure(t);
 	if (bpf_map_update_elem(t->verdict_fd, &key, &v, BPF_ANY))
 		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
@@ -499,6 +500,21 @@ void tracer_start(struct tracer *tr)
 
 void tracer_check_lost(struct tracer *t)
 {
+	/* Qt not loaded at attach (trace -- CMD, a late import): look for it
+	 * every 250 ms of the event loop, so that its layout is in before
+	 * QObjects die (a walk that meets them first cannot wait for it) */
+	if (!t->qt_found && t->opts.owners && t->obj) {
+		struct timespec ts;
+		uint64_t now;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		if (now - t->qt_tried_ns >= 250000000ULL) {
+			t->qt_tried_ns = now;
+			qt_configure(t);
+		}
+	}
+
 	uint64_t lost = read_counter(t, GCSCOPE_CNT_LOST);
 
 	if (lost <= t->lost_reported)
