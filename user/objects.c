@@ -501,8 +501,13 @@ static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
 		if (!ok || !base)
 			break;
 		/* every watched QObject subclass is owned by where it lives */
-		if (!*qt && qualified_name(o, base, qual, sizeof(qual)))
+		if (!*qt && qualified_name(o, base, qual, sizeof(qual))) {
 			*qt = qtaff_binding(qual);
+			/* PySide's tp_name is "PySide2.QtCore.QObject": let
+			 * "QObject" select every binding's, as it does PyQt's */
+			if (*qt && !match && objtrack_pattern_match(o, "QObject"))
+				match = true;
+		}
 		if (i && !match && o->npatterns && one_matches(o, base, NULL))
 			match = true;
 		if (match && *qt)

@@ -135,3 +135,15 @@ def test_untracked_types_say_so(gcscope, interp, tmp_path):
     lines = [l for l in g.stderr.splitlines() if "without seeing any made" in l]
     assert len(lines) == 1, g.stderr
     assert "40 objects of 1 watched type" in lines[0] and ": Plain (" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_qt_plain_qobject_pattern(gcscope, interp, tmp_path, binding):
+    """--owners QObject selects every binding's QObject subclasses, PySide's
+    too (whose tp_name is "PySide2.QtCore.QObject")."""
+    needs(interp, binding)
+    attach, report, records = run(gcscope, interp, tmp_path, binding, "worker", "QObject")
+    f = findings(records)
+    assert len(f) == 40
+    assert {r["owner_tid"] for r in f} == {report["main_tid"]}
+    assert {r["created_tid"] for r in f} == {report["made_tid"]}
