@@ -3,8 +3,10 @@
 #
 #   make            build .output/gcscope
 #   make demo       build, then trace the bundled demo program
-#   make test       every test: C unit tests and integration tests, both with
-#                   ASan+UBSan (GCSCOPE=.output/gcscope: the release build)
+#   make test       every test: C unit tests, the fuzz corpus replayed, and
+#                   integration tests, all with ASan+UBSan
+#                   (GCSCOPE=.output/gcscope: the release build)
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/)
 #   make bench      overhead benchmarks, as ratios against a baseline
 #   make install    PREFIX=/usr/local
 #
@@ -32,14 +34,15 @@ BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 python3-pyqt6 \
 	python3-pyside2.qtcore debootstrap binutils debuginfod \
-	elfutils bpftrace
+	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main and the BPF-facing commands: what the unit tests link.
-LOGIC_SRCS := user/common.c user/json.c user/stats.c user/pylayout.c user/elfinfo.c user/probe.c \
-	user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c user/sink_json.c user/correlate.c \
-	user/objects.c user/target.c user/pyobj.c user/pythreads.c user/qtaffinity.c
+LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/stats.c user/pylayout.c \
+	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
+	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
+	user/sink_timeline.c user/qtaffinity.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -54,7 +57,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test-deps demo test unit integration bench install uninstall clean
+.PHONY: all deps test-deps demo test unit integration bench install uninstall clean fuzz fuzz-build fuzz-replay
 
 all: $(OUTPUT)/gcscope
 
@@ -109,11 +112,58 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/c
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LOGIC_SRCS) -lelf -ldw -lm -o $@
 
+# Fuzzing (tests/fuzz/README.md): one libFuzzer binary per parser of
+# untrusted input, built by clang with ASan and UBSan; each links the user/
+# files its parser needs.  records replaces procmem_read() with reads of
+# a memory image from the input, so it does not link procmaps.c.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES := elf corenotes dwarf procmaps pyline pystr pylayout pyversion json ttyclean records
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+# (clang has no -Wformat-truncation: nothing to turn off)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	$(WARN) -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser -Itests/fuzz
+FUZZ_SRCS_elf := user/elfinfo.c user/probe.c user/dwarfinfo.c user/gcsite.c user/pylayout.c user/common.c user/json.c
+FUZZ_SRCS_pyversion := user/elfinfo.c
+FUZZ_SRCS_corenotes := user/gdbcmd.c user/corefile.c user/elfinfo.c user/common.c user/json.c
+FUZZ_SRCS_dwarf := user/dwarfinfo.c user/elfinfo.c user/gcsite.c user/pylayout.c
+FUZZ_SRCS_procmaps := user/procmaps.c
+FUZZ_SRCS_pyline := user/pystack.c user/procmaps.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
+FUZZ_SRCS_pystr := $(FUZZ_SRCS_pyline)
+FUZZ_SRCS_pylayout := user/pylayout.c
+FUZZ_SRCS_json := user/json.c user/common.c
+FUZZ_SRCS_ttyclean := user/common.c user/json.c
+FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
+	user/pystack.c user/objects.c user/pythreads.c user/pyobj.c user/elfinfo.c user/pylayout.c \
+	user/common.c user/json.c
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+.SECONDEXPANSION:
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/jsoncheck.h $$(FUZZ_SRCS_$$*) $(wildcard user/*.h) \
+		$(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS_$*) -lbpf -lelf -ldw -lz -lm -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Every input of the corpus and every crash ever found, once through its
+# harness: seconds, and a fixed bug that comes back fails `make test`.
+fuzz-replay: $(FUZZ_BINS)
+	$(Q)tests/fuzz/replay.sh $(OUTPUT)/fuzz $(FUZZ_NAMES)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(OUTPUT)/fuzz $(FUZZ_SECONDS) $(or $(FUZZ_ONLY),$(FUZZ_NAMES))
+
 deps:
 	$(Q)tests/deps.sh $(BUILD_PKGS)
 
+# libFuzzer (tests/fuzz/) comes with clang's runtime libraries, which
+# Debian's clang only recommends; their package is named for clang's major
+# version, known once clang is installed.
 test-deps:
 	$(Q)tests/deps.sh $(TEST_PKGS)
+	$(Q)tests/deps.sh libclang-rt-$$($(CLANG) -dumpversion | cut -d. -f1)-dev
 
 unit: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
@@ -128,6 +178,7 @@ integration: all $(OUTPUT)/san/gcscope
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory integration
 
 demo: deps
@@ -150,13 +201,14 @@ bench: test-deps all $(if $(BENCH_BASE),$(OUTPUT)/bench-base/.output/gcscope)
 		$(BENCH_ARGS)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gcscope/gdb $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(OUTPUT)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
 	install -m 0644 user/pylayout.tsv $(DESTDIR)$(PREFIX)/share/gcscope/pylayout.tsv
+	install -m 0644 docs/gcscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
 	if ls gdb/*.py >/dev/null 2>&1; then install -m 0644 gdb/*.py $(DESTDIR)$(PREFIX)/share/gcscope/gdb/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope
+	rm -f $(DESTDIR)$(PREFIX)/bin/gcscope $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/gcscope
 
 clean:

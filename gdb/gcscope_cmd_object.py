@@ -7,7 +7,7 @@ import gdb
 
 import gcscope_objects as O
 from gcscope_command import GcCommand, parse_args, out
-from gcscope_mem import GcScopeError
+from gcscope_mem import GcScopeError, MemoryMissing
 from gcscope_objects import target
 
 
@@ -36,6 +36,8 @@ during a collection its gc_refs."""
             tp = tgt.type_of(op)
             name = tgt.type_name(tp)
             tgt.type_flags(tp)
+        except MemoryMissing:
+            raise
         except GcScopeError:
             raise GcScopeError("0x%x does not look like a PyObject: its ob_type cannot be read "
                                "(or is not a type)" % op) from None

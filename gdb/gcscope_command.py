@@ -6,7 +6,29 @@ import traceback
 
 import gdb
 
-from gcscope_mem import GcScopeError
+from gcscope_mem import GcScopeError, MemoryMissing
+
+# (command, exit code) of each command run: what `gcscope core` exits with
+# (quit_report(); docs/exit-codes.md)
+OUTCOMES = []
+
+
+def quit_report():
+    """Quit gdb with the status of the commands run so far: 9 if one of them
+    lacked memory the core should hold, else the first command's failure
+    (8 no core, 4 no CPython runtime), else 0.  `gcscope core` runs this
+    after its report."""
+    codes = [c for _n, c in OUTCOMES]
+    if MemoryMissing.exit_code in codes:
+        code = MemoryMissing.exit_code
+    elif codes and codes[0] in (4, 8):
+        code = codes[0]
+    elif codes and all(codes):
+        code = 1
+    else:
+        code = 0
+    gdb.flush()
+    gdb.execute("quit %d" % code)
 
 
 class GcCommand(gdb.Command):
@@ -17,9 +39,12 @@ class GcCommand(gdb.Command):
         super().__init__(self.NAME, gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
 
     def invoke(self, arg, from_tty):
+        code = 1
         try:
             self.run(arg, from_tty)
+            code = 0
         except GcScopeError as e:
+            code = e.exit_code
             gdb.write("%s: %s\n" % (self.NAME, e), gdb.STDERR)
         except gdb.MemoryError as e:
             gdb.write("%s: cannot read the target's memory: %s\n" % (self.NAME, e), gdb.STDERR)
@@ -29,6 +54,7 @@ class GcCommand(gdb.Command):
             gdb.write("%s: internal error: %s: %s\n" % (self.NAME, type(e).__name__, e), gdb.STDERR)
             if os.environ.get("GCSCOPE_DEBUG"):
                 traceback.print_exc()
+        OUTCOMES.append((self.NAME, code))
         gdb.flush()
 
     def run(self, arg, from_tty):

@@ -37,7 +37,29 @@ def printable(s):
 
 
 class GcScopeError(Exception):
-    """An error to show the user as one line (never a traceback)."""
+    """An error to show the user as one line (never a traceback).
+
+    exit_code: what `gcscope core` exits with when the report fails this
+    way (docs/exit-codes.md); 1 for any other failure."""
+    exit_code = 1
+
+
+class NoTarget(GcScopeError):
+    """Neither a live process nor a core that gdb could load."""
+    exit_code = 8
+
+
+class NoPython(GcScopeError):
+    """No CPython runtime that can be read here (not Python, the wrong
+    executable for a core, or a runtime not initialized)."""
+    exit_code = 4
+
+
+class MemoryMissing(GcScopeError):
+    """Memory that the core's headers describe but that its file does not
+    hold (a core cut short): gdb would read the executable's initial data
+    there instead, silently."""
+    exit_code = 9
 
 
 class BrokenList(GcScopeError):
@@ -49,15 +71,72 @@ class BrokenList(GcScopeError):
         self.why = why
 
 
+class CoreExtent:
+    """The PT_LOAD segments of a core file, and how much of them the file
+    holds.  gdb reads an address whose segment is cut off from the
+    executable's sections (initial .data, zeroed .bss) with no error: that
+    is how a truncated core showed "the runtime is not initialized"."""
+
+    def __init__(self, path):
+        self.path = path
+        self.cut = []            # (vaddr start, vaddr end) not in the file
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            self.file_size = f.tell()
+            f.seek(0)
+            eh = f.read(64)
+            if len(eh) < 64 or eh[:4] != b"\x7fELF" or eh[4] != 2:
+                return
+            phoff, = struct.unpack_from("<Q", eh, 0x20)
+            phentsize, phnum = struct.unpack_from("<HH", eh, 0x36)
+            if phentsize < 56 or phnum > 65535:
+                return
+            f.seek(phoff)
+            ph = f.read(phentsize * phnum)
+        for i in range(len(ph) // phentsize):
+            p_type, _fl, off, vaddr, _pa, filesz, _memsz, _al = struct.unpack_from(
+                "<IIQQQQQQ", ph, i * phentsize)
+            if p_type != 1 or filesz == 0 or off + filesz <= self.file_size:
+                continue
+            start = vaddr + max(0, self.file_size - off)
+            self.cut.append((start, vaddr + filesz))
+
+    def check(self, addr, n):
+        for start, end in self.cut:
+            if addr < end and addr + n > start:
+                raise MemoryMissing(
+                    "memory missing from the core: 0x%x is in a segment that %s does not hold "
+                    "(the file ends at %d bytes: it was cut short)" % (max(addr, start), self.path,
+                                                                     self.file_size))
+
+
+def core_extent():
+    """CoreExtent of the core gdb has loaded, or None (a live process)."""
+    try:
+        out = gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return None
+    m = re.search(r"Local core dump file:\s*`(.*)', file type", out)
+    if not m:
+        return None
+    try:
+        return CoreExtent(m.group(1))
+    except OSError:
+        return None
+
+
 class Memory:
-    def __init__(self, inferior=None, max_chunks=512):
+    def __init__(self, inferior=None, max_chunks=512, core=None):
         self.inf = inferior or gdb.selected_inferior()
+        self.core = core                 # CoreExtent, or None
         self.chunks = OrderedDict()      # base -> CHUNK bytes (walk_list reads it directly)
         self.pages = OrderedDict()       # base -> PAGE bytes, inside chunks that failed
         self.bad = set()                 # chunk bases that could not be read whole
         self.max_chunks = max_chunks
 
     def _raw(self, addr, n):
+        if self.core is not None:
+            self.core.check(addr, n)
         try:
             return bytes(self.inf.read_memory(addr, n))
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError) as e:
@@ -138,6 +217,8 @@ class Memory:
         n = 0
         try:
             node = self.u64(head + next_off) & ~3
+        except MemoryMissing:
+            raise
         except GcScopeError:
             raise BrokenList(head, "cannot read its head") from None
         tortoise = head     # Brent: the tortoise jumps to the hare at each power of two
@@ -155,6 +236,8 @@ class Memory:
             else:
                 try:
                     nxt = self.u64(a) & ~3
+                except MemoryMissing:
+                    raise
                 except GcScopeError:
                     raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
             yield node

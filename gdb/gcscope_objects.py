@@ -12,7 +12,8 @@ import time
 import gdb
 
 import gcscope_layout as L
-from gcscope_mem import GcScopeError, Memory, CHUNK
+from gcscope_mem import (GcScopeError, Memory, MemoryMissing, NoPython, NoTarget, CHUNK,
+                         core_extent)
 
 Py_TPFLAGS_HEAPTYPE = 1 << 9
 Py_TPFLAGS_HAVE_GC = 1 << 14
@@ -32,14 +33,29 @@ class Target:
     def __init__(self):
         inf = gdb.selected_inferior()
         if inf is None or inf.pid == 0 and not _has_core():
-            raise GcScopeError("no process or core file: attach (gdb -p PID) or load a core "
-                               "(gdb PYTHON CORE) first")
-        self.mem = Memory(inf)
+            raise NoTarget("no process or core file: attach (gdb -p PID) or load a core "
+                           "(gdb PYTHON CORE) first")
+        self.mem = Memory(inf, core=core_extent())
         self.runtime = L.symbol_address("_PyRuntime")
+        if self.runtime is None and self.mem.core is not None and self.mem.core.cut:
+            # the shared library list (r_debug, link_map) is in the process's
+            # memory: cut off, gdb loads no libpython and sees no _PyRuntime
+            raise MemoryMissing("memory missing from the core: no symbol _PyRuntime, and %s was cut "
+                                "short at %d bytes (gdb may not have found the shared libraries)"
+                                % (self.mem.core.path, self.mem.core.file_size))
         if self.runtime is None:
-            raise GcScopeError("no Python here: symbol _PyRuntime not found (not a Python "
-                               "process, or gdb was not given the python executable for this core)")
-        ver, how, dbgoff = L.detect_version(self.mem, self.runtime)
+            raise NoPython("no Python here: symbol _PyRuntime not found (not a Python "
+                           "process, or gdb was not given the python executable for this core)")
+        try:
+            ver, how, dbgoff = L.detect_version(self.mem, self.runtime)
+        except MemoryMissing:
+            raise
+        except GcScopeError as e:
+            raise NoPython(str(e)) from None
+        if ver[0] != 3:
+            raise NoPython("the version read from Py_Version (%d.%d) makes no sense: this core does "
+                           "not match the executable gdb was given (give gdb the python that "
+                           "dumped it)" % (ver[0], ver[1]))
         col = L.column_for((ver[0], ver[1], ver[2] or 0))
         if col is None:
             raise GcScopeError("Python %d.%d is not supported (pylayout.tsv covers %s)"
@@ -79,7 +95,7 @@ class Target:
         lay, mem = self.layout, self.mem
         interp = mem.ptr(self.runtime + lay["runtime.interpreters_head"])
         if interp == 0:
-            raise GcScopeError("no interpreter: the runtime is not initialized or already finalized")
+            raise NoPython("no interpreter: the runtime is not initialized or already finalized")
         seen = set()
         while interp and interp not in seen and len(seen) < 4096:
             seen.add(interp)
@@ -333,7 +349,7 @@ def target():
         _target_cache[key] = t
     else:
         # a live process moves on between commands: drop cached memory
-        t.mem = Memory(inf)
+        t.mem = Memory(inf, core=t.mem.core)
         t._type_flags.clear()
         t._type_names.clear()
     t.layout.mem = t.mem

@@ -116,6 +116,15 @@ void p_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void p_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	put_msg(stderr, "gcscope: ", fmt, ap);
+	va_end(ap);
+}
+
 void p_debug(const char *fmt, ...)
 {
 	va_list ap;

@@ -19,6 +19,8 @@ enum gcscope_exit {
 	EXIT_NO_PROBE = 5,		/* CPython found, but nothing to attach to */
 	EXIT_PERMISSION = 6,		/* not root, or no CAP_BPF + CAP_PERFMON */
 	EXIT_UNSUPPORTED = 7,		/* a CPython version gcscope does not know */
+	EXIT_NOT_CORE = 8,		/* gcscope core: CORE is not a core file gdb can open */
+	EXIT_CORE_INCOMPLETE = 9,	/* gcscope core: memory the report needs is not in CORE */
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -33,6 +35,9 @@ extern int g_verbose;
  * from the target (comm, paths, symbols). */
 int p_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "gcscope: <message>" on stderr: something the user should know that is
+ * neither an error nor a warning (which process -p TID resolved to). */
+void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line of text output on stdout (the newline is added). */
 void p_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

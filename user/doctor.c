@@ -22,14 +22,15 @@ static struct {
 	bool layout;
 } denv = { .probe = PROBE_AUTO };
 
+/* Before "\v": above the options; after it: below them (argp). */
 static const char doctor_doc[] =
 	"Explain what gcscope can trace in a CPython process, and what is missing.\n"
 	"\n"
 	"USAGE: gcscope doctor [-j] [--layout] [--probe KIND] [--no-debuginfo] -p PID\n"
-	"\n"
+	"\v"
 	"EXAMPLES:\n"
-	"    gcscope doctor -p 4242      # which probe, which layout source, why\n"
-	"    gcscope doctor -j -p 4242   # the same as one JSON object\n"
+	"    gcscope doctor -p 4242           # which probe, which layout source, why\n"
+	"    gcscope doctor -j -p 4242        # the same as one JSON object\n"
 	"    gcscope doctor --layout -p 4242  # every CPython offset and its source\n"
 	"\n"
 	"Exits 0 when `gcscope trace` would work, else with the code trace would\n"
@@ -42,7 +43,8 @@ static const struct argp_option doctor_opts[] = {
 	{ "no-debuginfo", 1001, NULL, 0, "As trace: do not look for DWARF", 0 },
 	{ "layout", 1002, NULL, 0, "Also list every layout value, its source and the table's value", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	/* -h as well as argp's own -?, --help and --usage */
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", 0 },
 	{},
 };
 
@@ -164,7 +166,7 @@ int cmd_doctor(int argc, char **argv)
 	bool can_trace, debug_build;
 	int code, n_usdt;
 
-	if (argp_parse(&doctor_argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+	if (argp_parse(&doctor_argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	code = pytarget_open(&t, denv.pid, denv.no_debuginfo, err, sizeof(err));
 	if (code)

@@ -9,25 +9,32 @@
 
 #include "elfinfo.h"
 
-int elf_open(struct elffile *ef, const char *path)
+/*
+ * A section's bytes as they are in the file, or NULL.  elf_getdata() is not
+ * enough: for SHT_NOBITS (which any section of a hostile file may claim to
+ * be) libelf gives d_buf == NULL with d_size == sh_size, and an empty
+ * section has d_buf == NULL too.  Every caller may then index d_buf up to
+ * d_size.
+ */
+static Elf_Data *section_bytes(Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	Elf_Data *d;
+
+	if (sh->sh_type == SHT_NOBITS || !(d = elf_getdata(scn, NULL)) || !d->d_buf || !d->d_size)
+		return NULL;
+	return d;
+}
+
+/* What elf_open() and elf_open_memory() learn once the Elf is open: the
+ * header, and the sections gcscope looks at by name.  0 or -ENOEXEC. */
+static int elf_scan(struct elffile *ef)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
-	memset(ef, 0, sizeof(*ef));
-	ef->fd = -1;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	snprintf(ef->path, sizeof(ef->path), "%s", path);
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ef->fd < 0)
-		return -errno;
-	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ef->ehdr) ||
-	    elf_getshdrstrndx(ef->elf, &shstrndx)) {
-		elf_close(ef);
+	    elf_getshdrstrndx(ef->elf, &shstrndx))
 		return -ENOEXEC;
-	}
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -42,10 +49,10 @@ int elf_open(struct elffile *ef, const char *path)
 			ef->has_symtab = true;
 		else if (!strcmp(name, ".debug_info") && sh.sh_type != SHT_NOBITS)
 			ef->has_debug_info = true;
-		else if (!strcmp(name, ".gnu_debuglink") && (d = elf_getdata(scn, NULL)) && d->d_size > 0)
+		else if (!strcmp(name, ".gnu_debuglink") && (d = section_bytes(scn, &sh)))
 			snprintf(ef->debuglink, sizeof(ef->debuglink), "%.*s",
 				 (int)strnlen(d->d_buf, d->d_size), (const char *)d->d_buf);
-		else if (sh.sh_type == SHT_NOTE && (d = elf_getdata(scn, NULL))) {
+		else if (sh.sh_type == SHT_NOTE && (d = section_bytes(scn, &sh))) {
 			GElf_Nhdr nh;
 			size_t off = 0, noff, doff;
 
@@ -59,6 +66,39 @@ int elf_open(struct elffile *ef, const char *path)
 				}
 			}
 		}
+	}
+	return 0;
+}
+
+int elf_open(struct elffile *ef, const char *path)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", path);
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ef->fd < 0)
+		return -errno;
+	ef->elf = elf_begin(ef->fd, ELF_C_READ_MMAP, NULL);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *name)
+{
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	snprintf(ef->path, sizeof(ef->path), "%s", name);
+	ef->elf = elf_memory(image, size);
+	if (elf_scan(ef)) {
+		elf_close(ef);
+		return -ENOEXEC;
 	}
 	return 0;
 }
@@ -81,13 +121,18 @@ static int each_in(struct elffile *ef, Elf64_Word type, int (*fn)(const struct e
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
+		size_t n_bytes;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
 			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d)
+		d = section_bytes(scn, &sh);
+		n_bytes = gelf_fsize(ef->elf, ELF_T_SYM, 1, EV_CURRENT);
+		if (!d || !n_bytes)
 			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		/* d_size, not the header's sh_size/sh_entsize (an entsize of 1
+		 * would make a loop of sh_size turns); gelf_getsym() checks each
+		 * index against d_size */
+		for (size_t i = 0; i < d->d_size / n_bytes && i < INT_MAX; i++) {
 			struct elfsym s;
 			const char *name;
 			GElf_Sym sym;
@@ -159,7 +204,7 @@ static int usdt_iter(struct elffile *ef, const char *provider, const char *name,
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
 		sname = elf_strptr(ef->elf, shstrndx, sh.sh_name);
-		if (!sname || strcmp(sname, ".note.stapsdt") || !(d = elf_getdata(scn, NULL)))
+		if (!sname || strcmp(sname, ".note.stapsdt") || !(d = section_bytes(scn, &sh)))
 			continue;
 		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
 			const char *desc = (const char *)d->d_buf + doff, *p, *end;
@@ -286,13 +331,15 @@ int elf_find_needed(struct elffile *ef, const char *prefix, char *out, size_t si
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
+		size_t n_bytes;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
 			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d)
+		d = section_bytes(scn, &sh);
+		n_bytes = gelf_fsize(ef->elf, ELF_T_DYN, 1, EV_CURRENT);
+		if (!d || !n_bytes)
 			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		for (size_t i = 0; i < d->d_size / n_bytes && i < INT_MAX; i++) {
 			GElf_Dyn dyn;
 			const char *name;
 
@@ -308,7 +355,19 @@ int elf_find_needed(struct elffile *ef, const char *prefix, char *out, size_t si
 	return -ENOENT;
 }
 
+static uint32_t parse_version(const char *s, size_t len, unsigned long min_major);
+
 uint32_t parse_py_version(const char *s, size_t len)
+{
+	return parse_version(s, len, 3);
+}
+
+uint32_t parse_any_py_version(const char *s, size_t len)
+{
+	return parse_version(s, len, 2);
+}
+
+static uint32_t parse_version(const char *s, size_t len, unsigned long min_major)
 {
 	unsigned long part[3] = {0};
 	size_t i = 0;
@@ -335,9 +394,28 @@ uint32_t parse_py_version(const char *s, size_t len)
 		if (!((c >= '0' && c <= '9') || c == 'a' || c == 'b' || c == 'r' || c == 'c' || c == '+'))
 			return 0;
 	}
-	if (part[0] != 3 || part[1] > 99 || part[2] > 99)
+	if (part[0] < min_major || part[0] > 3 || part[1] > 99 || part[2] > 99)
 		return 0;
 	return (uint32_t)(part[0] << 24 | part[1] << 16 | part[2] << 8);
+}
+
+uint32_t scan_py_getversion(const char *buf, size_t len, uint32_t (*parse)(const char *, size_t))
+{
+	/* the buffer is a static char[250]: aligned, NUL before it */
+	for (size_t j = 8; j + 16 < len; j += 8) {
+		const char *sp;
+		uint32_t v;
+
+		if (buf[j - 1] != '\0' || (buf[j] != '3' && buf[j] != '2') || buf[j + 1] != '.')
+			continue;
+		sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
+		if (!sp || sp[1] != '(')
+			continue;
+		v = parse(buf + j, (size_t)(sp - (buf + j)));
+		if (v)
+			return v;
+	}
+	return 0;
 }
 
 uint32_t elf_scan_py_version(struct elffile *ef)
@@ -355,7 +433,7 @@ uint32_t elf_scan_py_version(struct elffile *ef)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
 			continue;
 		name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
-		if (!name || strcmp(name, ".rodata") || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		if (!name || strcmp(name, ".rodata") || !(d = section_bytes(scn, &sh)))
 			continue;
 		p = d->d_buf;
 		/* Each candidate is a whole C string: preceded by NUL, "3." first. */

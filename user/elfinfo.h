@@ -35,6 +35,9 @@ struct usdt_note {
 
 /* Returns 0 or -errno (-ENOEXEC: not an ELF file). */
 int elf_open(struct elffile *ef, const char *path);
+/* The same for an ELF image in memory (the fuzz harnesses, tests): image
+ * must outlive ef, and libelf may write to it.  name is only reported. */
+int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *name);
 void elf_close(struct elffile *ef);
 
 /* Exact name, in .symtab then .dynsym.  Returns 0 or -ENOENT. */
@@ -67,5 +70,14 @@ uint32_t elf_scan_py_version(struct elffile *ef);
 
 /* Parse "3.11.2", "3.13.0rc3+" into major<<24|minor<<16|micro<<8; 0 if not. */
 uint32_t parse_py_version(const char *s, size_t len);
+/* The same, for 2.X.Y too: naming the version of an interpreter too old to
+ * have _PyRuntime. */
+uint32_t parse_any_py_version(const char *s, size_t len);
+
+/* The version in len bytes of a target's memory holding the buffer that
+ * Py_GetVersion() fills at start-up ("3.9.18 (main, ..." or 2.X's) at an
+ * 8-byte boundary, as parse (parse_py_version or parse_any_py_version)
+ * reads it, or 0 (target.c, for 3.9 and 3.10). */
+uint32_t scan_py_getversion(const char *buf, size_t len, uint32_t (*parse)(const char *, size_t));
 
 #endif

@@ -5,7 +5,9 @@
  *
  * Exit codes (docs/exit-codes.md): 2 usage, 3 no such process / file,
  * 1 anything else (gdb missing, gcscope.py not found, gdb failed).
- * `gcscope core` returns gdb's status: 0 when the report ran.
+ * `gcscope core`: 0 when the report ran; 8 CORE is not a core file gdb can
+ * open; 4 gdb finds no CPython runtime in it with EXE; 9 CORE is cut short
+ * or lacks memory the report read (the scripts' quit_report() status).
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "corefile.h"
+#include "elfinfo.h"
 #include "gdbcmd.h"
 
 #define MAX_ARGS 64
@@ -61,6 +65,11 @@ const char *gdbcmd_script_dir(char *buf, unsigned long size)
 		return buf;
 	/* source tree: .output/gcscope -> gdb/ */
 	if ((size_t)snprintf(buf, size, "%s/../gdb", exe) < size && is_script_dir(buf))
+		return buf;
+	/* the sanitizer build of the source tree: .output/san/gcscope -> gdb/ */
+	slash = strrchr(exe, '/');
+	if (slash && !strcmp(slash, "/san") && (size_t)snprintf(buf, size, "%s/../../gdb", exe) < size &&
+	    is_script_dir(buf))
 		return buf;
 	return NULL;
 }
@@ -129,13 +138,23 @@ static int exec_gdb(char **av)
 		     "cannot run gdb: %s (install gdb)", strerror(errno));
 }
 
+/* -h, --help and -? as argp's commands (trace, doctor) take them */
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "-?");
+}
+
 static void gdb_usage(FILE *f)
 {
 	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
 		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
 		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
-		   "py-gc-garbage; `help py-gc-status` in gdb).  A process in another root\n"
-		   "(container, chroot) gets sysroot and debug-file-directory under /proc/PID/root.\n");
+		   "py-gc-garbage, py-gc-layout; `help py-gc-status` in gdb).  A process in\n"
+		   "another root (container, chroot) gets sysroot and debug-file-directory\n"
+		   "under /proc/PID/root.\n"
+		   "\n"
+		   "  -p PID           the process to attach to\n"
+		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
 int cmd_gdb(int argc, char **argv)
@@ -146,8 +165,12 @@ int cmd_gdb(int argc, char **argv)
 	long pid;
 	ssize_t n;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 && is_help(argv[1])) {
 		gdb_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
+		printf("usage: gcscope gdb -p PID [GDB ARGS...]\n");
 		return EXIT_OK;
 	}
 	if (argc < 3 || strcmp(argv[1], "-p")) {
@@ -205,24 +228,15 @@ int cmd_gdb(int argc, char **argv)
 	return exec_gdb(g.v);
 }
 
-/* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
-static int core_exe(const char *core, char *out, size_t size)
+int gdbcmd_core_exe_elf(Elf *elf, char *out, size_t size)
 {
-	Elf *elf = NULL;
 	GElf_Ehdr eh;
 	size_t nph;
-	int fd, ok = 0;
+	int ok = 0;
 
-	/* libelf walks the notes: a core file is the user's input, and its
-	 * note sizes are checked there, not by hand */
-	fd = open(core, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 ||
 	    !gelf_getehdr(elf, &eh) || eh.e_type != ET_CORE || elf_getphdrnum(elf, &nph))
-		goto out;
+		return 0;
 	for (size_t i = 0; i < nph && !ok; i++) {
 		GElf_Phdr ph;
 		GElf_Nhdr nh;
@@ -250,7 +264,23 @@ static int core_exe(const char *core, char *out, size_t size)
 			}
 		}
 	}
-out:
+	return ok;
+}
+
+/* argv[0] of the process that dumped CORE (NT_PRPSINFO pr_psargs), if any. */
+static int core_exe(const char *core, char *out, size_t size)
+{
+	Elf *elf;
+	int fd, ok;
+
+	/* libelf walks the notes: a core file is the user's input, and its
+	 * note sizes are checked there, not by hand */
+	fd = open(core, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	ok = gdbcmd_core_exe_elf(elf, out, size);
 	if (elf)
 		elf_end(elf);
 	close(fd);
@@ -263,29 +293,38 @@ static void core_usage(FILE *f)
 		   "Post-mortem GC report of a core file via gdb: py-gc-status, py-gc-census,\n"
 		   "py-gc-collecting, py-gc-garbage and py-gc-types.  EXE is the python\n"
 		   "executable that dumped it (default: the one named in the core).\n"
-		   "GCSCOPE_SYSROOT=DIR: the core comes from a chroot/container rooted at DIR.\n");
+		   "GCSCOPE_SYSROOT=DIR: the core comes from a chroot/container rooted at DIR.\n"
+		   "\n"
+		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
 int cmd_core(int argc, char **argv)
 {
 	static const char *const report[] = { "py-gc-status", "py-gc-census all",
 					      "py-gc-collecting", "py-gc-garbage", "py-gc-types" };
-	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX];
+	char dir[PATH_MAX], exe[PATH_MAX], sysexe[PATH_MAX], why[PATH_MAX + 256], have[32], need[32];
 	const char *sysroot = getenv("GCSCOPE_SYSROOT");
+	struct core_info ci;
+	struct elffile ef;
 	struct gdb_argv g = { .n = 0 };
 	int status, code;
 	pid_t child;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 && is_help(argv[1])) {
 		core_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
+		printf("usage: gcscope core CORE [EXE]\n");
 		return EXIT_OK;
 	}
 	if (argc < 2 || argc > 3) {
 		core_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (access(argv[1], R_OK))
-		return p_err(EXIT_NO_PROCESS, "cannot read core %s: %s", argv[1], strerror(errno));
+	code = core_inspect(argv[1], &ci, why, sizeof(why));
+	if (code)
+		return p_err(code, "%s", why);
 	if (argc == 3) {
 		snprintf(exe, sizeof(exe), "%s", argv[2]);
 		if (access(exe, R_OK))
@@ -300,6 +339,15 @@ int cmd_core(int argc, char **argv)
 	if (argc == 2 && access(exe, R_OK))
 		return p_err(EXIT_NO_PROCESS, "the core was dumped by %s, which cannot be read here: "
 			     "give the executable (gcscope core CORE EXE)", exe);
+	if (!elf_open(&ef, exe)) {
+		bool mismatch = ef.build_id[0] && core_has_build_id(argv[1], ef.build_id) == 0;
+
+		elf_close(&ef);
+		if (mismatch)
+			return p_err(EXIT_NOT_PYTHON, "%s was not dumped by %s: no mapping in the core has its "
+				     "build-id %s; give the executable that dumped it (gcscope core CORE EXE)",
+				     argv[1], exe, ef.build_id);
+	}
 	if (!gdbcmd_script_dir(dir, sizeof(dir)))
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
@@ -320,6 +368,9 @@ int cmd_core(int argc, char **argv)
 		arg(&g, "-ex");
 		arg(&g, report[i]);
 	}
+	/* gdb's status says how the report went (gdb/gcscope_command.py) */
+	arg(&g, "-ex");
+	arg(&g, "python import gcscope_command; gcscope_command.quit_report()");
 	fflush(stdout);
 	child = fork();
 	if (child < 0) {
@@ -334,9 +385,27 @@ int cmd_core(int argc, char **argv)
 			return p_err(EXIT_FAILURE_INTERNAL, "waitpid: %s", strerror(errno));
 	}
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if (code == 0)
-		return EXIT_OK;
 	if (code == EXIT_NO_PROCESS)
 		return EXIT_NO_PROCESS;		/* exec_gdb: no gdb */
-	return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s", argv[1]);
+	/* a cut-short core: whatever gdb could show, the rest is missing */
+	if (ci.missing)
+		return p_err(EXIT_CORE_INCOMPLETE, "%s is truncated: it holds %s of the %s its headers "
+			     "describe (%d of %d memory segments cut off), so the report above is partial; "
+			     "the dump was cut short (ulimit -c, disk space, an incomplete copy): take "
+			     "another core", argv[1], core_size_str(ci.file_size, have, sizeof(have)),
+			     core_size_str(ci.needed, need, sizeof(need)), ci.nload_cut, ci.nload);
+	switch (code) {
+	case EXIT_OK:
+		return EXIT_OK;
+	case EXIT_CORE_INCOMPLETE:
+		return p_err(code, "the report read memory that %s does not hold (see above); take another "
+			     "core", argv[1]);
+	case EXIT_NOT_PYTHON:
+		return p_err(code, "no CPython runtime that gdb can read in %s with %s (see above): give the "
+			     "python executable that dumped it (gcscope core CORE EXE)", argv[1], exe);
+	case EXIT_NOT_CORE:
+		return p_err(code, "gdb cannot open %s as a core of %s (see above)", argv[1], exe);
+	default:
+		return p_err(EXIT_FAILURE_INTERNAL, "gdb failed on %s (exit status %d)", argv[1], code);
+	}
 }

@@ -4,6 +4,9 @@
 #ifndef GCSCOPE_GDBCMD_H
 #define GCSCOPE_GDBCMD_H
 
+#include <gelf.h>
+#include <stddef.h>
+
 /* gcscope gdb -p PID [GDB ARGS...]: exec an interactive gdb attached to PID,
  * gcscope.py sourced; sysroot and debug-file-directory set when the process
  * lives in another root (container, chroot).  argv[0] is "gdb". */
@@ -18,5 +21,10 @@ int cmd_core(int argc, char **argv);
 /* Directory holding gcscope.py ($GCSCOPE_GDB_DIR, <exe dir>/../share/gcscope/gdb,
  * or the source tree's gdb/ next to .output/), or NULL.  Exposed for tests. */
 const char *gdbcmd_script_dir(char *buf, unsigned long size);
+
+/* The executable a core names (NT_PRPSINFO pr_psargs up to its first space,
+ * if an absolute path), from the core opened by libelf (a file, or memory
+ * for the fuzz harness).  1 with it in out, else 0. */
+int gdbcmd_core_exe_elf(Elf *elf, char *out, size_t size);
 
 #endif

@@ -140,6 +140,20 @@ void jw_double(struct jw *w, const char *k, double v)
 		fputs("null", w->f);
 }
 
+void jw_fixed(struct jw *w, const char *k, int64_t v, unsigned decimals)
+{
+	uint64_t mag = v < 0 ? -(uint64_t)v : (uint64_t)v, scale = 1;
+
+	if (decimals > 18)
+		decimals = 18;
+	for (unsigned i = 0; i < decimals; i++)
+		scale *= 10;
+	key(w, k);
+	fprintf(w->f, "%s%llu", v < 0 ? "-" : "", (unsigned long long)(mag / scale));
+	if (decimals)
+		fprintf(w->f, ".%0*llu", (int)decimals, (unsigned long long)(mag % scale));
+}
+
 void jw_bool(struct jw *w, const char *k, bool v)
 {
 	key(w, k);

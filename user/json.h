@@ -28,6 +28,9 @@ void jw_str(struct jw *w, const char *key, const char *v);	/* key NULL in arrays
 void jw_int(struct jw *w, const char *key, int64_t v);
 void jw_uint(struct jw *w, const char *key, uint64_t v);
 void jw_double(struct jw *w, const char *key, double v);
+/* v / 10^decimals, exactly: jw_fixed(w, "ts", ns, 3) writes nanoseconds as
+ * microseconds with no rounding (a double has too few digits for them). */
+void jw_fixed(struct jw *w, const char *key, int64_t v, unsigned decimals);
 void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
 void jw_line(struct jw *w);			/* end of a JSON Lines record */

@@ -49,8 +49,8 @@ static bool maps_mention(pid_t pid, const char *name)
 
 int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz)
 {
-	char needed[256] = "";
-	bool have_runtime = false;
+	char needed[256] = "", what[PATH_MAX + 64];
+	bool have_runtime = false, old_checked = false;
 	int pipefd[2], status, child_errno = 0, sig = 0;
 	pid_t pid;
 
@@ -108,6 +108,17 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 					*pidp = pid;
 					return EXIT_OK;
 				}
+			} else if (!old_checked) {
+				/* python2.7, 3.6: the interpreter is there, and will
+				 * never have a _PyRuntime */
+				old_checked = true;
+				if (pytarget_old_cpython(pid, what, sizeof(what))) {
+					snprintf(err, errsz, "%s runs %s, which is not supported: gcscope needs "
+						 "3.9 or later", argv[0], what);
+					kill(pid, SIGKILL);
+					waitpid(pid, NULL, 0);
+					return EXIT_UNSUPPORTED;
+				}
 			}
 		}
 		if (ptrace(needed[0] || have_runtime ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL,
@@ -131,6 +142,7 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 		exec_event = (status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8));
 		if (exec_event) {
 			have_runtime = false;
+			old_checked = false;
 			needed_libpython(pid, needed, sizeof(needed));
 			continue;
 		}

@@ -8,13 +8,13 @@
 
 #include "common.h"
 #include "objects.h"
+#include "patterns.h"
 #include "pyobj.h"
 #include "pystack.h"
 #include "qtaffinity.h"
 
 /* Py_TPFLAGS_HEAPTYPE, Include/object.h, unchanged 3.9-3.14 */
 #define PY_TPFLAGS_HEAPTYPE (1UL << 9)
-#define MAX_PATTERNS 32
 #define MAX_PENDING 16		/* collections whose walk arrived, record not yet */
 #define MRO_MAX 64		/* bases looked at for a match */
 /* Bounds of the tables that grow with what the target does (a trace may
@@ -40,7 +40,7 @@ struct objtrack {
 	pid_t pid;
 	struct pylayout layout;
 	int top;
-	char *patterns[MAX_PATTERNS];
+	char *patterns[OWNERS_MAX_PATTERNS];
 	int npatterns;
 	bool all_heap, all_qt;
 	char untracked[512];
@@ -262,9 +262,9 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 			o->all_qt = true;
 			continue;
 		}
-		if (*p == '@' || o->npatterns == MAX_PATTERNS || strlen(p) > 200) {
+		if (*p == '@' || o->npatterns == OWNERS_MAX_PATTERNS || strlen(p) > OWNERS_MAX_LEN) {
 			snprintf(why, size, "invalid --owners pattern '%s': give globs on type names "
-				 "(e.g. 'Q*,myapp.*', at most %d), @heap or @qt", p, MAX_PATTERNS);
+				 "(e.g. 'Q*,myapp.*', at most %d), @heap or @qt", p, OWNERS_MAX_PATTERNS);
 			free(list);
 			objtrack_free(o);
 			return NULL;

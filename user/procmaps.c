@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The gcscope authors */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,75 @@
 #include <unistd.h>
 
 #include "procmaps.h"
+
+/* One line of /proc/PID/maps (NUL-terminated, with or without its
+ * newline) into *mm; false for lines without a file path. */
+static bool parse_line(char *line, struct mapping *mm)
+{
+	unsigned maj, min;
+	unsigned long long s, e, off, ino;
+	int pos = 0;
+
+	memset(mm, 0, sizeof(*mm));
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, mm->perms, &off, &maj, &min,
+		   &ino, &pos) < 7)
+		return false;
+	if (pos <= 0 || line[pos] != '/')
+		return false;	/* anonymous, [heap], [vdso]... */
+	line[strcspn(line, "\n")] = '\0';
+	/* " (deleted)" marks a replaced file: keep the name, the dev/ino
+	 * check in procmaps_open_path() decides whether it is usable. */
+	snprintf(mm->path, sizeof(mm->path), "%s", line + pos);
+	mm->start = s;
+	mm->end = e;
+	mm->offset = off;
+	mm->dev = makedev(maj, min);
+	mm->ino = ino;
+	return true;
+}
+
+static int add_mapping(struct procmaps *pm, const struct mapping *mm, int *cap)
+{
+	if (pm->n == *cap) {
+		struct mapping *nm;
+
+		*cap = *cap ? *cap * 2 : 64;
+		nm = realloc(pm->m, *cap * sizeof(*nm));
+		if (!nm) {
+			procmaps_free(pm);
+			return -ENOMEM;
+		}
+		pm->m = nm;
+	}
+	pm->m[pm->n++] = *mm;
+	return 0;
+}
+
+int procmaps_parse(struct procmaps *pm, const char *buf, size_t len)
+{
+	/* the same bound as fgets() into this buffer in procmaps_read(): a
+	 * longer line goes on as the next "line" */
+	char line[PATH_MAX + 128];
+	size_t at = 0;
+	int cap = 0;
+
+	pm->m = NULL;
+	pm->n = 0;
+	while (at < len) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t n = (nl ? (size_t)(nl - (buf + at)) + 1 : len - at);
+		struct mapping mm;
+
+		if (n > sizeof(line) - 1)
+			n = sizeof(line) - 1;
+		memcpy(line, buf + at, n);
+		line[n] = '\0';
+		at += n;
+		if (parse_line(line, &mm) && add_mapping(pm, &mm, &cap))
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 int procmaps_read(struct procmaps *pm, pid_t pid)
 {
@@ -27,38 +97,14 @@ int procmaps_read(struct procmaps *pm, pid_t pid)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct mapping mm = {0};
-		unsigned maj, min;
-		unsigned long long s, e, off, ino;
-		int pos = 0;
+		struct mapping mm;
 
-		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, mm.perms, &off,
-			   &maj, &min, &ino, &pos) < 7)
+		if (!parse_line(line, &mm))
 			continue;
-		if (pos <= 0 || line[pos] != '/')
-			continue;	/* anonymous, [heap], [vdso]... */
-		line[strcspn(line, "\n")] = '\0';
-		/* " (deleted)" marks a replaced file: keep the name, the dev/ino
-		 * check in procmaps_open_path() decides whether it is usable. */
-		snprintf(mm.path, sizeof(mm.path), "%s", line + pos);
-		mm.start = s;
-		mm.end = e;
-		mm.offset = off;
-		mm.dev = makedev(maj, min);
-		mm.ino = ino;
-		if (pm->n == cap) {
-			struct mapping *nm;
-
-			cap = cap ? cap * 2 : 64;
-			nm = realloc(pm->m, cap * sizeof(*nm));
-			if (!nm) {
-				fclose(f);
-				procmaps_free(pm);
-				return -ENOMEM;
-			}
-			pm->m = nm;
+		if (add_mapping(pm, &mm, &cap)) {
+			fclose(f);
+			return -ENOMEM;
 		}
-		pm->m[pm->n++] = mm;
 	}
 	fclose(f);
 
@@ -131,6 +177,87 @@ const struct mapping *procmaps_find_base(const struct procmaps *pm, const char *
 		if (pm->m[i].offset == 0 && strcmp(pm->m[i].path, path) == 0)
 			return &pm->m[i];
 	return NULL;
+}
+
+static bool status_field(const char *text, const char *key, const char **val)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (!strncmp(l, key, kl) && l[kl] == ':') {
+			*val = l + kl + 1;
+			while (**val == ' ' || **val == '\t')
+				(*val)++;
+			return true;
+		}
+	}
+	return false;
+}
+
+static pid_t status_pid(const char *text, const char *key)
+{
+	const char *v;
+	char *end;
+	long n;
+
+	if (!status_field(text, key, &v))
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 0 || n > INT32_MAX || (*end && *end != '\n'))
+		return 0;
+	return (pid_t)n;
+}
+
+int proc_status_parse(const char *text, struct proc_status *out)
+{
+	const char *v;
+
+	out->state = status_field(text, "State", &v) && *v && *v != '\n' ? *v : '?';
+	out->tgid = status_pid(text, "Tgid");
+	out->ppid = status_pid(text, "PPid");
+	out->threads = (int)status_pid(text, "Threads");
+	return out->tgid ? 0 : -EINVAL;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *out)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return proc_status_parse(buf, out);
+}
+
+void maps_denied_reason(uid_t euid, const char *uid_map, char *out, size_t size)
+{
+	unsigned long inside, outside, count;
+
+	if (euid != 0) {
+		snprintf(out, size, "gcscope runs as uid %u; run it as root (sudo)", (unsigned)euid);
+		return;
+	}
+	/* The initial user namespace maps every uid to itself:
+	 * "0 0 4294967295" (user_namespaces(7)); without CONFIG_USER_NS there
+	 * is no uid_map, and no other namespace. */
+	if (uid_map && sscanf(uid_map, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+	    (inside != 0 || outside != 0 || count != 4294967295UL)) {
+		snprintf(out, size, "gcscope is root of a user namespace, not of the host (uid_map: %lu %lu %lu), "
+			 "and has no rights over processes outside it; run it as root of the host",
+			 inside, outside, count);
+		return;
+	}
+	snprintf(out, size, "the kernel refused root (a security module: Landlock, AppArmor, SELinux, or "
+		 "lockdown); allow gcscope ptrace read access to the process");
 }
 
 int procmem_read(pid_t pid, uint64_t addr, void *buf, size_t len)

@@ -107,6 +107,17 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
 	return n;
 }
 
+bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t len)
+{
+	uint64_t ft;
+
+	if (!pyl_known(l, PYL_DEBUG_OFFSETS_FREE_THREADED) ||
+	    (size_t)pyl(l, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 > len)
+		return false;
+	memcpy(&ft, (const char *)buf + pyl(l, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
+	return ft == (uint64_t)PYL_RULE_FREE_THREADED;
+}
+
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 {
 	int n = 0;

@@ -9,6 +9,7 @@
 #ifndef GCSCOPE_PYLAYOUT_H
 #define GCSCOPE_PYLAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,9 @@ int pylayout_init(struct pylayout *l, uint32_t version);
  * _PyRuntime, 3.13+).  Returns how many values it set, or -EINVAL if the
  * buffer does not start with the "xdebugpy" cookie. */
 int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len);
+/* Does that _Py_DebugOffsets (len bytes of it) say the build is free-threaded
+ * (3.13t+)?  After pylayout_apply_debug_offsets(). */
+bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t len);
 
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
  * or PYL_NONE if not found. */

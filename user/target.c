@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "target.h"
@@ -86,6 +87,62 @@ static int find_rt_cb(struct procmaps *pm, const struct mapping *m, void *p)
 	return 1;
 }
 
+static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias,
+				    uint32_t (*parse)(const char *, size_t));
+
+/* A CPython too old to have _PyRuntime (before 3.7): a file that exports
+ * the embedding API but no runtime.  Only for the message. */
+struct find_old {
+	char path[PATH_MAX];
+	struct elffile elf;
+	uint64_t bias;
+	uint32_t version;
+};
+
+static int find_old_cb(struct procmaps *pm, const struct mapping *m, void *p)
+{
+	struct find_old *c = p;
+	char open_path[PATH_MAX];
+	struct elfsym sym;
+
+	if (procmaps_open_path(pm, m, open_path, sizeof(open_path)) || elf_open(&c->elf, open_path))
+		return 0;
+	if (elf_find_symbol(&c->elf, "Py_Initialize", &sym) || elf_find_symbol(&c->elf, "Py_GetVersion", &sym) ||
+	    elf_find_symbol(&c->elf, "PyEval_EvalCode", &sym) || !elf_find_symbol(&c->elf, "_PyRuntime", &sym)) {
+		elf_close(&c->elf);
+		return 0;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", m->path);
+	c->bias = elf_load_bias(&c->elf, m->start);
+	return 1;
+}
+
+static bool old_cpython(struct procmaps *pm, pid_t pid, char *what, size_t size)
+{
+	struct find_old old = { .version = 0 };
+	char v[32];
+
+	if (each_image(pm, find_old_cb, &old) != 1)
+		return false;
+	old.version = scan_version_memory(pid, &old.elf, old.bias, parse_any_py_version);
+	elf_close(&old.elf);
+	if (old.version)
+		py_version_str(old.version, v, sizeof(v));
+	snprintf(what, size, "CPython %s (%s)", old.version ? v : "older than 3.7", old.path);
+	return true;
+}
+
+int pytarget_old_cpython(pid_t pid, char *what, size_t size)
+{
+	struct procmaps pm;
+	bool found;
+
+	if (procmaps_read(&pm, pid))
+		return 0;
+	found = old_cpython(&pm, pid, what, size);
+	procmaps_free(&pm);
+	return found;
+}
 
 int pytarget_runtime_ready(pid_t pid, bool *version_known)
 {
@@ -117,7 +174,8 @@ int pytarget_read(const struct pytarget *t, uint64_t addr, void *buf, size_t len
  * static buffer when the interpreter starts (sys.version).  3.9 and 3.10 keep
  * PY_VERSION nowhere else as a string (GCC folds the literal into code), so
  * look for that buffer in the runtime's writable segment (.data + .bss). */
-static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias)
+static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias,
+				    uint32_t (*parse)(const char *, size_t))
 {
 	static char buf[1 << 16];
 	size_t n;
@@ -132,23 +190,13 @@ static uint32_t scan_version_memory(pid_t pid, struct elffile *ef, uint64_t bias
 		/* 16 MiB bounds the scan whatever the ELF claims. */
 		for (uint64_t off = 0; off < ph.p_memsz && off < (16u << 20); off += sizeof(buf) - 64) {
 			uint64_t len = ph.p_memsz - off < sizeof(buf) ? ph.p_memsz - off : sizeof(buf);
+			uint32_t v;
 
 			if (procmem_read(pid, bias + ph.p_vaddr + off, buf, len))
 				continue;
-			/* the buffer is a static char[250]: aligned, NUL before it */
-			for (size_t j = 8; j + 16 < len; j += 8) {
-				const char *sp;
-				uint32_t v;
-
-				if (buf[j - 1] != '\0' || buf[j] != '3' || buf[j + 1] != '.')
-					continue;
-				sp = memchr(buf + j, ' ', len - j < 16 ? len - j : 16);
-				if (!sp || sp[1] != '(')
-					continue;
-				v = parse_py_version(buf + j, (size_t)(sp - (buf + j)));
-				if (v)
-					return v;
-			}
+			v = scan_py_getversion(buf, len, parse);
+			if (v)
+				return v;
 		}
 	}
 	return 0;
@@ -188,7 +236,7 @@ uint32_t py_version_of(pid_t pid, struct elffile *ef, uint64_t bias, uint64_t ru
 		*source = ".rodata version string";
 		return v;
 	}
-	v = scan_version_memory(pid, ef, bias);
+	v = scan_version_memory(pid, ef, bias, parse_py_version);
 	if (v)
 		*source = "Py_GetVersion() buffer";
 	return v;
@@ -243,14 +291,8 @@ static void resolve_layout(struct pytarget *t)
 		while (len >= 512 && pytarget_read(t, t->runtime_addr, buf, len))
 			len /= 2;
 		if (len >= 512) {
-			uint64_t ft;
-
 			pylayout_apply_debug_offsets(&t->layout, buf, len);
-			if (pyl_known(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) &&
-			    (size_t)pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED) + 8 <= len) {
-				memcpy(&ft, buf + pyl(&t->layout, PYL_DEBUG_OFFSETS_FREE_THREADED), 8);
-				t->free_threaded = ft == (uint64_t)PYL_RULE_FREE_THREADED;
-			}
+			t->free_threaded = pylayout_free_threaded(&t->layout, buf, len);
 		}
 	}
 	apply_generation0(t);
@@ -260,6 +302,7 @@ static void resolve_layout(struct pytarget *t)
 
 static int open_target(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz)
 {
+	struct proc_status st;
 	struct find_rt c;
 	char path[64];
 	int r;
@@ -267,25 +310,57 @@ static int open_target(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, 
 	memset(t, 0, sizeof(*t));
 	t->elf.fd = -1;
 	t->symelf.fd = -1;
-	t->pid = pid;
+	t->asked_pid = pid;
 	t->no_dwarf = no_dwarf;
+	r = proc_status_read(pid, &st);
+	if (r == -ENOENT || r == -ESRCH) {
+		snprintf(err, errsz, "no process with pid %d", pid);
+		return EXIT_NO_PROCESS;
+	}
+	/* -p TID: /proc/TID is there for any thread; its maps are its
+	 * process's, but probes are attached to, and events filtered by, the
+	 * process (tgid). */
+	if (!r && st.tgid != pid) {
+		pid_t tid = pid;
+
+		pid = st.tgid;
+		if (proc_status_read(pid, &st)) {
+			snprintf(err, errsz, "no process with pid %d (thread %d has exited)", pid, tid);
+			return EXIT_NO_PROCESS;
+		}
+		snprintf(t->note, sizeof(t->note), "pid %d is a thread of process %d: using process %d",
+			 tid, pid, pid);
+	}
+	t->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_text_file(path, t->comm, sizeof(t->comm)) < 0)
+		snprintf(t->comm, sizeof(t->comm), "?");
+	tty_clean(t->comm, t->comm, sizeof(t->comm));	/* prctl(PR_SET_NAME) takes any bytes */
+	/* A leader that called pthread_exit() is a zombie too, while its
+	 * other threads run. */
+	if (!r && (st.state == 'Z' || st.state == 'X') && st.threads <= 1) {
+		snprintf(err, errsz, "process %d (%s) is a zombie: it has exited and waits for its parent "
+			 "(pid %d) to reap it; there is nothing left to trace", pid, t->comm, st.ppid);
+		return EXIT_NO_PROCESS;
+	}
 	r = procmaps_read(&t->pm, pid);
 	if (r == -ENOENT || r == -ESRCH) {
 		snprintf(err, errsz, "no process with pid %d", pid);
 		return EXIT_NO_PROCESS;
 	}
 	if (r == -EACCES || r == -EPERM) {
-		snprintf(err, errsz, "cannot read /proc/%d/maps: %s; run gcscope as root", pid, strerror(-r));
+		char why[256], map[256];
+
+		if (read_text_file("/proc/self/uid_map", map, sizeof(map)) < 0)
+			map[0] = '\0';
+		maps_denied_reason(geteuid(), map[0] ? map : NULL, why, sizeof(why));
+		snprintf(err, errsz, "cannot read /proc/%d/maps: %s: %s", pid, strerror(-r), why);
 		return EXIT_PERMISSION;
 	}
 	if (r) {
 		snprintf(err, errsz, "cannot read /proc/%d/maps: %s", pid, strerror(-r));
 		return EXIT_NO_PROCESS;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_text_file(path, t->comm, sizeof(t->comm)) < 0)
-		snprintf(t->comm, sizeof(t->comm), "?");
-	tty_clean(t->comm, t->comm, sizeof(t->comm));	/* prctl(PR_SET_NAME) takes any bytes */
 	if (t->pm.foreign_root)
 		snprintf(t->root_path, sizeof(t->root_path), "/proc/%d/root", pid);
 	else
@@ -293,6 +368,13 @@ static int open_target(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, 
 
 	c.t = t;
 	if (each_image(&t->pm, find_rt_cb, &c) != 1) {
+		char what[PATH_MAX + 64];
+
+		if (old_cpython(&t->pm, pid, what, sizeof(what))) {
+			snprintf(err, errsz, "process %d (%s) runs %s, which is not supported: gcscope needs "
+				 "3.9 or later", pid, t->comm, what);
+			return EXIT_UNSUPPORTED;
+		}
 		snprintf(err, errsz, "process %d (%s) is not running CPython: no mapped file defines _PyRuntime",
 			 pid, t->comm);
 		return EXIT_NOT_PYTHON;
@@ -321,6 +403,8 @@ int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_
 
 	if (code)
 		pytarget_close(t);
+	else if (t->note[0])
+		p_info("%s", t->note);
 	return code;
 }
 

@@ -20,7 +20,9 @@
 #include "pylayout.h"
 
 struct pytarget {
-	pid_t pid;
+	pid_t pid;			/* the process (a tgid) */
+	pid_t asked_pid;		/* what -p gave: pid, or one of its thread ids */
+	char note[128];			/* said once on stderr when asked_pid != pid */
 	struct procmaps pm;
 	char comm[32];
 	char root_path[PATH_MAX];	/* "/proc/PID/root" or "/" */
@@ -50,7 +52,8 @@ struct pytarget {
 
 /* Find the CPython runtime of process pid.  Returns an EXIT_* code (0 on
  * success) and writes one line for the user to err; on failure t holds
- * nothing to close. */
+ * nothing to close.  pid may be a thread id: t->pid is then its process,
+ * and one line on stderr says so. */
 int pytarget_open(struct pytarget *t, pid_t pid, bool no_dwarf, char *err, size_t errsz);
 void pytarget_close(struct pytarget *t);
 
@@ -58,6 +61,11 @@ void pytarget_close(struct pytarget *t);
  * 0 if the ELF with _PyRuntime is mapped, -ENOENT if not; and whether the
  * target can already state its version. */
 int pytarget_runtime_ready(pid_t pid, bool *version_known);
+
+/* 1 if process pid maps a CPython too old to have _PyRuntime (before 3.7),
+ * with "CPython 2.7.18 (/usr/lib/libpython2.7.so.1.0)" or "CPython older
+ * than 3.7 (...)" in what; else 0. */
+int pytarget_old_cpython(pid_t pid, char *what, size_t size);
 
 /* The CPython version as the target states it (see target.c), or 0 while
  * it cannot tell yet (3.9/3.10 before Py_GetVersion() ran). */

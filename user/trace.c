@@ -18,6 +18,7 @@
 
 #include "common.h"
 #include "launch.h"
+#include "patterns.h"
 #include "privs.h"
 #include "sink.h"
 #include "trace.h"
@@ -107,6 +108,7 @@ static const struct argp_option trace_opts[] = {
 
 static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 {
+	char why[512];
 	long v;
 
 	switch (key) {
@@ -155,6 +157,8 @@ static error_t parse_trace_arg(int key, char *arg, struct argp_state *state)
 		opt.t.types = true;
 		break;
 	case OPT_OWNERS:
+		if (owners_check(arg, why, sizeof(why)))
+			argp_error(state, "%s", why);
 		opt.t.owners = arg;
 		break;
 	case OPT_TOP:

@@ -389,6 +389,9 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 		goto fail;
 	}
 	tr->have_target = true;
+	/* -p TID: pytarget_open() resolved the thread to its process (and
+	 * said so): the BPF filter (targ_tgid) and the pidfd use that */
+	tr->pid = pid = tr->t.pid;
 	code = probe_plan(&tr->t, o->probe, &tr->plan);
 	if (!code && (o->types || o->owners))
 		probe_plan_objects(&tr->t, &tr->plan);

@@ -144,7 +144,9 @@ def gcscope_bin(tmp_path_factory):
     out = d / "gcscope"
     r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-I", user, str(drv),
                         os.path.join(user, "gdbcmd.c"), os.path.join(user, "common.c"),
-                        os.path.join(user, "json.c"), "-o", str(out)], capture_output=True, text=True)
+                        os.path.join(user, "json.c"), os.path.join(user, "corefile.c"),
+                        os.path.join(user, "elfinfo.c"), "-lelf", "-o", str(out)],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip("cannot build a driver for user/gdbcmd.c: " + r.stderr[-500:])
     return str(out)
@@ -159,9 +161,117 @@ def test_gcscope_exit_codes(gcscope_bin):
     assert rc("gdb", "-p", "notapid") == 2
     assert rc("gdb", "-p", "999999999") == 2 or rc("gdb", "-p", "999999999") == 3
     assert rc("gdb", "-p", "4194304") == 3
+    # the scripts are not where GCSCOPE_GDB_DIR says
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        r = subprocess.run([gcscope_bin, "gdb", "-p", str(sleeper.pid)], capture_output=True, text=True,
+                           env=dict(env, GCSCOPE_GDB_DIR="/nonexistent"), stdin=subprocess.DEVNULL)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert r.returncode == 1 and "gcscope.py not found" in r.stderr, r
     assert rc("core") == 2
     assert rc("core", "/nonexistent/core") == 3
-    assert rc("core", "/etc/hostname", "/nonexistent/python") == 3
+    # CORE is checked first, then EXE
+    assert rc("core", "/etc/hostname", "/nonexistent/python") == 8
+
+
+EXIT_NOT_PYTHON, EXIT_NOT_CORE, EXIT_CORE_INCOMPLETE = 4, 8, 9
+
+
+def core_run(gcscope_bin, *args, env=None):
+    e = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
+    e.update(env or {})
+    return subprocess.run([gcscope_bin, "core", *args], capture_output=True, text=True, env=e,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("what,args,says", [
+    ("a directory", ["/tmp", "/usr/bin/python3"], r"^gcscope: /tmp is a directory, not a core file"),
+    ("not ELF", ["/etc/hostname"], r"^gcscope: /etc/hostname is not a core file \(not an ELF file\)"),
+    ("not ELF, with EXE", ["/etc/hostname", "/usr/bin/python3"],
+     r"^gcscope: /etc/hostname is not a core file \(not an ELF file\)"),
+    ("an executable", ["/bin/true"], r"^gcscope: /bin/true is not a core file but (an executable|a shared "
+                                     r"object or PIE executable)"),
+])
+def test_gcscope_core_not_a_core(gcscope_bin, what, args, says):
+    """Nothing to analyse is not success: exit 8 and one line naming the problem
+    (docs/exit-codes.md); gdb is not run."""
+    r = core_run(gcscope_bin, *args)
+    assert r.returncode == EXIT_NOT_CORE, (what, r)
+    assert r.stdout == "", r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and re.match(says, lines[0]), r.stderr
+
+
+@pytest.fixture
+def py311_core(tmp_path):
+    """A kernel-layout core of a real python3.11 (heap_program.py), and its interpreter."""
+    import corekit
+    import matrix
+    interp = [i for i in matrix.interpreters() if i.name == "debian-3.11"]
+    if not interp or interp[0].missing:
+        pytest.skip("debian-3.11 is not available")
+    interp = interp[0]
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    core = gdbutil.gcore_and_stop(interp, t, str(tmp_path))
+    corekit.kernel_layout(core)
+    return interp, core
+
+
+def test_gcscope_core_codes_on_a_real_core(gcscope_bin, py311_core, tmp_path):
+    """The same core: whole (0), cut short (9), with another executable (4)."""
+    import corekit
+    interp, core = py311_core
+    r = core_run(gcscope_bin, core, interp.host_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"^  counts: \d+ \d+ \d+$", r.stdout, re.M), r.stdout
+    # another python: refused before gdb runs, by build-id
+    other = "/usr/bin/python3.11d" if os.path.exists("/usr/bin/python3.11d") else "/bin/sleep"
+    r = core_run(gcscope_bin, core, other)
+    assert r.returncode == EXIT_NOT_PYTHON, r
+    assert re.match(r"^gcscope: %s was not dumped by %s: no mapping in the core has its build-id [0-9a-f]+; "
+                    r"give the executable that dumped it" % (re.escape(core), re.escape(other)),
+                    r.stderr.splitlines()[-1]), r.stderr
+    # cut at a third: gdb still opens it, the runtime's memory is gone
+    size = os.path.getsize(core)
+    with open(core, "r+b") as f:
+        f.truncate(size // 3)
+    r = core_run(gcscope_bin, core, interp.host_path)
+    assert r.returncode == EXIT_CORE_INCOMPLETE, r
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "not initialized" not in r.stdout + r.stderr
+    assert re.search(r"^py-gc-status: memory missing from the core: ", r.stderr, re.M), r.stderr
+    assert re.match(r"^gcscope: %s is truncated: it holds .* of the .* its headers describe \(\d+ of \d+ "
+                    r"memory segments cut off\)" % re.escape(core), r.stderr.splitlines()[-1]), r.stderr
+
+
+def test_gcscope_finds_scripts_beside_its_build(tmp_path):
+    """Without GCSCOPE_GDB_DIR, .output/gcscope and .output/san/gcscope both
+    find the source tree's gdb/ (gdbcmd_script_dir())."""
+    found = 0
+    for b in (os.path.join(gdbutil.REPO, ".output", "gcscope"),
+              os.path.join(gdbutil.REPO, ".output", "san", "gcscope")):
+        if not os.access(b, os.X_OK):
+            continue
+        found += 1
+        env = {k: v for k, v in gdbutil.clean_env().items() if k != "GCSCOPE_GDB_DIR"}
+        r = subprocess.run([b, "core", "/etc/hostname", "/bin/true"], capture_output=True, text=True,
+                           env=env)
+        assert r.returncode == 8, (b, r)     # a usage path that does not need gdb
+        p = subprocess.Popen(["sleep", "30"])
+        try:
+            r = subprocess.run([b, "gdb", "-p", str(p.pid), "--batch", "-nx", "-ex", "py-gc-status"],
+                               capture_output=True, text=True, env=env, timeout=120,
+                               stdin=subprocess.DEVNULL)
+        finally:
+            p.kill()
+            p.wait()
+        assert "gcscope.py not found" not in r.stderr, (b, r.stderr)
+        # sourced: the command exists and says what it sees
+        assert re.search(r"^py-gc-status: no Python here", r.stderr, re.M), (b, r.stderr)
+    if not found:
+        pytest.skip("no gcscope build in .output")
 
 
 def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin):

@@ -29,7 +29,8 @@ class Target:
         assert line.startswith("ready"), f"target did not start: {line!r} {self.proc.stderr.read()}"
         # `chroot ROOT python` execs python in place: the same pid.
         self.pid = self.proc.pid
-        assert int(line.split()[1]) == self.pid, line
+        self.words = line.split()       # "ready PID" and what the program adds
+        assert int(self.words[1]) == self.pid, line
 
     def go(self):
         self.proc.stdin.write("go\n")

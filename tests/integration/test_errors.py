@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 import matrix
 from harness import Gcscope, Target, run
 
-EXIT_USAGE, EXIT_NO_PROCESS, EXIT_NOT_PYTHON, EXIT_NO_PROBE, EXIT_PERMISSION = 2, 3, 4, 5, 6
+EXIT_USAGE, EXIT_NO_PROCESS, EXIT_NOT_PYTHON, EXIT_NO_PROBE, EXIT_PERMISSION, EXIT_UNSUPPORTED = 2, 3, 4, 5, 6, 7
 
 
 def one_line(stderr):
@@ -311,3 +312,160 @@ def test_launch_command(gcscope, interp, tmp_path):
     expected = [tuple(r) for r in report["records"]]
     assert any(got[i:i + len(expected)] == expected for i in range(len(got) - len(expected) + 1))
     assert recs[-1]["type"] == "summary" and recs[-1]["end"] == "target exited"
+
+
+# ------------------------------------------------------------ odd targets (issue 11)
+
+def test_thread_id_doctor(gcscope, interp, tmp_path):
+    """doctor -p TID examines the thread's process, and says so in one line."""
+    target = Target(interp, tmp_path, "thread_program.py")
+    try:
+        tid = int(target.words[2])
+        assert tid != target.pid
+        r = run(gcscope, "doctor", "-j", "-p", tid)
+    finally:
+        target.kill()
+    assert r.returncode == 0, r.stderr
+    assert one_line(r.stderr) == (f"gcscope: pid {tid} is a thread of process {target.pid}: "
+                                  f"using process {target.pid}")
+    doc = json.loads(r.stdout)
+    assert doc["pid"] == target.pid and doc["can_trace"] is True
+    assert doc["python"] == ".".join(map(str, interp.version))
+
+
+def test_thread_id_trace(gcscope, interp, tmp_path):
+    """trace -p TID traces the thread's process: every collection of the
+    worker thread, with its tid."""
+    target = Target(interp, tmp_path, "thread_program.py")
+    tid = int(target.words[2])
+    g = Gcscope(gcscope, "trace", "-j", "-p", tid)
+    try:
+        attach = g.wait_attached()
+        target.go()
+        report = target.report()
+        g.proc.send_signal(signal.SIGINT)
+        recs = g.finish()
+    finally:
+        target.kill()
+        if g.proc.poll() is None:
+            g.proc.kill()
+    assert g.proc.returncode == 0, g.stderr
+    assert f"pid {tid} is a thread of process {target.pid}: using process {target.pid}" in g.stderr
+    assert attach["pid"] == target.pid
+    got = [(r["tid"], r["gen"], r["collected"], r["uncollectable"]) for r in recs if r["type"] == "collection"]
+    expected = [tuple(r) for r in report["records"]]
+    assert len(expected) == 20 and {r[0] for r in expected} == {report["worker_tid"]}
+    # gc is disabled in the target: the worker's collections come first,
+    # then the interpreter's own at exit, on the main thread
+    assert got[:len(expected)] == expected
+    assert all(r[0] == target.pid for r in got[len(expected):]), got
+
+
+def zombie():
+    """A process that has exited and that its parent does not reap: (pid, parent)."""
+    parent = subprocess.Popen([sys.executable, "-c", "import os, sys, time\n"
+                               "p = os.fork()\n"
+                               "if p == 0: os._exit(0)\n"
+                               "print(p, flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+
+    def state():
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    end = time.time() + 10
+    while state() != "Z" and time.time() < end:
+        time.sleep(0.02)
+    assert state() == "Z"
+    return pid, parent
+
+
+@pytest.mark.parametrize("cmd", ["trace", "doctor"])
+def test_zombie(gcscope, cmd):
+    pid, parent = zombie()
+    try:
+        r = run(gcscope, cmd, "-p", pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert r.returncode == EXIT_NO_PROCESS, r
+    assert one_line(r.stderr) == (f"gcscope: process {pid} (python3) is a zombie: it has exited and "
+                                  f"waits for its parent (pid {parent.pid}) to reap it; there is nothing "
+                                  f"left to trace")
+
+
+@pytest.mark.parametrize("cmd", ["trace", "doctor"])
+def test_maps_denied_to_namespaced_root(gcscope, cmd):
+    """Root of a user namespace (unshare -U -r) is root by its uid but has no
+    rights over a process of the host: the line says that, not "run as root"."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    if subprocess.run(["unshare", "-U", "-r", "true"]).returncode != 0:
+        pytest.skip("cannot create a user namespace here")
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        r = subprocess.run(["unshare", "-U", "-r", gcscope, cmd, "-p", str(p.pid)],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    assert r.returncode == EXIT_PERMISSION, r
+    line = one_line(r.stderr)
+    assert line.startswith(f"gcscope: cannot read /proc/{p.pid}/maps: Permission denied: gcscope is "
+                           f"root of a user namespace, not of the host (uid_map: 0 0 1)"), line
+    assert "run it as root of the host" in line
+
+
+OLD_PYENV = ["2.7.18", "3.6.15", "3.7.16", "3.8.18"]
+
+
+def old_python(version):
+    path = os.path.join(matrix.pyenv_root(), "versions", version, "bin", "python")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"pyenv {version} is not installed")
+    return path
+
+
+@pytest.mark.parametrize("version", OLD_PYENV)
+def test_old_cpython_attach(gcscope, version):
+    """2.7 and 3.6 have no _PyRuntime, 3.7 and 3.8 have one: each is told it
+    runs an unsupported CPython, with its version read from its memory."""
+    py = old_python(version)
+    p = subprocess.Popen([py, "-c", "import sys; print('ready'); sys.stdout.flush(); sys.stdin.read()"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        rs = [run(gcscope, cmd, "-p", p.pid) for cmd in ("trace", "doctor")]
+    finally:
+        p.kill()
+        p.wait()
+    for r in rs:
+        assert r.returncode == EXIT_UNSUPPORTED, r
+        line = one_line(r.stderr)
+        assert f"CPython {version}" in line and "gcscope needs 3.9 or later" in line, line
+
+
+@pytest.mark.parametrize("version", ["2.7.18", "3.6.15"])
+def test_old_cpython_launch(gcscope, version):
+    """trace -- python2.7: refused as soon as the interpreter is mapped, not
+    run to its end and called "not CPython"."""
+    py = old_python(version)
+    r = run(gcscope, "trace", "--", py, "-c", "import time; time.sleep(30)", timeout=25)
+    assert r.returncode == EXIT_UNSUPPORTED, r
+    line = one_line(r.stderr)
+    assert f"gcscope: {py} runs CPython older than 3.7 (" in line, line
+    assert line.endswith("which is not supported: gcscope needs 3.9 or later"), line
+
+
+@pytest.mark.parametrize("owners,says", [
+    ("[", "the '[' at 1 opens a character class that is never closed"),
+    ("x" * 201, "201 characters, at most 200"),
+    ("@heaps", "the only keywords are @heap"),
+    (",", "empty --owners"),
+])
+def test_owners_checked_when_parsed(gcscope, owners, says):
+    """A bad --owners is a usage error before any target is looked at: the
+    pid here names no process, and that is not what the line says."""
+    r = run(gcscope, "trace", "--owners", owners, "-p", free_pid())
+    assert r.returncode == EXIT_USAGE, r
+    assert says in r.stderr.splitlines()[0], r.stderr

@@ -8,7 +8,10 @@ gc.callbacks saw it (native thread id, generation, collected, uncollectable),
 and gc.get_stats() before and after.
 
 usage: gc_workload.py [ROUNDS] [THREADS]
+GC_WORKLOAD_DLOPEN=LIB[:LIB...]: ctypes.CDLL() each library first (a hostile
+library mapped by the target: tests/integration/test_hostile_files.py).
 """
+import ctypes
 import gc
 import json
 import os
@@ -51,6 +54,9 @@ def work(tag):
         junk = [[i] for i in range(5000)]
         del junk
 
+
+for lib in filter(None, os.environ.get("GC_WORKLOAD_DLOPEN", "").split(":")):
+    ctypes.CDLL(lib)
 
 print("ready", os.getpid(), flush=True)
 sys.stdin.readline()

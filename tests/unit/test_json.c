@@ -81,9 +81,33 @@ static void test_writer(void)
 	free(buf);
 }
 
+/* exact decimals of an integer: monotonic nanoseconds as microseconds */
+static void test_fixed(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	jw_init(&w, f);
+	jw_obj_begin(&w);
+	jw_fixed(&w, "ts", 987654321012345678LL, 3);	/* 18 digits: a double keeps 15-17 */
+	jw_fixed(&w, "a", 61000, 3);
+	jw_fixed(&w, "b", 7, 3);
+	jw_fixed(&w, "c", -1500, 3);
+	jw_fixed(&w, "d", 42, 0);
+	jw_fixed(&w, "e", INT64_MIN, 3);
+	jw_obj_end(&w);
+	fclose(f);
+	CHECK_EQ_STR(buf, "{\"ts\":987654321012345.678,\"a\":61.000,\"b\":0.007,\"c\":-1.500,"
+			  "\"d\":42,\"e\":-9223372036854775.808}");
+	free(buf);
+}
+
 int main(void)
 {
 	test_escape();
 	test_writer();
+	test_fixed();
 	CHECK_DONE("test_json");
 }

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "elfinfo.h"
 #include "probe.h"
+#include "procmaps.h"
 
 static void test_numbers(void)
 {
@@ -39,6 +40,10 @@ static void test_versions(void)
 	CHECK_EQ_INT(parse_py_version("3.14.0a1", 8), 0x030e0000);
 	CHECK_EQ_INT(parse_py_version("3.11", 4), 0);
 	CHECK_EQ_INT(parse_py_version("2.7.18", 6), 0);
+	CHECK_EQ_INT(parse_any_py_version("2.7.18", 6), 0x02071200);
+	CHECK_EQ_INT(parse_any_py_version("3.6.15", 6), 0x03060f00);
+	CHECK_EQ_INT(parse_any_py_version("1.5.2", 5), 0);
+	CHECK_EQ_INT(parse_any_py_version("4.0.0", 5), 0);
 	CHECK_EQ_INT(parse_py_version("3.11.2 (main", 12), 0);
 	CHECK_EQ_INT(parse_py_version("3.1111.2", 8), 0);
 	CHECK_EQ_INT(parse_py_version("3..2", 4), 0);
@@ -140,6 +145,118 @@ static void test_elf_hostile(void)
 	unlink(path);
 }
 
+/* Set the sh_type of section `name` (every section but the names' if NULL)
+ * of the ELF file at path. */
+static void set_section_type(const char *path, const char *name, Elf64_Word type)
+{
+	int fd = open(path, O_RDWR);
+	Elf64_Ehdr eh;
+	Elf64_Shdr strs, sh;
+	char sname[64];
+
+	CHECK(fd >= 0 && pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh));
+	CHECK(pread(fd, &strs, sizeof(strs), eh.e_shoff + eh.e_shstrndx * sizeof(sh)) == (ssize_t)sizeof(strs));
+	for (int i = 1; i < eh.e_shnum; i++) {
+		off_t at = eh.e_shoff + i * sizeof(sh);
+
+		CHECK(pread(fd, &sh, sizeof(sh), at) == (ssize_t)sizeof(sh));
+		memset(sname, 0, sizeof(sname));
+		CHECK(pread(fd, sname, sizeof(sname) - 1, strs.sh_offset + sh.sh_name) > 0);
+		if (i == eh.e_shstrndx || (name && strcmp(sname, name)))
+			continue;
+		sh.sh_type = type;
+		CHECK(pwrite(fd, &sh, sizeof(sh), at) == (ssize_t)sizeof(sh));
+	}
+	close(fd);
+}
+
+/* Sections that claim SHT_NOBITS: libelf gives d_buf == NULL with d_size ==
+ * sh_size, and a .gnu_debuglink of that kind crashed elf_open() (issue 11).
+ * The file is ourselves, with a debuglink added by objcopy. */
+static void test_elf_nobits(void)
+{
+	char path[] = "/tmp/gcscope-test-nobits-XXXXXX", cmd[3 * PATH_MAX], self[PATH_MAX];
+	struct elffile ef;
+	struct elfsym s;
+	char needed[64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && n > 0);
+	if (fd < 0 || n <= 0)
+		return;
+	close(fd);
+	self[n] = '\0';	/* the shell's /proc/self/exe would be objcopy */
+	snprintf(cmd, sizeof(cmd), "objcopy --add-gnu-debuglink='%s' '%s' %s", self, self, path);
+	if (system(cmd)) {
+		fprintf(stderr, "test_elf_nobits: objcopy failed (binutils missing?)\n");
+		check_failed++;
+		unlink(path);
+		return;
+	}
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_STR(ef.debuglink, "test_parse");
+	elf_close(&ef);
+	set_section_type(path, ".gnu_debuglink", SHT_NOBITS);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_STR(ef.debuglink, "");
+	CHECK(ef.build_id[0] != '\0');
+	CHECK_EQ_INT(elf_find_symbol(&ef, "main", &s), 0);
+	elf_close(&ef);
+	/* every section NOBITS: nothing is found, nothing is read */
+	set_section_type(path, NULL, SHT_NOBITS);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_STR(ef.build_id, "");
+	CHECK(!ef.has_symtab && !ef.has_debug_info);
+	CHECK_EQ_INT(elf_find_symbol(&ef, "main", &s), -ENOENT);
+	CHECK_EQ_INT(elf_count_usdt(&ef), 0);
+	CHECK_EQ_INT(elf_find_needed(&ef, "libc", needed, sizeof(needed)), -ENOENT);
+	CHECK_EQ_INT(elf_scan_py_version(&ef), 0);
+	elf_close(&ef);
+	/* notes, symbols and .dynamic as PROGBITS holding nothing of the kind */
+	set_section_type(path, NULL, SHT_NOTE);
+	CHECK_EQ_INT(elf_open(&ef, path), 0);
+	CHECK_EQ_INT(elf_count_usdt(&ef), 0);
+	elf_close(&ef);
+	unlink(path);
+}
+
+/* /proc/PID/status of a thread, of a zombie, and texts that are not one */
+static void test_proc_status(void)
+{
+	struct proc_status st;
+	char why[512];
+
+	CHECK_EQ_INT(proc_status_parse("Name:\tpython3\nUmask:\t0022\nState:\tS (sleeping)\n"
+				       "Tgid:\t1234\nNgid:\t0\nPid:\t1235\nPPid:\t99\nThreads:\t3\n", &st), 0);
+	CHECK_EQ_INT(st.tgid, 1234);
+	CHECK_EQ_INT(st.ppid, 99);
+	CHECK_EQ_INT(st.threads, 3);
+	CHECK_EQ_INT(st.state, 'S');
+	CHECK_EQ_INT(proc_status_parse("Name:\tx\nState:\tZ (zombie)\nTgid:\t7\nPPid:\t1\n", &st), 0);
+	CHECK_EQ_INT(st.state, 'Z');
+	CHECK_EQ_INT(st.threads, 0);
+	/* a name that looks like a field is not one: fields start a line */
+	CHECK_EQ_INT(proc_status_parse("Name:\tTgid: 5\nState:\n", &st), -EINVAL);
+	CHECK_EQ_INT(st.state, '?');
+	CHECK_EQ_INT(proc_status_parse("Tgid:\t12x\n", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_parse("Tgid:\t99999999999\n", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_parse("", &st), -EINVAL);
+	CHECK_EQ_INT(proc_status_read(getpid(), &st), 0);
+	CHECK_EQ_INT(st.tgid, getpid());
+	CHECK_EQ_INT(st.state, 'R');
+	CHECK_EQ_INT(proc_status_read(-1, &st), -ENOENT);
+
+	maps_denied_reason(1000, "0 0 4294967295", why, sizeof(why));
+	CHECK(strstr(why, "runs as uid 1000; run it as root") != NULL);
+	maps_denied_reason(0, "         0       1000          1", why, sizeof(why));
+	CHECK(strstr(why, "root of a user namespace, not of the host (uid_map: 0 1000 1)") != NULL);
+	maps_denied_reason(0, "         0          0 4294967295", why, sizeof(why));
+	CHECK(strstr(why, "security module") != NULL && !strstr(why, "namespace"));
+	maps_denied_reason(0, NULL, why, sizeof(why));
+	CHECK(strstr(why, "security module") != NULL);
+}
+
 static void test_grow(void)
 {
 	uint64_t *v = NULL;
@@ -166,5 +283,7 @@ int main(void)
 	test_collector();
 	test_elf_self();
 	test_elf_hostile();
+	test_elf_nobits();
+	test_proc_status();
 	CHECK_DONE("test_parse");
 }
