@@ -59,7 +59,9 @@ static __always_inline bool qt_thread_of(const struct gcscope_qt_cfg *cfg, const
 	__u64 d, td, h;
 	__u32 t = 0;
 
-	if (!cpp || !l->valid)
+	/* without glibc's tid offset a handle names no tid: the creator
+	 * rule applies instead (a musl target), not "thread exited" */
+	if (!cpp || !l->valid || !cfg->pthread_tid)
 		return false;
 	d = rd_u64(cpp + l->d_ptr);
 	if (!d || rd_u64(d + l->q_ptr) != cpp)
@@ -70,7 +72,7 @@ static __always_inline bool qt_thread_of(const struct gcscope_qt_cfg *cfg, const
 		return false;
 	/* pthread_t is glibc's struct pthread *; its tid is 0 once the thread
 	 * has exited (the kernel clears it: CLONE_CHILD_CLEARTID) */
-	if (cfg->pthread_tid && bpf_probe_read_user(&t, sizeof(t), (void *)(h + cfg->pthread_tid)))
+	if (bpf_probe_read_user(&t, sizeof(t), (void *)(h + cfg->pthread_tid)))
 		t = 0;
 	*handle = h;
 	*tid = t;

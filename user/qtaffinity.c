@@ -190,7 +190,8 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	if (!found)
 		snprintf(why, size, "no libQt5Core or libQt6Core mapped in pid %d", pid);
 	else if (!cfg->pthread_tid)
-		snprintf(why, size, "no _thread_db_pthread_tid in the target's libc: threads known by pthread_t only");
+		snprintf(why, size, "no _thread_db_pthread_tid in the target's libc (not glibc?): QObjects are "
+			 "owned by their creating thread instead");
 	procmaps_free(&pm);
 	return found;
 }
