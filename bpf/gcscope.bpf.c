@@ -304,7 +304,15 @@ int BPF_KPROBE(uprobe_collected)
 SEC("uretprobe")
 int BPF_KRETPROBE(uprobe_alloc_return, void *obj)
 {
-	return owner_alloc((__u64)obj);
+	return owner_alloc((__u64)obj, false);
+}
+
+/* PyObject_GC_Track(op): where instances that no hooked allocator made
+ * (shiboken's, some extensions' PyObject_GC_New + track) first show up */
+SEC("uprobe")
+int BPF_KPROBE(uprobe_gc_track, void *obj)
+{
+	return owner_alloc((__u64)obj, true);
 }
 
 /* attached by user space to the tp_dealloc of each watched type */

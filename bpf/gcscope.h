@@ -128,12 +128,19 @@ struct gcscope_owner {
 	char comm[GCSCOPE_COMM_LEN];
 };
 
+/* gcscope_finding.flags */
+#define GCSCOPE_FIND_F_CREATOR	(1U << 0) /* owner holds the creating thread */
+#define GCSCOPE_FIND_F_QT	(1U << 1) /* a QObject: lives_* is the thread it lives in */
+
 struct gcscope_finding {
 	__u32 type;		/* GCSCOPE_EV_FINDING */
 	__u32 tid;		/* the collecting thread */
 	__u64 ts_start;		/* the collection's ts_start */
 	__u64 obj;
-	struct gcscope_owner owner;
+	struct gcscope_owner owner;	/* owner.pytype always; the rest if F_CREATOR */
+	__u32 flags;		/* GCSCOPE_FIND_F_* */
+	__u32 lives_tid;	/* F_QT: native tid of the thread it lives in (0: unknown) */
+	__u64 lives_handle;	/* F_QT: Qt's QThreadData::threadId (the pthread_t) */
 };
 
 /* --owners: an object of a watched type whose tp_traverse a collection on
@@ -151,16 +158,47 @@ struct gcscope_touch {
 	struct gcscope_owner owner;
 };
 
-/* Verdicts of the "type_verdict" map, written by user space. */
+/* Verdicts of the "type_verdict" map, written by user space: the low byte
+ * (GCSCOPE_VERDICT_MASK) is one of these, and a QObject subclass's verdict
+ * also says how to reach the C++ object (GCSCOPE_QT_*). */
 enum gcscope_verdict {
 	GCSCOPE_VERDICT_PENDING = 1,	/* asked (GCSCOPE_EV_NEW_TYPE), no answer yet */
 	GCSCOPE_VERDICT_WATCH = 2,	/* matches --owners: remember creators */
 	GCSCOPE_VERDICT_IGNORE = 3,
 };
+#define GCSCOPE_VERDICT_MASK	0xffU
+/* Qt affinity (bpf/qt.bpf.h): the wrapper kind in bits 8-11 ... */
+#define GCSCOPE_QT_SIP		(1U << 8)	/* PyQt5/PyQt6: sipSimpleWrapper.data */
+#define GCSCOPE_QT_SBK		(2U << 8)	/* PySide2/PySide6: SbkObject->d->cptr[0] */
+#define GCSCOPE_QT_WRAPPER_MASK	(0xfU << 8)
+/* ... and the Qt major version in bits 12-15: index into gcscope_qt_cfg.qt */
+#define GCSCOPE_QT_MAJOR_SHIFT	12
+#define GCSCOPE_QT_MAJOR_MASK	(0xfU << 12)
+
+/* Qt's layout in the target (user/qtaffinity.c finds it), one entry of the
+ * "qt_cfg" array map.  qt[0] is Qt 5, qt[1] Qt 6. */
+struct gcscope_qt_layout {
+	__u32 valid;
+	__u32 d_ptr;		/* QObject::d_ptr (QObjectData *) */
+	__u32 q_ptr;		/* QObjectData::q_ptr: must point back at the QObject */
+	__u32 thread_data;	/* QObjectPrivate::threadData (QThreadData *) */
+	__u32 thread_id;	/* QThreadData::threadId (Qt::HANDLE: the pthread_t) */
+	__u32 pad;
+};
+
+struct gcscope_qt_cfg {
+	__u32 pthread_tid;	/* glibc's struct pthread: offset of tid (0: unknown) */
+	__u32 sip_data;		/* sipSimpleWrapper.data */
+	__u32 sip_access;	/* sipSimpleWrapper.access_func: must be NULL */
+	__u32 sbk_d;		/* SbkObject.d (SbkObjectPrivate *, whose cptr is first) */
+	struct gcscope_qt_layout qt[2];
+};
+
+#define GCSCOPE_NEW_TYPE_F_WALK	(1U << 0) /* asked by a walk: no instance was seen created */
 
 struct gcscope_new_type {
 	__u32 type;		/* GCSCOPE_EV_NEW_TYPE */
-	__u32 pad;
+	__u32 flags;		/* GCSCOPE_NEW_TYPE_F_* */
 	__u64 pytype;
 };
 

@@ -33,6 +33,8 @@ const volatile __u64 targ_off_tp_flags = 168;	/* type.tp_flags */
 /* Py_TPFLAGS_TYPE_SUBCLASS (Include/object.h, 3.9-3.14): instances are types */
 #define PY_TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
 
+#include "qt.bpf.h"
+
 /* Each site's recipe (struct gcscope_site), indexed by the attach cookie. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -46,6 +48,7 @@ struct {
 struct chunk_buf {
 	struct gcscope_types c;
 	__u8 meta[GCSCOPE_TYPES_MAX];
+	__u32 verdict[GCSCOPE_TYPES_MAX];	/* --owners: the type's, when the chunk met it */
 };
 
 struct {
@@ -135,14 +138,53 @@ static __always_inline __u64 type_seen(__u64 pytype)
 	return flags;
 }
 
+/* Ask user space whether to watch pytype (first sight of the type, by an
+ * allocator or a walk); false if someone asked already. */
+static __always_inline bool ask_verdict(__u64 pytype, __u32 flags)
+{
+	__u32 pending = GCSCOPE_VERDICT_PENDING;
+	struct gcscope_new_type *nt;
+
+	if (bpf_map_update_elem(&type_verdict, &pytype, &pending, BPF_NOEXIST))
+		return false;
+	nt = bpf_ringbuf_reserve(&events, sizeof(*nt), 0);
+	if (nt) {
+		nt->type = GCSCOPE_EV_NEW_TYPE;
+		nt->flags = flags;
+		nt->pytype = pytype;
+		bpf_ringbuf_submit(nt, BPF_RB_FORCE_WAKEUP);
+	} else {
+		count(GCSCOPE_CNT_LOST);
+	}
+	return true;
+}
+
+/* The verdict on pytype for the walk (--owners), asking for one the first
+ * time a walk meets a type no allocator showed: user space then learns of
+ * QObject types (whose owner is read at death, bpf/qt.bpf.h) and of
+ * watched types it never saw created. */
+static __always_inline __u32 walk_verdict(__u64 pytype)
+{
+	__u32 *v;
+
+	if (!targ_owners)
+		return 0;
+	v = bpf_map_lookup_elem(&type_verdict, &pytype);
+	if (v)
+		return *v;
+	ask_verdict(pytype, GCSCOPE_NEW_TYPE_F_WALK);
+	return GCSCOPE_VERDICT_PENDING;
+}
+
 /* Count pytype in the chunk.  The first time the chunk meets a type, look at
- * the type (name it for user space if needed).  A dying object that is
- * itself a type is forgotten by name, so that a new type at its address gets
- * named again. */
-static __always_inline void chunk_add(struct chunk_buf *cb, __u64 obj, __u64 pytype)
+ * the type (name it for user space if needed, and take its verdict: once per
+ * type per chunk, not per object).  A dying object that is itself a type is
+ * forgotten by name, so that a new type at its address gets named again.
+ * Returns the type's verdict (0 without --owners). */
+static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 pytype)
 {
 	struct gcscope_types *c = &cb->c;
-	__u32 n = c->n;
+	__u32 n = c->n, v;
 	__u8 meta;
 
 	for (__u32 i = 0; i < GCSCOPE_TYPES_MAX; i++) {
@@ -152,7 +194,7 @@ static __always_inline void chunk_add(struct chunk_buf *cb, __u64 obj, __u64 pyt
 			c->t[i].count++;
 			if (cb->meta[i])
 				bpf_map_delete_elem(&type_named, &obj);
-			return;
+			return cb->verdict[i];
 		}
 	}
 	if (n >= GCSCOPE_TYPES_MAX) {
@@ -160,44 +202,72 @@ static __always_inline void chunk_add(struct chunk_buf *cb, __u64 obj, __u64 pyt
 		n = 0;
 	}
 	if (n >= GCSCOPE_TYPES_MAX)
-		return;
+		return 0;
 	meta = (type_seen(pytype) & PY_TPFLAGS_TYPE_SUBCLASS) != 0;
+	v = walk_verdict(pytype);
 	c->t[n].type = pytype;
 	c->t[n].count = 1;
 	cb->meta[n] = meta;
+	cb->verdict[n] = v;
 	c->n = n + 1;
 	if (meta)
 		bpf_map_delete_elem(&type_named, &obj);
+	return v;
 }
 
-static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype)
+/* obj, of type pytype with verdict v, dies in w's collection: a finding if
+ * it is destroyed off its owner's thread.  The owner of a QObject is the
+ * thread it lives in now (bpf/qt.bpf.h); of anything else, or of a QObject
+ * whose C++ side cannot be read, the thread that created it. */
+static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype, __u32 v)
 {
 	struct gcscope_owner *o = bpf_map_lookup_elem(&owners, &obj);
 	struct gcscope_finding *f;
-	__u32 zero = 0, *v;
+	__u32 zero = 0, lives_tid = 0, flags = 0;
+	__u64 handle = 0;
+	bool creator = o && o->pytype == pytype, off;
 
-	if (!o)
-		return;
-	/* the same object only if it still has the type it was created with */
-	if (o->pytype == pytype && o->tid != w->tid) {
-		v = bpf_map_lookup_elem(&type_verdict, &pytype);
-		f = bpf_map_lookup_elem(&finding_buf, &zero);
-		/* PENDING too: user space may not have answered yet, but it has
-		 * the question (it precedes this record in the ring buffer) and
-		 * drops findings of types it ignores */
-		if (v && *v != GCSCOPE_VERDICT_IGNORE && f) {
-			f->type = GCSCOPE_EV_FINDING;
-			f->tid = w->tid;
-			f->ts_start = w->ts_start;
-			f->obj = obj;
-			f->owner = *o;
-			/* a finding wakes the reader: it reads the collecting
-			 * thread's code objects, which may not live long */
-			if (bpf_ringbuf_output(&events, f, sizeof(*f), BPF_RB_FORCE_WAKEUP))
-				count(GCSCOPE_CNT_LOST);
-		}
+	/* PENDING too: user space may not have answered yet, but it has the
+	 * question (it precedes this record in the ring buffer) and drops
+	 * findings of types it ignores */
+	if ((v & GCSCOPE_VERDICT_MASK) == GCSCOPE_VERDICT_IGNORE || !v)
+		goto out;
+	if (creator)
+		flags |= GCSCOPE_FIND_F_CREATOR;
+	if (qt_lives(obj, v, &handle, &lives_tid)) {
+		flags |= GCSCOPE_FIND_F_QT;
+		/* a thread that has exited (tid 0) runs no event loop: Qt lets
+		 * any thread delete its objects */
+		off = lives_tid && lives_tid != w->tid;
+	} else {
+		/* the same object only if it still has the type it was created with */
+		off = creator && o->tid != w->tid;
 	}
-	bpf_map_delete_elem(&owners, &obj);	/* it dies now */
+	if (!off)
+		goto out;
+	f = bpf_map_lookup_elem(&finding_buf, &zero);
+	if (!f)
+		goto out;
+	f->type = GCSCOPE_EV_FINDING;
+	f->tid = w->tid;
+	f->ts_start = w->ts_start;
+	f->obj = obj;
+	if (creator) {
+		f->owner = *o;
+	} else {
+		__builtin_memset(&f->owner, 0, sizeof(f->owner));
+		f->owner.pytype = pytype;
+	}
+	f->flags = flags;
+	f->lives_tid = lives_tid;
+	f->lives_handle = handle;
+	/* a finding wakes the reader: it reads the collecting thread's code
+	 * objects, which may not live long */
+	if (bpf_ringbuf_output(&events, f, sizeof(*f), BPF_RB_FORCE_WAKEUP))
+		count(GCSCOPE_CNT_LOST);
+out:
+	if (o)
+		bpf_map_delete_elem(&owners, &obj);	/* it dies now */
 }
 
 /* --owners: the tp_traverse of watched extension types (a uprobe user
@@ -289,7 +359,7 @@ static long walk_one(__u32 i, void *ctx)
 	struct walk *w = ctx;
 	struct chunk_buf *cb;
 	__u64 obj, pytype, next, hdr[8];
-	__u32 zero = 0, len = targ_hdr_len;
+	__u32 zero = 0, len = targ_hdr_len, v;
 
 	(void)i;
 	if (w->cur == w->head || !w->cur)
@@ -304,9 +374,9 @@ static long walk_one(__u32 i, void *ctx)
 	cb = bpf_map_lookup_elem(&types_chunk, &zero);
 	if (!cb)
 		return 1;
-	chunk_add(cb, obj, pytype);
+	v = chunk_add(cb, obj, pytype);
 	if (targ_owners)
-		owner_check(w, obj, pytype);
+		owner_check(w, obj, pytype, v);
 	w->seen++;
 	cb->c.seen = w->seen;
 	/* _gc_next's low bits are flags (NEXT_MASK_UNREACHABLE); PyGC_Head is
@@ -380,13 +450,14 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 	return 0;
 }
 
-/* A new instance, as PyType_GenericAlloc() returns it. */
-static __always_inline int owner_alloc(__u64 obj)
+/* A new instance, as PyType_GenericAlloc() returns it, or as an extension
+ * hands it to PyObject_GC_Track() (keep: a live object tracked again, as
+ * some types do after untracking, keeps its creator). */
+static __always_inline int owner_alloc(__u64 obj, bool keep)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gcscope_owner o = {};
-	struct gcscope_new_type *nt;
-	__u32 pending = GCSCOPE_VERDICT_PENDING, *v;
+	struct gcscope_owner o = {}, *old;
+	__u32 *v;
 	__u64 pytype;
 
 	if (!obj || (targ_tgid && (id >> 32) != targ_tgid))
@@ -398,20 +469,12 @@ static __always_inline int owner_alloc(__u64 obj)
 		/* First instance of this type: ask user space, and remember the
 		 * creator meanwhile (if the answer is no, the entry just waits
 		 * for the object's death). */
-		if (bpf_map_update_elem(&type_verdict, &pytype, &pending, BPF_NOEXIST) == 0) {
-			nt = bpf_ringbuf_reserve(&events, sizeof(*nt), 0);
-			if (nt) {
-				nt->type = GCSCOPE_EV_NEW_TYPE;
-				nt->pad = 0;
-				nt->pytype = pytype;
-				bpf_ringbuf_submit(nt, BPF_RB_FORCE_WAKEUP);
-			} else {
-				count(GCSCOPE_CNT_LOST);
-			}
-		}
-	} else if (*v == GCSCOPE_VERDICT_IGNORE) {
+		ask_verdict(pytype, 0);
+	} else if ((*v & GCSCOPE_VERDICT_MASK) == GCSCOPE_VERDICT_IGNORE) {
 		return 0;
 	}
+	if (keep && (old = bpf_map_lookup_elem(&owners, &obj)) && old->pytype == pytype)
+		return 0;
 	o.tid = (__u32)id;
 	o.pytype = pytype;
 	o.ts = bpf_ktime_get_ns();

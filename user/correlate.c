@@ -109,22 +109,42 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 		gc->types = types;
 	}
 	if (!nf || reserve(&c->findings, &c->capf, nf, sizeof(*c->findings)) ||
-	    reserve(&c->owner_names, &c->capo, nf, sizeof(*c->owner_names)) ||
-	    reserve(&c->owner_py_names, &c->capp, nf, sizeof(*c->owner_py_names)))
+	    reserve(&c->owner_names, &c->capo, 2 * nf, sizeof(*c->owner_names)) ||
+	    reserve(&c->owner_py_names, &c->capp, 2 * nf, sizeof(*c->owner_py_names)))
 		return types;
 	for (size_t i = 0; i < nf; i++) {
 		const struct gcscope_finding *f = &oc->findings[i];
+		struct gc_finding *g = &c->findings[i];
+		bool creator = f->flags & GCSCOPE_FIND_F_CREATOR, qt = f->flags & GCSCOPE_FIND_F_QT;
 
+		/* names: [i] the owner's, [nf + i] the creator's of a QObject */
 		clean_comm(f->owner.comm, c->owner_names[i]);
-		c->findings[i] = (struct gc_finding){
+		*g = (struct gc_finding){
 			.obj = f->obj,
 			.type = objtrack_type_name(ot, f->owner.pytype),
 			.owner_tid = f->owner.tid,
 			.owner_thread = c->owner_names[i],
-			.created_ns = f->owner.ts,
+			.created_ns = creator ? f->owner.ts : 0,
+			.creator_known = creator,
+			.created_tid = f->owner.tid,
+			.created_thread = c->owner_names[i],
 		};
-		if (c->cfg.pt && py_name(c, f->owner.tid, gc->ts_end, c->owner_py_names[i]))
-			c->findings[i].owner_py_thread = c->owner_py_names[i];
+		if (qt) {
+			g->qt = true;
+			g->owner_tid = f->lives_tid;
+			memcpy(c->owner_names[nf + i], oc->lives_comm[i], GC_THREAD_NAME_LEN);
+			g->owner_thread = c->owner_names[nf + i];
+		}
+		if (c->cfg.pt && py_name(c, g->owner_tid, gc->ts_end, c->owner_py_names[i]))
+			g->owner_py_thread = c->owner_py_names[i];
+		if (!qt)
+			g->created_py_thread = g->owner_py_thread;
+		else if (creator && c->cfg.pt && py_name(c, f->owner.tid, gc->ts_end, c->owner_py_names[nf + i]))
+			g->created_py_thread = c->owner_py_names[nf + i];
+		if (!creator) {
+			g->created_tid = 0;
+			g->created_thread = NULL;
+		}
 	}
 	gc->findings = c->findings;
 	gc->nfindings = nf;

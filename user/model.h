@@ -41,14 +41,21 @@ struct gc_type_count {
 };
 
 /* An object of a watched type that a collection destroyed on another thread
- * than its owner's (--owners). */
+ * than its owner's (--owners).  The owner is the creating thread, or for a
+ * QObject (qt) the thread it lives in when it dies (Qt's affinity, which
+ * moveToThread() changes). */
 struct gc_finding {
 	uint64_t obj;			/* its address */
 	const char *type;		/* its type's name */
 	uint32_t owner_tid;
 	const char *owner_thread;	/* kernel name of the owner thread, cleaned */
 	const char *owner_py_thread;	/* its threading.Thread name, NULL if unknown */
-	uint64_t created_ns;		/* CLOCK_MONOTONIC, when it was made */
+	uint64_t created_ns;		/* CLOCK_MONOTONIC, when it was made; 0 if unknown */
+	bool qt;			/* owner_* is where the QObject lives */
+	bool creator_known;		/* created_* below (and created_ns) are known */
+	uint32_t created_tid;		/* the creating thread (= owner_tid unless qt) */
+	const char *created_thread;	/* its kernel name when it created the object */
+	const char *created_py_thread;	/* its threading.Thread name, NULL if unknown */
 };
 
 struct gc_collection {

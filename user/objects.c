@@ -11,6 +11,7 @@
 #include "patterns.h"
 #include "pyobj.h"
 #include "pystack.h"
+#include "qtaffinity.h"
 
 /* Py_TPFLAGS_HEAPTYPE, Include/object.h, unchanged 3.9-3.14 */
 #define PY_TPFLAGS_HEAPTYPE (1UL << 9)
@@ -27,6 +28,8 @@ struct typeinfo {
 	char name[128];
 	bool heap;
 	uint32_t verdict;		/* --owners: GCSCOPE_VERDICT_*, 0 if never asked */
+	uint32_t qt;			/* GCSCOPE_QT_* bits of a QObject subclass */
+	bool unseen;			/* watched for creators, first met dying */
 	uint64_t objects;		/* destroyed, over the whole trace */
 	uint64_t collections;		/* collections that destroyed some */
 	uint64_t last_seq;
@@ -39,14 +42,15 @@ struct objtrack {
 	int top;
 	char *patterns[OWNERS_MAX_PATTERNS];
 	int npatterns;
-	bool all_heap;
+	bool all_heap, all_qt;
+	char untracked[512];
 	struct typeinfo *types;		/* open addressing on addr */
 	size_t ntypes, cap;
 	struct objcoll pending[MAX_PENDING];
 	uint64_t seq;
 	/* totals */
 	uint64_t walks, seen, capped, faults;
-	uint64_t findings;
+	uint64_t findings, qt_findings;
 	struct obj_pair *pairs;
 	size_t npairs, cappairs;
 	uint64_t types_evicted, pairs_evicted, pair_findings_evicted;
@@ -263,9 +267,13 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 			o->all_heap = true;
 			continue;
 		}
+		if (!strcmp(p, "@qt")) {
+			o->all_qt = true;
+			continue;
+		}
 		if (*p == '@' || o->npatterns == OWNERS_MAX_PATTERNS || strlen(p) > OWNERS_MAX_LEN) {
 			snprintf(why, size, "invalid --owners pattern '%s': give globs on type names "
-				 "(e.g. 'Q*,myapp.*', at most %d) or @heap", p, OWNERS_MAX_PATTERNS);
+				 "(e.g. 'Q*,myapp.*', at most %d), @heap or @qt", p, OWNERS_MAX_PATTERNS);
 			free(list);
 			objtrack_free(o);
 			return NULL;
@@ -279,8 +287,8 @@ struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int 
 		o->npatterns++;
 	}
 	free(list);
-	if (!o->npatterns && !o->all_heap) {
-		snprintf(why, size, "empty --owners: give globs on type names, e.g. 'Q*,myapp.*', or @heap");
+	if (!o->npatterns && !o->all_heap && !o->all_qt) {
+		snprintf(why, size, "empty --owners: give globs on type names, e.g. 'Q*,myapp.*', @heap or @qt");
 		objtrack_free(o);
 		return NULL;
 	}
@@ -296,6 +304,7 @@ void objtrack_free(struct objtrack *o)
 	for (int i = 0; i < MAX_PENDING; i++) {
 		free(o->pending[i].types);
 		free(o->pending[i].findings);
+		free(o->pending[i].lives_comm);
 	}
 	free(o->types);
 	free(o->pairs);
@@ -397,18 +406,41 @@ void objtrack_on_type_name(struct objtrack *o, const struct gcscope_type_name *e
 void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 {
 	struct typeinfo *ti = type_slot(o, e->owner.pytype);
+	struct gcscope_finding f = *e;
 	struct objcoll *c;
 
 	/* BPF also reports objects of types still pending an answer: keep only
 	 * those of watched types */
 	if (!ti || !ti->addr || ti->verdict != GCSCOPE_VERDICT_WATCH)
 		return;
-	c = pending_get(o, e->tid, e->ts_start, true);
+	if ((f.flags & GCSCOPE_FIND_F_QT) && !ti->qt) {
+		/* BPF tried a pending type as a QObject and it looked like one:
+		 * it is not; only its creator counts */
+		f.flags &= ~GCSCOPE_FIND_F_QT;
+		if (!(f.flags & GCSCOPE_FIND_F_CREATOR) || f.owner.tid == f.tid)
+			return;
+	}
+	c = pending_get(o, f.tid, f.ts_start, true);
 	if (!c)
 		return;
 	if (grow_array(&c->findings, &c->capf, c->nfindings, sizeof(*c->findings), 8))
 		return;
-	c->findings[c->nfindings++] = *e;
+	if ((f.flags & GCSCOPE_FIND_F_QT) &&
+	    (c->capl < c->capf || !c->lives_comm)) {
+		void *n = realloc(c->lives_comm, c->capf * sizeof(*c->lives_comm));
+
+		if (!n)
+			return;
+		c->lives_comm = n;
+		c->capl = c->capf;
+	}
+	if (f.flags & GCSCOPE_FIND_F_QT) {
+		qtaff_thread_comm(o->pid, f.lives_tid, c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]));
+		/* the thread ended before we could read its name */
+		if (!c->lives_comm[c->nfindings][0])
+			snprintf(c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]), "?");
+	}
+	c->findings[c->nfindings++] = f;
 }
 
 /* "module.qualname" of a heap type (a class statement's __module__ and
@@ -447,50 +479,74 @@ static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 	char name[128], qual[320];
 
 	name_of(o, type, name, sizeof(name), heap);
+	if (!o->npatterns)
+		return false;
 	if (objtrack_pattern_match(o, name))
 		return true;
 	return qualified_name(o, type, qual, sizeof(qual)) && objtrack_pattern_match(o, qual);
 }
 
-/* Does the type or one of its bases match? */
-static bool type_matches(struct objtrack *o, uint64_t type)
+/* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*
+ * bits if a base is the QObject of a Qt binding (by module-qualified name,
+ * so that no class that merely shares the name counts). */
+static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
 {
-	bool heap = false, ok = true;
+	bool heap = false, ok = true, match;
 	uint64_t mro, n;
 
-	if (one_matches(o, type, &heap) || (o->all_heap && heap))
-		return true;
-	if (!o->npatterns || !pyl_known(&o->layout, PYL_TYPE_TP_MRO) ||
-	    !pyl_known(&o->layout, PYL_TUPLE_OB_ITEM) || !pyl_known(&o->layout, PYL_VAROBJECT_OB_SIZE))
-		return false;
+	*qt = 0;
+	match = one_matches(o, type, &heap) || (o->all_heap && heap);
+	if (!pyl_known(&o->layout, PYL_TYPE_TP_MRO) || !pyl_known(&o->layout, PYL_TUPLE_OB_ITEM) ||
+	    !pyl_known(&o->layout, PYL_VAROBJECT_OB_SIZE))
+		return match;
 	mro = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_MRO), &ok);
 	n = mro ? rd_ptr(o, mro + pyl(&o->layout, PYL_VAROBJECT_OB_SIZE), &ok) : 0;
 	if (!ok || !mro || n > MRO_MAX)
-		return false;
-	for (uint64_t i = 1; i < n; i++) {	/* [0] is the type itself */
+		return match;
+	for (uint64_t i = 0; i < n; i++) {	/* [0] is the type itself */
 		uint64_t base = rd_ptr(o, mro + pyl(&o->layout, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
+		char qual[320];
 
 		if (!ok || !base)
-			return false;
-		if (one_matches(o, base, NULL))
-			return true;
+			break;
+		/* every watched QObject subclass is owned by where it lives */
+		if (!*qt && qualified_name(o, base, qual, sizeof(qual))) {
+			*qt = qtaff_binding(qual);
+			/* PySide's tp_name is "PySide2.QtCore.QObject": let
+			 * "QObject" select every binding's, as it does PyQt's */
+			if (*qt && !match && objtrack_pattern_match(o, "QObject"))
+				match = true;
+		}
+		if (i && !match && o->npatterns && one_matches(o, base, NULL))
+			match = true;
+		if (match && *qt)
+			break;
 	}
-	return false;
+	return match || (o->all_qt && *qt);
 }
 
 uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e)
 {
-	uint32_t v = type_matches(o, e->pytype) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
+	uint32_t qt, v = type_matches(o, e->pytype, &qt) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
 	struct typeinfo *ti;
 
 	objtrack_type_name(o, e->pytype);	/* named while it surely exists */
 	ti = type_slot(o, e->pytype);
-	if (ti && ti->addr)
+	if (v == GCSCOPE_VERDICT_IGNORE)
+		qt = 0;
+	if (ti && ti->addr) {
 		ti->verdict = v;
+		ti->qt = qt;
+		/* a walk asked: none of its instances was seen created since
+		 * we attached; that matters where the creator is the owner */
+		ti->unseen = v == GCSCOPE_VERDICT_WATCH && !qt && (e->flags & GCSCOPE_NEW_TYPE_F_WALK);
+	}
 	/* Forget its instances when they die: hook its tp_dealloc (shared by
 	 * all Python classes: subtype_dealloc).  The caller tells BPF the
-	 * verdict first, because attaching a uprobe takes milliseconds. */
-	if (v == GCSCOPE_VERDICT_WATCH && o->dealloc_fn && pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
+	 * verdict first, because attaching a uprobe takes milliseconds.  Not
+	 * needed when no creator is recorded (@qt alone). */
+	if (v == GCSCOPE_VERDICT_WATCH && o->dealloc_fn && objtrack_needs_creators(o) &&
+	    pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
 		bool ok = true;
 		uint64_t fn = rd_ptr(o, e->pytype + pyl(&o->layout, PYL_TYPE_TP_DEALLOC), &ok);
 
@@ -505,8 +561,10 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		if (ok && fn)
 			o->pending_traverse = fn;
 	}
-	p_debug("type %s: %s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored");
-	return v;
+	p_debug("type %s: %s%s%s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored",
+		qt ? " (QObject: owner is the thread it lives in)" : "",
+		(e->flags & GCSCOPE_NEW_TYPE_F_WALK) ? ", first met dying" : "");
+	return v | qt;
 }
 
 void objtrack_hook_pending(struct objtrack *o)
@@ -578,13 +636,14 @@ static int cmp_pairs(const void *a, const void *b)
 }
 
 static struct obj_pair *pair_get(struct objtrack *o, const char *type, const struct gcscope_finding *f,
-				 const char *thread)
+				 const char *thread, const char *lives_comm)
 {
 	struct obj_pair *p;
+	uint32_t owner = (f->flags & GCSCOPE_FIND_F_QT) ? f->lives_tid : f->owner.tid;
 
 	for (size_t i = 0; i < o->npairs; i++) {
 		p = &o->pairs[i];
-		if (p->owner_tid == f->owner.tid && p->tid == f->tid && !strcmp(p->type, type))
+		if (p->owner_tid == owner && p->tid == f->tid && !strcmp(p->type, type))
 			return p;
 	}
 	if (o->npairs >= OBJ_PAIRS_MAX) {
@@ -602,9 +661,9 @@ static struct obj_pair *pair_get(struct objtrack *o, const char *type, const str
 	p = &o->pairs[o->npairs++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->type, sizeof(p->type), "%s", type);
-	p->owner_tid = f->owner.tid;
+	p->owner_tid = owner;
 	p->tid = f->tid;
-	memcpy(p->owner_comm, f->owner.comm, GCSCOPE_COMM_LEN);
+	memcpy(p->owner_comm, lives_comm ? lives_comm : f->owner.comm, GCSCOPE_COMM_LEN);
 	tty_clean(p->owner_comm, p->owner_comm, sizeof(p->owner_comm));
 	snprintf(p->comm, sizeof(p->comm), "%s", thread);
 	return p;
@@ -638,19 +697,58 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 		}
 	}
 	for (size_t i = 0; i < c->nfindings; i++) {
-		struct obj_pair *p = pair_get(o, objtrack_type_name(o, c->findings[i].owner.pytype), &c->findings[i],
-					      thread);
+		const struct gcscope_finding *f = &c->findings[i];
+		struct obj_pair *p = pair_get(o, objtrack_type_name(o, f->owner.pytype), f, thread,
+					      (f->flags & GCSCOPE_FIND_F_QT) ? c->lives_comm[i] : NULL);
 
 		if (p)
 			p->n++;
 		o->findings++;
+		if (f->flags & GCSCOPE_FIND_F_QT)
+			o->qt_findings++;
 	}
 	c->used = false;
 }
 
 bool objtrack_has_owners(const struct objtrack *o)
 {
+	return o->npatterns || o->all_heap || o->all_qt;
+}
+
+bool objtrack_needs_creators(const struct objtrack *o)
+{
 	return o->npatterns || o->all_heap;
+}
+
+bool objtrack_wants_qt(const struct objtrack *o)
+{
+	/* a pattern or @heap can select a QObject subclass: its owner is
+	 * then where it lives too */
+	return objtrack_has_owners(o);
+}
+
+const char *objtrack_untracked_line(struct objtrack *o)
+{
+	char names[400] = "";
+	size_t n = 0, len = 0;
+	uint64_t objs = 0;
+
+	for (size_t i = 0; i < o->cap; i++) {
+		const struct typeinfo *ti = &o->types[i];
+
+		if (!ti->addr || !ti->unseen)
+			continue;
+		objs += ti->objects;
+		if (n++ < 8 && len + 1 < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", ti->name);
+	}
+	if (!n)
+		return NULL;
+	snprintf(o->untracked, sizeof(o->untracked),
+		 "--owners saw %llu objects of %zu watched type%s die without seeing any made: %s%s (made before "
+		 "gcscope attached, or by an allocator it does not hook): findings about them may be missing",
+		 (unsigned long long)objs, n, n == 1 ? "" : "s", names, n > 8 ? ", ..." : "");
+	return o->untracked;
 }
 
 static int cmp_types_total(const void *a, const void *b)
@@ -711,6 +809,7 @@ struct obj_summary *objtrack_summary(struct objtrack *o)
 	s->types_evicted = o->types_evicted;
 	s->owners = objtrack_has_owners(o);
 	s->findings = o->findings;
+	s->qt_findings = o->qt_findings;
 	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	s->pairs = o->pairs;
 	s->npairs = o->npairs;

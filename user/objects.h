@@ -36,11 +36,16 @@ struct objcoll {
 	size_t ntypes, cap;
 	struct gcscope_finding *findings;
 	size_t nfindings, capf;
+	/* the kernel name of the thread each Qt finding's object lives in,
+	 * read when the finding arrives (the thread may end soon after) */
+	char (*lives_comm)[GCSCOPE_COMM_LEN + 1];
+	size_t capl;
 };
 
 /* owners: NULL (no --owners), or comma-separated globs on type names
  * ("Q*,myapp.*"); "@heap" stands for every heap type (Python classes and
- * PyType_FromSpec types).  A type matches if its name or the name of any
+ * PyType_FromSpec types), "@qt" for every QObject subclass of PyQt5/6 and
+ * PySide2/6, whose owner is the thread it lives in (bpf/qt.bpf.h).  A type matches if its name or the name of any
  * class in its MRO does.  Returns NULL with why set on bad patterns. */
 struct objtrack *objtrack_new(const struct pytarget *t, const char *owners, int top, char *why, size_t size);
 void objtrack_free(struct objtrack *o);
@@ -82,6 +87,13 @@ const char *objtrack_type_name(struct objtrack *o, uint64_t type);
 size_t objtrack_type_counts(struct objtrack *o, const struct objcoll *c, struct gc_type_count **out);
 size_t objtrack_nfindings(const struct objcoll *c);
 bool objtrack_has_owners(const struct objtrack *o);
+/* Do the patterns need creators (allocation hooks)?  Not for @qt alone. */
+bool objtrack_needs_creators(const struct objtrack *o);
+/* Was @qt given, or can a pattern match a QObject subclass? */
+bool objtrack_wants_qt(const struct objtrack *o);
+/* One line naming the watched types whose instances died without gcscope
+ * seeing them created, or NULL if none (valid until the next call). */
+const char *objtrack_untracked_line(struct objtrack *o);
 
 /* The exit summary of --types/--owners. */
 struct obj_type_total {
@@ -104,6 +116,7 @@ struct obj_summary {
 	uint64_t types_evicted;		/* dropped from the bounded type table */
 	bool owners;			/* --owners was given */
 	uint64_t findings;
+	uint64_t qt_findings;		/* of those, QObjects owned by the thread they live in */
 	const struct obj_pair *pairs;	/* most findings first; owned by the objtrack */
 	size_t npairs;
 	uint64_t pairs_evicted, pair_findings_evicted;

@@ -105,11 +105,12 @@ int owners_check(const char *list, char *why, size_t size)
 		if (!end)
 			end = p + strlen(p);
 		len = (size_t)(end - p);
-		if (len == 5 && !strncmp(p, "@heap", 5)) {
-			heap = true;
+		if ((len == 5 && !strncmp(p, "@heap", 5)) || (len == 3 && !strncmp(p, "@qt", 3))) {
+			heap = true;	/* a keyword: @heap, or @qt (every QObject subclass) */
 		} else if (len && *p == '@') {
-			snprintf(why, size, "invalid --owners pattern '%.*s': the only keyword is @heap (every "
-				 "heap type); type names do not start with '@'", (int)(len > 40 ? 40 : len), p);
+			snprintf(why, size, "invalid --owners pattern '%.*s': the only keywords are @heap (every "
+				 "heap type) and @qt (every QObject subclass); type names do not start with '@'",
+				 (int)(len > 40 ? 40 : len), p);
 			return -1;
 		} else if (len > OWNERS_MAX_LEN) {
 			snprintf(why, size, "invalid --owners pattern '%.40s...': %zu characters, at most %d",

@@ -110,7 +110,25 @@ static void json_findings(struct sink *s, const struct gc_collection *c)
 			else
 				jw_null(&w, "owner_py_thread");
 		}
-		jw_uint(&w, "created_ns", f->created_ns);
+		if (f->creator_known)
+			jw_uint(&w, "created_ns", f->created_ns);
+		else
+			jw_null(&w, "created_ns");
+		/* what owner_tid is: the creating thread, or where a QObject lives */
+		jw_str(&w, "owner", f->qt ? "qt_affinity" : "creator");
+		if (f->creator_known) {
+			jw_uint(&w, "created_tid", f->created_tid);
+			jw_str(&w, "created_thread", f->created_thread);
+		} else {
+			jw_null(&w, "created_tid");
+			jw_null(&w, "created_thread");
+		}
+		if (c->py_threads_traced) {
+			if (f->created_py_thread)
+				jw_str(&w, "created_py_thread", f->created_py_thread);
+			else
+				jw_null(&w, "created_py_thread");
+		}
 		if (c->stack_known)
 			json_stack(&w, c->stack);
 		jw_obj_end(&w);
@@ -419,6 +437,8 @@ static void json_objects(struct jw *w, const struct obj_summary *o)
 		return;
 	jw_key_obj(w, "findings");
 	jw_uint(w, "total", o->findings);
+	if (o->qt_findings)
+		jw_uint(w, "qt_affinity", o->qt_findings);
 	jw_key_arr(w, "by_pair");
 	for (size_t i = 0; i < o->npairs; i++) {
 		const struct obj_pair *p = &o->pairs[i];

@@ -94,13 +94,24 @@ static void print_findings(FILE *f, const struct gc_collection *c)
 		const struct gc_finding *g = &c->findings[i];
 
 		if (i == 10) {
-			fprintf(f, "  !! ... and %zu more objects destroyed off their creating thread (-j lists all)\n",
-				c->nfindings - 10);
+			fprintf(f, "  !! ... and %zu more objects destroyed off their %s thread (-j lists all)\n",
+				c->nfindings - 10, g->qt ? "owner's" : "creating");
 			break;
 		}
 		/* the collecting thread is the collection line's, above */
-		fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
-			g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+		if (!g->qt) {
+			fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
+				g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+			continue;
+		}
+		/* a QObject: the thread it lives in, which Qt says must delete it */
+		fprintf(f, "  !! %.32s 0x%llx lives in thread %u (%s)", g->type, (unsigned long long)g->obj, g->owner_tid,
+			g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
+		if (g->creator_known)
+			fprintf(f, ", created on thread %u (%s)\n", g->created_tid,
+				g->created_py_thread ? g->created_py_thread : g->created_thread);
+		else
+			fputc('\n', f);
 	}
 	if (c->nfindings && c->stack_known && !c->stack_wanted)
 		print_stack(f, c->stack);
@@ -333,11 +344,14 @@ static void print_objects(FILE *f, const struct obj_summary *o, int top)
 	}
 	if (!o->owners)
 		return;
+	/* a QObject's owner is the thread it lives in, not its creator */
 	fprintf(f, "\nFindings: %llu objects destroyed by a collection on a thread other than "
-		   "their creator's\n", (unsigned long long)o->findings);
+		   "their %s\n", (unsigned long long)o->findings,
+		o->qt_findings ? "owner's (the creating thread; a QObject's: the thread it lives in)" : "creator's");
 	if (!o->npairs)
 		return;
-	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", "CREATED BY", "DESTROYED BY");
+	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", o->qt_findings ? "OWNER" : "CREATED BY",
+		"DESTROYED BY");
 	for (size_t i = 0; i < o->npairs; i++) {
 		const struct obj_pair *p = &o->pairs[i];
 		char a[40], b[40];

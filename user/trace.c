@@ -102,8 +102,9 @@ static const struct argp_option trace_opts[] = {
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB, a power of 2 (default 256)", 0 },
 	{ "stack", OPT_STACK, NULL, 0, "Show the Python stack of the collecting thread at each collection's start (docs/stacks.md)", 0 },
 	{ "types", OPT_TYPES, NULL, 0, "Report the types of the objects each collection destroys (docs/objects.md)", 0 },
-	{ "owners", OPT_OWNERS, "PATTERNS", 0, "Report objects of matching types (globs on type names, or @heap) "
-	  "destroyed by a collection on another thread than the one that created them", 0 },
+	{ "owners", OPT_OWNERS, "PATTERNS", 0, "Report objects of matching types (globs on type names, @heap, "
+	  "@qt) destroyed by a collection on another thread than the one that created them (for a "
+	  "QObject: than the one it lives in)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Types shown per collection in text output (default 5)", 0 },
 	{ "max-objects", OPT_MAX_OBJECTS, "N", 0, "Objects walked per collection at most (default 10000)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },

@@ -22,6 +22,7 @@
 #include "objects.h"
 #include "pystack.h"
 #include "pythreads.h"
+#include "qtaffinity.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -49,6 +50,9 @@ struct tracer {
 	} traverse_hooks[MAX_DEALLOC_HOOKS];
 	int ntraverse_hooks;
 	int verdict_fd;
+	struct bpf_link *gc_track_link;	/* --owners: PyObject_GC_Track */
+	bool qt_found;			/* Qt's layout is in the qt_cfg map */
+	uint64_t qt_tried_ns;		/* when it was last looked for */
 	int pidfd;
 	bool reaped;
 	int wait_status;		/* of a reaped child */
@@ -85,12 +89,35 @@ static uint64_t read_counter(struct tracer *t, enum gcscope_counter c)
 	return sum;
 }
 
+/* Qt affinity: Qt's layout in the target into the qt_cfg map (after load;
+ * again at the first QObject type if Qt was not loaded yet). */
+static void qt_configure(struct tracer *t)
+{
+	struct gcscope_qt_cfg cfg;
+	char why[256] = "";
+	uint32_t zero = 0;
+
+	if (!qtaff_layout(t->pid, pyl(&t->t.layout, PYL_OBJECT_OB_TYPE) + 8, &cfg, why, sizeof(why))) {
+		p_debug("Qt affinity: %s", why);
+		return;
+	}
+	if (why[0])
+		p_warn("Qt affinity: %s", why);
+	if (bpf_map_update_elem(bpf_map__fd(t->obj->maps.qt_cfg), &zero, &cfg, BPF_ANY))
+		p_debug("cannot set the Qt layout: %s", strerror(errno));
+	else
+		t->qt_found = true;
+}
+
 static void set_verdict(void *ctx, uint64_t type, uint32_t verdict)
 {
 	struct tracer *t = ctx;
 	__u64 key = type;
 	__u32 v = verdict;
 
+	/* a QObject type, and Qt was not found yet: look now */
+	if (!t->qt_found && (verdict & GCSCOPE_QT_WRAPPER_MASK))
+		qt_configure(t);
 	if (bpf_map_update_elem(t->verdict_fd, &key, &v, BPF_ANY))
 		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
 }
@@ -192,12 +219,13 @@ static int setup_objects(struct tracer *tr)
 	if (!plan->nsites)
 		return p_err(EXIT_NO_PROBE, "cannot see which objects collections destroy in pid %d: %s", t->pid,
 			     plan->sites_why);
-	if (tr->opts.owners && !plan->nalloc)
-		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
-
 	tr->ot = objtrack_new(t, tr->opts.owners, (int)tr->opts.top, why, sizeof(why));
 	if (!tr->ot)
 		return p_err(EXIT_USAGE, "%s", why);
+	/* @qt alone reads owners at death: no allocator is hooked */
+	if (objtrack_needs_creators(tr->ot) && !plan->nalloc)
+		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
+	obj->rodata->targ_qt = tr->opts.owners != NULL;
 	obj->rodata->targ_types = true;
 	obj->rodata->targ_owners = tr->opts.owners != NULL;
 	obj->rodata->targ_walk_cap = (uint32_t)tr->opts.max_objects;
@@ -211,6 +239,21 @@ static int setup_objects(struct tracer *tr)
 	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
 	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
 	return 0;
+}
+
+/* Where in PyObject_GC_Track(op) to probe: past its first instruction when
+ * that is Debian 3.11's "cmpq $0,-0x10(%rdi)" (is op tracked already?).
+ * A uprobe on that instruction costs the target about 70 us a hit on the
+ * test machine (kernel 6.18), one on the jne after it under 1 us (make
+ * bench, Qt churn: PySide2 --owners Gadget 32x before, see docs/objects.md).
+ * The compare changes no register, so op is still in rdi there. */
+static uint64_t gc_track_skip(const struct elffile *elf, uint64_t vaddr)
+{
+	uint8_t c[5];
+
+	if (elf_read_vaddr((struct elffile *)elf, vaddr, c, sizeof(c)))
+		return 0;
+	return c[0] == 0x48 && c[1] == 0x83 && c[2] == 0x7f && c[4] == 0x00 ? 5 : 0;
 }
 
 /* After load: the walk's sites (each with its recipe, by cookie) and, for
@@ -246,6 +289,30 @@ static int attach_objects(struct tracer *tr)
 	}
 	if (!tr->opts.owners)
 		return 0;
+	qt_configure(tr);
+	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
+	objtrack_set_traverse_hook(tr->ot, hook_traverse, tr);
+	if (!objtrack_needs_creators(tr->ot))
+		return 0;
+	{
+		/* instances no allocator of the plan makes (shiboken's
+		 * PyObject_GC_New, extensions' own): their first sight is
+		 * PyObject_GC_Track, public API 3.9-3.14 */
+		struct elfsym s;
+		uint64_t off;
+
+		if (!elf_find_symbol((struct elffile *)&t->elf, "PyObject_GC_Track", &s) &&
+		    !elf_vaddr_to_offset((struct elffile *)&t->elf, s.value + gc_track_skip(&t->elf, s.value), &off)) {
+			tr->gc_track_link = bpf_program__attach_uprobe(obj->progs.uprobe_gc_track, false, t->pid,
+								       t->py_open, off);
+			if (!tr->gc_track_link)
+				p_warn("cannot hook PyObject_GC_Track: %s; objects made by extensions that "
+				       "allocate themselves are not tracked", strerror(errno));
+		} else {
+			p_warn("no PyObject_GC_Track in %s: objects made by extensions that allocate "
+			       "themselves are not tracked", t->py_inside);
+		}
+	}
 	for (int i = 0; i < plan->nalloc; i++) {
 		tr->alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
 								t->py_open, plan->alloc[i].offset);
@@ -253,8 +320,6 @@ static int attach_objects(struct tracer *tr)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
 				     plan->alloc[i].name, strerror(errno));
 	}
-	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
-	objtrack_set_traverse_hook(tr->ot, hook_traverse, tr);
 	return 0;
 }
 
@@ -387,6 +452,7 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan->kind == PROBE_UPROBE);
 	bpf_program__set_autoload(obj->progs.uprobe_collected, tr->ot != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_gc_track, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
 
@@ -546,6 +612,21 @@ void tracer_start(struct tracer *tr)
 
 void tracer_check_lost(struct tracer *t)
 {
+	/* Qt not loaded at attach (trace -- CMD, a late import): look for it
+	 * every 250 ms of the event loop, so that its layout is in before
+	 * QObjects die (a walk that meets them first cannot wait for it) */
+	if (!t->qt_found && t->opts.owners && t->obj) {
+		struct timespec ts;
+		uint64_t now;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		if (now - t->qt_tried_ns >= 250000000ULL) {
+			t->qt_tried_ns = now;
+			qt_configure(t);
+		}
+	}
+
 	uint64_t lost = read_counter(t, GCSCOPE_CNT_LOST);
 
 	if (lost <= t->lost_reported)
@@ -614,6 +695,8 @@ void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns)
 	e.lost = read_counter(t, GCSCOPE_CNT_LOST);
 	e.unpaired = read_counter(t, GCSCOPE_CNT_NO_START);
 	correlator_end(t->corr, &e);
+	if (t->ot && objtrack_untracked_line(t->ot))
+		p_warn("%s", objtrack_untracked_line(t->ot));
 	if (read_counter(t, GCSCOPE_CNT_STATS_FAULT))
 		p_warn("generation_stats could not be read %llu times: counts may be missing",
 		       (unsigned long long)read_counter(t, GCSCOPE_CNT_STATS_FAULT));
@@ -627,6 +710,7 @@ void tracer_close(struct tracer *t, bool failed)
 		bpf_link__destroy(t->site_links[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(t->alloc_links); i++)
 		bpf_link__destroy(t->alloc_links[i]);
+	bpf_link__destroy(t->gc_track_link);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
 	for (int i = 0; i < t->ntraverse_hooks; i++)

@@ -130,6 +130,39 @@ def maxrss_kb(cmd):
     return int(out.stderr.strip().splitlines()[-1])
 
 
+# Qt affinity (issue 8, item 7): QObjects destroyed by the GC, traced with
+# --types and with each way of watching them.  Debian's python3.11 only:
+# the bindings are built for it.
+QT_FEATURES = [("--types", ["--types"]), ("--owners @qt", ["--owners", "@qt"]),
+               ("--owners Gadget", ["--owners", "Gadget"])]
+
+
+def qt_section(args, results):
+    py = "/usr/bin/python3.11"
+    print(f"\n{'target':<22} {'Qt churn, with':<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
+    for binding in ["PyQt5", "PySide2"]:
+        if not os.path.exists(py) or subprocess.run([py, "-c", f"import {binding}.QtCore"],
+                                                    capture_output=True).returncode:
+            print(f"{'debian-3.11':<22} {binding}: not importable, skipped")
+            continue
+        workload = (f"qt-{binding}", 100000)
+        times = {"baseline": [], "gcscope": []}
+        for label, _ in QT_FEATURES:
+            times[label] = []
+        for _ in range(args.repeat):
+            times["baseline"].append(run_one("baseline", py, workload, args.gcscope, None))
+            times["gcscope"].append(run_one("gcscope", py, workload, args.gcscope, None))
+            for label, extra in QT_FEATURES:
+                times[label].append(run_one("gcscope", py, workload, args.gcscope, None, extra))
+        base = statistics.median(times["baseline"])
+        for label in ["gcscope"] + [f[0] for f in QT_FEATURES]:
+            r = statistics.median(times[label]) / base
+            results.append({"target": "debian-3.11", "workload": f"{workload[0]} {workload[1]}",
+                            "options": label, "ratio": r})
+            print(f"{'debian-3.11 ' + binding:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
+                  f"   ({statistics.median(times[label]):.3f} s)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcscope", required=True)
@@ -137,6 +170,7 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
+    ap.add_argument("--only", choices=["qt"], help="run one section only")
     args = ap.parse_args()
 
     targets = []
@@ -156,6 +190,9 @@ def main():
     have_bpftrace = shutil.which("bpftrace") is not None
 
     results = []
+    if args.only == "qt":
+        qt_section(args, results)
+        return
     print(f"median of {args.repeat} runs; gcscope and bpftrace as ratios of the untraced time\n")
     print(f"{'target':<22} {'workload':<14} {'baseline s':>10} {'gcscope':>9} {'bpftrace':>9}")
     for name, python, probe in targets:
@@ -208,6 +245,7 @@ def main():
                 results.append({"target": name, "workload": f"churn {churn[1]}", "options": label,
                                 "base_ratio": rb, "this_ratio": rt})
                 print(f"{name:<22} {label:<16} {rb:9.2f} {rt:9.2f}")
+    qt_section(args, results)
     if args.soak_minutes > 0 and targets:
         builds = [("this", args.gcscope)] + ([(args.base_label, args.base_gcscope)] if args.base_gcscope else [])
         rss, secs = soak(targets[0][1], builds, args.soak_minutes)

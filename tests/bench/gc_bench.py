@@ -7,7 +7,9 @@
   churn N:   N object graphs with cycles; the GC runs when allocations cross
              its threshold, as in ordinary programs;
   soak N:    N seconds of about 10,000 gc.collect(0) a second, each on a
-             fresh cycle, from two threads: for gcscope's memory over time.
+             fresh cycle, from two threads: for gcscope's memory over time;
+  qt-BINDING N: N pairs of QObject subclass instances (PyQt5, PySide2...)
+             in cycles, churned like churn: the GC destroys QObjects.
 
 Prints "ready PID", waits for a line on stdin, runs, prints the elapsed
 seconds of the timed part only (attach time is not counted).
@@ -26,6 +28,14 @@ class Node:
     pass
 
 
+if MODE.startswith("qt-"):
+    import importlib
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    QtCore = importlib.import_module(MODE[3:] + ".QtCore")
+
+    class Gadget(QtCore.QObject):
+        pass
+    app = QtCore.QCoreApplication(sys.argv)
 print("ready", os.getpid(), flush=True)
 sys.stdin.readline()
 t0 = time.perf_counter()
@@ -52,6 +62,10 @@ elif MODE == "soak":
     t.start()
     soak(5000)
     t.join()
+elif MODE.startswith("qt-"):
+    for i in range(N):
+        a, b = Gadget(), Gadget()
+        a.peer, b.peer = b, a
 else:
     for i in range(N):
         parent = Node()

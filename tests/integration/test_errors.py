@@ -460,7 +460,7 @@ def test_old_cpython_launch(gcscope, version):
 @pytest.mark.parametrize("owners,says", [
     ("[", "the '[' at 1 opens a character class that is never closed"),
     ("x" * 201, "201 characters, at most 200"),
-    ("@heaps", "the only keyword is @heap"),
+    ("@heaps", "the only keywords are @heap"),
     (",", "empty --owners"),
 ])
 def test_owners_checked_when_parsed(gcscope, owners, says):

@@ -141,6 +141,7 @@ static void golden_finding(golden_feed_fn feed, void *ctx, uint32_t tid, uint64_
 			   uint64_t type, uint32_t owner, const char *owner_comm)
 {
 	struct gcscope_finding f = { .type = GCSCOPE_EV_FINDING, .tid = tid, .ts_start = start, .obj = obj,
+				     .flags = GCSCOPE_FIND_F_CREATOR,
 				     .owner = { .tid = owner, .pytype = type, .ts = start - 1000000 } };
 
 	golden_name(f.owner.comm, sizeof(f.owner.comm), owner_comm);

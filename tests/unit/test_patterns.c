@@ -59,7 +59,10 @@ static void test_invalid(void)
 	CHECK_EQ_INT(check("No\tde", why, sizeof(why)), -1);
 	CHECK(strstr(why, "control character at 3") != NULL);
 	CHECK_EQ_INT(check("@heaps", why, sizeof(why)), -1);
-	CHECK(strstr(why, "the only keyword is @heap") != NULL);
+	CHECK(strstr(why, "the only keywords are @heap") != NULL);
+	CHECK_EQ_INT(check("@qt", why, sizeof(why)), 0);
+	CHECK_EQ_INT(check("@qt,Gadget", why, sizeof(why)), 0);
+	CHECK_EQ_INT(check("@qtx", why, sizeof(why)), -1);
 	CHECK_EQ_INT(check("", why, sizeof(why)), -1);
 	CHECK(strstr(why, "empty --owners") != NULL);
 	CHECK_EQ_INT(check(" , ,", why, sizeof(why)), -1);

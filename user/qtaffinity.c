@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * Qt's private structs are in no header we can include, and change between
+ * Qt majors.  What a QObject's thread takes (Qt 5.15, Qt 6.x sources):
+ *
+ *   class QObject { vtable; QScopedPointer<QObjectData> d_ptr; ... }
+ *   class QObjectData { vtable; QObject *q_ptr; ... }
+ *   class QObjectPrivate : QObjectData { ...; QAtomicPointer<QThreadData> threadData; }
+ *   class QThreadData { ...; QAtomicPointer<QThread> thread;
+ *                            QAtomicPointer<void> threadId; ... }
+ *
+ * d_ptr, threadData and thread are read from the target's own QtCore: the
+ * code of QObject::thread(), which is those three loads (see
+ * qtaff_decode_thread()).  The rest is the one table below, per Qt major:
+ * q_ptr follows QObjectData's vtable, and threadId follows thread; the
+ * defaults of d_ptr/threadData/thread are what Debian bookworm's Qt 5.15.8
+ * and 6.4.2 have, used if the code is not as expected.
+ *
+ * QThreadData::threadId is Qt::HANDLE, pthread_self() of the thread on
+ * Unix (qthread_unix.cpp); glibc's struct pthread has the kernel tid, at
+ * the offset libc publishes for debuggers (_thread_db_pthread_tid, the
+ * descriptor libthread_db reads: bits, count, offset).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "elfinfo.h"
+#include "procmaps.h"
+#include "qtaffinity.h"
+
+static const struct {
+	const char *lib;	/* basename prefix of QtCore */
+	struct gcscope_qt_layout def;
+} qt_majors[2] = {
+	{ "libQt5Core.so", { .valid = 1, .d_ptr = 8, .q_ptr = 8, .thread_data = 0x38, .thread_id = 0x40 } },
+	{ "libQt6Core.so", { .valid = 1, .d_ptr = 8, .q_ptr = 8, .thread_data = 0x58, .thread_id = 0x68 } },
+};
+#define QT_THREAD_ID_AFTER_THREAD 8	/* threadId follows thread, Qt 5.15 and 6.x */
+#define QT_QPTR 8			/* q_ptr follows QObjectData's vtable */
+
+static const struct {
+	const char *name;
+	uint32_t bits;
+} bindings[] = {
+	{ "PyQt5.QtCore.QObject", GCSCOPE_QT_SIP | (0U << GCSCOPE_QT_MAJOR_SHIFT) },
+	{ "PyQt6.QtCore.QObject", GCSCOPE_QT_SIP | (1U << GCSCOPE_QT_MAJOR_SHIFT) },
+	{ "PySide2.QtCore.QObject", GCSCOPE_QT_SBK | (0U << GCSCOPE_QT_MAJOR_SHIFT) },
+	{ "PySide6.QtCore.QObject", GCSCOPE_QT_SBK | (1U << GCSCOPE_QT_MAJOR_SHIFT) },
+};
+
+uint32_t qtaff_binding(const char *qualname)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bindings); i++)
+		if (!strcmp(qualname, bindings[i].name))
+			return bindings[i].bits;
+	return 0;
+}
+
+/* "mov disp(%src),%rax" (REX.W 8B /r, mod 01 or 10, reg rax): its
+ * displacement, the source register (0 rax, 7 rdi) and its length. */
+static int mov_load(const uint8_t *c, size_t len, uint32_t *disp, int *src)
+{
+	uint8_t modrm;
+
+	if (len < 4 || c[0] != 0x48 || c[1] != 0x8b)
+		return -1;
+	modrm = c[2];
+	if (((modrm >> 3) & 7) != 0 || (modrm & 7) == 4)	/* dest rax; no SIB */
+		return -1;
+	*src = modrm & 7;
+	if ((modrm >> 6) == 1) {
+		*disp = c[3];
+		return 4;
+	}
+	if ((modrm >> 6) == 2 && len >= 7) {
+		memcpy(disp, c + 3, 4);
+		return *disp < (1U << 20) ? 7 : -1;
+	}
+	return -1;
+}
+
+int qtaff_decode_thread(const uint8_t *code, size_t len, uint32_t off[3])
+{
+	size_t at = 0;
+
+	for (int i = 0; i < 3; i++) {
+		int src, n = mov_load(code + at, len - at, &off[i], &src);
+
+		if (n < 0 || src != (i ? 0 : 7))
+			return -1;
+		at += (size_t)n;
+	}
+	return at < len && code[at] == 0xc3 ? 0 : -1;
+}
+
+/* The mapped ELF whose basename starts with prefix: opened into ef. */
+static int open_mapped(const struct procmaps *pm, const char *prefix, struct elffile *ef)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; i < pm->n; i++) {
+		const struct mapping *m = &pm->m[i];
+		const char *base = strrchr(m->path, '/');
+
+		if (m->offset || !base || strncmp(base + 1, prefix, strlen(prefix)))
+			continue;
+		if (procmaps_open_path(pm, m, path, sizeof(path)) || elf_open(ef, path))
+			continue;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static uint32_t pthread_tid_offset(const struct procmaps *pm)
+{
+	struct elffile ef;
+	struct elfsym s;
+	uint32_t d[3] = { 0 };	/* bits, count, offset */
+
+	if (open_mapped(pm, "libc.so", &ef))
+		return 0;
+	if (elf_find_symbol(&ef, "_thread_db_pthread_tid", &s) || elf_read_vaddr(&ef, s.value, d, sizeof(d)))
+		d[2] = 0;
+	elf_close(&ef);
+	/* a 32-bit field inside one page of the struct: anything else is not
+	 * the glibc this was written for */
+	return d[0] == 32 && d[2] && d[2] < 4096 && d[2] % 4 == 0 ? d[2] : 0;
+}
+
+int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *why, size_t size)
+{
+	struct procmaps pm;
+	int found = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (procmaps_read(&pm, pid)) {
+		snprintf(why, size, "cannot read /proc/%d/maps", pid);
+		return 0;
+	}
+	/* sipSimpleWrapper { PyObject_HEAD; void *data; sipAccessFunc access_func; ... }
+	 * SbkObject { PyObject_HEAD; PyObject *ob_dict, *weakreflist; SbkObjectPrivate *d; }
+	 * (sip 4.19-13.x, shiboken 5.12-6.x) */
+	cfg->sip_data = (uint32_t)ob_size;
+	cfg->sip_access = (uint32_t)ob_size + 8;
+	cfg->sbk_d = (uint32_t)ob_size + 16;
+	for (int m = 0; m < 2; m++) {
+		struct elffile ef;
+
+		if (!open_mapped(&pm, qt_majors[m].lib, &ef)) {
+			elf_close(&ef);
+			break;
+		}
+		if (m == 1) {	/* no Qt: cheap, as this is asked again until Qt comes */
+			snprintf(why, size, "no libQt5Core or libQt6Core mapped in pid %d", pid);
+			procmaps_free(&pm);
+			return 0;
+		}
+	}
+	cfg->pthread_tid = pthread_tid_offset(&pm);
+	for (int m = 0; m < 2; m++) {
+		struct elffile ef;
+		struct elfsym s;
+		uint8_t code[32];
+		uint32_t off[3];
+
+		if (open_mapped(&pm, qt_majors[m].lib, &ef))
+			continue;
+		cfg->qt[m] = qt_majors[m].def;
+		if (!elf_find_symbol(&ef, "_ZNK7QObject6threadEv", &s) &&
+		    !elf_read_vaddr(&ef, s.value, code, sizeof(code)) &&
+		    !qtaff_decode_thread(code, sizeof(code), off)) {
+			cfg->qt[m].d_ptr = off[0];
+			cfg->qt[m].thread_data = off[1];
+			cfg->qt[m].thread_id = off[2] + QT_THREAD_ID_AFTER_THREAD;
+		} else {
+			p_debug("%s: QObject::thread() is not the code expected; Qt %d defaults", qt_majors[m].lib,
+				m + 5);
+		}
+		cfg->qt[m].q_ptr = QT_QPTR;
+		p_debug("Qt %d: d_ptr %u, threadData %u, threadId %u; pthread tid at %u", m + 5, cfg->qt[m].d_ptr,
+			cfg->qt[m].thread_data, cfg->qt[m].thread_id, cfg->pthread_tid);
+		elf_close(&ef);
+		found++;
+	}
+	if (!found)
+		snprintf(why, size, "no libQt5Core or libQt6Core mapped in pid %d", pid);
+	else if (!cfg->pthread_tid)
+		snprintf(why, size, "no _thread_db_pthread_tid in the target's libc (not glibc?): QObjects are "
+			 "owned by their creating thread instead");
+	procmaps_free(&pm);
+	return found;
+}
+
+void qtaff_thread_comm(pid_t pid, uint32_t tid, char *out, size_t size)
+{
+	char path[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
+	n = read_text_file(path, out, size);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	tty_clean(out, out, size);
+}
