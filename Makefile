@@ -134,7 +134,7 @@ FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
 FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
 	user/pystack.c user/objects.c user/pythreads.c user/pyobj.c user/elfinfo.c user/pylayout.c \
-	user/common.c user/json.c
+	user/common.c user/json.c user/fatal.c user/qtaffinity.c user/dwarfinfo.c
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
