@@ -136,6 +136,24 @@ static void json_findings(struct sink *s, const struct gc_collection *c)
 	}
 }
 
+/* --types/--owners: what the walk found, in a collection or fatal record. */
+static void json_objects_fields(struct jw *w, const struct gc_collection *c)
+{
+	if (!c->types_traced)
+		return;
+	if (!c->walked) {
+		jw_null(w, "objects_seen");
+	} else {
+		jw_uint(w, "objects_seen", c->objects_seen);
+		jw_bool(w, "walk_complete", !c->walk_capped && !c->walk_faulted);
+		jw_key_obj(w, "types");
+		for (size_t i = 0; i < c->ntypes; i++)
+			jw_uint(w, c->types[i].name, c->types[i].count);
+		jw_obj_end(w);
+	}
+	jw_uint(w, "findings", c->nfindings);
+}
+
 static void json_collection(struct sink *s, const struct gc_collection *c)
 {
 	struct jw w;
@@ -164,19 +182,7 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 			jw_null(&w, "heap_size");
 		if (c->stack_wanted)
 			json_stack(&w, c->stack);
-		if (c->types_traced) {
-			if (!c->walked) {
-				jw_null(&w, "objects_seen");
-			} else {
-				jw_uint(&w, "objects_seen", c->objects_seen);
-				jw_bool(&w, "walk_complete", !c->walk_capped && !c->walk_faulted);
-				jw_key_obj(&w, "types");
-				for (size_t i = 0; i < c->ntypes; i++)
-					jw_uint(&w, c->types[i].name, c->types[i].count);
-				jw_obj_end(&w);
-			}
-			jw_uint(&w, "findings", c->nfindings);
-		}
+		json_objects_fields(&w, c);
 		jw_obj_end(&w);
 		jw_line(&w);
 	}
@@ -268,19 +274,7 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 		jw_arr_end(&w);
 		jw_str(&w, "stack_error", fa->stack_why ? fa->stack_why : "unknown");
 	}
-	if (c->types_traced) {
-		if (!c->walked) {
-			jw_null(&w, "objects_seen");
-		} else {
-			jw_uint(&w, "objects_seen", c->objects_seen);
-			jw_bool(&w, "walk_complete", !c->walk_capped && !c->walk_faulted);
-			jw_key_obj(&w, "types");
-			for (size_t i = 0; i < c->ntypes; i++)
-				jw_uint(&w, c->types[i].name, c->types[i].count);
-			jw_obj_end(&w);
-		}
-		jw_uint(&w, "findings", c->nfindings);
-	}
+	json_objects_fields(&w, c);
 	jw_obj_end(&w);
 	jw_line(&w);
 	json_findings(s, c);
