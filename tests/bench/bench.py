@@ -163,6 +163,25 @@ def qt_section(args, results):
                   f"   ({statistics.median(times[label]):.3f} s)")
 
 
+def compare_section(args, targets, churn, results):
+    # This build against an earlier one, in the same interleaved rounds:
+    # plain tracing and --types on the churn workload.
+    if args.base_gcscope:
+        print(f"\n{'target':<22} {'churn, options':<16} {args.base_label:>9} {'this':>9}   (ratios to untraced)")
+        for name, python, probe in targets:
+            for label, extra in [("(none)", []), ("--types", ["--types"])]:
+                times = {"baseline": [], "base": [], "this": []}
+                for _ in range(args.repeat):
+                    times["baseline"].append(run_one("baseline", python, churn, args.gcscope, probe))
+                    times["base"].append(run_one("gcscope", python, churn, args.base_gcscope, probe, extra))
+                    times["this"].append(run_one("gcscope", python, churn, args.gcscope, probe, extra))
+                base = statistics.median(times["baseline"])
+                rb, rt = statistics.median(times["base"]) / base, statistics.median(times["this"]) / base
+                results.append({"target": name, "workload": f"churn {churn[1]}", "options": label,
+                                "base_ratio": rb, "this_ratio": rt})
+                print(f"{name:<22} {label:<16} {rb:9.2f} {rt:9.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcscope", required=True)
@@ -170,7 +189,7 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
-    ap.add_argument("--only", choices=["qt"], help="run one section only")
+    ap.add_argument("--only", choices=["qt", "compare"], help="run one section only")
     args = ap.parse_args()
 
     targets = []
@@ -192,6 +211,10 @@ def main():
     results = []
     if args.only == "qt":
         qt_section(args, results)
+        return
+    if args.only == "compare":
+        compare_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
+        print("\n" + json.dumps({"bench": results}))
         return
     print(f"median of {args.repeat} runs; gcscope and bpftrace as ratios of the untraced time\n")
     print(f"{'target':<22} {'workload':<14} {'baseline s':>10} {'gcscope':>9} {'bpftrace':>9}")
@@ -229,22 +252,7 @@ def main():
             r = statistics.median(times[label]) / base
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
-    # This build against an earlier one, in the same interleaved rounds:
-    # plain tracing and --types on the churn workload.
-    if args.base_gcscope:
-        print(f"\n{'target':<22} {'churn, options':<16} {args.base_label:>9} {'this':>9}   (ratios to untraced)")
-        for name, python, probe in targets:
-            for label, extra in [("(none)", []), ("--types", ["--types"])]:
-                times = {"baseline": [], "base": [], "this": []}
-                for _ in range(args.repeat):
-                    times["baseline"].append(run_one("baseline", python, churn, args.gcscope, probe))
-                    times["base"].append(run_one("gcscope", python, churn, args.base_gcscope, probe, extra))
-                    times["this"].append(run_one("gcscope", python, churn, args.gcscope, probe, extra))
-                base = statistics.median(times["baseline"])
-                rb, rt = statistics.median(times["base"]) / base, statistics.median(times["this"]) / base
-                results.append({"target": name, "workload": f"churn {churn[1]}", "options": label,
-                                "base_ratio": rb, "this_ratio": rt})
-                print(f"{name:<22} {label:<16} {rb:9.2f} {rt:9.2f}")
+    compare_section(args, targets, churn, results)
     qt_section(args, results)
     if args.soak_minutes > 0 and targets:
         builds = [("this", args.gcscope)] + ([(args.base_label, args.base_gcscope)] if args.base_gcscope else [])
