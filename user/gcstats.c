@@ -179,12 +179,16 @@ int gcstats_ring_new(const struct gcstats_rec_shape *rs, const struct gcstats_ri
 {
 	static const struct gcstats_rec zero = { .has_candidates = true, .has_duration = true };
 	struct gcstats_rec prev = { .collections = -1 };
-	int idx = ring_index(sh, img, g), n = 0;
-	uint32_t len = sh->len[g];
 	int64_t last_c = cur->have_last ? cur->last.collections : 0;
+	uint32_t len;
+	int idx, n = 0;
 
 	*gap = 0;
-	if (idx < 0 || g < 0 || g > 2)
+	if (g < 0 || g > 2)
+		return -1;
+	idx = ring_index(sh, img, g);
+	len = sh->len[g];
+	if (idx < 0)
 		return -1;
 	/* oldest first: the slot after the last written one */
 	for (uint32_t k = 1; k <= len; k++) {

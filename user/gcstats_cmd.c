@@ -48,9 +48,9 @@ static const char stats_doc[] =
 	"collections the rings overwrote before they were read.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"    gcscope stats -p 4242               # collections, collected, uncollectable\n"
+	"    gcscope stats -p 4242               # per generation: collections, ...\n"
 	"    gcscope stats -j -p 4242            # the same as one JSON object\n"
-	"    gcscope stats --records -p 4242     # 3.15+: and the records still held\n"
+	"    gcscope stats --records -p 4242     # 3.15+: and the records held\n"
 	"    gcscope stats -j --follow 100 --duration 10 -p 4242\n";
 
 enum { OPT_NO_DEBUGINFO = 1000, OPT_RECORDS, OPT_FOLLOW, OPT_DURATION };
