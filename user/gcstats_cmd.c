@@ -290,6 +290,7 @@ int cmd_stats(int argc, char **argv)
 	if (code)
 		goto fail;
 	print_counters(&t, &s, how);
+	fflush(stdout);		/* a reader of a pipe sees the counters before any record */
 	if (senv.records || senv.follow_ms) {
 		code = gcstats_ring_open(&t, &ring, err, sizeof(err));
 		if (code)
