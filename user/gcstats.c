@@ -163,12 +163,14 @@ static void fill_collection(int g, const struct gcstats_rec *r, const struct gcs
 	c->collected = c->uncollectable = c->candidates = -1;
 	if (!pred)
 		return;
-	if (r->collected >= pred->collected && r->uncollectable >= pred->uncollectable) {
+	/* both records' counters are >= 0: the differences cannot overflow */
+	if (pred->collected >= 0 && pred->uncollectable >= 0 && r->collected >= pred->collected &&
+	    r->uncollectable >= pred->uncollectable) {
 		c->have_counts = true;
 		c->collected = r->collected - pred->collected;
 		c->uncollectable = r->uncollectable - pred->uncollectable;
 	}
-	if (r->has_candidates && pred->has_candidates && r->candidates >= pred->candidates) {
+	if (r->has_candidates && pred->has_candidates && pred->candidates >= 0 && r->candidates >= pred->candidates) {
 		c->have_candidates = true;
 		c->candidates = r->candidates - pred->candidates;
 	}
@@ -179,7 +181,7 @@ int gcstats_ring_new(const struct gcstats_rec_shape *rs, const struct gcstats_ri
 {
 	static const struct gcstats_rec zero = { .has_candidates = true, .has_duration = true };
 	struct gcstats_rec prev = { .collections = -1 };
-	int64_t last_c = cur->have_last ? cur->last.collections : 0;
+	int64_t last_c = cur->have_last && cur->last.collections > 0 ? cur->last.collections : 0;
 	uint32_t len;
 	int idx, n = 0;
 
@@ -214,7 +216,8 @@ int gcstats_ring_new(const struct gcstats_rec_shape *rs, const struct gcstats_ri
 			pred = &zero;
 		if (n && r.collections <= out[n - 1].rec.collections)
 			return -1;	/* the ring does not go forward: not CPython's */
-		*gap += (uint64_t)(r.collections - (n ? out[n - 1].rec.collections : last_c) - 1);
+		/* r.collections is past both: the unsigned difference is exact */
+		*gap += (uint64_t)r.collections - (uint64_t)(n ? out[n - 1].rec.collections : last_c) - 1;
 		if (n >= max)
 			return -1;
 		fill_collection(g, &r, pred, &out[n]);
