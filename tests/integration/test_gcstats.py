@@ -197,3 +197,37 @@ def test_no_layout(gcscope, python_316):
     assert "the layout of CPython 3.16.0 is not known" in line, line
     doc = json.loads(d.stdout.splitlines()[-1])
     assert doc["memory_tier"] is False and doc["memory_tier_detail"], doc
+
+
+def test_without_bpf_privileges(gcscope):
+    """The point of the tier: a user without CAP_BPF (here nobody, watching
+    its own process) cannot trace, but reads the exact counters, and
+    doctor says so."""
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is not installed")
+    py = "/usr/bin/python3.11"
+    if not os.path.exists(py):
+        pytest.skip(f"{py} is not installed")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+    code = ("import gc, json, sys\n"
+            "for i in range(5000):\n    a = []; a.append(a)\n"
+            "gc.collect(1); gc.disable()\n"
+            "print(json.dumps(gc.get_stats()), flush=True); sys.stdin.read()")
+    p = subprocess.Popen([*nobody, py, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        want = json.loads(p.stdout.readline())
+        r = subprocess.run([*nobody, gcscope, "stats", "-j", "-p", str(p.pid)], capture_output=True, text=True,
+                           timeout=60)
+        d = subprocess.run([*nobody, gcscope, "doctor", "-j", "-p", str(p.pid)], capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)["generations"]
+    assert [(g["collections"], g["collected"], g["uncollectable"]) for g in got] == \
+        [(g["collections"], g["collected"], g["uncollectable"]) for g in want]
+    assert d.returncode == 6, d         # trace would fail: not enough privilege
+    doc = json.loads(d.stdout.splitlines()[-1])
+    assert doc["tier"] == "memory" and doc["memory_tier"] is True, doc
+    assert "CAP_BPF" in doc["tier_detail"], doc
