@@ -52,8 +52,9 @@ struct gcstats {
 /* The running totals per generation, as gc.get_stats() shows them.
  * Returns an EXIT_* code (EXIT_OK) and on failure one line in err:
  * EXIT_UNSUPPORTED when the layout of these fields is not known for the
- * target, EXIT_NO_PROCESS when it has gone, EXIT_FAILURE_INTERNAL when its
- * memory cannot be read or holds no initialised interpreter. */
+ * target, EXIT_NO_PROCESS when it has gone, EXIT_PERMISSION when its
+ * memory is refused (another user's, no CAP_SYS_PTRACE), EXIT_FAILURE_INTERNAL
+ * when it cannot be read otherwise or holds no initialised interpreter. */
 int gcstats_read(const struct pytarget *t, struct gcstats *out, char *err, size_t errsz);
 
 /* Can this target's counters be read without BPF, and how (or why not)?
@@ -83,8 +84,10 @@ struct gcstats_ring;
 int gcstats_ring_open(const struct pytarget *t, struct gcstats_ring **out, char *err, size_t errsz);
 /* Make the next poll give every record the ring still holds. */
 void gcstats_ring_rewind(struct gcstats_ring *r);
-/* EXIT_OK, or an EXIT_* code (as gcstats_read()); cb's non-zero value is
- * returned as is.  missed may be NULL. */
+/* EXIT_OK, or an EXIT_* code (as gcstats_read()) with one line in err; cb's
+ * non-zero value is returned as is.  missed may be NULL.  cb's c is the first
+ * member of a struct gcstats_item: (const struct gcstats_item *)c also
+ * gives the raw record and the target's own duration_s. */
 int gcstats_ring_poll(struct gcstats_ring *r, int (*cb)(const struct gc_collection *c, void *ctx), void *ctx,
 		      uint64_t *missed, char *err, size_t errsz);
 void gcstats_ring_close(struct gcstats_ring *r);
