@@ -239,7 +239,8 @@ static bool gone(pid_t pid)
 
 static int read_fail(const struct pytarget *t, const char *what, int r, char *err, size_t errsz)
 {
-	if (gone(t->pid)) {
+	/* process_vm_readv() says ESRCH for a zombie too: its memory is gone */
+	if (r == -ESRCH || gone(t->pid)) {
 		snprintf(err, errsz, "process %d has exited", t->pid);
 		return EXIT_NO_PROCESS;
 	}
