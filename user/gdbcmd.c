@@ -575,6 +575,12 @@ int cmd_gdb(int argc, char **argv)
 	} else {
 		char tdir[PATH_MAX], tfile[PATH_MAX];
 
+		/* a gdb of another root looks in that root's /usr/lib/debug and
+		 * loads that root's libthread_db: the process is of ours */
+		if (g.exe && g.exe->root[0]) {
+			arg(&g, "-iex");
+			arg(&g, "set debug-file-directory /usr/lib/debug");
+		}
 		if (g.exe && g.exe->root[0] && our_thread_db(tdir, sizeof(tdir), tfile, sizeof(tfile))) {
 			arg(&g, "-iex");
 			argf(&g, "set libthread-db-search-path %s", tdir);
@@ -731,6 +737,10 @@ int cmd_core(int argc, char **argv)
 		add_sysroot(&g, sysroot);
 		arg(&g, "-iex");
 		arg(&g, "set auto-load libthread-db off");
+	} else if (g.exe && g.exe->root[0]) {
+		/* a gdb of another root (GCSCOPE_GDB) would look in its root's */
+		arg(&g, "-iex");
+		arg(&g, "set debug-file-directory /usr/lib/debug");
 	}
 	arg(&g, "-ex");
 	argf(&g, "file %s", exe);

@@ -145,7 +145,7 @@ def gcscope_bin(tmp_path_factory):
     r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-I", user, str(drv),
                         os.path.join(user, "gdbcmd.c"), os.path.join(user, "common.c"),
                         os.path.join(user, "json.c"), os.path.join(user, "corefile.c"),
-                        os.path.join(user, "elfinfo.c"), "-lelf", "-o", str(out)],
+                        os.path.join(user, "elfinfo.c"), os.path.join(user, "gdbpick.c"), "-lelf", "-o", str(out)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip("cannot build a driver for user/gdbcmd.c: " + r.stderr[-500:])
