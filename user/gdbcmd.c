@@ -489,14 +489,17 @@ out:
 
 static void gdb_usage(FILE *f)
 {
-	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
+	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...] | --which [-j]\n"
 		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
 		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
 		   "py-gc-garbage, py-gc-layout; `help py-gc-status` in gdb).  A process in\n"
 		   "another root (container, chroot) gets sysroot and debug-file-directory\n"
-		   "under /proc/PID/root.\n"
+		   "under /proc/PID/root.  The gdb run is the first that can make inferior\n"
+		   "calls here (py-gc-types --check-traverse): gdb on PATH, then the gdb of a\n"
+		   "chroot in gcscope's cache; GCSCOPE_GDB=PATH runs that one (docs/gdb.md).\n"
 		   "\n"
 		   "  -p PID           the process to attach to\n"
+		   "  --which [-j]     list the gdbs tried and the one it runs\n"
 		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
@@ -515,7 +518,7 @@ int cmd_gdb(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
-		printf("usage: gcscope gdb -p PID [GDB ARGS...]\n");
+		printf("usage: gcscope gdb -p PID [GDB ARGS...] | --which [-j]\n");
 		return EXIT_OK;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--which")) {
