@@ -300,12 +300,17 @@ static bool is_help(const char *arg)
  * the sysroot as gdb expects it; then a thread of a core; and the source
  * line of the frame gdb stopped in, when the C library's debug info is
  * there but not its sources ("26\t../sysdeps/unix/sysv/linux/read.c: No
- * such file or directory."). */
+ * such file or directory.", gdb 16: "warning: 26\t...: No such file or
+ * directory" after an empty line; the empty lines of gdb's start-up go). */
 static bool noise(const char *line)
 {
-	size_t digits = strspn(line, "0123456789");
+	/* gdb 16 says it as a warning, after an empty line */
+	const char *src = strncmp(line, "warning: ", 9) ? line : line + 9;
+	size_t digits = strspn(src, "0123456789");
 
-	if (digits && line[digits] == '\t' && strstr(line, ": No such file or directory."))
+	if (digits && src[digits] == '\t' && strstr(src, ": No such file or directory"))
+		return true;
+	if (!strcmp(line, "\n"))
 		return true;
 	static const char *const subs[] = {
 		"Unable to find libthread_db matching inferior's thread library",
