@@ -86,7 +86,14 @@ class TraverseChecker:
                 raise GcScopeError("--check-traverse: mprotect in the target failed")
         except gdb.error as e:
             self.__exit__(None, None, None)
-            raise GcScopeError("--check-traverse: cannot set up the call (%s)" % e) from None
+            hint = ""
+            if "extended state" in str(e):
+                # gdb 13 on a CPU with AMX: its XSAVE buffer is shorter than
+                # the kernel's, which refuses it (fixed in gdb 14)
+                hint = ("; gdb %s cannot make inferior calls on this CPU: use a gdb 14 or later "
+                        "(`gcscope gdb` picks one that can, docs/gdb.md)" % gdb.VERSION)
+            raise GcScopeError("--check-traverse: cannot set up the call (%s)%s"
+                               % (" ".join(str(e).split()), hint)) from None
         except GcScopeError:
             self.__exit__(None, None, None)
             raise
