@@ -203,7 +203,7 @@ void gdbexe_probe(struct gdbexe *e)
 {
 	char attach[32], expect[48], text[16384];
 	const char *av[32];
-	int n, ready[2] = { -1, -1 }, out[2] = { -1, -1 }, wst;
+	int n, ready[2] = { -1, -1 }, out[2] = { -1, -1 }, wst = 0;
 	size_t len = 0;
 	pid_t child, gdb;
 	long deadline;
