@@ -551,6 +551,11 @@ int cmd_gdb(int argc, char **argv)
 	if (code)
 		return code;
 	arg(&g, "-q");
+	/* "Reading symbols from /proc/PID/root/lib/...", "(No debugging
+	 * symbols found in ...)": a dozen lines per attach before the prompt,
+	 * none to act on (py-gc-status says where its offsets came from) */
+	arg(&g, "-iex");
+	arg(&g, "set print symbol-loading off");
 	if (other_root((pid_t)pid, root, sizeof(root))) {
 		char link[64], cand[PATH_MAX];
 		struct stat want, st;

@@ -327,6 +327,54 @@ def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin, gdbkind):
         assert re.match(r"^%s/(usr/)?lib/" % re.escape(own), lib), r.stdout
 
 
+@pytest.mark.parametrize("gdbkind", GDBS)
+def test_gcscope_gdb_prompt_is_quiet(interp, tmp_path, gcscope_bin, gdbkind):
+    """Interactive `gcscope gdb -p` on a chrooted process, on a terminal: up
+    to its first prompt, no warning, no symbol-loading chatter about
+    /proc/PID/root files, no auto-load advice (issue 9: it once printed
+    about 15 such lines)."""
+    import pty
+    import select
+    import time
+    if interp.root == "/":
+        pytest.skip(f"{interp.name}: not in a chroot (the chroot case is what this tests)")
+    env = gdb_env(gdbkind, TERM="dumb")
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([gcscope_bin, "gdb", "-p", str(t.pid)], stdin=slave, stdout=slave,
+                             stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        buf = b""
+        deadline = time.monotonic() + 120
+        while b"(gdb) " not in buf and time.monotonic() < deadline and p.poll() is None:
+            r, _, _ = select.select([master], [], [], 1)
+            if r:
+                try:
+                    buf += os.read(master, 65536)
+                except OSError:
+                    break
+        os.write(master, b"quit\ny\n")
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    finally:
+        os.close(master)
+        t.stop()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.decode(errors="replace")).replace("\r", "")
+    assert "(gdb) " in text, text
+    before = [ln for ln in text.split("(gdb) ")[0].splitlines() if ln.strip()]
+    before = [ln for ln in before if not ln.startswith("gcscope: gdb: ")]
+    for ln in before:
+        assert not re.search(r"warning|Reading symbols|No debugging symbols|auto-load|"
+                             r"No such file", ln), text
+    # what is left: the attach, gdb's libthread_db lines, the frame stopped in
+    assert len(before) <= 5, text
+    assert before[0].startswith("Attaching to program: "), text
+
+
 def table_without(interp, tmp_path):
     """A copy of pylayout.tsv without the column that covers interp's version."""
     rows = [ln.rstrip("\n").split("\t") for ln in open(gdbutil.TSV)]
