@@ -15,7 +15,7 @@ struct gdbexe {
 	char path[PATH_MAX];	/* the gdb binary */
 	char root[PATH_MAX];	/* "" (ours), or the root filesystem it belongs to */
 	char loader[PATH_MAX];	/* root's dynamic loader, which runs it ("" if ours) */
-	char libpath[4 * PATH_MAX + 8]; /* --library-path for the loader */
+	char libpath[4 * PATH_MAX + 128]; /* --library-path for the loader */
 	char version[32];	/* gdb.VERSION, "" until probed */
 	int calls;		/* 1 can make inferior calls here, 0 cannot, -1 not probed */
 	char why[512];		/* calls == 0: what gdb said */
