@@ -47,14 +47,15 @@ def trixie_gdb():
 
 
 def describe(which):
-    return "; ".join("gdb %s (%s): %s" % (c["version"], c["path"],
+    return "; ".join("gdb %s (%s): %s" % (c["version"] or "?", c["path"],
                                           "calls work" if c["calls"] else c["why"])
                      for c in which["candidates"]) or "no gdb found"
 
 
 def gdb_for(kind):
-    """GCSCOPE_GDB for the variant (None: gcscope's own choice), once it is
-    known to make inferior calls here; fails when it cannot."""
+    """(GCSCOPE_GDB for the variant, None for gcscope's own choice; its
+    version), once it is known to make inferior calls here; fails when it
+    cannot."""
     if not os.access(gdbutil.GCSCOPE, os.X_OK):
         pytest.fail(f"{gdbutil.GCSCOPE} is not built: run make")
     tgdb, why_not = trixie_gdb()
@@ -64,7 +65,7 @@ def gdb_for(kind):
     chosen = gdbutil.chosen_gdb(default)
     if kind == "default":
         if chosen and chosen["calls"]:
-            return None
+            return None, chosen["version"]
         if tgdb is None:
             pytest.skip("no gdb here can make inferior calls (%s), and the trixie chroot's gdb 16 "
                         "cannot be had: %s" % (describe(default), why_not))
@@ -78,7 +79,7 @@ def gdb_for(kind):
     c = forced["candidates"][0] if forced["candidates"] else None
     assert c and c["calls"], "the trixie gdb cannot make inferior calls here: " + describe(forced)
     assert c["version"].split(".")[0].isdigit() and int(c["version"].split(".")[0]) >= 14, c
-    return tgdb
+    return tgdb, c["version"]
 
 
 def start(interp, tmp_path):
@@ -99,11 +100,11 @@ def run_checks(interp, tmp_path, commands, kind):
     the report) once the program has exited, normally: the calls did not
     hurt it.  A call that cannot be made (py-gc-types: --check-traverse:
     cannot set up the call ...) fails here."""
-    gdb = gdb_for(kind)
+    gdb, version = gdb_for(kind)
     t = start(interp, tmp_path)
     argv = [gdbutil.GCSCOPE, "gdb", "-p", str(t.pid), "--batch", "-nx",
             "-iex", "set debuginfod enabled off"]
-    for c in commands:
+    for c in ["python print('gcscope-test-gdb ' + gdb.VERSION)"] + commands:
         argv += ["-ex", c]
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
@@ -116,9 +117,9 @@ def run_checks(interp, tmp_path, commands, kind):
     assert r.returncode == 0, err
     assert t.proc.returncode == 0, t.proc.stderr.read().decode()[-2000:]
     assert json.loads(t.proc.stdout.read().decode().strip().splitlines()[-1])["alive"] == 20
+    # the gdb of the variant is the one that ran
+    assert re.search(r"^gcscope-test-gdb %s$" % re.escape(version), out, re.M), out
     if gdb:
-        # the gdb forced was the one run (its version in gcscope.py's banner is not
-        # printed; the loader of its root is in gdb's own /proc/PID/exe, gone by now)
         assert "gcscope: gdb:" not in err, err
     return out, t.report
 
