@@ -124,7 +124,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	$(WARN) -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser -Itests/fuzz
 FUZZ_SRCS_elf := user/elfinfo.c user/probe.c user/dwarfinfo.c user/gcsite.c user/pylayout.c user/common.c user/json.c
 FUZZ_SRCS_pyversion := user/elfinfo.c
-FUZZ_SRCS_corenotes := user/gdbcmd.c user/corefile.c user/elfinfo.c user/common.c user/json.c
+FUZZ_SRCS_corenotes := user/gdbcmd.c user/gdbpick.c user/corefile.c user/elfinfo.c user/common.c user/json.c
 FUZZ_SRCS_dwarf := user/dwarfinfo.c user/elfinfo.c user/gcsite.c user/pylayout.c
 FUZZ_SRCS_procmaps := user/procmaps.c
 FUZZ_SRCS_pyline := user/pystack.c user/procmaps.c user/elfinfo.c user/pylayout.c user/common.c user/json.c

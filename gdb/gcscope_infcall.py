@@ -30,6 +30,8 @@ A call that fails other than by a signal ends the checks, and the pages are
 then left mapped (two pages, never executed again) rather than unmapped
 under a frame that may still return into them.
 """
+import re
+
 import gdb
 
 from gcscope_mem import GcScopeError
@@ -84,7 +86,14 @@ class TraverseChecker:
                 raise GcScopeError("--check-traverse: mprotect in the target failed")
         except gdb.error as e:
             self.__exit__(None, None, None)
-            raise GcScopeError("--check-traverse: cannot set up the call (%s)" % e) from None
+            hint = ""
+            if "extended state" in str(e):
+                # gdb 13 on a CPU with AMX: its XSAVE buffer is shorter than
+                # the kernel's, which refuses it (fixed in gdb 14)
+                hint = ("; gdb %s cannot make inferior calls on this CPU: use a gdb 14 or later "
+                        "(`gcscope gdb` picks one that can, docs/gdb.md)" % gdb.VERSION)
+            raise GcScopeError("--check-traverse: cannot set up the call (%s)%s"
+                               % (" ".join(str(e).split()), hint)) from None
         except GcScopeError:
             self.__exit__(None, None, None)
             raise
@@ -128,10 +137,18 @@ class TraverseChecker:
             rc = _call("((int (*)(void *, void *, void *))0x%x)((void *)0x%x, (void *)0x%x, "
                        "(void *)0x%x)" % (traverse, obj, self.base, data))
         except gdb.error as e:
+            # gdb 13 reports the signal as a stop event; gdb 16 does not, and
+            # names it in the error ("The program being debugged received
+            # signal SIGABRT, Aborted / while in a function called from GDB. /
+            # GDB has restored the context to what it was before the call.")
+            text = str(e)
+            m = re.search(r"received signal (SIG[A-Z0-9]+)", text)
+            if not sig and m and "GDB has restored the context" in text:
+                sig.append(m.group(1))
             if sig:
                 return None, ("tp_traverse not checked: it got %s on thread %d (call unwound, "
                               "the process goes on)" % (sig[0], self.thread.num))
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            msg = text.splitlines()[0] if text else type(e).__name__
             self.stuck = "an earlier call did not return (%s)" % msg
             return None, "tp_traverse not checked: the call failed on thread %d: %s" % (
                 self.thread.num, msg)

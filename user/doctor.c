@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "gcstats.h"
+#include "gdbpick.h"
 #include "json.h"
 #include "privs.h"
 #include "probe.h"
@@ -152,6 +153,37 @@ static void print_layout_json(struct jw *w, const struct pylayout *l)
 	jw_obj_end(w);
 }
 
+/* The gdb `gcscope gdb` runs and whether it can make inferior calls here
+ * (py-gc-types --check-traverse; gdbpick.c): a line of text, and whether
+ * calls work (-1: no gdb). */
+static int gdb_summary(char *buf, size_t size)
+{
+	static struct gdbpick pick;
+	char name[PATH_MAX + 64];
+	size_t len;
+
+	gdbpick_choose(&pick, true);
+	if (pick.chosen < 0) {
+		snprintf(buf, size, "%s", pick.forced ? "GCSCOPE_GDB names no executable" : "not installed (install gdb)");
+		return -1;
+	}
+	const struct gdbexe *e = &pick.cand[pick.chosen];
+
+	gdbexe_name(e, name, sizeof(name));
+	len = (size_t)snprintf(buf, size, "%s%s: %s%s%s", name, e->root[0] ? ", run by its own root's loader" : "",
+			       e->calls == 1 ? "inferior calls work (py-gc-types --check-traverse)"
+					     : "cannot make inferior calls here (", e->calls == 1 ? "" : e->why,
+			       e->calls == 1 ? "" : "): py-gc-types --check-traverse will not work");
+	for (int i = 0; i < pick.n && len < size; i++) {
+		if (i == pick.chosen)
+			continue;
+		gdbexe_name(&pick.cand[i], name, sizeof(name));
+		len += (size_t)snprintf(buf + len, size - len, "; %s cannot make inferior calls here (%s)", name,
+					pick.cand[i].why);
+	}
+	return e->calls == 1;
+}
+
 static struct argp doctor_argp = {
 	.options = doctor_opts,
 	.parser = parse_doctor_arg,
@@ -161,12 +193,13 @@ static struct argp doctor_argp = {
 int cmd_doctor(int argc, char **argv)
 {
 	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], mem[512], tier_why[768];
+	char gdb[4096];
 	struct probe_plan plan;
 	struct pytarget t;
 	struct elfsym sym;
 	bool can_trace, debug_build, memory, ring;
 	const char *tier;
-	int code, n_usdt;
+	int code, n_usdt, gdb_calls;
 
 	if (argp_parse(&doctor_argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
@@ -201,6 +234,7 @@ int cmd_doctor(int argc, char **argv)
 	else
 		snprintf(tier_why, sizeof(tier_why), "none: BPF cannot be used (%s) and the counters cannot be "
 			 "read (%s)", plan.kind ? why : plan.missing, mem);
+	gdb_calls = gdb_summary(gdb, sizeof(gdb));
 	if (plan.usdt_present)
 		snprintf(usdt, sizeof(usdt), "python:gc__start, python:gc__done (%d notes; semaphores %s)",
 			 n_usdt, plan.usdt_start.semaphore ? "yes" : "no");
@@ -235,6 +269,11 @@ int cmd_doctor(int argc, char **argv)
 		jw_str(&w, "counts_detail", plan.stats_why);
 		jw_bool(&w, "objects", plan.nsites > 0);
 		jw_str(&w, "objects_detail", plan.nsites ? plan.sites[0].how : plan.sites_why);
+		if (gdb_calls < 0)
+			jw_null(&w, "gdb_calls");
+		else
+			jw_bool(&w, "gdb_calls", gdb_calls == 1);
+		jw_str(&w, "gdb_detail", gdb);
 		jw_bool(&w, "privileges_ok", can_trace);
 		jw_bool(&w, "memory_tier", memory);
 		jw_str(&w, "memory_tier_detail", mem);
@@ -286,6 +325,7 @@ int cmd_doctor(int argc, char **argv)
 			       (unsigned long long)plan.sites[i].vaddr,
 			       plan.sites[i].kind == GCSITE_MEM ? "*reg" : "reg", plan.sites[i].dwarf_reg,
 			       (long long)plan.sites[i].offset);
+		p_line("  gdb           %s", gdb);
 		if (denv.layout)
 			print_layout_text(&t.layout);
 		printf("\n");

@@ -39,6 +39,8 @@
 #include "corefile.h"
 #include "elfinfo.h"
 #include "gdbcmd.h"
+#include "gdbpick.h"
+#include "json.h"
 
 #define MAX_ARGS 64
 
@@ -98,10 +100,11 @@ static int other_root(pid_t pid, char *root, size_t size)
 
 /* gdb's argument vector, and the strings in it that we formatted. */
 struct gdb_argv {
-	char *v[MAX_ARGS + 32];
+	char *v[MAX_ARGS + 40];
 	int n;
 	char *owned[32];
 	int nowned;
+	const struct gdbexe *exe;	/* the gdb run (its first words in v) */
 };
 
 static void arg(struct gdb_argv *g, const char *s)
@@ -131,6 +134,133 @@ static void gdb_argv_free(struct gdb_argv *g)
 	g->nowned = g->n = 0;
 }
 
+/* The gdb to run, as g's first words.  choose (`gcscope gdb`): the first
+ * that can make inferior calls (gdbpick.c), with a note when that is not
+ * the first gdb found or when none can; else (`gcscope core`, which makes
+ * no calls) GCSCOPE_GDB or gdb, unprobed.  pick must outlive g.  Returns 0,
+ * or the exit code after saying why. */
+static int add_gdb(struct gdb_argv *g, struct gdbpick *pick, bool choose)
+{
+	const char *env = getenv("GCSCOPE_GDB"), *words[4];
+	char note[2048];
+	int n;
+
+	if (choose) {
+		gdbpick_choose(pick, false);
+	} else {
+		memset(pick, 0, sizeof(*pick));
+		pick->chosen = -1;
+		pick->forced = env && *env;
+		if (gdbexe_init(&pick->cand[0], pick->forced ? env : "gdb")) {
+			pick->n = 1;
+			pick->chosen = 0;
+		}
+	}
+	if (pick->chosen < 0) {
+		if (pick->forced)
+			return p_err(EXIT_FAILURE_INTERNAL, "GCSCOPE_GDB=%s is not an executable: give the path "
+				     "of a gdb, or unset it", env);
+		arg(g, "gdb");	/* exec_gdb() says it is missing */
+		return 0;
+	}
+	g->exe = &pick->cand[pick->chosen];
+	n = gdbexe_argv(g->exe, words);
+	for (int i = 0; i < n; i++)
+		arg(g, words[i]);
+	if (choose) {
+		gdbpick_note(pick, note, sizeof(note));
+		if (note[0])
+			p_info("gdb: %s", note);
+	}
+	return 0;
+}
+
+/* The libthread_db of our own C library (a gdb of another root, on a
+ * process of our root, would otherwise load its root's, which does not
+ * match the target's libc, and lose thread debugging). */
+static bool our_thread_db(char *dir, size_t dsize, char *file, size_t fsize)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char *line = NULL, *path, *slash;
+	size_t cap = 0;
+	bool ok = false;
+
+	if (!f)
+		return false;
+	while (!ok && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		path = strchr(line, '/');
+		slash = path ? strrchr(path, '/') : NULL;
+		if (!slash || strcmp(slash, "/libc.so.6"))
+			continue;
+		*slash = '\0';
+		if ((size_t)snprintf(dir, dsize, "%s", path) < dsize &&
+		    (size_t)snprintf(file, fsize, "%s/libthread_db.so.1", path) < fsize && !access(file, R_OK))
+			ok = true;
+	}
+	free(line);
+	fclose(f);
+	return ok;
+}
+
+/* gcscope gdb --which [-j]: the gdbs tried and the one `gcscope gdb` runs. */
+static int gdb_which(bool json)
+{
+	static struct gdbpick pick;
+	char name[PATH_MAX + 64];
+
+	gdbpick_choose(&pick, true);
+	if (json) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w);
+		jw_str(&w, "type", "gdb");
+		if (pick.chosen >= 0)
+			jw_int(&w, "chosen", pick.chosen);
+		else
+			jw_null(&w, "chosen");
+		jw_bool(&w, "forced", pick.forced);
+		jw_key_arr(&w, "candidates");
+		for (int i = 0; i < pick.n; i++) {
+			const struct gdbexe *e = &pick.cand[i];
+			const char *words[4];
+			int n = gdbexe_argv(e, words);
+
+			jw_obj_begin(&w);
+			jw_str(&w, "path", e->path);
+			jw_str(&w, "root", e->root[0] ? e->root : NULL);
+			jw_key_arr(&w, "argv");
+			for (int k = 0; k < n; k++)
+				jw_str(&w, NULL, words[k]);
+			jw_arr_end(&w);
+			jw_str(&w, "version", e->version[0] ? e->version : NULL);
+			if (e->calls < 0)
+				jw_null(&w, "calls");
+			else
+				jw_bool(&w, "calls", e->calls == 1);
+			jw_str(&w, "why", e->calls == 0 ? e->why : NULL);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_line(&w);
+	} else {
+		if (pick.chosen < 0)
+			p_line("no gdb found%s", pick.forced ? " at GCSCOPE_GDB" : " (install gdb)");
+		for (int i = 0; i < pick.n; i++) {
+			const struct gdbexe *e = &pick.cand[i];
+
+			gdbexe_name(e, name, sizeof(name));
+			p_line("%s %s%s: %s%s%s", i == pick.chosen ? "*" : " ", name,
+			       e->root[0] ? ", run by its own root's loader" : "",
+			       e->calls == 1 ? "can make inferior calls here" : "cannot make inferior calls here (",
+			       e->calls == 1 ? "" : e->why, e->calls == 1 ? "" : ")");
+		}
+	}
+	return pick.chosen >= 0 ? EXIT_OK : EXIT_FAILURE_INTERNAL;
+}
+
 /* gdb arguments for a target whose files live under root (a chroot, a
  * container through /proc/PID/root, or a core's): its libraries and its
  * /usr/lib/debug. */
@@ -142,8 +272,16 @@ static void add_sysroot(struct gdb_argv *g, const char *root)
 	argf(g, "set debug-file-directory %s/usr/lib/debug", root);
 }
 
-static int exec_gdb(char **av)
+static int exec_gdb(struct gdb_argv *g)
 {
+	char **av = g->v;
+
+	/* our PYTHONHOME/PYTHONPATH are for our python: a gdb of another root
+	 * has its own, found relative to its path */
+	if (g->exe && g->exe->root[0]) {
+		unsetenv("PYTHONHOME");
+		unsetenv("PYTHONPATH");
+	}
 	execvp(av[0], av);
 	return p_err(errno == ENOENT ? EXIT_NO_PROCESS : EXIT_FAILURE_INTERNAL,
 		     "cannot run gdb: %s (install gdb)", strerror(errno));
@@ -162,12 +300,17 @@ static bool is_help(const char *arg)
  * the sysroot as gdb expects it; then a thread of a core; and the source
  * line of the frame gdb stopped in, when the C library's debug info is
  * there but not its sources ("26\t../sysdeps/unix/sysv/linux/read.c: No
- * such file or directory."). */
+ * such file or directory.", gdb 16: "warning: 26\t...: No such file or
+ * directory" after an empty line; the empty lines of gdb's start-up go). */
 static bool noise(const char *line)
 {
-	size_t digits = strspn(line, "0123456789");
+	/* gdb 16 says it as a warning, after an empty line */
+	const char *src = strncmp(line, "warning: ", 9) ? line : line + 9;
+	size_t digits = strspn(src, "0123456789");
 
-	if (digits && line[digits] == '\t' && strstr(line, ": No such file or directory."))
+	if (digits && src[digits] == '\t' && strstr(src, ": No such file or directory"))
+		return true;
+	if (!strcmp(line, "\n"))
 		return true;
 	static const char *const subs[] = {
 		"Unable to find libthread_db matching inferior's thread library",
@@ -277,7 +420,7 @@ static int run_gdb(struct gdb_argv *g, bool filter_stdout, const char *what, boo
 		setenv("GCSCOPE_STDERR_FD", fdbuf[1], 1);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
-		if (exec_gdb(g->v) == EXIT_NO_PROCESS)
+		if (exec_gdb(g) == EXIT_NO_PROCESS)
 			_exit(EXIT_NO_PROCESS);
 		_exit(EXIT_FAILURE_INTERNAL);
 	}
@@ -351,20 +494,24 @@ out:
 
 static void gdb_usage(FILE *f)
 {
-	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...]\n"
+	fprintf(f, "usage: gcscope gdb -p PID [GDB ARGS...] | --which [-j]\n"
 		   "Start gdb attached to PID with the py-gc-* commands loaded\n"
 		   "(py-gc-status, py-gc-census, py-gc-collecting, py-gc-object, py-gc-types,\n"
 		   "py-gc-garbage, py-gc-layout; `help py-gc-status` in gdb).  A process in\n"
 		   "another root (container, chroot) gets sysroot and debug-file-directory\n"
-		   "under /proc/PID/root.\n"
+		   "under /proc/PID/root.  The gdb run is the first that can make inferior\n"
+		   "calls here (py-gc-types --check-traverse): gdb on PATH, then the gdb of a\n"
+		   "chroot in gcscope's cache; GCSCOPE_GDB=PATH runs that one (docs/gdb.md).\n"
 		   "\n"
 		   "  -p PID           the process to attach to\n"
+		   "  --which [-j]     list the gdbs tried and the one it runs\n"
 		   "  -h, -?, --help   this help; --usage: the usage line\n");
 }
 
 int cmd_gdb(int argc, char **argv)
 {
 	char dir[PATH_MAX], root[64], exe[PATH_MAX], pidbuf[32], procdir[64], what[64];
+	static struct gdbpick pick;
 	struct gdb_argv g = { .n = 0 };
 	int first_extra, code;
 	bool said;
@@ -376,8 +523,13 @@ int cmd_gdb(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--usage")) {
-		printf("usage: gcscope gdb -p PID [GDB ARGS...]\n");
+		printf("usage: gcscope gdb -p PID [GDB ARGS...] | --which [-j]\n");
 		return EXIT_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--which")) {
+		if (argc > 3 || (argc == 3 && strcmp(argv[2], "-j")))
+			return p_err(EXIT_USAGE, "usage: gcscope gdb --which [-j]");
+		return gdb_which(argc == 3);
 	}
 	if (argc < 3 || strcmp(argv[1], "-p")) {
 		gdb_usage(stderr);
@@ -395,8 +547,15 @@ int cmd_gdb(int argc, char **argv)
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", pid);
-	arg(&g, "gdb");
+	code = add_gdb(&g, &pick, true);
+	if (code)
+		return code;
 	arg(&g, "-q");
+	/* "Reading symbols from /proc/PID/root/lib/...", "(No debugging
+	 * symbols found in ...)": a dozen lines per attach before the prompt,
+	 * none to act on (py-gc-status says where its offsets came from) */
+	arg(&g, "-iex");
+	arg(&g, "set print symbol-loading off");
 	if (other_root((pid_t)pid, root, sizeof(root))) {
 		char link[64], cand[PATH_MAX];
 		struct stat want, st;
@@ -427,6 +586,20 @@ int cmd_gdb(int argc, char **argv)
 		arg(&g, "-ex");
 		argf(&g, "attach %s", pidbuf);
 	} else {
+		char tdir[PATH_MAX], tfile[PATH_MAX];
+
+		/* a gdb of another root looks in that root's /usr/lib/debug and
+		 * loads that root's libthread_db: the process is of ours */
+		if (g.exe && g.exe->root[0]) {
+			arg(&g, "-iex");
+			arg(&g, "set debug-file-directory /usr/lib/debug");
+		}
+		if (g.exe && g.exe->root[0] && our_thread_db(tdir, sizeof(tdir), tfile, sizeof(tfile))) {
+			arg(&g, "-iex");
+			argf(&g, "set libthread-db-search-path %s", tdir);
+			arg(&g, "-iex");
+			argf(&g, "add-auto-load-safe-path %s", tfile);
+		}
 		arg(&g, "-p");
 		arg(&g, pidbuf);
 	}
@@ -518,6 +691,7 @@ int cmd_core(int argc, char **argv)
 	const char *sysroot = getenv("GCSCOPE_SYSROOT");
 	struct core_info ci;
 	struct elffile ef;
+	static struct gdbpick pick;
 	struct gdb_argv g = { .n = 0 };
 	bool said;
 	int code;
@@ -563,7 +737,9 @@ int cmd_core(int argc, char **argv)
 	if (!gdbcmd_script_dir(dir, sizeof(dir)))
 		return p_err(EXIT_FAILURE_INTERNAL, "gcscope.py not found: set GCSCOPE_GDB_DIR or "
 			     "install gcscope (share/gcscope/gdb)");
-	arg(&g, "gdb");
+	code = add_gdb(&g, &pick, false);
+	if (code)
+		return code;
 	arg(&g, "--batch");
 	arg(&g, "-nx");
 	/* a build's own pythonX.Y-gdb.py (pyenv's beside the binary): the report
@@ -574,6 +750,10 @@ int cmd_core(int argc, char **argv)
 		add_sysroot(&g, sysroot);
 		arg(&g, "-iex");
 		arg(&g, "set auto-load libthread-db off");
+	} else if (g.exe && g.exe->root[0]) {
+		/* a gdb of another root (GCSCOPE_GDB) would look in its root's */
+		arg(&g, "-iex");
+		arg(&g, "set debug-file-directory /usr/lib/debug");
 	}
 	arg(&g, "-ex");
 	argf(&g, "file %s", exe);

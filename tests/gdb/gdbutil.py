@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Copyright (c) 2026 The gcscope authors
 """Helpers for the gdb tests: start a target program, run real gdb on it or on a core."""
+import functools
 import json
 import os
 import re
@@ -15,11 +16,37 @@ GCSCOPE_PY = os.path.join(REPO, "gdb", "gcscope.py")
 TSV = os.path.join(REPO, "user", "pylayout.tsv")
 PROGRAMS = os.path.join(HERE, "programs")
 EMPTY_DEBUG_DIR = "/nonexistent/gcscope-no-debug-info"
+GCSCOPE = os.environ.get("GCSCOPE", os.path.join(REPO, ".output", "gcscope"))
 
 
 def clean_env():
     """Environment without PYTHON* variables (as CPython's test_gdb does)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+
+
+def gcscope_env(gdb=None):
+    """Environment for `gcscope gdb`: the scripts of this tree, and
+    GCSCOPE_GDB=gdb if given (else gcscope chooses, user/gdbpick.c)."""
+    e = dict(clean_env(), GCSCOPE_GDB_DIR=os.path.join(REPO, "gdb"))
+    e.pop("GCSCOPE_GDB", None)
+    if gdb:
+        e["GCSCOPE_GDB"] = gdb
+    return e
+
+
+@functools.lru_cache(maxsize=None)
+def which_gdb(gdb=None):
+    """`gcscope gdb --which -j` (GCSCOPE_GDB=gdb if given): the gdbs it
+    tried, each with whether it can make inferior calls here."""
+    r = subprocess.run([GCSCOPE, "gdb", "--which", "-j"], capture_output=True, text=True,
+                       timeout=300, env=gcscope_env(gdb), stdin=subprocess.DEVNULL)
+    assert r.stdout.strip(), r.stderr
+    return json.loads(r.stdout)
+
+
+def chosen_gdb(which):
+    """The candidate `gcscope gdb` runs, or None."""
+    return which["candidates"][which["chosen"]] if which["chosen"] is not None else None
 
 
 class Target:

@@ -145,7 +145,7 @@ def gcscope_bin(tmp_path_factory):
     r = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-I", user, str(drv),
                         os.path.join(user, "gdbcmd.c"), os.path.join(user, "common.c"),
                         os.path.join(user, "json.c"), os.path.join(user, "corefile.c"),
-                        os.path.join(user, "elfinfo.c"), "-lelf", "-o", str(out)],
+                        os.path.join(user, "elfinfo.c"), os.path.join(user, "gdbpick.c"), "-lelf", "-o", str(out)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip("cannot build a driver for user/gdbcmd.c: " + r.stderr[-500:])
@@ -277,13 +277,35 @@ def test_gcscope_finds_scripts_beside_its_build(tmp_path):
         pytest.skip("no gcscope build in .output")
 
 
-def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin):
+GDBS = ["default", "trixie"]
+
+
+def gdb_env(kind, **more):
+    """gcscope gdb's environment with the gdb it chooses ("default") or the
+    trixie chroot's gdb 16 forced ("trixie")."""
+    gdb = None
+    if kind == "trixie":
+        from test_gdb_types import trixie_gdb
+        gdb, why = trixie_gdb()
+        if gdb is None:
+            pytest.skip(f"the trixie chroot's gdb cannot be had: {why}")
+    return dict(gdbutil.gcscope_env(gdb), **more)
+
+
+def without_gdb_note(err):
+    """stderr without gcscope's line on the gdb it chose (user/gdbpick.c:
+    only where the first gdb found cannot make inferior calls)."""
+    return "".join(ln for ln in err.splitlines(True) if not ln.startswith("gcscope: gdb: "))
+
+
+@pytest.mark.parametrize("gdbkind", GDBS)
+def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin, gdbkind):
     """gcscope gdb -p PID sets sysroot/debug-file-directory for a process in a chroot."""
     if interp.root == "/":
         pytest.skip(f"{interp.name}: not in a chroot (the chroot case is what this tests)")
+    env = gdb_env(gdbkind)
     t = gdbutil.start(interp, tmp_path, "heap_program.py")
     try:
-        env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"))
         r = subprocess.run([gcscope_bin, "gdb", "-p", str(t.pid), "--batch", "-nx", "-ex", "py-gc-status"],
                            capture_output=True, text=True, env=env, timeout=120,
                            stdin=subprocess.DEVNULL)
@@ -296,8 +318,61 @@ def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin):
     assert re.search(r"offsets: dwarf", r.stdout) or not interp.dwarf, r.stdout
     # gdb's noise about the chroot's libthread_db (which it must not load)
     # is not shown: nothing on stderr, no auto-load advice on stdout
-    assert r.stderr == "", r.stderr
-    assert "auto-load" not in r.stdout and "libthread_db" not in r.stdout, r.stdout
+    assert without_gdb_note(r.stderr) == "", r.stderr
+    assert "auto-load" not in r.stdout and "Unable to find libthread_db" not in r.stdout, r.stdout
+    # a libthread_db gdb loads is its own root's (the trixie gdb's is the
+    # trixie chroot's), never one through the target's /proc/PID/root
+    own = os.path.realpath(env["GCSCOPE_GDB"]).rsplit("/usr/bin/gdb", 1)[0] if "GCSCOPE_GDB" in env else ""
+    for lib in re.findall(r'^Using host libthread_db library "([^"]+)"', r.stdout, re.M):
+        assert re.match(r"^%s/(usr/)?lib/" % re.escape(own), lib), r.stdout
+
+
+@pytest.mark.parametrize("gdbkind", GDBS)
+def test_gcscope_gdb_prompt_is_quiet(interp, tmp_path, gcscope_bin, gdbkind):
+    """Interactive `gcscope gdb -p` on a chrooted process, on a terminal: up
+    to its first prompt, no warning, no symbol-loading chatter about
+    /proc/PID/root files, no auto-load advice (issue 9: it once printed
+    about 15 such lines)."""
+    import pty
+    import select
+    import time
+    if interp.root == "/":
+        pytest.skip(f"{interp.name}: not in a chroot (the chroot case is what this tests)")
+    env = gdb_env(gdbkind, TERM="dumb")
+    t = gdbutil.start(interp, tmp_path, "heap_program.py")
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([gcscope_bin, "gdb", "-p", str(t.pid)], stdin=slave, stdout=slave,
+                             stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        buf = b""
+        deadline = time.monotonic() + 120
+        while b"(gdb) " not in buf and time.monotonic() < deadline and p.poll() is None:
+            r, _, _ = select.select([master], [], [], 1)
+            if r:
+                try:
+                    buf += os.read(master, 65536)
+                except OSError:
+                    break
+        os.write(master, b"quit\ny\n")
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    finally:
+        os.close(master)
+        t.stop()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.decode(errors="replace")).replace("\r", "")
+    assert "(gdb) " in text, text
+    before = [ln for ln in text.split("(gdb) ")[0].splitlines() if ln.strip()]
+    before = [ln for ln in before if not ln.startswith("gcscope: gdb: ")]
+    for ln in before:
+        assert not re.search(r"warning|Reading symbols|No debugging symbols|auto-load|"
+                             r"No such file", ln), text
+    # what is left: the attach, gdb's libthread_db lines, the frame stopped in
+    assert len(before) <= 5, text
+    assert before[0].startswith("Attaching to program: "), text
 
 
 def table_without(interp, tmp_path):
@@ -320,12 +395,12 @@ def table_without(interp, tmp_path):
     return str(path)
 
 
-def test_gcscope_gdb_cannot_load(interp, tmp_path, gcscope_bin):
+@pytest.mark.parametrize("gdbkind", GDBS)
+def test_gcscope_gdb_cannot_load(interp, tmp_path, gcscope_bin, gdbkind):
     """When the py-gc-* commands cannot work on the target, gcscope gdb says
     why in one line and exits non-zero: 7 for a version its table lacks, 4
     for a process that is not Python."""
-    env = dict(gdbutil.clean_env(), GCSCOPE_GDB_DIR=os.path.join(gdbutil.REPO, "gdb"),
-               GCSCOPE_LAYOUT=table_without(interp, tmp_path))
+    env = gdb_env(gdbkind, GCSCOPE_LAYOUT=table_without(interp, tmp_path))
     t = gdbutil.start(interp, tmp_path, "heap_program.py")
     try:
         r = subprocess.run([gcscope_bin, "gdb", "-p", str(t.pid), "--batch", "-nx", "-ex", "py-gc-status"],
@@ -334,6 +409,7 @@ def test_gcscope_gdb_cannot_load(interp, tmp_path, gcscope_bin):
         t.stop()
     assert r.returncode == 7, r.stdout + r.stderr
     v = "%d.%d" % interp.version[:2]
+    r.stderr = without_gdb_note(r.stderr)
     assert r.stderr == ("gcscope: the py-gc-* commands cannot work on pid %d: Python %s is not supported "
                         "(pylayout.tsv covers " % (t.pid, v)) + r.stderr.split("covers ", 1)[1], r.stderr
     assert len(r.stderr.splitlines()) == 1, r.stderr
