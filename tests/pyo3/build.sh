@@ -75,6 +75,9 @@ fi
 # Offline, against Debian's registry only.
 home=$cache/cargo-home
 mkdir -p "$home"
+# config.toml: read by every cargo since 1.39 (rustup's 1.95, Debian's
+# 0.66 is cargo 1.65)
+rm -f "$home/config"
 cat >"$home/config.toml" <<EOF
 [source.crates-io]
 replace-with = "debian"
@@ -83,7 +86,6 @@ directory = "$registry"
 [net]
 offline = true
 EOF
-cp "$home/config.toml" "$home/config"    # cargo before 1.39 reads only "config"
 
 # The crate is copied out: cargo writes Cargo.lock beside its manifest.
 rm -rf "$out"
