@@ -19,9 +19,9 @@ extension counts the objects it saw traversed and dropped off their thread
 and the program adds those counts to REPORT.json at the end.
 
 With "wait", it prints "ready PID" and waits for "go" on stdin first (for
-trace -p).  With "core", it keeps its RLIMIT_CORE, so that the kernel
-writes a core (in the cwd, with kernel.core_pattern "core"); otherwise it
-sets it to 0.
+trace -p).  With "core", it raises its RLIMIT_CORE to the hard limit and
+goes to REPORT.json's directory, so that the kernel writes a core there
+(with kernel.core_pattern "core"); otherwise it sets the limit to 0.
 """
 import gc
 import json
@@ -56,9 +56,15 @@ def main():
         print("ready", os.getpid(), flush=True)
         if sys.stdin.readline().strip() != "go":
             return
-    if "core" not in flags:
+    hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+    if "core" in flags:
+        # a core: a kernel core_pattern without a path writes into the cwd,
+        # and chroot(1) left us in "/": go where the test looks
+        os.chdir(os.path.dirname(os.path.abspath(report_path)))
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    else:
         # no core file: the test is about the live trace
-        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     sys.path.insert(0, extdir)
     import pyo3t
     cls = {"abort": pyo3t.Holder, "count": pyo3t.Counted}[mode]
