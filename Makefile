@@ -79,7 +79,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # trace --stack (docs/stacks.md): capture in a header of gcscope.bpf.c; the
 # symbolizer's decoders are unit tested, and it fills the skeleton's rodata.
 $(OUTPUT)/gcscope.bpf.o: bpf/pystack.bpf.h
-LOGIC_SRCS += user/pystack.c user/procmaps.c user/fatal.c
+LOGIC_SRCS += user/pystack.c user/procmaps.c user/fatal.c user/demangle.c
 $(UNIT_BINS): $(OUTPUT)/gcscope.skel.h
 
 $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/gcscope.h $(OUTPUT)/pylayout_gen.h $(OUTPUT)/gcscope.skel.h | $(OUTPUT)
@@ -136,7 +136,7 @@ FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
 FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
 	user/pystack.c user/objects.c user/pythreads.c user/pyobj.c user/elfinfo.c user/pylayout.c \
-	user/common.c user/json.c user/fatal.c user/qtaffinity.c user/dwarfinfo.c
+	user/common.c user/json.c user/fatal.c user/demangle.c user/qtaffinity.c user/dwarfinfo.c
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@

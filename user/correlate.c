@@ -218,7 +218,7 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
  */
 static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 {
-	char name[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN];
+	char name[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN], pyname[GC_PY_THREAD_NAME_LEN];
 	struct objcoll *oc = NULL;
 	struct gc_type_count *types = NULL;
 	struct pystack *ps = c->cfg.fatal_ps ? c->cfg.fatal_ps : c->cfg.ps;
@@ -243,6 +243,15 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 
 	memcpy(comm, e->comm, sizeof(comm));
 	clean_comm(comm, name);
+	/* The process is gone: the Python name is the one read while it ran
+	 * (the collecting thread's earlier collections, its findings...);
+	 * pythreads keeps the names of threads it saw, and a rescan of the
+	 * dead process fails without forgetting them. */
+	if (c->cfg.pt) {
+		f.c.py_threads_traced = true;
+		if (py_name(c, e->tid, e->ts_signal, pyname))
+			f.c.py_thread = pyname;
+	}
 	/* the stack sent at the collection's start: replaced by the one read
 	 * as the thread died (its code objects cannot be read any more) */
 	if (c->cfg.ps)
@@ -286,6 +295,7 @@ static void on_fatal(struct correlator *c, const struct gcscope_fatal *e)
 static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 {
 	char name[GC_THREAD_NAME_LEN], owner[GC_THREAD_NAME_LEN], comm[GCSCOPE_COMM_LEN];
+	char pyname[GC_PY_THREAD_NAME_LEN], pyowner[GC_PY_THREAD_NAME_LEN];
 	struct gc_touch t = {
 		.tid = e->tid,
 		.thread = name,
@@ -305,6 +315,14 @@ static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 	clean_comm(comm, owner);
 	t.f.type = objtrack_type_name(c->cfg.ot, e->owner.pytype);
 	t.pid = e->pid;
+	/* said at once, while the process still runs (it may abort next) */
+	if (c->cfg.pt) {
+		t.py_threads_traced = true;
+		if (py_name(c, e->tid, e->ts, pyname))
+			t.py_thread = pyname;
+		if (py_name(c, e->owner.tid, e->ts, pyowner))
+			t.f.owner_py_thread = pyowner;
+	}
 	sinks_touch(c->sinks, &t);
 }
 

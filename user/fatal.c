@@ -21,6 +21,7 @@
 #include "common.h"
 #include "dwarfinfo.h"
 #include "elfinfo.h"
+#include "demangle.h"
 #include "fatal.h"
 
 /* As gdb/gcscope_threads.py's PHASES: innermost matching frame wins. */
@@ -360,7 +361,15 @@ static bool set_phase(struct fatal_native *o, const char *name)
  *    interpreter), inside the collector's frame if there is one: that is
  *    what a collection calls, through tp_traverse, tp_clear, tp_finalize;
  *    failing that, the innermost frame outside the C library whose call
- *    goes out through the PLT.
+ *    goes out through the PLT.  Of the extension's frames, the outermost
+ *    one inside the collector (or, with no collector frame named, the
+ *    outermost of the innermost run of extension frames): the slot the
+ *    collector called.  A PyO3 class aborts many frames down, in Rust's
+ *    panic machinery (std::process::abort <- rust_panic <- ... <-
+ *    ThreadCheckerImpl::ensure <- PyCell::try_borrow), all in the
+ *    extension; the frame that names the class is its __traverse__
+ *    trampoline (pyo3t::_::<impl pyo3t::Holder>::__pymethod_traverse__),
+ *    the one subtract_refs called.
  */
 static void pick(struct fatal_native *o)
 {
@@ -386,6 +395,20 @@ static void pick(struct fatal_native *o)
 	for (int i = 0; i < (coll >= 0 ? coll : o->n); i++)
 		if (!o->frames[i].ip && o->frames[i].extension) {
 			o->in = &o->frames[i];
+			/* outward to the last extension frame: up to the
+			 * collector's, or while the run lasts */
+			for (int j = i + 1; j < (coll >= 0 ? coll : o->n); j++) {
+				/* the collector's own file is the interpreter,
+				 * whatever its symbols say (a static build) */
+				if (!o->frames[j].extension ||
+				    (coll >= 0 && !strcmp(o->frames[j].path, o->frames[coll].path))) {
+					if (coll < 0)
+						break;
+					continue;
+				}
+				if (!o->frames[j].ip)
+					o->in = &o->frames[j];
+			}
 			return;
 		}
 	for (int i = 0; i < o->n; i++)
@@ -443,7 +466,11 @@ void fatal_native_resolve(const struct gcscope_fatal *e, const char *root, struc
 		if (!q.found && f->dbg_ok)
 			elf_for_each_symbol(&f->ef, sym_cb, &q);
 		if (q.found) {
-			fr->function = keep(o, q.best.name);
+			char rust[256];
+
+			/* a Rust extension's (PyO3's) symbols, readable */
+			fr->function = keep(o, demangle_rust_legacy(q.best.name, rust, sizeof(rust)) ? rust
+											      : q.best.name);
 			if (!fr->function)
 				fr->function = "?";
 			fr->offset = vaddr - q.best.value;

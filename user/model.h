@@ -107,6 +107,8 @@ struct gc_collection {
 struct gc_touch {
 	uint32_t pid, tid;		/* the collecting thread */
 	const char *thread;		/* its name, cleaned */
+	const char *py_thread;		/* its threading.Thread name, NULL if unknown */
+	bool py_threads_traced;		/* (and f.owner_py_thread) looked up */
 	uint64_t ts_start;		/* the collection's start */
 	uint64_t ts;			/* when it entered tp_traverse */
 	struct gc_finding f;		/* the object, its type and owner */

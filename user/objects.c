@@ -473,9 +473,15 @@ static bool qualified_name(struct objtrack *o, uint64_t type, char *out, size_t 
 	return true;
 }
 
-/* Does the type match by its name or module-qualified name? */
+/* Does the type match by its name or module-qualified name?  A class of
+ * module "builtins" also goes by its bare name, as Python classes do:
+ * PyO3 (0.17.3 src/pyclass.rs py_class_qualified_name()) names a
+ * #[pyclass] without `module = ...` "builtins.Holder" in tp_name, and
+ * PyType_FromSpec makes __module__ "builtins" for a tp_name without a dot;
+ * "--owners Holder" must select it. */
 static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 {
+	static const char builtins[] = "builtins.";
 	char name[128], qual[320];
 
 	name_of(o, type, name, sizeof(name), heap);
@@ -483,7 +489,12 @@ static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 		return false;
 	if (objtrack_pattern_match(o, name))
 		return true;
-	return qualified_name(o, type, qual, sizeof(qual)) && objtrack_pattern_match(o, qual);
+	if (!qualified_name(o, type, qual, sizeof(qual)))
+		return false;
+	if (objtrack_pattern_match(o, qual))
+		return true;
+	return !strncmp(qual, builtins, sizeof(builtins) - 1) && qual[sizeof(builtins) - 1] &&
+	       objtrack_pattern_match(o, qual + sizeof(builtins) - 1);
 }
 
 /* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*

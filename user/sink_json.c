@@ -298,10 +298,22 @@ static void json_touch(struct sink *s, const struct gc_touch *t)
 	jw_uint(&w, "pid", t->pid);
 	jw_uint(&w, "tid", t->tid);
 	jw_str(&w, "thread", t->thread);
+	if (t->py_threads_traced) {
+		if (t->py_thread)
+			jw_str(&w, "py_thread", t->py_thread);
+		else
+			jw_null(&w, "py_thread");
+	}
 	jw_str(&w, "object", addr);
 	jw_str(&w, "object_type", t->f.type);
 	jw_uint(&w, "owner_tid", t->f.owner_tid);
 	jw_str(&w, "owner_thread", t->f.owner_thread);
+	if (t->py_threads_traced) {
+		if (t->f.owner_py_thread)
+			jw_str(&w, "owner_py_thread", t->f.owner_py_thread);
+		else
+			jw_null(&w, "owner_py_thread");
+	}
 	jw_uint(&w, "created_ns", t->f.created_ns);
 	jw_obj_end(&w);
 	jw_line(&w);

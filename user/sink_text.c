@@ -172,7 +172,7 @@ static void text_fatal(struct sink *s, const struct gc_fatal *fa)
 	else
 		snprintf(how, sizeof(how), "died of SIG%s", abbrev ? abbrev : "?");
 	fprintf(f, "!! pid %u %s during a collection (%s) on thread %u (%s), %.3f ms in\n", c->pid, how, gen,
-		c->tid, c->thread, c->pause_ns / 1e6);
+		c->tid, c->py_thread ? c->py_thread : c->thread, c->pause_ns / 1e6);
 	if (fa->exited)
 		fprintf(f, "   started %s\n", when);
 	else if (!fa->signal_seen)
@@ -212,7 +212,8 @@ static void text_touch(struct sink *s, const struct gc_touch *t)
 	FILE *f = s->cfg.out;
 
 	fprintf(f, "  !! %.32s 0x%llx traversed by a collection on thread %u (%s), owned by thread %u (%s)\n",
-		t->f.type, (unsigned long long)t->f.obj, t->tid, t->thread, t->f.owner_tid, t->f.owner_thread);
+		t->f.type, (unsigned long long)t->f.obj, t->tid, t->py_thread ? t->py_thread : t->thread, t->f.owner_tid,
+		t->f.owner_py_thread ? t->f.owner_py_thread : t->f.owner_thread);
 	fflush(f);
 }
 
