@@ -533,6 +533,7 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .pt = tr->pt,
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
+					  .no_summary = o->no_summary,
 				  },
 				  sinks);
 	if (!tr->corr) {

@@ -34,6 +34,7 @@ struct tracer_opts {
 	long top;
 	long max_objects;
 	double min_ms;
+	bool no_summary;		/* the agent: no end-of-trace summary is kept */
 };
 
 /* Open process pid and attach to it; launched: gcscope started it and it
