@@ -32,6 +32,7 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "privs.h"
+#include "procmaps.h"
 #include "sink.h"
 #include "target.h"
 #include "tracer.h"
@@ -200,11 +201,13 @@ static void on_signal(int sig)
 		exiting = 1;
 }
 
+/* libbpf's own lines only with -v: a target that exits in the middle of
+ * its attach would give three lines (two of libbpf's) instead of one. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
 	if (level == LIBBPF_DEBUG && g_verbose < 2)
 		return 0;
-	if (level == LIBBPF_INFO && !g_verbose)
+	if (!g_verbose)
 		return 0;
 	return vfprintf(stderr, format, args);
 }
@@ -336,6 +339,14 @@ static int attach(pid_t pid, const char *exe, const char *comm)
 	p_info("attached to pid %d (%s, CPython %s)", at->pid, at->mt->executable, at->mt->python);
 	return 0;
 fail:
+	/* a process that went while we attached is "exited", whatever step
+	 * failed (a uprobe on a gone process: ESRCH) */
+	{
+		struct proc_status st;
+
+		if (proc_status_read(pid, &st) || st.state == 'Z' || st.state == 'X')
+			code = EXIT_NO_PROCESS;
+	}
 	met_failure(A.m, met_reason_of(code));
 	sinks_free(&at->sinks);
 	free(at->mt);

@@ -22,7 +22,7 @@
 
 struct seen {
 	pid_t pid;			/* 0: empty slot */
-	uint64_t exe_hash;		/* FNV-1a of readlink(/proc/PID/exe) */
+	uint64_t exe_hash;		/* FNV-1a of readlink(/proc/PID/exe), and of comm */
 	uint64_t first_ns;		/* when it was first offered */
 	bool retry;
 	unsigned gen;			/* the scan that last saw it */
@@ -192,7 +192,12 @@ int discover_scan(struct discover *d, bool all, char *const *globs, int nglobs,
 		if (n <= 0)
 			continue;	/* a kernel thread, gone, or not ours to see */
 		exe[n] = '\0';
-		h = fnv(exe);
+		/* a process that renames itself (prctl(PR_SET_NAME),
+		 * setproctitle) is looked at again: --match may take it now */
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		if (read_text_file(path, comm, sizeof(comm)) < 0)
+			comm[0] = '\0';
+		h = fnv(exe) ^ (fnv(comm) * 31);
 		if (d->n * 2 >= d->cap && rebuild(d, d->cap * 2))
 			break;
 		s = slot(d->tab, d->cap, (pid_t)pid);
@@ -209,9 +214,6 @@ int discover_scan(struct discover *d, bool all, char *const *globs, int nglobs,
 		}
 		s->gen = d->gen;
 		s->retry = false;
-		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-		if (read_text_file(path, comm, sizeof(comm)) < 0)
-			comm[0] = '\0';
 		p = (struct disc_proc){ .pid = (pid_t)pid, .exe = exe, .comm = comm,
 					.young = now - s->first_ns < RETRY_NS };
 		p.python = maps_python((pid_t)pid, exe);

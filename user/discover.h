@@ -2,8 +2,8 @@
 /* Copyright (c) 2026 The gcscope authors */
 /*
  * The agent's discovery: scans of /proc for processes to trace.  A process
- * is looked at when first seen and again when it execs (its /proc/PID/exe
- * changes); one that maps a file named like a CPython runtime (python*,
+ * is looked at when first seen and again when it execs or renames itself
+ * (its /proc/PID/exe or comm changes); one that maps a file named like a CPython runtime (python*,
  * libpython*; the tracer then checks _PyRuntime) is offered to the agent.
  * What is remembered is one entry per live process: bounded by the
  * host's pid count, and entries of gone processes are dropped each scan.
