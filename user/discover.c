@@ -118,12 +118,16 @@ bool discover_python_name(const char *path)
 	b = b ? b + 1 : path;
 	if (!strncmp(b, "lib", 3))
 		b += 3;
-	/* python, python3, python3.X[d|t], python3.X.so...: not python-config,
-	 * pythonw wrappers or a script named python-foo */
+	/* python, python3, python3.X, python3.Xd/t, libpython3.X.so...; not
+	 * python3-config, pythonw wrappers, a script named python-foo */
 	if (strncmp(b, "python", 6))
 		return false;
 	b += 6;
-	return !*b || isdigit((unsigned char)*b);
+	while (isdigit((unsigned char)*b) || (*b == '.' && isdigit((unsigned char)b[1])))
+		b++;
+	while (*b == 'd' || *b == 't' || *b == 'm' || *b == 'u')
+		b++;
+	return !*b || !strncmp(b, ".so", 3) || !strcmp(b, " (deleted)");
 }
 
 bool discover_match(const char *exe, const char *comm, char *const *globs, int nglobs)
