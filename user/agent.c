@@ -27,6 +27,7 @@
 
 #include "agent.h"
 #include "agentconf.h"
+#include "attacher.h"
 #include "common.h"
 #include "discover.h"
 #include "httpd.h"
@@ -45,11 +46,10 @@ static volatile sig_atomic_t exiting, reload_wanted;
 
 struct agent_target {
 	pid_t pid;
-	struct tracer *tr;
-	struct sinks sinks;		/* the metrics sink of mt */
-	struct met_target *mt;		/* owned by the metrics once published */
-	char exe[PATH_MAX];		/* readlink(/proc/PID/exe), for --match at a reload */
-	char comm[64];
+	/* its attach: the tracer, its sinks (the correlator points to them),
+	 * its series (owned by the metrics once published), exe and comm
+	 * (for --match at a reload) */
+	struct attach_job *job;
 	uint64_t start_ns;
 	struct agent_target *next;
 };
@@ -72,6 +72,8 @@ static struct agent {
 	struct ring_buffer *rb;
 	bool rb_stale;
 	struct discover *disc;
+	struct attacher *att;
+	unsigned scans;			/* of /proc, since the start or the last reload */
 	struct agent_target *targets;
 	int ntargets;
 } A;
@@ -247,28 +249,39 @@ static struct agent_target *find_target(pid_t pid)
 	return NULL;
 }
 
-/* The executable as the target sees it (a chroot's or container's path
- * without our view's prefix). */
-static void inside_exe(pid_t pid, const char *exe, char *out, size_t size)
+static bool pid_listed(const struct agentconf *c, pid_t pid)
 {
-	char path[64], root[PATH_MAX];
-	ssize_t n;
-	size_t rl;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	n = readlink(path, root, sizeof(root) - 1);
-	root[n > 0 ? n : 0] = '\0';
-	rl = strlen(root);
-	if (rl > 1 && !strncmp(exe, root, rl) && exe[rl] == '/')
-		exe += rl;
-	tty_clean(exe, out, size);
+	for (int i = 0; i < c->npids; i++)
+		if (c->pids[i] == pid)
+			return true;
+	return false;
 }
 
-/* Attach to pid.  Returns 0, or the EXIT_* code of the failure (said in
- * one line by the tracer, counted by reason). */
-static int attach(pid_t pid, const char *exe, const char *comm)
+/* Does configuration c select this process? */
+static bool selected(const struct agentconf *c, pid_t pid, const char *exe, const char *comm)
 {
-	struct tracer_opts o = {
+	return pid_listed(c, pid) || (c->all && discover_python_name(exe)) ||
+	       discover_match(exe, comm, c->match, c->nmatch);
+}
+
+/* Queue an attach to pid (the attach thread opens it: user/attacher.h).
+ * wait_ready: a discovered process, maybe not started yet. */
+static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready)
+{
+	struct attach_job *j;
+	char path[64];
+
+	if (find_target(pid) || attacher_busy(A.att, pid))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		met_failure(A.m, MET_R_OTHER);
+		p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		return;
+	}
+	j->pid = pid;
+	j->wait_ready = wait_ready;
+	j->opts = (struct tracer_opts){
 		.probe = A.conf.probe,
 		.no_debuginfo = A.conf.no_debuginfo,
 		.ringbuf_kb = A.conf.ringbuf_kb,
@@ -276,82 +289,75 @@ static int attach(pid_t pid, const char *exe, const char *comm)
 		.max_objects = 10000,
 		.no_summary = true,
 	};
-	struct agent_target *at;
-	char path[64], buf[4096], exebuf[PATH_MAX];
-	int code;
-
-	if (find_target(pid))
-		return 0;
-	at = calloc(1, sizeof(*at));
-	if (!at || !(at->mt = met_target_new((uint32_t)pid))) {
-		free(at);
-		met_failure(A.m, MET_R_OTHER);
-		return p_err(EXIT_FAILURE_INTERNAL, "out of memory");
-	}
-	at->pid = pid;
-	if (!exe) {
+	if (exe) {
+		snprintf(j->exe, sizeof(j->exe), "%s", exe);
+	} else {
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		n = readlink(path, exebuf, sizeof(exebuf) - 1);
-		exebuf[n > 0 ? n : 0] = '\0';
-		exe = exebuf;
+		n = readlink(path, j->exe, sizeof(j->exe) - 1);
+		j->exe[n > 0 ? n : 0] = '\0';
 	}
-	snprintf(at->exe, sizeof(at->exe), "%s", exe);
-	if (!comm) {
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		if (read_text_file(path, at->comm, sizeof(at->comm)) < 0)
-			at->comm[0] = '\0';
+	if (comm) {
+		snprintf(j->comm, sizeof(j->comm), "%s", comm);
 	} else {
-		snprintf(at->comm, sizeof(at->comm), "%s", comm);
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_text_file(path, j->comm, sizeof(j->comm)) < 0)
+			j->comm[0] = '\0';
 	}
-	inside_exe(pid, exe, at->mt->executable, sizeof(at->mt->executable));
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (read_text_file(path, buf, sizeof(buf)) > 0)
-		cgroup_labels(buf, at->mt->container, sizeof(at->mt->container), at->mt->unit, sizeof(at->mt->unit));
-	if (sinks_add(&at->sinks, sink_metrics_new(A.m, at->mt))) {
-		code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
-		goto fail;
+	/* a process started since the first scan goes ahead of that scan's
+	 * backlog: it is the one --all promises to attach within 2 s */
+	attacher_submit(A.att, j, wait_ready && A.scans > 1);
+}
+
+static void free_job(struct attach_job *j)
+{
+	tracer_close(j->tr, false);
+	sinks_free(&j->sinks);
+	free(j->mt);
+	free(j);
+}
+
+static void rebuild_ring(void);
+
+/* An attach the thread finished: into the event loop, or counted. */
+static void finish_job(struct attach_job *j)
+{
+	struct agent_target *at;
+	pid_t pid;
+
+	if (j->code) {
+		met_failure(A.m, met_reason_of(j->code));
+		free_job(j);
+		return;
 	}
-	code = tracer_open(&at->tr, pid, false, &o, &at->sinks);
-	if (code)
-		goto fail;
 	/* -p TID: the tracer works on its process */
-	at->pid = at->mt->pid = (uint32_t)tracer_pid(at->tr);
-	if (at->pid != pid && find_target(at->pid)) {
-		tracer_close(at->tr, false);
-		sinks_free(&at->sinks);
-		free(at->mt);
+	pid = tracer_pid(j->tr);
+	if (find_target(pid) || !selected(&A.conf, j->pid, j->exe, j->comm) || exiting) {
+		free_job(j);
+		return;
+	}
+	at = calloc(1, sizeof(*at));
+	if (A.rb_stale)
+		rebuild_ring();
+	if (!at || tracer_add_ring(j->tr, &A.rb)) {
+		if (!at)
+			p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		met_failure(A.m, MET_R_BPF);
 		free(at);
-		return 0;
+		free_job(j);
+		return;
 	}
-	code = tracer_add_ring(at->tr, &A.rb);
-	if (code) {
-		tracer_close(at->tr, true);
-		goto fail;
-	}
-	tracer_start(at->tr);
+	at->pid = pid;
+	at->job = j;
+	j->mt->pid = (uint32_t)pid;
+	tracer_start(j->tr);
 	at->start_ns = mono_ns();
-	met_target_add(A.m, at->mt);
+	met_target_add(A.m, j->mt);
 	at->next = A.targets;
 	A.targets = at;
 	A.ntargets++;
-	p_info("attached to pid %d (%s, CPython %s)", at->pid, at->mt->executable, at->mt->python);
-	return 0;
-fail:
-	/* a process that went while we attached is "exited", whatever step
-	 * failed (a uprobe on a gone process: ESRCH) */
-	{
-		struct proc_status st;
-
-		if (proc_status_read(pid, &st) || st.state == 'Z' || st.state == 'X')
-			code = EXIT_NO_PROCESS;
-	}
-	met_failure(A.m, met_reason_of(code));
-	sinks_free(&at->sinks);
-	free(at->mt);
-	free(at);
-	return code;
+	p_info("attached to pid %d (%s, CPython %s)", pid, j->mt->executable, j->mt->python);
 }
 
 /* The end of a target: its last records read, the summary to its sinks
@@ -360,12 +366,15 @@ static void end_target(struct agent_target *at, const char *reason, bool drop_se
 {
 	struct agent_target **p;
 
-	tracer_check_lost(at->tr);
-	tracer_end(at->tr, reason, mono_ns() - at->start_ns);
-	tracer_close(at->tr, false);
-	sinks_free(&at->sinks);
+	struct attach_job *j = at->job;
+
+	tracer_check_lost(j->tr);
+	tracer_end(j->tr, reason, mono_ns() - at->start_ns);
+	tracer_close(j->tr, false);
+	sinks_free(&j->sinks);
 	if (drop_series)
-		met_target_remove(A.m, at->mt);
+		met_target_remove(A.m, j->mt);
+	free(j);
 	for (p = &A.targets; *p; p = &(*p)->next)
 		if (*p == at) {
 			*p = at->next;
@@ -386,7 +395,7 @@ static void rebuild_ring(void)
 	A.rb_stale = false;
 	for (at = A.targets; at; at = next) {
 		next = at->next;
-		if (tracer_add_ring(at->tr, &A.rb))
+		if (tracer_add_ring(at->job->tr, &A.rb))
 			end_target(at, "error", false);
 	}
 	A.rb_stale = false;
@@ -394,27 +403,10 @@ static void rebuild_ring(void)
 
 static enum disc_verdict offer(const struct disc_proc *p, void *ctx)
 {
-	bool version_known = false;
-	int r;
-
 	(void)ctx;
-	if (find_target(p->pid))
-		return DISC_DONE;
-	/* Just started: its runtime not mapped yet, or a 3.9/3.10 that has
-	 * not written its version: look again at the next scan. */
-	r = pytarget_runtime_ready(p->pid, &version_known);
-	if ((r || !version_known) && p->young)
-		return DISC_RETRY;
-	attach(p->pid, p->exe, p->comm);
+	/* a process not ready yet is waited for by the attach thread */
+	attach(p->pid, p->exe, p->comm, true);
 	return DISC_DONE;
-}
-
-static bool pid_listed(const struct agentconf *c, pid_t pid)
-{
-	for (int i = 0; i < c->npids; i++)
-		if (c->pids[i] == pid)
-			return true;
-	return false;
 }
 
 static void reload(void)
@@ -452,18 +444,17 @@ static void reload(void)
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
-		if (pid_listed(&nc, at->pid) || (nc.all && discover_python_name(at->exe)) ||
-		    discover_match(at->exe, at->comm, nc.match, nc.nmatch))
+		if (selected(&nc, at->job->pid, at->job->exe, at->job->comm) || pid_listed(&nc, at->pid))
 			continue;
 		p_info("pid %d is no longer selected: detaching", at->pid);
 		end_target(at, "configuration reloaded", true);
 	}
-	for (int i = 0; i < nc.npids; i++)
-		if (!pid_listed(&A.conf, nc.pids[i]))
-			attach(nc.pids[i], NULL, NULL);
 	agentconf_free(&A.conf);
 	A.conf = nc;
+	for (int i = 0; i < A.conf.npids; i++)
+		attach(A.conf.pids[i], NULL, NULL, false);
 	discover_reset(A.disc);
+	A.scans = 0;
 	p_info("reloaded %s: %d target%s", A.config ? A.config : "the options", A.ntargets, A.ntargets == 1 ? "" : "s");
 }
 
@@ -472,8 +463,8 @@ static void housekeeping(void)
 	bool any_gone = false;
 
 	for (struct agent_target *at = A.targets; at; at = at->next) {
-		tracer_check_lost(at->tr);
-		if (tracer_target_gone(at->tr))
+		tracer_check_lost(at->job->tr);
+		if (tracer_target_gone(at->job->tr))
 			any_gone = true;
 	}
 	if (!any_gone)
@@ -483,7 +474,7 @@ static void housekeeping(void)
 		ring_buffer__consume(A.rb);
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
-		if (tracer_target_gone(at->tr)) {
+		if (tracer_target_gone(at->job->tr)) {
 			p_info("pid %d exited: its final values are served once more", at->pid);
 			end_target(at, "target exited", false);
 		}
@@ -518,7 +509,8 @@ int cmd_agent(int argc, char **argv)
 
 	A.m = metrics_new();
 	A.disc = discover_new();
-	if (!A.m || !A.disc) {
+	A.att = A.m ? attacher_new(A.m) : NULL;
+	if (!A.m || !A.disc || !A.att) {
 		code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -533,8 +525,8 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	p_info("serving http://%s/metrics", A.conf.listen);
-	for (int i = 0; i < A.conf.npids && !exiting; i++)
-		attach(A.conf.pids[i], NULL, NULL);
+	for (int i = 0; i < A.conf.npids; i++)
+		attach(A.conf.pids[i], NULL, NULL, false);
 
 	while (!exiting) {
 		uint64_t now;
@@ -560,6 +552,8 @@ int cmd_agent(int argc, char **argv)
 
 			nanosleep(&ts, NULL);
 		}
+		for (struct attach_job *j; (j = attacher_take(A.att));)
+			finish_job(j);
 		now = mono_ns();
 		if (now >= next_house) {
 			next_house = now + HOUSEKEEPING_NS;
@@ -569,16 +563,21 @@ int cmd_agent(int argc, char **argv)
 			next_scan = now + (uint64_t)(A.conf.scan_interval * 1e9);
 			if (A.rb_stale)
 				rebuild_ring();
+			A.scans++;
 			discover_scan(A.disc, A.conf.all, A.conf.match, A.conf.nmatch, offer, NULL);
 		}
 	}
 	if (exiting)
 		p_info("signal: detaching from %d target%s", A.ntargets, A.ntargets == 1 ? "" : "s");
+	/* after the attach in progress; what is queued is dropped */
+	attacher_free(A.att);
+	A.att = NULL;
 	if (A.rb && !A.rb_stale)
 		ring_buffer__consume(A.rb);
 	while (A.targets)
 		end_target(A.targets, "signal", false);
 out:
+	attacher_free(A.att);
 	ring_buffer__free(A.rb);
 	httpd_stop(A.http);
 	discover_free(A.disc);
