@@ -257,11 +257,12 @@ static bool pid_listed(const struct agentconf *c, pid_t pid)
 	return false;
 }
 
-/* Does configuration c select this process? */
-static bool selected(const struct agentconf *c, pid_t pid, const char *exe, const char *comm)
+/* Does configuration c select this attach's process?  (--all took it for
+ * its executable's name or for a libpython it maps: an embedder.) */
+static bool selected(const struct agentconf *c, const struct attach_job *j)
 {
-	return pid_listed(c, pid) || (c->all && discover_python_name(exe)) ||
-	       discover_match(exe, comm, c->match, c->nmatch);
+	return pid_listed(c, j->pid) || (c->all && (j->wait_ready || discover_python_name(j->exe))) ||
+	       discover_match(j->exe, j->comm, c->match, c->nmatch);
 }
 
 /* Queue an attach to pid (the attach thread opens it: user/attacher.h).
@@ -333,7 +334,7 @@ static void finish_job(struct attach_job *j)
 	}
 	/* -p TID: the tracer works on its process */
 	pid = tracer_pid(j->tr);
-	if (find_target(pid) || !selected(&A.conf, j->pid, j->exe, j->comm) || exiting) {
+	if (find_target(pid) || !selected(&A.conf, j) || exiting) {
 		free_job(j);
 		return;
 	}
@@ -444,7 +445,7 @@ static void reload(void)
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
-		if (selected(&nc, at->job->pid, at->job->exe, at->job->comm) || pid_listed(&nc, at->pid))
+		if (selected(&nc, at->job) || pid_listed(&nc, at->pid))
 			continue;
 		p_info("pid %d is no longer selected: detaching", at->pid);
 		end_target(at, "configuration reloaded", true);
