@@ -206,6 +206,7 @@ install: all
 	install -m 0755 $(OUTPUT)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
 	install -m 0644 user/pylayout.tsv $(DESTDIR)$(PREFIX)/share/gcscope/pylayout.tsv
 	install -m 0644 docs/gcscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
+	install -m 0644 docs/gcscope-agent.service docs/agent.conf $(DESTDIR)$(PREFIX)/share/gcscope/
 	if ls gdb/*.py >/dev/null 2>&1; then install -m 0644 gdb/*.py $(DESTDIR)$(PREFIX)/share/gcscope/gdb/; fi
 
 uninstall:

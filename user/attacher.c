@@ -143,7 +143,9 @@ static void *worker(void *arg)
 				j->not_before_ns = now + RETRY_EVERY_NS;
 				pthread_mutex_lock(&a->mu);
 				a->current = 0;
-				push(&a->todo, j);
+				/* ahead of the backlog still: it is a new process */
+				j->next = a->todo;
+				a->todo = j;
 				continue;
 			}
 		}

@@ -205,9 +205,12 @@ def agent_states(port):
         r'^gcscope_agent_target_state\{state="(\w+)",pid="(\d+)"', text, re.M)}, text
 
 
+AGENT_ARGS = []
+
+
 def start_agent(gcscope, pids):
     port = free_port()
-    args = [gcscope, "agent", "--listen", f"127.0.0.1:{port}"]
+    args = [gcscope, "agent", "--listen", f"127.0.0.1:{port}", *AGENT_ARGS]
     for p in pids:
         args += ["-p", str(p)]
     return subprocess.Popen(args, stderr=subprocess.DEVNULL), port
@@ -283,7 +286,7 @@ def agent_section(args, targets, churn, results):
         rss1 = rss_kb(agent.pid)
         lost = agent_metric(text, "gcscope_agent_events_lost_total")
         share = (cpu1 - cpu0) / args.agent_watch
-        print(f"\nagent, {n} {name} processes (a collection each ~10 ms): all attached in {attach_s:.1f} s; "
+        print(f"\nagent {' '.join(AGENT_ARGS)}, {n} {name} processes (a collection each ~10 ms): all attached in {attach_s:.1f} s; "
               f"RSS {rss0} KiB after the attaches, {rss1} KiB {args.agent_watch:g} s later; "
               f"own CPU {100 * share:.1f}% of one core; events lost {lost:g}")
         results.append({"agent_processes": n, "target": name, "attach_all_s": attach_s, "rss_kb": [rss0, rss1],
@@ -307,7 +310,9 @@ def main():
     ap.add_argument("--only", choices=["qt", "compare", "agent"], help="run one section only")
     ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches")
     ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
+    ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
     args = ap.parse_args()
+    AGENT_ARGS.extend(args.agent_args.split())
 
     targets = []
     if os.path.exists("/usr/bin/python3.11"):
