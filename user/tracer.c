@@ -440,6 +440,21 @@ static int load_and_attach(struct tracer *tr)
 		if (code)
 			return code;
 	}
+	/* The maps of a feature that is off, at one entry: hash maps are
+	 * preallocated, and --owners' and --types' would take 39 MiB of
+	 * kernel memory per traced process (bpftool's bytes_memlock on kernel
+	 * 6.18: owners alone 28 MiB), for an agent watching 100 processes
+	 * 3.9 GiB.  The programs that would use them check targ_owners and
+	 * targ_types first. */
+	if (!tr->opts.owners) {
+		bpf_map__set_max_entries(obj->maps.owners, 1);
+		bpf_map__set_max_entries(obj->maps.touched, 1);
+		bpf_map__set_max_entries(obj->maps.entered, 1);
+	}
+	if (!tr->opts.types && !tr->opts.owners) {
+		bpf_map__set_max_entries(obj->maps.type_named, 1);
+		bpf_map__set_max_entries(obj->maps.type_verdict, 1);
+	}
 	obj->rodata->targ_gen_in_parm2 = plan->gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan->ret_is_total;
 	bpf_map__set_max_entries(obj->maps.events, (uint32_t)tr->opts.ringbuf_kb * 1024);
