@@ -250,14 +250,26 @@ def test_exited_target_served_once(gcscope, tmp_path):
         after = agent.samples()
         assert a.pid not in agent.states(after)
         assert values(after, "python_gc_collections_total", a.pid) == {}
-        # the other target is still served
+        # the other target is still served, and its records still reach
+        # its counters through the ring buffers made again without a's
         assert agent.states(after).get(b.pid) == "attached"
+        b.go()
+        report_b = json.loads(b.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", b.pid) ==
+                        expected(report_b, 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, b.pid) == expected(report_b, i), name
+        rc, err = agent.stop()
+        # SIGTERM detached: b goes on, untouched
+        assert b.proc.poll() is None
     finally:
         a.kill()
         b.kill()
         rc, err = agent.stop()
     assert rc == EXIT_OK, err
     assert f"pid {a.pid} exited" in err
+    assert "signal: detaching from 1 target" in err
 
 
 @pytest.mark.parametrize("kind", ["chroot", "3.9"])
