@@ -289,6 +289,7 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		.top = 5,
 		.max_objects = 10000,
 		.no_summary = true,
+		.cache_plans = true,
 	};
 	if (exe) {
 		snprintf(j->exe, sizeof(j->exe), "%s", exe);

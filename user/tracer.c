@@ -484,6 +484,57 @@ static int load_and_attach(struct tracer *tr)
 	return 0;
 }
 
+/* The agent attaches to many processes of one build: what DWARF gave the
+ * first one (the layout, after _Py_DebugOffsets and generation0, and the
+ * probe plan: both functions of the file alone) serves the others, which
+ * are opened without their DWARF (seconds each for a -dbg build).  Keyed
+ * by build-id; only the agent's attach thread uses it (opts.cache_plans). */
+#define PLAN_CACHE_MAX 32
+
+static struct plan_cache {
+	char build_id[41];
+	enum probe_kind probe;
+	struct pylayout layout;
+	struct probe_plan plan;
+	char dwarf_where[PATH_MAX + 256];
+} *plan_cache[PLAN_CACHE_MAX];
+static int plan_cache_n;
+
+static const struct plan_cache *plan_cache_find(const struct pytarget *t, enum probe_kind probe)
+{
+	if (!t->elf.build_id[0])
+		return NULL;
+	for (int i = 0; i < plan_cache_n; i++)
+		if (!strcmp(plan_cache[i]->build_id, t->elf.build_id) && plan_cache[i]->probe == probe &&
+		    plan_cache[i]->layout.version == t->version)
+			return plan_cache[i];
+	return NULL;
+}
+
+static void plan_cache_add(const struct pytarget *t, enum probe_kind probe, const struct probe_plan *plan)
+{
+	struct plan_cache *c;
+
+	/* only what DWARF settled is worth keeping */
+	if (!t->elf.build_id[0] || !t->dwarf || plan_cache_find(t, probe))
+		return;
+	if (plan_cache_n == PLAN_CACHE_MAX) {
+		/* the oldest goes */
+		free(plan_cache[0]);
+		memmove(plan_cache, plan_cache + 1, sizeof(plan_cache[0]) * (PLAN_CACHE_MAX - 1));
+		plan_cache_n--;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	snprintf(c->build_id, sizeof(c->build_id), "%s", t->elf.build_id);
+	c->probe = probe;
+	c->layout = t->layout;
+	c->plan = *plan;
+	snprintf(c->dwarf_where, sizeof(c->dwarf_where), "%s", t->dwarf_where);
+	plan_cache[plan_cache_n++] = c;
+}
+
 int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct tracer_opts *o, struct sinks *sinks)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
@@ -505,22 +556,49 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 	tr->pidfd = -1;
 	tr->sinks = sinks;
 
-	code = pytarget_open(&tr->t, pid, o->no_debuginfo, err, sizeof(err));
-	if (code) {
-		p_err(code, "%s", err);
-		goto fail;
+	bool cached = false;
+
+	if (o->cache_plans && !o->no_debuginfo && !o->stack && !o->types && !o->owners) {
+		/* without DWARF first: a build seen before needs none */
+		const struct plan_cache *c;
+
+		code = pytarget_open(&tr->t, pid, true, err, sizeof(err));
+		if (code) {
+			p_err(code, "%s", err);
+			goto fail;
+		}
+		c = plan_cache_find(&tr->t, o->probe);
+		if (c) {
+			tr->t.layout = c->layout;
+			tr->t.layout_ok = true;
+			snprintf(tr->t.dwarf_where, sizeof(tr->t.dwarf_where), "%s (read once for this build)",
+				 c->dwarf_where);
+			tr->plan = c->plan;
+			cached = true;
+		} else {
+			pytarget_close(&tr->t);
+		}
+	}
+	if (!cached) {
+		code = pytarget_open(&tr->t, pid, o->no_debuginfo, err, sizeof(err));
+		if (code) {
+			p_err(code, "%s", err);
+			goto fail;
+		}
 	}
 	tr->have_target = true;
 	/* -p TID: pytarget_open() resolved the thread to its process (and
 	 * said so): the BPF filter (targ_tgid) and the pidfd use that */
 	tr->pid = pid = tr->t.pid;
-	code = probe_plan(&tr->t, o->probe, &tr->plan);
+	code = cached ? 0 : probe_plan(&tr->t, o->probe, &tr->plan);
 	if (!code && (o->types || o->owners))
 		probe_plan_objects(&tr->t, &tr->plan);
 	if (code) {
 		p_err(code, "cannot trace pid %d: %s", pid, tr->plan.missing);
 		goto fail;
 	}
+	if (o->cache_plans && !cached && !o->stack && !o->types && !o->owners)
+		plan_cache_add(&tr->t, o->probe, &tr->plan);
 	p_debug("probe: %s; counts: %s", tr->plan.why, tr->plan.stats_why);
 	/* The layout and the probe are resolved: the parsed DWARF (tens of MiB
 	 * for a -dbg build) is not needed while tracing. */
