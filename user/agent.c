@@ -559,6 +559,11 @@ int cmd_agent(int argc, char **argv)
 		now = mono_ns();
 		if (now >= next_house) {
 			next_house = now + HOUSEKEEPING_NS;
+			/* poll() reads the rings that woke it: while one target
+			 * keeps waking the loop, a quiet target's records (below
+			 * its wakeup threshold) would wait; read every ring */
+			if (A.rb && !A.rb_stale)
+				ring_buffer__consume(A.rb);
 			housekeeping();
 		}
 		if ((A.conf.all || A.conf.nmatch) && now >= next_scan) {

@@ -452,3 +452,39 @@ def test_reload(gcscope, tmp_path):
     assert rc == EXIT_OK, err
     assert f"gcscope: warning: reload refused, the configuration in use is kept: {conf}:2: invalid listen" in err
     assert f"pid {a.pid} is no longer selected: detaching" in err
+
+
+def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
+    """A target that collects a few times, beside one that collects all the
+    time in the same loop: the quiet one's counts arrive, exact, while the
+    busy one goes on (its records are below its ring's wakeup threshold:
+    the loop reads every ring, not only those that woke it)."""
+    interp = pick(not_tag="chroot")
+    busy = subprocess.Popen(interp.argv("-c", "import gc,os\nprint('ready',os.getpid(),flush=True)\n"
+                                        "while True:\n gc.collect(0)\n"),
+                            stdout=subprocess.PIPE, text=True)
+    assert busy.stdout.readline().startswith("ready")
+    quiet = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    agent = Agent(gcscope, "-p", busy.pid, "-p", quiet.pid)
+    try:
+        agent.wait_attached([busy.pid, quiet.pid])
+        quiet.go()
+        report = json.loads(quiet.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", quiet.pid) ==
+                        expected(report, 0), timeout=10), \
+            (values(agent.samples(), "python_gc_collections_total", quiet.pid), expected(report, 0))
+        assert busy.poll() is None
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, quiet.pid) == expected(report, i), name
+        # (the busy target's own count is not asserted: on this kernel
+        # (6.18) a process spinning in the collector is, one attach in five
+        # or so, attached without its probes ever firing, with `gcscope
+        # trace -p` too; its exact counts are asserted where its collections
+        # are known, above and in test_trace.py)
+    finally:
+        busy.kill()
+        busy.wait()
+        quiet.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
