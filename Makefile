@@ -27,14 +27,14 @@ WARN := -Wall -Wextra -Werror
 # snprintf() truncating a message is deliberate (bounded output); paths we
 # open are length-checked where built.
 override CFLAGS += $(WARN) -Wno-format-truncation -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -ldw -lz -lm
+LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd
 # BPF_USDT/BPF_KPROBE wrappers declare ctx whether it is used or not.
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
-BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk
+BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk libmicrohttpd-dev
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 python3-pyqt6 \
 	python3-pyside2.qtcore debootstrap binutils debuginfod \
-	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff
+	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff prometheus
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
@@ -42,7 +42,8 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/stats.c user/pylayout.c \
 	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
 	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
-	user/sink_timeline.c user/qtaffinity.c user/gcstats.c
+	user/sink_timeline.c user/qtaffinity.c user/gcstats.c user/metrics.c user/prom.c user/agentconf.c \
+	user/discover.c user/sink_metrics.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -207,6 +208,7 @@ install: all
 	install -m 0755 $(OUTPUT)/gcscope $(DESTDIR)$(PREFIX)/bin/gcscope
 	install -m 0644 user/pylayout.tsv $(DESTDIR)$(PREFIX)/share/gcscope/pylayout.tsv
 	install -m 0644 docs/gcscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gcscope.1
+	install -m 0644 docs/gcscope-agent.service docs/agent.conf $(DESTDIR)$(PREFIX)/share/gcscope/
 	if ls gdb/*.py >/dev/null 2>&1; then install -m 0644 gdb/*.py $(DESTDIR)$(PREFIX)/share/gcscope/gdb/; fi
 
 uninstall:

@@ -21,6 +21,7 @@ enum gcscope_exit {
 	EXIT_UNSUPPORTED = 7,		/* a CPython version gcscope does not know */
 	EXIT_NOT_CORE = 8,		/* gcscope core: CORE is not a core file gdb can open */
 	EXIT_CORE_INCOMPLETE = 9,	/* gcscope core: memory the report needs is not in CORE */
+	EXIT_LISTEN = 10,		/* gcscope agent: cannot listen on --listen ADDR:PORT */
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -191,8 +191,9 @@ static void on_collection(struct correlator *c, const struct gcscope_collection 
 		oc = objtrack_take(c->cfg.ot, e->tid, e->ts_start);
 		types = add_objects(c, oc, &gc);
 	}
-	stats_add(&c->stats, gc.gen, e->tid, gc.py_thread ? gc.py_thread : name, gc.pause_ns, counts ? e->collected : -1,
-		  counts ? e->uncollectable : -1);
+	if (!c->cfg.no_summary)
+		stats_add(&c->stats, gc.gen, e->tid, gc.py_thread ? gc.py_thread : name, gc.pause_ns,
+			  counts ? e->collected : -1, counts ? e->uncollectable : -1);
 	if (!c->stats.first_ns || e->ts_start < c->stats.first_ns)
 		c->stats.first_ns = e->ts_start;
 	if (e->ts_end > c->stats.last_ns)

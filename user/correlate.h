@@ -39,6 +39,9 @@ struct correlator_config {
 	/* tell BPF a type's --owners verdict (GCSCOPE_VERDICT_*) */
 	void (*set_verdict)(void *ctx, uint64_t type, uint32_t verdict);
 	void *ctx;
+	/* no summary (the agent keeps its own bounded counters): the exact
+	 * pauses of a long trace are not kept */
+	bool no_summary;
 };
 
 /* The correlator keeps cfg's ps and ot (does not free them) and writes to

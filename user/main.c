@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent.h"
 #include "common.h"
 #include "gdbcmd.h"
 #include "trace.h"
@@ -29,6 +30,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "a process's own GC counters, read without BPF (-p PID)" },
 	{ "gdb", cmd_gdb, "gdb attached to PID with the py-gc-* commands loaded" },
 	{ "core", cmd_core, "post-mortem GC report of a core file, via gdb" },
+	{ "agent", cmd_agent, "serve GC metrics of many processes over HTTP (Prometheus)" },
 };
 
 static void usage(FILE *f)
@@ -39,7 +41,8 @@ static void usage(FILE *f)
 	fprintf(f, "\n`gcscope COMMAND --help` (or -h) for its options; `man gcscope`.\n"
 		   "Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 no such process,\n"
 		   "4 not CPython, 5 no usable probe, 6 not enough privilege, 7 unsupported\n"
-		   "version, 8 not a core file, 9 core incomplete (docs/exit-codes.md).\n");
+		   "version, 8 not a core file, 9 core incomplete, 10 cannot listen\n"
+		   "(docs/exit-codes.md).\n");
 }
 
 static bool is_any(const char *arg, const char *a, const char *b, const char *c)
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--usage")) {
-		printf("usage: gcscope {trace|doctor|stats|gdb|core} [OPTIONS]\n");
+		printf("usage: gcscope {trace|doctor|stats|gdb|core|agent} [OPTIONS]\n");
 		return EXIT_OK;
 	}
 	if (is_any(argv[1], "--version", "-V", "version")) {

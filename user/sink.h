@@ -54,6 +54,10 @@ struct sink {
 struct sink *sink_text_new(const struct sink_config *cfg);
 struct sink *sink_json_new(const struct sink_config *cfg);
 struct sink *sink_timeline_new(const struct sink_config *cfg);
+/* The agent's: one target's counters in m (user/metrics.h); cfg unused. */
+struct metrics;
+struct met_target;
+struct sink *sink_metrics_new(struct metrics *m, struct met_target *t);
 
 /* A list of sinks, called in order. */
 #define SINKS_MAX 8

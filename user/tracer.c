@@ -440,6 +440,21 @@ static int load_and_attach(struct tracer *tr)
 		if (code)
 			return code;
 	}
+	/* The maps of a feature that is off, at one entry: hash maps are
+	 * preallocated, and --owners' and --types' would take 39 MiB of
+	 * kernel memory per traced process (bpftool's bytes_memlock on kernel
+	 * 6.18: owners alone 28 MiB), for an agent watching 100 processes
+	 * 3.9 GiB.  The programs that would use them check targ_owners and
+	 * targ_types first. */
+	if (!tr->opts.owners) {
+		bpf_map__set_max_entries(obj->maps.owners, 1);
+		bpf_map__set_max_entries(obj->maps.touched, 1);
+		bpf_map__set_max_entries(obj->maps.entered, 1);
+	}
+	if (!tr->opts.types && !tr->opts.owners) {
+		bpf_map__set_max_entries(obj->maps.type_named, 1);
+		bpf_map__set_max_entries(obj->maps.type_verdict, 1);
+	}
 	obj->rodata->targ_gen_in_parm2 = plan->gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan->ret_is_total;
 	bpf_map__set_max_entries(obj->maps.events, (uint32_t)tr->opts.ringbuf_kb * 1024);
@@ -469,6 +484,57 @@ static int load_and_attach(struct tracer *tr)
 	return 0;
 }
 
+/* The agent attaches to many processes of one build: what DWARF gave the
+ * first one (the layout, after _Py_DebugOffsets and generation0, and the
+ * probe plan: both functions of the file alone) serves the others, which
+ * are opened without their DWARF (seconds each for a -dbg build).  Keyed
+ * by build-id; only the agent's attach thread uses it (opts.cache_plans). */
+#define PLAN_CACHE_MAX 32
+
+static struct plan_cache {
+	char build_id[41];
+	enum probe_kind probe;
+	struct pylayout layout;
+	struct probe_plan plan;
+	char dwarf_where[PATH_MAX + 256];
+} *plan_cache[PLAN_CACHE_MAX];
+static int plan_cache_n;
+
+static const struct plan_cache *plan_cache_find(const struct pytarget *t, enum probe_kind probe)
+{
+	if (!t->elf.build_id[0])
+		return NULL;
+	for (int i = 0; i < plan_cache_n; i++)
+		if (!strcmp(plan_cache[i]->build_id, t->elf.build_id) && plan_cache[i]->probe == probe &&
+		    plan_cache[i]->layout.version == t->version)
+			return plan_cache[i];
+	return NULL;
+}
+
+static void plan_cache_add(const struct pytarget *t, enum probe_kind probe, const struct probe_plan *plan)
+{
+	struct plan_cache *c;
+
+	/* only what DWARF settled is worth keeping */
+	if (!t->elf.build_id[0] || !t->dwarf || plan_cache_find(t, probe))
+		return;
+	if (plan_cache_n == PLAN_CACHE_MAX) {
+		/* the oldest goes */
+		free(plan_cache[0]);
+		memmove(plan_cache, plan_cache + 1, sizeof(plan_cache[0]) * (PLAN_CACHE_MAX - 1));
+		plan_cache_n--;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	snprintf(c->build_id, sizeof(c->build_id), "%s", t->elf.build_id);
+	c->probe = probe;
+	c->layout = t->layout;
+	c->plan = *plan;
+	snprintf(c->dwarf_where, sizeof(c->dwarf_where), "%s", t->dwarf_where);
+	plan_cache[plan_cache_n++] = c;
+}
+
 int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct tracer_opts *o, struct sinks *sinks)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
@@ -490,27 +556,61 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 	tr->pidfd = -1;
 	tr->sinks = sinks;
 
-	code = pytarget_open(&tr->t, pid, o->no_debuginfo, err, sizeof(err));
-	if (code) {
-		p_err(code, "%s", err);
-		goto fail;
+	bool cached = false;
+
+	if (o->cache_plans && !o->no_debuginfo && !o->stack && !o->types && !o->owners) {
+		/* without DWARF first: a build seen before needs none */
+		const struct plan_cache *c;
+
+		code = pytarget_open(&tr->t, pid, true, err, sizeof(err));
+		if (code) {
+			p_err(code, "%s", err);
+			goto fail;
+		}
+		c = plan_cache_find(&tr->t, o->probe);
+		if (c) {
+			tr->t.layout = c->layout;
+			tr->t.layout_ok = true;
+			snprintf(tr->t.dwarf_where, sizeof(tr->t.dwarf_where), "%s (read once for this build)",
+				 c->dwarf_where);
+			tr->plan = c->plan;
+			cached = true;
+		} else {
+			pytarget_close(&tr->t);
+		}
+	}
+	if (!cached) {
+		code = pytarget_open(&tr->t, pid, o->no_debuginfo, err, sizeof(err));
+		if (code) {
+			p_err(code, "%s", err);
+			goto fail;
+		}
 	}
 	tr->have_target = true;
 	/* -p TID: pytarget_open() resolved the thread to its process (and
 	 * said so): the BPF filter (targ_tgid) and the pidfd use that */
 	tr->pid = pid = tr->t.pid;
-	code = probe_plan(&tr->t, o->probe, &tr->plan);
+	code = cached ? 0 : probe_plan(&tr->t, o->probe, &tr->plan);
 	if (!code && (o->types || o->owners))
 		probe_plan_objects(&tr->t, &tr->plan);
 	if (code) {
 		p_err(code, "cannot trace pid %d: %s", pid, tr->plan.missing);
 		goto fail;
 	}
+	if (o->cache_plans && !cached && !o->stack && !o->types && !o->owners)
+		plan_cache_add(&tr->t, o->probe, &tr->plan);
 	p_debug("probe: %s; counts: %s", tr->plan.why, tr->plan.stats_why);
 	/* The layout and the probe are resolved: the parsed DWARF (tens of MiB
 	 * for a -dbg build) is not needed while tracing. */
 	dwarfinfo_close(tr->t.dwarf);
 	tr->t.dwarf = NULL;
+	/* nor is a separate debug file's .symtab, which only the plan reads
+	 * (user/probe.c): mapped, it is 1.3 MiB of resident file pages per
+	 * target of Debian's python3.11-dbg, in an agent watching 100 */
+	if (tr->t.have_symelf) {
+		elf_close(&tr->t.symelf);
+		tr->t.have_symelf = false;
+	}
 
 	code = load_and_attach(tr);
 	if (code)
@@ -533,6 +633,7 @@ int tracer_open(struct tracer **out, pid_t pid, bool launched, const struct trac
 					  .pt = tr->pt,
 					  .set_verdict = set_verdict,
 					  .ctx = tr,
+					  .no_summary = o->no_summary,
 				  },
 				  sinks);
 	if (!tr->corr) {

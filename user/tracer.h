@@ -34,6 +34,11 @@ struct tracer_opts {
 	long top;
 	long max_objects;
 	double min_ms;
+	bool no_summary;		/* the agent: no end-of-trace summary is kept */
+	/* the agent: the layout and probe plan resolved with DWARF are kept
+	 * by build-id, and a process of a build seen before is opened without
+	 * reading its DWARF again (not with stack, types, owners) */
+	bool cache_plans;
 };
 
 /* Open process pid and attach to it; launched: gcscope started it and it

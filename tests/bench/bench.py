@@ -304,6 +304,124 @@ def gcmonitor_section(args, results):
               f"{cpu / cbase:9.3f}")
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        return r.read().decode()
+
+
+def agent_states(port):
+    import re
+    try:
+        text = scrape(port)
+    except OSError:
+        return {}, ""
+    return {int(m.group(2)): m.group(1) for m in re.finditer(
+        r'^gcscope_agent_target_state\{state="(\w+)",pid="(\d+)"', text, re.M)}, text
+
+
+AGENT_ARGS = []
+
+
+def start_agent(gcscope, pids):
+    port = free_port()
+    args = [gcscope, "agent", "--listen", f"127.0.0.1:{port}", *AGENT_ARGS]
+    for p in pids:
+        args += ["-p", str(p)]
+    return subprocess.Popen(args, stderr=subprocess.DEVNULL), port
+
+
+def wait_agent(agent, port, pids, timeout=600):
+    end = time.time() + timeout
+    while time.time() < end:
+        if agent.poll() is not None:
+            raise RuntimeError(f"agent exited {agent.returncode}")
+        states, _ = agent_states(port)
+        if states and all(states.get(p) == "attached" for p in pids):
+            return True
+        time.sleep(0.1)
+    raise RuntimeError("agent did not attach")
+
+
+def agent_metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def agent_section(args, targets, churn, results):
+    """The agent with its defaults (issue 10, item 9): what it costs the churn
+    workload, as a ratio of the untraced time in the same rounds; and one
+    agent watching AGENT_N Python processes: time to attach all, its RSS
+    and its own CPU."""
+    print(f"\n{'target':<22} {'churn, agent':<16} {'ratio':>7}")
+    for name, python, _ in targets:
+        base, agent_t = [], []
+        for _ in range(args.repeat):
+            base.append(run_one("baseline", python, churn, args.gcscope, None))
+            p = start(python, churn)
+            agent, port = start_agent(args.gcscope, [p.pid])
+            try:
+                wait_agent(agent, port, [p.pid])
+                agent_t.append(finish(p))
+            finally:
+                agent.send_signal(15)
+                agent.wait(timeout=60)
+                if p.poll() is None:
+                    p.kill()
+        r = statistics.median(agent_t) / statistics.median(base)
+        results.append({"target": name, "workload": f"churn {churn[1]}", "options": "agent", "ratio": r})
+        print(f"{name:<22} {'(defaults)':<16} {r:7.2f}")
+
+    if not targets:
+        return
+    n = args.agent_n
+    name, python, _ = targets[0]
+    # each target: a collection every 10 ms or so, as a service would
+    code = ("import gc,os,sys,time\nprint('ready',os.getpid(),flush=True)\n"
+            "class N: pass\n"
+            "while True:\n a=N(); b=N(); a.b=b; b.a=a; del a,b\n gc.collect(0); time.sleep(0.01)\n")
+    procs = [subprocess.Popen([python, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    agent = None
+    try:
+        for p in procs:
+            assert p.stdout.readline().startswith("ready")
+        pids = [p.pid for p in procs]
+        t0 = time.time()
+        agent, port = start_agent(args.gcscope, pids)
+        wait_agent(agent, port, pids, timeout=1800)
+        attach_s = time.time() - t0
+        rss0 = rss_kb(agent.pid)
+        _, text = agent_states(port)
+        cpu0 = agent_metric(text, "gcscope_agent_cpu_seconds_total")
+        time.sleep(args.agent_watch)
+        _, text = agent_states(port)
+        cpu1 = agent_metric(text, "gcscope_agent_cpu_seconds_total")
+        rss1 = rss_kb(agent.pid)
+        lost = agent_metric(text, "gcscope_agent_events_lost_total")
+        share = (cpu1 - cpu0) / args.agent_watch
+        print(f"\nagent {' '.join(AGENT_ARGS)}, {n} {name} processes (a collection each ~10 ms): all attached in {attach_s:.1f} s; "
+              f"RSS {rss0} KiB after the attaches, {rss1} KiB {args.agent_watch:g} s later; "
+              f"own CPU {100 * share:.1f}% of one core; events lost {lost:g}")
+        results.append({"agent_processes": n, "target": name, "attach_all_s": attach_s, "rss_kb": [rss0, rss1],
+                        "watch_s": args.agent_watch, "cpu_share": share, "lost": lost})
+    finally:
+        if agent:
+            agent.send_signal(15)
+            agent.wait(timeout=120)
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcscope", required=True)
@@ -311,9 +429,13 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
-    ap.add_argument("--only", choices=["qt", "compare", "gcmonitor"], help="run one section only")
+    ap.add_argument("--only", choices=["qt", "compare", "gcmonitor", "agent"], help="run one section only")
     ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
+    ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches")
+    ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
+    ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
     args = ap.parse_args()
+    AGENT_ARGS.extend(args.agent_args.split())
 
     targets = []
     if os.path.exists("/usr/bin/python3.11"):
@@ -338,6 +460,10 @@ def main():
         return
     if args.only == "qt":
         qt_section(args, results)
+        return
+    if args.only == "agent":
+        agent_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
+        print("\n" + json.dumps({"bench": results}))
         return
     if args.only == "compare":
         compare_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
@@ -380,6 +506,7 @@ def main():
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
     compare_section(args, targets, churn, results)
+    agent_section(args, targets, churn, results)
     qt_section(args, results)
     gcmonitor_section(args, results)
     if args.soak_minutes > 0 and targets:

@@ -26,6 +26,7 @@ TESTED_BY = {
     7: ("integration/test_errors.py", "test_old_cpython_attach"),
     8: ("gdb/test_gdb_errors.py", "test_gcscope_core_not_a_core"),
     9: ("gdb/test_gdb_errors.py", "test_gcscope_core_codes_on_a_real_core"),
+    10: ("integration/test_agent.py", "test_listen_in_use"),
 }
 
 

@@ -1,0 +1,490 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Copyright (c) 2026 The gcscope authors
+"""gcscope agent (issue 10) against real interpreters and a real Prometheus.
+
+Debian's prometheus, started by the test on loopback with a scrape interval
+of 1 s, scrapes the agent; the values read back through its HTTP API
+(/api/v1/query) must equal each target's own account (gc.callbacks: per
+generation the collections, collected and uncollectable), for targets of
+different interpreters of tests/matrix.py in one agent, one of them in a
+chroot.  Then: --all finds a target started after the agent, --match one
+that renamed itself, an exited target's final values are served once and
+dropped, and bad input (a bad config line, an address in use, a port
+without permission, pids that cannot be traced, a bad reload) is one line,
+a documented exit code, and nothing lost for the other targets.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+import matrix
+from harness import Target, wait_for
+
+EXIT_OK, EXIT_USAGE, EXIT_LISTEN = 0, 2, 10
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_exposition(text):
+    """[(name, {label: value}, value)] of a Prometheus text exposition."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$", line)
+        assert m, f"bad exposition line {line!r}"
+        labels = {k: re.sub(r"\\(.)", lambda x: {"n": "\n"}.get(x.group(1), x.group(1)), v)
+                  for k, v in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")}
+        out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+class Agent:
+    def __init__(self, gcscope, *args, port=None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+        self.proc = subprocess.Popen([gcscope, "agent", "--listen", f"127.0.0.1:{self.port}", *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr = ""
+
+    def scrape(self, accept=None):
+        req = urllib.request.Request(self.url, headers={"Accept": accept} if accept else {})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.headers.get("Content-Type"), r.read().decode()
+
+    def samples(self):
+        return parse_exposition(self.scrape()[1])
+
+    def up(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"agent exited {self.proc.returncode}: {self.proc.stderr.read()}")
+        try:
+            self.scrape()
+            return True
+        except OSError:
+            return False
+
+    def states(self, samples=None):
+        return {int(l["pid"]): l["state"] for n, l, v in (samples or self.samples())
+                if n == "gcscope_agent_target_state"}
+
+    def wait_attached(self, pids, timeout=180):
+        assert wait_for(self.up, timeout=60), "the agent did not serve /metrics"
+        ok = wait_for(lambda: all(self.states().get(p) == "attached" for p in pids), timeout=timeout, step=0.2)
+        assert ok, f"not attached: {set(pids) - set(self.states())}: {self.stop()[1]}"
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr += self.proc.stderr.read()
+        return self.proc.returncode, self.stderr
+
+
+def values(samples, name, pid):
+    """{generation: value} of metric name for pid."""
+    return {int(l["generation"]): v for n, l, v in samples if n == name and l.get("pid") == str(pid)}
+
+
+def expected(report, i):
+    return {int(g): a[i] for g, a in report["account"].items()}
+
+
+def pick(tag=None, not_tag=None, names=()):
+    for i in matrix.interpreters():
+        if i.missing or (tag and tag not in i.tags) or (not_tag and not_tag in i.tags):
+            continue
+        if names and i.name not in names:
+            continue
+        return i
+    return None
+
+
+class Prometheus:
+    def __init__(self, tmp_path, agent_port):
+        self.port = free_port()
+        cfg = tmp_path / "prometheus.yml"
+        cfg.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                       "scrape_configs:\n  - job_name: gcscope\n    scrape_interval: 1s\n"
+                       "    scrape_timeout: 1s\n"
+                       f"    static_configs:\n      - targets: ['127.0.0.1:{agent_port}']\n")
+        self.log = open(tmp_path / "prometheus.log", "w+")
+        self.proc = subprocess.Popen([PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                      f"--web.listen-address=127.0.0.1:{self.port}"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        ok = wait_for(self.ready, timeout=60, step=0.2)
+        assert ok, f"prometheus did not start: {self.logtext()}"
+
+    def logtext(self):
+        self.log.seek(0)
+        return self.log.read()[-3000:]
+
+    def ready(self):
+        assert self.proc.poll() is None, self.logtext()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def query(self, q):
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        with urllib.request.urlopen(url, timeout=30) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def by_gen(self, metric, pid, more=""):
+        return {int(r["metric"]["generation"]): float(r["value"][1])
+                for r in self.query(f'last_over_time({metric}{{pid="{pid}"{more}}}[5m])')}
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+METRICS = (("python_gc_collections_total", 0), ("python_gc_objects_collected_total", 1),
+           ("python_gc_objects_uncollectable_total", 2))
+
+
+def test_prometheus_reads_what_targets_saw(gcscope, tmp_path):
+    """Three interpreters in one agent (USDT, uprobe, a chroot's), scraped by
+    a real Prometheus: its values equal each target's gc.callbacks account."""
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.fail(f"{PROMETHEUS} is not installed: run make test-deps (TEST_PKGS has prometheus)")
+    interps = [pick(names=("debian-3.11",)), pick(tag="pyenv"), pick(tag="chroot")]
+    if interps[2] is None:
+        pytest.skip("no chroot interpreter: " + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    interps = [i for i in interps if i]
+    assert len({i.name for i in interps}) >= 2
+    targets = [Target(i, tmp_path, "agent_target.py", 3, 1) for i in interps]
+    agent = prom = None
+    try:
+        agent = Agent(gcscope, *[a for t in targets for a in ("-p", t.pid)])
+        agent.wait_attached([t.pid for t in targets])
+        prom = Prometheus(tmp_path, agent.port)
+        for t in targets:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in targets]
+
+        def agrees():
+            return all(prom.by_gen(name, t.pid) == expected(r, i)
+                       for t, r in zip(targets, reports) for name, i in METRICS)
+        wait_for(agrees, timeout=30, step=0.5)
+        for t, r, interp in zip(targets, reports, interps):
+            for name, i in METRICS:
+                assert prom.by_gen(name, t.pid) == expected(r, i), (interp.name, name)
+            # the histogram counts every collection of its generation
+            hist = prom.by_gen("python_gc_duration_seconds_bucket", t.pid, ',le="+Inf"')
+            assert hist == expected(r, 0), interp.name
+            # identifying labels, as the target sees itself
+            labels = prom.query(f'python_gc_collections_total{{pid="{t.pid}",generation="0"}}')[0]["metric"]
+            assert labels["python_version"] == ".".join(map(str, interp.version)), labels
+            assert labels["executable"] == interp.path, labels
+            assert labels["tier"] == "bpf"
+            # per-thread pause totals: the threads of the account collected
+            threads = prom.query(f'python_gc_thread_collections_total{{pid="{t.pid}"}}')
+            assert set(r["tids"]) <= {int(x["metric"]["tid"]) for x in threads if x["metric"]["tid"] != "other"}
+        assert prom.query('up{job="gcscope"}')[0]["value"][1] == "1"
+        assert float(prom.query("gcscope_agent_events_lost_total")[0]["value"][1]) == 0
+        attached = prom.query('gcscope_agent_targets{state="attached"}')
+        assert float(attached[0]["value"][1]) == len(targets)
+    finally:
+        for t in targets:
+            t.kill()
+        if prom:
+            prom.stop()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+@pytest.mark.parametrize("kind", ["debian", "pyenv"])
+def test_exited_target_served_once(gcscope, tmp_path, kind):
+    """The final values of an exited target in one more scrape, then its
+    series are gone; the agent goes on with the others.  Both targets are
+    of one build: the second is opened with the layout and probe plan the
+    first one's DWARF gave (USDT for Debian's, a uprobe for pyenv's), and
+    its counts must still equal its own account."""
+    interp = pick(tag=kind)
+    if interp is None:
+        pytest.skip(f"no {kind} interpreter in the matrix")
+    a, b = Target(interp, tmp_path, "agent_target.py", 2, 1), Target(interp, tmp_path, "agent_target.py", 1, 0)
+    agent = Agent(gcscope, "-p", a.pid, "-p", b.pid)
+    try:
+        agent.wait_attached([a.pid, b.pid])
+        a.go()
+        report = json.loads(a.proc.stdout.readline())
+        a.proc.stdin.write("exit\n")
+        a.proc.stdin.flush()
+        a.proc.wait(timeout=30)
+        final = None
+        end = time.time() + 30
+        while time.time() < end:
+            s = agent.samples()
+            if agent.states(s).get(a.pid) == "exited":
+                final = s
+                break
+            assert agent.states(s).get(a.pid) == "attached"
+            time.sleep(0.05)
+        assert final, "the exited target was never served as exited"
+        for name, i in METRICS:
+            assert values(final, name, a.pid) == expected(report, i), name
+        after = agent.samples()
+        assert a.pid not in agent.states(after)
+        assert values(after, "python_gc_collections_total", a.pid) == {}
+        # the other target is still served, and its records still reach
+        # its counters through the ring buffers made again without a's
+        assert agent.states(after).get(b.pid) == "attached"
+        b.go()
+        report_b = json.loads(b.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", b.pid) ==
+                        expected(report_b, 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, b.pid) == expected(report_b, i), name
+        rc, err = agent.stop()
+        # SIGTERM detached: b goes on, untouched
+        assert b.proc.poll() is None
+    finally:
+        a.kill()
+        b.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert f"pid {a.pid} exited" in err
+    assert "signal: detaching from 1 target" in err
+
+
+@pytest.mark.parametrize("kind", ["chroot", "3.9"])
+def test_all_finds_a_new_target(gcscope, tmp_path, kind):
+    """--all attaches to a CPython process started after the agent (in a
+    chroot: through /proc/PID/root; a 3.9, which states its version only
+    once it has started), and counts what it collects."""
+    interp = pick(tag="chroot") if kind == "chroot" else pick(names=[i.name for i in matrix.interpreters()
+                                                                     if i.version[:2] == (3, 9)])
+    if interp is None:
+        pytest.skip(f"no {kind} interpreter in the matrix")
+    # --no-debuginfo: every CPython process of the host is attached too,
+    # and without their DWARF (seconds each under ASan) the new one waits
+    # less behind them; the layout comes from the table, as
+    # test_trace.py::test_counts_without_debuginfo checks
+    agent = Agent(gcscope, "--all", "--scan-interval", "0.2", "--no-debuginfo")
+    t = None
+    try:
+        assert wait_for(agent.up, timeout=60)
+        started = time.time()
+        t = Target(interp, tmp_path, "agent_target.py", 2, 1)
+        agent.wait_attached([t.pid])
+        print(f"--all: {interp.name} pid {t.pid} attached {time.time() - started:.2f} s after its start")
+        t.go()
+        report = json.loads(t.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                        expected(report, 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, t.pid) == expected(report, i), name
+    finally:
+        if t:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+def test_match_finds_a_renamed_target(gcscope, tmp_path):
+    """--match on comm: a process that renamed itself (prctl) after its
+    start is taken; another CPython process is not."""
+    interp = pick(not_tag="chroot")
+    comm = "gcst-" + os.urandom(3).hex()
+    agent = Agent(gcscope, "--match", comm + "*", "--scan-interval", "0.2")
+    t = other = None
+    try:
+        assert wait_for(agent.up, timeout=60)
+        other = Target(interp, tmp_path, "agent_target.py", 1, 0)
+        t = Target(interp, tmp_path, "agent_target.py", 1, 0, comm)
+        agent.wait_attached([t.pid])
+        time.sleep(1)       # five scans more
+        assert other.pid not in agent.states()
+    finally:
+        for x in (t, other):
+            if x:
+                x.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+def test_untraceable_pids_are_counted(gcscope, tmp_path):
+    """A pid that does not exist and one that is not CPython: a line and a
+    counted reason each, and the CPython target beside them is served."""
+    interp = pick(not_tag="chroot")
+    sleeper = subprocess.Popen(["sleep", "600"])
+    t = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    with open("/proc/sys/kernel/pid_max") as f:
+        nopid = int(f.read()) - 1
+    agent = Agent(gcscope, "-p", nopid, "-p", sleeper.pid, "-p", t.pid)
+    try:
+        agent.wait_attached([t.pid])
+        s = agent.samples()
+        failures = {l["reason"]: v for n, l, v in s if n == "gcscope_agent_attach_failures_total"}
+        assert failures["exited"] == 1 and failures["not_python"] == 1, failures
+        assert sum(failures.values()) == 2, failures
+        assert set(agent.states(s)) == {t.pid}
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert f"no process with pid {nopid}" in err
+    assert f"process {sleeper.pid} (sleep) is not running CPython" in err
+
+
+def test_openmetrics_on_request(gcscope, tmp_path):
+    interp = pick(not_tag="chroot")
+    t = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    agent = Agent(gcscope, "-p", t.pid)
+    try:
+        agent.wait_attached([t.pid])
+        ctype, text = agent.scrape("application/openmetrics-text; version=1.0.0,text/plain;q=0.5")
+        assert ctype.startswith("application/openmetrics-text"), ctype
+        assert text.endswith("# EOF\n")
+        assert "# TYPE python_gc_collections counter\n" in text
+        assert re.search(r'^python_gc_collections_total\{generation="0",pid="%d",' % t.pid, text, re.M)
+        ctype, text = agent.scrape()
+        assert ctype.startswith("text/plain; version=0.0.4"), ctype
+        assert "# TYPE python_gc_collections_total counter\n" in text and "# EOF" not in text
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+def test_bad_config_line(gcscope, tmp_path):
+    conf = tmp_path / "agent.conf"
+    conf.write_text("# the agent\nall = true\nfrobnicate = 3\n")
+    r = subprocess.run([gcscope, "agent", "--config", conf], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr == f"gcscope: {conf}:3: unknown option 'frobnicate' (see gcscope agent --help)\n"
+    conf.write_text("listen = 127.0.0.1:99999\n")
+    r = subprocess.run([gcscope, "agent", "--config", conf, "--all"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr.startswith(f"gcscope: {conf}:1: invalid listen address '127.0.0.1:99999'")
+    assert len(r.stderr.splitlines()) == 1
+    r = subprocess.run([gcscope, "agent"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr == "gcscope: no target: give -p PID, --match GLOB or --all\n"
+
+
+def test_listen_in_use(gcscope):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([gcscope, "agent", "--all", "--listen", f"127.0.0.1:{port}"], capture_output=True,
+                           text=True, timeout=60)
+    assert r.returncode == EXIT_LISTEN
+    assert r.stderr.startswith(f"gcscope: cannot listen on 127.0.0.1:{port}: the address is in use")
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_port_without_permission(gcscope):
+    """Not root, with the capabilities tracing needs but not
+    CAP_NET_BIND_SERVICE: a port below 1024 is refused, said as such."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("no setpriv (util-linux) to drop root")
+    caps = "+bpf,+perfmon,+sys_ptrace,+dac_read_search"
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={caps}",
+                        f"--ambient-caps={caps}", gcscope, "agent", "--all", "--listen", "127.0.0.1:81"],
+                       capture_output=True, text=True, timeout=60)
+    if "setpriv:" in r.stderr:
+        pytest.skip(f"setpriv cannot give the capabilities here: {r.stderr.strip()}")
+    assert r.returncode == EXIT_LISTEN, r.stderr
+    assert r.stderr.startswith("gcscope: cannot listen on 127.0.0.1:81: permission denied")
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_reload(gcscope, tmp_path):
+    """SIGHUP: a bad file is refused and the running configuration kept;
+    a good one detaches what it no longer selects and attaches what it adds."""
+    interp = pick(not_tag="chroot")
+    a, b = Target(interp, tmp_path, "agent_target.py", 1, 0), Target(interp, tmp_path, "agent_target.py", 1, 0)
+    conf = tmp_path / "agent.conf"
+    conf.write_text(f"pid = {a.pid}\n")
+    agent = Agent(gcscope, "--config", conf)
+    try:
+        agent.wait_attached([a.pid])
+        conf.write_text(f"pid = {b.pid}\nlisten 127.0.0.1\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: [v for n, l, v in agent.samples() if n == "gcscope_agent_reload_failures_total"]
+                        == [1.0], timeout=30)
+        assert set(agent.states()) == {a.pid}
+        conf.write_text(f"pid = {b.pid}\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        agent.wait_attached([b.pid])
+        assert wait_for(lambda: set(agent.states()) == {b.pid}, timeout=30)
+    finally:
+        a.kill()
+        b.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert f"gcscope: warning: reload refused, the configuration in use is kept: {conf}:2: invalid listen" in err
+    assert f"pid {a.pid} is no longer selected: detaching" in err
+
+
+def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
+    """A target that collects a few times, beside one that collects all the
+    time in the same loop: the quiet one's counts arrive, exact, while the
+    busy one goes on (its records are below its ring's wakeup threshold:
+    the loop reads every ring, not only those that woke it)."""
+    interp = pick(not_tag="chroot")
+    busy = subprocess.Popen(interp.argv("-c", "import gc,os\nprint('ready',os.getpid(),flush=True)\n"
+                                        "while True:\n gc.collect(0)\n"),
+                            stdout=subprocess.PIPE, text=True)
+    assert busy.stdout.readline().startswith("ready")
+    quiet = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    agent = Agent(gcscope, "-p", busy.pid, "-p", quiet.pid)
+    try:
+        agent.wait_attached([busy.pid, quiet.pid])
+        quiet.go()
+        report = json.loads(quiet.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", quiet.pid) ==
+                        expected(report, 0), timeout=10), \
+            (values(agent.samples(), "python_gc_collections_total", quiet.pid), expected(report, 0))
+        assert busy.poll() is None
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, quiet.pid) == expected(report, i), name
+        # (the busy target's own count is not asserted: on this kernel
+        # (6.18) a process spinning in the collector is, one attach in five
+        # or so, attached without its probes ever firing, with `gcscope
+        # trace -p` too; its exact counts are asserted where its collections
+        # are known, above and in test_trace.py)
+    finally:
+        busy.kill()
+        busy.wait()
+        quiet.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err

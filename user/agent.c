@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/*
+ * gcscope agent: an always-on daemon (docs/agent.md).  One tracer
+ * (user/tracer.h) per target, all in one event loop: their ring buffers
+ * joined in one libbpf ring_buffer (ring_buffer__add), each record reaching
+ * its own tracer's correlator and, through the metrics sink
+ * (user/sink_metrics.c), its target's counters (user/metrics.h), which the
+ * HTTP thread serves (user/httpd.c, user/prom.c).  Targets come from -p,
+ * and from scans of /proc (user/discover.h) for --match and --all.
+ *
+ * libbpf has no ring_buffer__remove(): when a target goes, its tracer is
+ * closed and the shared ring_buffer is made again from the tracers left,
+ * before the next poll (a ring of a freed tracer is never read).
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "agentconf.h"
+#include "attacher.h"
+#include "common.h"
+#include "discover.h"
+#include "httpd.h"
+#include "metrics.h"
+#include "privs.h"
+#include "procmaps.h"
+#include "sink.h"
+#include "target.h"
+#include "tracer.h"
+
+/* Between housekeeping passes (lost events, exited targets): a busy ring
+ * wakes the loop far more often. */
+#define HOUSEKEEPING_NS (100ULL * 1000000ULL)
+
+static volatile sig_atomic_t exiting, reload_wanted;
+
+struct agent_target {
+	pid_t pid;
+	/* its attach: the tracer, its sinks (the correlator points to them),
+	 * its series (owned by the metrics once published), exe and comm
+	 * (for --match at a reload) */
+	struct attach_job *job;
+	uint64_t start_ns;
+	struct agent_target *next;
+};
+
+/* A flag of the command line, replayed over the --config file at each load. */
+struct cli_opt {
+	const char *key;
+	const char *value;
+};
+
+#define MAX_CLI 4096
+
+static struct agent {
+	struct agentconf conf;
+	const char *config;		/* --config FILE */
+	struct cli_opt cli[MAX_CLI];
+	int ncli;
+	struct metrics *m;
+	struct httpd *http;
+	struct ring_buffer *rb;
+	bool rb_stale;
+	struct discover *disc;
+	struct attacher *att;
+	unsigned scans;			/* of /proc, since the start or the last reload */
+	struct agent_target *targets;
+	int ntargets;
+} A;
+
+const char argp_agent_doc[] =
+	"Watch many CPython processes and serve their GC metrics over HTTP.\n"
+	"\n"
+	"USAGE: gcscope agent [OPTIONS] (-p PID... | --match GLOB... | --all)\n"
+	"       gcscope agent --config FILE\n"
+	"\n"
+	"Serves Prometheus text (OpenMetrics when asked) at http://ADDR:PORT/metrics:\n"
+	"python_gc_collections_total, python_gc_objects_collected_total,\n"
+	"python_gc_objects_uncollectable_total by generation (the names of\n"
+	"prometheus_client's GC collector), the python_gc_duration_seconds\n"
+	"histogram, per-thread pause totals and the agent's own metrics.  SIGHUP\n"
+	"reloads --config FILE, SIGTERM detaches from every target and exits.\n"
+	"\v"
+	"EXAMPLES:\n"
+	"  gcscope agent --all                 # every CPython process of the host\n"
+	"  gcscope agent -p 4242 -p 4243       # these two\n"
+	"  gcscope agent --match 'gunicorn*'   # by executable or comm\n"
+	"  gcscope agent --all --listen 0.0.0.0:9464  # reachable from elsewhere\n"
+	"  gcscope agent --config /etc/gcscope/agent.conf\n"
+	"\n"
+	"Every option is also a line of the --config file, under its long name\n"
+	"(\"all = true\", \"pid = 4242\", \"listen = 127.0.0.1:9464\"); flags come\n"
+	"after the file's lines (docs/agent.md).\n"
+	"\n"
+	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage or a bad --config,\n"
+	"6 not enough privilege, 10 cannot listen (docs/exit-codes.md).\n";
+
+enum {
+	OPT_MATCH = 1000,
+	OPT_ALL,
+	OPT_LISTEN,
+	OPT_CONFIG,
+	OPT_SCAN_INTERVAL,
+	OPT_RINGBUF_KB,
+	OPT_PROBE,
+	OPT_NO_DEBUGINFO,
+};
+
+static const struct argp_option agent_opts[] = {
+	{ "pid", 'p', "PID", 0, "Trace this process (repeatable)", 0 },
+	{ "match", OPT_MATCH, "GLOB", 0, "Trace CPython processes whose executable (path or name) or comm "
+	  "matches GLOB (repeatable)", 0 },
+	{ "all", OPT_ALL, NULL, 0, "Trace every CPython process, and each new one within 2 s", 0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " AGENT_DEFAULT_LISTEN ")", 0 },
+	{ "config", OPT_CONFIG, "FILE", 0, "Read options from FILE (again at SIGHUP)", 0 },
+	{ "scan-interval", OPT_SCAN_INTERVAL, "S", 0, "Seconds between scans of /proc (default 0.5, at most 1)", 0 },
+	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
+	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
+	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
+	{},
+};
+
+static const char *opt_key(int key)
+{
+	switch (key) {
+	case 'p': return "pid";
+	case OPT_MATCH: return "match";
+	case OPT_ALL: return "all";
+	case OPT_LISTEN: return "listen";
+	case OPT_SCAN_INTERVAL: return "scan-interval";
+	case OPT_RINGBUF_KB: return "ringbuf-kb";
+	case OPT_PROBE: return "probe";
+	case OPT_NO_DEBUGINFO: return "no-debuginfo";
+	case 'v': return "verbose";
+	default: return NULL;
+	}
+}
+
+static error_t parse_agent_arg(int key, char *arg, struct argp_state *state)
+{
+	static struct agentconf scratch;
+	static bool scratch_init;
+	const char *k = opt_key(key);
+	char why[512];
+
+	if (!scratch_init) {
+		agentconf_init(&scratch);
+		scratch_init = true;
+	}
+	if (k) {
+		/* checked now, applied after the --config file's lines */
+		if (agentconf_set(&scratch, k, arg, why, sizeof(why)))
+			argp_error(state, "%s", why);
+		if (A.ncli == MAX_CLI)
+			argp_error(state, "too many options");
+		A.cli[A.ncli++] = (struct cli_opt){ k, arg };
+		if (key == 'v')
+			g_verbose++;
+		return 0;
+	}
+	switch (key) {
+	case OPT_CONFIG:
+		A.config = arg;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		agentconf_free(&scratch);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static struct argp agent_argp = {
+	.options = agent_opts,
+	.parser = parse_agent_arg,
+	.doc = argp_agent_doc,
+};
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_wanted = 1;
+	else
+		exiting = 1;
+}
+
+/* libbpf's own lines only with -v: a target that exits in the middle of
+ * its attach would give three lines (two of libbpf's) instead of one. */
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && g_verbose < 2)
+		return 0;
+	if (!g_verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The configuration: the file's lines, then the flags. */
+static int build_conf(struct agentconf *c, char *why, size_t size)
+{
+	int code;
+
+	agentconf_init(c);
+	if (A.config && (code = agentconf_load(c, A.config, why, size)))
+		return code;
+	for (int i = 0; i < A.ncli; i++)
+		if (agentconf_set(c, A.cli[i].key, A.cli[i].value, why, size))
+			return EXIT_USAGE;
+	if (!c->npids && !c->nmatch && !c->all) {
+		snprintf(why, size, "no target: give -p PID, --match GLOB or --all%s", A.config ? " (or pid, match "
+			 "or all in the --config file)" : "");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static struct agent_target *find_target(pid_t pid)
+{
+	for (struct agent_target *t = A.targets; t; t = t->next)
+		if (t->pid == pid)
+			return t;
+	return NULL;
+}
+
+static bool pid_listed(const struct agentconf *c, pid_t pid)
+{
+	for (int i = 0; i < c->npids; i++)
+		if (c->pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Does configuration c select this attach's process?  (--all took it for
+ * its executable's name or for a libpython it maps: an embedder.) */
+static bool selected(const struct agentconf *c, const struct attach_job *j)
+{
+	return pid_listed(c, j->pid) || (c->all && (j->wait_ready || discover_python_name(j->exe))) ||
+	       discover_match(j->exe, j->comm, c->match, c->nmatch);
+}
+
+/* Queue an attach to pid (the attach thread opens it: user/attacher.h).
+ * wait_ready: a discovered process, maybe not started yet. */
+static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready)
+{
+	struct attach_job *j;
+	char path[64];
+
+	if (find_target(pid) || attacher_busy(A.att, pid))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		met_failure(A.m, MET_R_OTHER);
+		p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		return;
+	}
+	j->pid = pid;
+	j->wait_ready = wait_ready;
+	j->opts = (struct tracer_opts){
+		.probe = A.conf.probe,
+		.no_debuginfo = A.conf.no_debuginfo,
+		.ringbuf_kb = A.conf.ringbuf_kb,
+		.top = 5,
+		.max_objects = 10000,
+		.no_summary = true,
+		.cache_plans = true,
+	};
+	if (exe) {
+		snprintf(j->exe, sizeof(j->exe), "%s", exe);
+	} else {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		n = readlink(path, j->exe, sizeof(j->exe) - 1);
+		j->exe[n > 0 ? n : 0] = '\0';
+	}
+	if (comm) {
+		snprintf(j->comm, sizeof(j->comm), "%s", comm);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_text_file(path, j->comm, sizeof(j->comm)) < 0)
+			j->comm[0] = '\0';
+	}
+	/* a process started since the first scan goes ahead of that scan's
+	 * backlog: it is the one --all promises to attach within 2 s */
+	attacher_submit(A.att, j, wait_ready && A.scans > 1);
+}
+
+static void free_job(struct attach_job *j)
+{
+	tracer_close(j->tr, false);
+	sinks_free(&j->sinks);
+	free(j->mt);
+	free(j);
+}
+
+static void rebuild_ring(void);
+
+/* An attach the thread finished: into the event loop, or counted. */
+static void finish_job(struct attach_job *j)
+{
+	struct agent_target *at;
+	pid_t pid;
+
+	if (j->code) {
+		met_failure(A.m, met_reason_of(j->code));
+		free_job(j);
+		return;
+	}
+	/* -p TID: the tracer works on its process */
+	pid = tracer_pid(j->tr);
+	if (find_target(pid) || !selected(&A.conf, j) || exiting) {
+		free_job(j);
+		return;
+	}
+	at = calloc(1, sizeof(*at));
+	if (A.rb_stale)
+		rebuild_ring();
+	if (!at || tracer_add_ring(j->tr, &A.rb)) {
+		if (!at)
+			p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		met_failure(A.m, MET_R_BPF);
+		free(at);
+		free_job(j);
+		return;
+	}
+	at->pid = pid;
+	at->job = j;
+	j->mt->pid = (uint32_t)pid;
+	tracer_start(j->tr);
+	at->start_ns = mono_ns();
+	met_target_add(A.m, j->mt);
+	at->next = A.targets;
+	A.targets = at;
+	A.ntargets++;
+	p_info("attached to pid %d (%s, CPython %s)", pid, j->mt->executable, j->mt->python);
+}
+
+/* The end of a target: its last records read, the summary to its sinks
+ * (the metrics keep its final values for one scrape), the tracer closed. */
+static void end_target(struct agent_target *at, const char *reason, bool drop_series)
+{
+	struct agent_target **p;
+
+	struct attach_job *j = at->job;
+
+	tracer_check_lost(j->tr);
+	tracer_end(j->tr, reason, mono_ns() - at->start_ns);
+	tracer_close(j->tr, false);
+	sinks_free(&j->sinks);
+	if (drop_series)
+		met_target_remove(A.m, j->mt);
+	free(j);
+	for (p = &A.targets; *p; p = &(*p)->next)
+		if (*p == at) {
+			*p = at->next;
+			break;
+		}
+	A.ntargets--;
+	free(at);
+	A.rb_stale = true;
+}
+
+/* The shared ring_buffer again, from the tracers left. */
+static void rebuild_ring(void)
+{
+	struct agent_target *at, *next;
+
+	ring_buffer__free(A.rb);
+	A.rb = NULL;
+	A.rb_stale = false;
+	for (at = A.targets; at; at = next) {
+		next = at->next;
+		if (tracer_add_ring(at->job->tr, &A.rb))
+			end_target(at, "error", false);
+	}
+	A.rb_stale = false;
+}
+
+static enum disc_verdict offer(const struct disc_proc *p, void *ctx)
+{
+	(void)ctx;
+	/* a process not ready yet is waited for by the attach thread */
+	attach(p->pid, p->exe, p->comm, true);
+	return DISC_DONE;
+}
+
+static void reload(void)
+{
+	struct agentconf nc;
+	char why[1024];
+	int code;
+
+	pthread_mutex_lock(&A.m->mu);
+	A.m->reloads++;
+	pthread_mutex_unlock(&A.m->mu);
+	code = build_conf(&nc, why, sizeof(why));
+	if (code) {
+		p_warn("reload refused, the configuration in use is kept: %s", why);
+		agentconf_free(&nc);
+		pthread_mutex_lock(&A.m->mu);
+		A.m->reload_failures++;
+		pthread_mutex_unlock(&A.m->mu);
+		return;
+	}
+	if (strcmp(nc.listen, A.conf.listen)) {
+		int fd = httpd_listen(nc.listen, why, sizeof(why));
+		struct httpd *h = fd >= 0 ? httpd_start(fd, A.m, why, sizeof(why)) : NULL;
+
+		if (!h) {
+			p_warn("%s; still serving on %s", why, A.conf.listen);
+			strcpy(nc.listen, A.conf.listen);
+		} else {
+			httpd_stop(A.http);
+			A.http = h;
+			p_info("serving http://%s/metrics", nc.listen);
+		}
+	}
+	g_verbose = nc.verbose;
+	/* detach what is no longer selected */
+	for (struct agent_target *at = A.targets, *next; at; at = next) {
+		next = at->next;
+		if (selected(&nc, at->job) || pid_listed(&nc, at->pid))
+			continue;
+		p_info("pid %d is no longer selected: detaching", at->pid);
+		end_target(at, "configuration reloaded", true);
+	}
+	agentconf_free(&A.conf);
+	A.conf = nc;
+	for (int i = 0; i < A.conf.npids; i++)
+		attach(A.conf.pids[i], NULL, NULL, false);
+	discover_reset(A.disc);
+	A.scans = 0;
+	p_info("reloaded %s: %d target%s", A.config ? A.config : "the options", A.ntargets, A.ntargets == 1 ? "" : "s");
+}
+
+static void housekeeping(void)
+{
+	bool any_gone = false;
+
+	for (struct agent_target *at = A.targets; at; at = at->next) {
+		tracer_check_lost(at->job->tr);
+		if (tracer_target_gone(at->job->tr))
+			any_gone = true;
+	}
+	if (!any_gone)
+		return;
+	/* what the exited targets wrote before they went */
+	if (A.rb)
+		ring_buffer__consume(A.rb);
+	for (struct agent_target *at = A.targets, *next; at; at = next) {
+		next = at->next;
+		if (tracer_target_gone(at->job->tr)) {
+			p_info("pid %d exited: its final values are served once more", at->pid);
+			end_target(at, "target exited", false);
+		}
+	}
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t next_scan = 0, next_house = 0;
+	char why[1024];
+	int code, fd;
+
+	if (argp_parse(&agent_argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	libbpf_set_print(libbpf_print_fn);
+	code = build_conf(&A.conf, why, sizeof(why));
+	if (code) {
+		agentconf_free(&A.conf);
+		return p_err(code, "%s", why);
+	}
+	g_verbose = A.conf.verbose ? (g_verbose ? g_verbose : 1) : g_verbose;
+	if (!privs_can_trace(why, sizeof(why))) {
+		agentconf_free(&A.conf);
+		return p_err(EXIT_PERMISSION, "%s", why);
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	A.m = metrics_new();
+	A.disc = discover_new();
+	A.att = A.m ? attacher_new(A.m) : NULL;
+	if (!A.m || !A.disc || !A.att) {
+		code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+		goto out;
+	}
+	fd = httpd_listen(A.conf.listen, why, sizeof(why));
+	if (fd < 0) {
+		code = p_err(EXIT_LISTEN, "%s", why);
+		goto out;
+	}
+	A.http = httpd_start(fd, A.m, why, sizeof(why));
+	if (!A.http) {
+		code = p_err(EXIT_LISTEN, "%s", why);
+		goto out;
+	}
+	p_info("serving http://%s/metrics", A.conf.listen);
+	for (int i = 0; i < A.conf.npids; i++)
+		attach(A.conf.pids[i], NULL, NULL, false);
+
+	while (!exiting) {
+		uint64_t now;
+
+		if (reload_wanted) {
+			reload_wanted = 0;
+			reload();
+		}
+		if (A.rb_stale)
+			rebuild_ring();
+		if (A.rb) {
+			int r = ring_buffer__poll(A.rb, 100);
+
+			if (r < 0 && r != -EINTR) {
+				code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffers: %s", strerror(-r));
+				break;
+			}
+			/* most records are submitted without a wakeup */
+			if (r == 0)
+				ring_buffer__consume(A.rb);
+		} else {
+			struct timespec ts = { 0, 100 * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+		for (struct attach_job *j; (j = attacher_take(A.att));)
+			finish_job(j);
+		now = mono_ns();
+		if (now >= next_house) {
+			next_house = now + HOUSEKEEPING_NS;
+			/* poll() reads the rings that woke it: while one target
+			 * keeps waking the loop, a quiet target's records (below
+			 * its wakeup threshold) would wait; read every ring */
+			if (A.rb && !A.rb_stale)
+				ring_buffer__consume(A.rb);
+			housekeeping();
+		}
+		if ((A.conf.all || A.conf.nmatch) && now >= next_scan) {
+			next_scan = now + (uint64_t)(A.conf.scan_interval * 1e9);
+			if (A.rb_stale)
+				rebuild_ring();
+			A.scans++;
+			discover_scan(A.disc, A.conf.all, A.conf.match, A.conf.nmatch, offer, NULL);
+		}
+	}
+	if (exiting)
+		p_info("signal: detaching from %d target%s", A.ntargets, A.ntargets == 1 ? "" : "s");
+	/* after the attach in progress; what is queued is dropped */
+	attacher_free(A.att);
+	A.att = NULL;
+	if (A.rb && !A.rb_stale)
+		ring_buffer__consume(A.rb);
+	while (A.targets)
+		end_target(A.targets, "signal", false);
+out:
+	attacher_free(A.att);
+	ring_buffer__free(A.rb);
+	httpd_stop(A.http);
+	discover_free(A.disc);
+	metrics_free(A.m);
+	agentconf_free(&A.conf);
+	return code;
+}
