@@ -118,6 +118,22 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
 	return ft == (uint64_t)PYL_RULE_FREE_THREADED;
 }
 
+int pylayout_forget_table(struct pylayout *l)
+{
+	static const char keep[] = PYL_RULE_FREE_THREADED_TABLE_ROWS;
+	int n = 0;
+
+	for (int i = 0; i < PYL__COUNT; i++) {
+		if (l->src[i] != PYL_SRC_TABLE || !strncmp(pyl_rows[i].name, keep, sizeof(keep) - 1) ||
+		    !strncmp(pyl_rows[i].name, "column.", 7))
+			continue;
+		l->off[i] = PYL_UNKNOWN;
+		l->src[i] = PYL_SRC_NONE;
+		n++;
+	}
+	return n;
+}
+
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 {
 	int n = 0;

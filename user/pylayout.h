@@ -54,6 +54,11 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
  * (3.13t+)?  After pylayout_apply_debug_offsets(). */
 bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t len);
 
+/* A free-threaded build: the table's columns describe GIL builds, so every
+ * value still from the table (but the rows of rule free_threaded_table_rows)
+ * becomes PYL_UNKNOWN.  Returns how many. */
+int pylayout_forget_table(struct pylayout *l);
+
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
  * or PYL_NONE if not found. */
 typedef long (*pyl_dwarf_fn)(void *ctx, const char *type, const char *path);
