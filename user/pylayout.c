@@ -118,14 +118,41 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
 	return ft == (uint64_t)PYL_RULE_FREE_THREADED;
 }
 
-int pylayout_forget_table(struct pylayout *l)
+static bool ft_keeps(const char *name)
 {
 	static const char keep[] = PYL_RULE_FREE_THREADED_TABLE_ROWS;
+	const char *p = keep;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && !strncmp(name, p, n))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+int pylayout_forget_table(struct pylayout *l)
+{
 	int n = 0;
 
 	for (int i = 0; i < PYL__COUNT; i++) {
-		if (l->src[i] != PYL_SRC_TABLE || !strncmp(pyl_rows[i].name, keep, sizeof(keep) - 1) ||
-		    !strncmp(pyl_rows[i].name, "column.", 7))
+		char ftname[128];
+		int ft;
+
+		if (l->src[i] == PYL_SRC_DWARF || l->src[i] == PYL_SRC_DEBUG_OFFSETS ||
+		    !strncmp(pyl_rows[i].name, "ft.", 3))
+			continue;
+		snprintf(ftname, sizeof(ftname), "ft.%s", pyl_rows[i].name);
+		ft = pyl_find(ftname);
+		if (ft >= 0) {
+			l->off[i] = l->column >= 0 ? pyl_rows[ft].values[l->column] : PYL_UNKNOWN;
+			l->src[i] = l->off[i] >= 0 ? PYL_SRC_TABLE : PYL_SRC_NONE;
+			n++;
+			continue;
+		}
+		if (l->src[i] != PYL_SRC_TABLE || ft_keeps(pyl_rows[i].name))
 			continue;
 		l->off[i] = PYL_UNKNOWN;
 		l->src[i] = PYL_SRC_NONE;

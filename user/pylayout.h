@@ -54,9 +54,10 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
  * (3.13t+)?  After pylayout_apply_debug_offsets(). */
 bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t len);
 
-/* A free-threaded build: the table's columns describe GIL builds, so every
- * value still from the table (but the rows of rule free_threaded_table_rows)
- * becomes PYL_UNKNOWN.  Returns how many. */
+/* A free-threaded build: the table's columns describe GIL builds.  Every
+ * value not from DWARF or _Py_DebugOffsets takes its "ft." row's value, or
+ * keeps the table's (rows of rule free_threaded_table_rows), or becomes
+ * PYL_UNKNOWN.  Returns how many values changed. */
 int pylayout_forget_table(struct pylayout *l);
 
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
