@@ -100,14 +100,16 @@ static void layout_summary(const struct pytarget *t, char *buf, size_t size)
 {
 	const struct pylayout *l = &t->layout;
 
-	snprintf(buf, size, "table column %s; %d values from DWARF, %d from _Py_DebugOffsets",
+	snprintf(buf, size, "table column %s%s; %d values from DWARF, %d from _Py_DebugOffsets",
 			     l->column >= 0 ? pyl_column_names[l->column] : "none (version not in table)",
+		 l->free_threaded ? " (free-threaded: only its ft. rows and constants, the rest is for GIL builds)"
+				  : "",
 		 l->n_dwarf, l->n_debug_offsets);
 }
 
 static long table_value(const struct pylayout *l, int i)
 {
-	return l->column >= 0 ? pyl_rows[i].values[l->column] : PYL_UNKNOWN;
+	return pylayout_table_value(l, i);
 }
 
 static void print_layout_text(const struct pylayout *l)

@@ -133,29 +133,37 @@ static bool ft_keeps(const char *name)
 	return false;
 }
 
+long pylayout_table_value(const struct pylayout *l, int i)
+{
+	char ftname[128];
+	int ft;
+
+	if (l->column < 0 || i < 0 || i >= PYL__COUNT)
+		return PYL_UNKNOWN;
+	if (!l->free_threaded || !strncmp(pyl_rows[i].name, "ft.", 3))
+		return pyl_rows[i].values[l->column];
+	snprintf(ftname, sizeof(ftname), "ft.%s", pyl_rows[i].name);
+	ft = pyl_find(ftname);
+	if (ft >= 0)
+		return pyl_rows[ft].values[l->column];
+	return ft_keeps(pyl_rows[i].name) ? pyl_rows[i].values[l->column] : PYL_UNKNOWN;
+}
+
 int pylayout_forget_table(struct pylayout *l)
 {
 	int n = 0;
 
+	l->free_threaded = true;
 	for (int i = 0; i < PYL__COUNT; i++) {
-		char ftname[128];
-		int ft;
+		long v;
 
-		if (l->src[i] == PYL_SRC_DWARF || l->src[i] == PYL_SRC_DEBUG_OFFSETS ||
-		    !strncmp(pyl_rows[i].name, "ft.", 3))
+		if (l->src[i] == PYL_SRC_DWARF || l->src[i] == PYL_SRC_DEBUG_OFFSETS)
 			continue;
-		snprintf(ftname, sizeof(ftname), "ft.%s", pyl_rows[i].name);
-		ft = pyl_find(ftname);
-		if (ft >= 0) {
-			l->off[i] = l->column >= 0 ? pyl_rows[ft].values[l->column] : PYL_UNKNOWN;
-			l->src[i] = l->off[i] >= 0 ? PYL_SRC_TABLE : PYL_SRC_NONE;
-			n++;
+		v = pylayout_table_value(l, i);
+		if (v == l->off[i])
 			continue;
-		}
-		if (l->src[i] != PYL_SRC_TABLE || ft_keeps(pyl_rows[i].name))
-			continue;
-		l->off[i] = PYL_UNKNOWN;
-		l->src[i] = PYL_SRC_NONE;
+		l->off[i] = v;
+		l->src[i] = v >= 0 ? PYL_SRC_TABLE : PYL_SRC_NONE;
 		n++;
 	}
 	return n;

@@ -40,6 +40,7 @@ struct pylayout {
 	enum pyl_source src[PYL__COUNT];
 	int n_debug_offsets;		/* values taken from _Py_DebugOffsets */
 	int n_dwarf;			/* values taken from DWARF */
+	bool free_threaded;		/* pylayout_forget_table() was applied */
 };
 
 /* Start from the table.  Returns 0, or -ENOTSUP if no column fits the
@@ -59,6 +60,9 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
  * keeps the table's (rows of rule free_threaded_table_rows), or becomes
  * PYL_UNKNOWN.  Returns how many values changed. */
 int pylayout_forget_table(struct pylayout *l);
+/* What the table says of row i for this build: its column's value, or for a
+ * free-threaded build the "ft." row's, the kept value or PYL_UNKNOWN. */
+long pylayout_table_value(const struct pylayout *l, int i);
 
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
  * or PYL_NONE if not found. */
