@@ -12,6 +12,7 @@
 #include "json.h"
 #include "privs.h"
 #include "probe.h"
+#include "pystack.h"
 #include "target.h"
 #include "trace.h"
 
@@ -161,7 +162,8 @@ static struct argp doctor_argp = {
 
 int cmd_doctor(int argc, char **argv)
 {
-	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256];
+	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], stack_why[512] = "";
+	bool stacks;
 	struct probe_plan plan;
 	struct pytarget t;
 	struct elfsym sym;
@@ -180,6 +182,16 @@ int cmd_doctor(int argc, char **argv)
 		code = EXIT_PERMISSION;
 	py_version_str(t.version, v, sizeof(v));
 	layout_summary(&t, layout, sizeof(layout));
+	/* --stack: whether the layout has what the stack reader needs, and why
+	 * not (e.g. free-threaded 3.14t+) */
+	{
+		struct pystack *ps = pystack_new(&t, stack_why, sizeof(stack_why));
+
+		stacks = ps != NULL;
+		if (ps)
+			snprintf(stack_why, sizeof(stack_why), "Python frames of each collecting thread (--stack)");
+		pystack_free(ps);
+	}
 	/* Py_REF_DEBUG (implied by Py_DEBUG) defines _Py_NegativeRefcount. */
 	debug_build = !elf_find_symbol(&t.elf, "_Py_NegativeRefcount", &sym);
 	n_usdt = elf_count_usdt(&t.elf);
@@ -217,6 +229,8 @@ int cmd_doctor(int argc, char **argv)
 		jw_str(&w, "counts_detail", plan.stats_why);
 		jw_bool(&w, "objects", plan.nsites > 0);
 		jw_str(&w, "objects_detail", plan.nsites ? plan.sites[0].how : plan.sites_why);
+		jw_bool(&w, "stacks", stacks);
+		jw_str(&w, "stacks_detail", stack_why);
 		jw_bool(&w, "privileges_ok", can_trace);
 		jw_bool(&w, "can_trace", code == 0);
 		jw_int(&w, "exit_code", code);
@@ -255,6 +269,7 @@ int cmd_doctor(int argc, char **argv)
 		} else {
 			p_line("  owners        not available: %s", plan.alloc_why);
 		}
+		p_line("  stacks        %s%s", stacks ? "" : "not available: ", stack_why);
 		for (int i = 0; i < plan.nsites; i++)
 			p_line("  objects       %s, at 0x%llx (%s %d%+lld)", plan.sites[i].how,
 			       (unsigned long long)plan.sites[i].vaddr,

@@ -198,7 +198,8 @@ static void plan_stats(struct pytarget *t, struct probe_plan *p)
 				snprintf(p->stats_why, sizeof(p->stats_why),
 					 "free-threaded build without debug info: layout field %s is not in its "
 					 "_Py_DebugOffsets and pylayout.tsv describes GIL builds only; install its "
-					 "debug info", pyl_rows[need[i]].name);
+					 "debug info (without the stats, a call of the collector that returned at "
+					 "once is seen as a collection too)", pyl_rows[need[i]].name);
 			else
 				snprintf(p->stats_why, sizeof(p->stats_why), "layout field %s unknown for this build",
 					 pyl_rows[need[i]].name);
