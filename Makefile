@@ -42,7 +42,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/stats.c user/pylayout.c \
 	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
 	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
-	user/sink_timeline.c user/qtaffinity.c
+	user/sink_timeline.c user/qtaffinity.c user/gcstats.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -117,7 +117,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(LOGIC_SRCS) $(wildcard user/*.h) tests/unit/c
 # files its parser needs.  records replaces procmem_read() with reads of
 # a memory image from the input, so it does not link procmaps.c.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES := elf corenotes dwarf procmaps pyline pystr pylayout pyversion json ttyclean records
+FUZZ_NAMES := elf corenotes dwarf procmaps pyline pystr pylayout pyversion json ttyclean records gcring
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # (clang has no -Wformat-truncation: nothing to turn off)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -130,6 +130,8 @@ FUZZ_SRCS_procmaps := user/procmaps.c
 FUZZ_SRCS_pyline := user/pystack.c user/procmaps.c user/elfinfo.c user/pylayout.c user/common.c user/json.c
 FUZZ_SRCS_pystr := $(FUZZ_SRCS_pyline)
 FUZZ_SRCS_pylayout := user/pylayout.c
+FUZZ_SRCS_gcring := user/gcstats.c user/target.c user/procmaps.c user/elfinfo.c user/dwarfinfo.c user/gcsite.c \
+	user/pylayout.c user/common.c user/json.c
 FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
 FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "gcstats.h"
 #include "json.h"
 #include "privs.h"
 #include "probe.h"
@@ -162,12 +163,14 @@ static struct argp doctor_argp = {
 
 int cmd_doctor(int argc, char **argv)
 {
-	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], stack_why[512] = "";
+	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], mem[512], tier_why[768];
+	char stack_why[512] = "";
 	bool stacks;
 	struct probe_plan plan;
 	struct pytarget t;
 	struct elfsym sym;
-	bool can_trace, debug_build;
+	bool can_trace, debug_build, memory, ring;
+	const char *tier;
 	int code, n_usdt;
 
 	if (argp_parse(&doctor_argp, argc, argv, 0, NULL, NULL))
@@ -195,6 +198,24 @@ int cmd_doctor(int argc, char **argv)
 	/* Py_REF_DEBUG (implied by Py_DEBUG) defines _Py_NegativeRefcount. */
 	debug_build = !elf_find_symbol(&t.elf, "_Py_NegativeRefcount", &sym);
 	n_usdt = elf_count_usdt(&t.elf);
+	/* The tier a watcher (gcscope agent) can have: BPF when trace would
+	 * work, else the target's own counters read from its memory. */
+	memory = gcstats_available(&t, mem, sizeof(mem));
+	ring = memory && gcstats_has_ring(&t);
+	if (!memory && !t.layout_ok)
+		snprintf(mem, sizeof(mem), "the layout of CPython %s is not known (not in the table, no "
+			 "_Py_DebugOffsets, no debug info)", v);
+	tier = code == 0 ? "bpf" : memory ? "memory" : "none";
+	if (code == 0)
+		snprintf(tier_why, sizeof(tier_why), "BPF: every collection, its pause and thread%s",
+			 memory ? "; without BPF the counters would still be readable" : "");
+	else if (memory)
+		snprintf(tier_why, sizeof(tier_why), "counters from the target's memory only (%s), because BPF "
+			 "cannot be used: %s", ring ? "and its per-collection records" : "no per-collection records "
+			 "before 3.15", plan.kind ? why : plan.missing);
+	else
+		snprintf(tier_why, sizeof(tier_why), "none: BPF cannot be used (%s) and the counters cannot be "
+			 "read (%s)", plan.kind ? why : plan.missing, mem);
 	if (plan.usdt_present)
 		snprintf(usdt, sizeof(usdt), "python:gc__start, python:gc__done (%d notes; semaphores %s)",
 			 n_usdt, plan.usdt_start.semaphore ? "yes" : "no");
@@ -232,6 +253,11 @@ int cmd_doctor(int argc, char **argv)
 		jw_bool(&w, "stacks", stacks);
 		jw_str(&w, "stacks_detail", stack_why);
 		jw_bool(&w, "privileges_ok", can_trace);
+		jw_bool(&w, "memory_tier", memory);
+		jw_str(&w, "memory_tier_detail", mem);
+		jw_bool(&w, "records", ring);
+		jw_str(&w, "tier", tier);
+		jw_str(&w, "tier_detail", tier_why);
 		jw_bool(&w, "can_trace", code == 0);
 		jw_int(&w, "exit_code", code);
 		if (denv.layout) {
@@ -256,6 +282,9 @@ int cmd_doctor(int argc, char **argv)
 		p_line("  privileges    %s", can_trace ? "ok" : why);
 		p_line("  collections   %s", plan.kind ? plan.why : plan.missing);
 		p_line("  counts        %s", plan.stats ? plan.stats_why : plan.stats_why[0] ? plan.stats_why : "no");
+		p_line("  no BPF        %s%s", memory ? "counters readable from memory: " : "counters not readable: ",
+		       mem);
+		p_line("  tier          %s", tier_why);
 		if (!plan.nsites)
 			p_line("  objects       not available: %s", plan.sites_why);
 		if (plan.nalloc) {

@@ -26,6 +26,7 @@ struct command {
 static const struct command commands[] = {
 	{ "trace", cmd_trace, "trace every collection of a live process (-p PID, or -- CMD)" },
 	{ "doctor", cmd_doctor, "explain what can be traced in a process, and why not" },
+	{ "stats", cmd_stats, "a process's own GC counters, read without BPF (-p PID)" },
 	{ "gdb", cmd_gdb, "gdb attached to PID with the py-gc-* commands loaded" },
 	{ "core", cmd_core, "post-mortem GC report of a core file, via gdb" },
 };
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--usage")) {
-		printf("usage: gcscope {trace|doctor|gdb|core} [OPTIONS]\n");
+		printf("usage: gcscope {trace|doctor|stats|gdb|core} [OPTIONS]\n");
 		return EXIT_OK;
 	}
 	if (is_any(argv[1], "--version", "-V", "version")) {

@@ -5,5 +5,6 @@
 
 int cmd_trace(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_stats(int argc, char **argv);	/* user/gcstats_cmd.c */
 
 #endif

@@ -182,6 +182,128 @@ def compare_section(args, targets, churn, results):
                 print(f"{name:<22} {label:<16} {rb:9.2f} {rt:9.2f}")
 
 
+SID = os.path.join(os.environ.get("GCSCOPE_CACHE", os.path.expanduser("~/.cache/gcscope")), "chroots", "sid")
+POLLS = [0.01, 0.1, 1.0]
+
+
+class Reader:
+    """Counts the lines of a watcher's stdout that pred accepts, in a thread."""
+
+    def __init__(self, proc, pred):
+        import threading
+        self.n, self.last = 0, None
+        self.proc, self.pred = proc, pred
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        for line in self.proc.stdout:
+            self.last = line
+            if self.pred(line):
+                self.n += 1
+
+
+def gcmonitor_one(args, kind, interval, workload, scratch):
+    """One churn run of sid's python3.15 (in its chroot, with /proc mounted in
+    a mount namespace of its own so that _remote_debugging can read it) under
+    one watcher.  Returns (seconds, true collections, collections seen, the
+    target's CPU seconds)."""
+    inside = "/" + os.path.relpath(scratch, SID)
+    env = {**os.environ, "GC_BENCH_COUNT": "1"}
+    p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                          f'mount -t proc proc "{SID}/proc" && exec chroot "{SID}" python3.15 '
+                          f'{inside}/gc_bench.py {workload[0]} {workload[1]}'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout.readline().startswith("ready")
+    w = reader = None
+    try:
+        if kind == "trace":
+            w = subprocess.Popen([args.gcscope, "trace", "-j", "-p", str(p.pid)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+            wait_line(w, lambda l: '"attach"' in l)
+            reader = Reader(w, lambda l: l.startswith('{"type":"collection"'))
+        elif kind == "gcmonitor":
+            w = subprocess.Popen(["nsenter", "-t", str(p.pid), "-m", "chroot", SID, "python3.15",
+                                  f"{inside}/gcmonitor.py", str(p.pid), str(interval)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            wait_line(w, lambda l: l.startswith("ready"))
+            reader = Reader(w, lambda l: False)
+        elif kind == "stats":
+            w = subprocess.Popen([args.gcscope, "stats", "-j", "--follow", str(int(interval * 1000)),
+                                  "-p", str(p.pid)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            wait_line(w, lambda l: '"stats"' in l)
+            reader = Reader(w, lambda l: l.startswith('{"type":"record"'))
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        secs = float(p.stdout.readline())
+        true, cpu = p.stdout.readline().split()
+        true, cpu = int(true), float(cpu)
+        seen = None
+        if w:
+            time.sleep(max(interval, 0.3) + 0.2)     # its last poll
+            w.send_signal(2)
+            w.wait(timeout=30)
+            reader.t.join(timeout=30)
+            seen = int(reader.last) if kind == "gcmonitor" else reader.n
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        p.wait(timeout=60)
+    finally:
+        for q in (w, p):
+            if q and q.poll() is None:
+                q.kill()
+                q.wait()
+    return secs, true, seen, cpu
+
+
+def gcmonitor_section(args, results):
+    """Issue 9 item 6: on 3.15, gcscope trace beside CPython's own GCMonitor
+    polling the records, and gcscope stats --follow polling them the same
+    way: collections seen out of the target's own count (gc.callbacks), and
+    the cost to the target as a ratio to the same workload unwatched, in
+    elapsed time and in the target's own CPU time (on a loaded machine the
+    elapsed time mostly measures the other processes)."""
+    if not os.path.exists(os.path.join(SID, "usr", "bin", "python3.15")):
+        print(f"\ngcmonitor: no sid chroot with python3.15 at {SID} (tests/targets/chroot.sh sid): skipped")
+        return
+    scratch = os.path.join(SID, "tmp", "gcscope-bench-" + os.urandom(4).hex())
+    os.makedirs(scratch)
+    for f in ("gc_bench.py", "gcmonitor.py"):
+        shutil.copy(os.path.join(HERE, f), scratch)
+    churn = ("churn", args.gcmonitor_n)
+    configs = [("untraced", "baseline", 0), ("gcscope trace", "trace", 0)]
+    configs += [(f"GCMonitor {int(i * 1000)} ms", "gcmonitor", i) for i in POLLS]
+    configs += [(f"gcscope stats {int(i * 1000)} ms", "stats", i) for i in POLLS]
+    runs = {c[0]: [] for c in configs}
+    try:
+        for _ in range(args.repeat):
+            for label, kind, interval in configs:
+                runs[label].append(gcmonitor_one(args, kind, interval, churn, scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    base = statistics.median(r[0] for r in runs["untraced"])
+    cbase = statistics.median(r[3] for r in runs["untraced"])
+    true = statistics.median(r[1] for r in runs["untraced"])
+    print(f"\nsid python3.15, churn {churn[1]} (about {true / base:,.0f} collections/s, counted by gc.callbacks); "
+          f"median of {args.repeat}")
+    print(f"{'watcher':<24} {'seen / true':>16} {'seen %':>7} {'ratio':>7} {'CPU ratio':>9}")
+    for label, kind, interval in configs:
+        secs = statistics.median(r[0] for r in runs[label])
+        cpu = statistics.median(r[3] for r in runs[label])
+        if kind == "baseline":
+            print(f"{label:<24} {'':>16} {'':>7} {secs / base:7.3f} {cpu / cbase:9.3f}   ({base:.3f} s, "
+                  f"{cbase:.3f} s CPU)")
+            continue
+        seen = statistics.median(r[2] / r[1] for r in runs[label])
+        s_med = statistics.median(r[2] for r in runs[label])
+        t_med = statistics.median(r[1] for r in runs[label])
+        results.append({"target": "sid-3.15", "workload": f"churn {churn[1]}", "watcher": label,
+                        "seen_fraction": seen, "ratio": secs / base, "cpu_ratio": cpu / cbase,
+                        "runs": [{"secs": r[0], "cpu": r[3], "true": r[1], "seen": r[2]} for r in runs[label]]})
+        print(f"{label:<24} {f'{s_med:.0f} / {t_med:.0f}':>16} {100 * seen:6.1f}% {secs / base:7.3f} "
+              f"{cpu / cbase:9.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcscope", required=True)
@@ -189,7 +311,8 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
-    ap.add_argument("--only", choices=["qt", "compare"], help="run one section only")
+    ap.add_argument("--only", choices=["qt", "compare", "gcmonitor"], help="run one section only")
+    ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
     args = ap.parse_args()
 
     targets = []
@@ -209,6 +332,10 @@ def main():
     have_bpftrace = shutil.which("bpftrace") is not None
 
     results = []
+    if args.only == "gcmonitor":
+        gcmonitor_section(args, results)
+        print("\n" + json.dumps({"bench": results}))
+        return
     if args.only == "qt":
         qt_section(args, results)
         return
@@ -254,6 +381,7 @@ def main():
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
     compare_section(args, targets, churn, results)
     qt_section(args, results)
+    gcmonitor_section(args, results)
     if args.soak_minutes > 0 and targets:
         builds = [("this", args.gcscope)] + ([(args.base_label, args.base_gcscope)] if args.base_gcscope else [])
         rss, secs = soak(targets[0][1], builds, args.soak_minutes)

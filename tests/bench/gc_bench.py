@@ -12,7 +12,10 @@
              in cycles, churned like churn: the GC destroys QObjects.
 
 Prints "ready PID", waits for a line on stdin, runs, prints the elapsed
-seconds of the timed part only (attach time is not counted).
+seconds of the timed part only (attach time is not counted).  With
+GC_BENCH_COUNT=1 it also counts its collections through gc.callbacks (the
+true number, for watchers that may miss some) and prints that count and
+the CPU seconds of the timed part on a second line.
 usage: gc_bench.py MODE N
 """
 import gc
@@ -36,9 +39,16 @@ if MODE.startswith("qt-"):
     class Gadget(QtCore.QObject):
         pass
     app = QtCore.QCoreApplication(sys.argv)
+COUNT = [0]
+if os.environ.get("GC_BENCH_COUNT") == "1":
+    def _count(phase, info):
+        if phase == "stop":
+            COUNT[0] += 1
+    gc.callbacks.append(_count)
 print("ready", os.getpid(), flush=True)
 sys.stdin.readline()
-t0 = time.perf_counter()
+COUNT[0] = 0
+t0, c0 = time.perf_counter(), time.process_time()
 if MODE == "collect":
     for i in range(N):
         a, b = Node(), Node()
@@ -73,3 +83,8 @@ else:
         for c in parent.children:
             c.parent = parent
 print(f"{time.perf_counter() - t0:.6f}", flush=True)
+if os.environ.get("GC_BENCH_COUNT") == "1":
+    cpu = time.process_time() - c0
+    gc.callbacks.clear()
+    print(COUNT[0], f"{cpu:.6f}", flush=True)
+    sys.stdin.readline()        # the watchers stop first: no exit collections

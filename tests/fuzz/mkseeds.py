@@ -377,6 +377,43 @@ def records_seeds(cols, rows):
     put("records", "collection-3.13-debug-offsets", records_seed(cols, rows, "3.13", ci, dbg))
 
 
+def gcring_seed(cols, rows, counts, cursor=None):
+    """fuzz_gcring: flags, the cursor's last record, a struct gc_stats image
+    (3.15) after counts[g] collections of each generation, written as
+    CPython does (the previous record copied forward, totals added)."""
+    import struct
+    v = lambda n: val(rows, cols, n, "3.15")
+    rec, size = v("gc_stats.sizeof"), v("gc_ring.sizeof")
+    img = bytearray(size)
+    rings = [(0, v("gc_ring.young_index"))] + [
+        (v("gc_ring.old") + j * v("gc_ring.old_sizeof"), v("gc_ring.old") + j * v("gc_ring.old_sizeof") +
+         v("gc_ring.old_index")) for j in range(2)]
+    for g, n in enumerate(counts):
+        base, index = rings[g]
+        slots, idx, tot = (index - base) // rec, 0, [0, 0, 0, 0, 0.0]
+        for c in range(1, n + 1):
+            idx = (idx + 1) % slots
+            tot = [c, tot[1] + 3 * c, tot[2] + (c % 2), tot[3] + 10 * c, tot[4] + 1e-5 * c]
+            r = base + idx * rec
+            struct.pack_into("<qq", img, r + v("gc_stats.ts_start"), 1000 * c, 1000 * c + 400)
+            struct.pack_into("<qqqq", img, r + v("gc_stats.collections"), *tot[:4])
+            struct.pack_into("<d", img, r + v("gc_stats.duration"), tot[4])
+            struct.pack_into("<q", img, r + v("gc_stats.heap_size"), 5000 + c)
+        img[index] = idx
+    struct.pack_into("<I", img, v("gc_ring.update_seq"), 2 * sum(counts))
+    last = bytearray(rec)
+    if cursor:
+        struct.pack_into("<q", last, v("gc_stats.collections"), cursor)
+    return bytes([1 if cursor else 0]) + bytes(last) + bytes(img)
+
+
+def gcring_seeds(cols, rows):
+    put("gcring", "empty", gcring_seed(cols, rows, [0, 0, 0]))
+    put("gcring", "few", gcring_seed(cols, rows, [4, 1, 1]))
+    put("gcring", "wrapped", gcring_seed(cols, rows, [40, 7, 2]))
+    put("gcring", "cursor", gcring_seed(cols, rows, [40, 7, 2], cursor=33))
+
+
 def main():
     cols, rows = layout()
     with tempfile.TemporaryDirectory() as tmp:
@@ -389,6 +426,7 @@ def main():
     text_seeds()
     pylayout_seeds(cols, rows)
     records_seeds(cols, rows)
+    gcring_seeds(cols, rows)
 
 
 if __name__ == "__main__":

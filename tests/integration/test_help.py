@@ -18,8 +18,8 @@ import matrix
 from harness import run
 
 MAN = os.path.join(matrix.REPO, "docs", "gcscope.1")
-COMMANDS = [[], ["trace"], ["doctor"], ["gdb"], ["core"]]
-IDS = ["gcscope", "trace", "doctor", "gdb", "core"]
+COMMANDS = [[], ["trace"], ["doctor"], ["stats"], ["gdb"], ["core"]]
+IDS = ["gcscope", "trace", "doctor", "stats", "gdb", "core"]
 
 
 def rendered_man(width=80):
@@ -67,7 +67,7 @@ def test_usage(gcscope, cmd):
     assert r.stdout.lower().startswith("usage: gcscope")
 
 
-@pytest.mark.parametrize("cmd", ["trace", "doctor", "gdb", "core"])
+@pytest.mark.parametrize("cmd", ["trace", "doctor", "stats", "gdb", "core"])
 def test_help_command(gcscope, cmd):
     """gcscope help COMMAND is COMMAND --help."""
     r = run(gcscope, "help", cmd)
