@@ -353,6 +353,9 @@ static __always_inline int traverse_enter(__u64 obj)
 /* PyGC_Head and the object header are contiguous: one read gets _gc_next
  * and ob_type (targ_hdr_len bytes, checked <= sizeof(hdr) in user space). */
 const volatile __u32 targ_hdr_len = 32;
+/* where the link to the next node sits in what is read: _gc_next (0) in GIL
+ * builds, ob_tid of the object in free-threaded ones (its worklist) */
+const volatile __u32 targ_off_next = 0;
 
 static long walk_one(__u32 i, void *ctx)
 {
@@ -369,7 +372,7 @@ static long walk_one(__u32 i, void *ctx)
 		w->flags |= GCSCOPE_TYPES_F_FAULT;
 		return 1;
 	}
-	next = hdr[0];
+	next = hdr[(targ_off_next / 8) & 7];
 	pytype = hdr[((targ_gc_head_size + targ_off_ob_type) / 8) & 7];
 	cb = bpf_map_lookup_elem(&types_chunk, &zero);
 	if (!cb)

@@ -41,10 +41,15 @@ Read-only: no function of the target is called."""
             out("  counts: %s" % " ".join(str(mem.i32(c)) for _n, _h, _t, c in gens))
             # a broken list is reported in its line; the rest of the status
             # does not depend on it
-            try:
-                frozen = "%d" % tgt.list_len(tgt.permanent_head(gc))
-            except BrokenList as e:
-                frozen = "unknown (%s)" % e
+            if tgt.free_threaded:
+                # gc.freeze() flags objects (ob_gc_bits) in the mimalloc
+                # heaps: counted only by walking them (3.13t _PyGC_GetFreezeCount)
+                frozen = "unknown (free-threaded: frozen objects are flagged in the mimalloc heaps, not listed)"
+            else:
+                try:
+                    frozen = "%d" % tgt.list_len(tgt.permanent_head(gc))
+                except BrokenList as e:
+                    frozen = "unknown (%s)" % e
             out("  frozen (permanent generation): %s" % frozen)
             out("  gc.garbage: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.garbage"])))
             out("  gc.callbacks: %d" % tgt.pylist_len(mem.ptr(gc + lay["gc.callbacks"])))

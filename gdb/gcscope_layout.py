@@ -91,7 +91,7 @@ def load_table():
 
 # The rules gcscope_layout.py needs from the table (pylayout.tsv explains each).
 RULES = ("max_offset", "debug_offsets_cookie", "debug_offsets_size", "free_threaded",
-         "generations_align")
+         "generations_align", "free_threaded_table_rows", "free_threaded_gc_head_size")
 
 
 def rule(name):
@@ -246,6 +246,19 @@ class Layout:
             self.values[name] = v
             self.source[name] = src
 
+    def forget_table(self):
+        """A free-threaded build: the table's columns are for GIL builds.  Every
+        value not from DWARF or _Py_DebugOffsets takes its "ft." row's value,
+        keeps the table's (rule free_threaded_table_rows) or is unknown: the
+        same as pylayout_forget_table() in user/pylayout.c."""
+        self.free_threaded = True
+        for name in self.values:
+            if self.source.get(name) in (SRC_DWARF, SRC_DEBUG_OFFSETS):
+                continue
+            v = self.table_value(name)
+            self.values[name] = v
+            self.source[name] = SRC_TABLE if v is not None else None
+
     def arbitrate_generations(self, gcstate):
         """Settle gc.generations with the target's own gcstate->generation0.
 
@@ -299,8 +312,19 @@ class Layout:
         rows = load_table()["rows"]
         return {name: {"value": self.values.get(name),
                        "source": self.source.get(name) or "none",
-                       "table": rows[name][2].get(self.column)}
+                       "table": self.table_value(name)}
                 for name in rows}
+
+    def table_value(self, name):
+        """What the table says of a row for this build (pylayout_table_value())."""
+        rows = load_table()["rows"]
+        if not getattr(self, "free_threaded", False) or name.startswith("ft."):
+            return rows[name][2].get(self.column)
+        ft = rows.get("ft." + name)
+        if ft is not None:
+            return ft[2].get(self.column)
+        keep = [p for p in str(rule("free_threaded_table_rows")).split(",") if p]
+        return rows[name][2].get(self.column) if any(name.startswith(p) for p in keep) else None
 
 
 # ---------------------------------------------------------------- version

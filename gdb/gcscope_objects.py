@@ -27,6 +27,14 @@ MAX_LIST_ITEMS = 10000000
 INTERRUPTED = "interrupted"
 
 
+# Free-threaded CPython (3.13t+, Python/gc_free_threading.c) keeps no
+# generation lists: its GC objects are found by walking the mimalloc heaps of
+# every thread (gc_visit_heaps()), which these commands do not do.
+FT_NO_LISTS = ("free-threaded build: its objects are on no generation list but in the mimalloc "
+               "heaps of its threads, which the gdb commands do not walk; py-gc-status works, and "
+               "`gcscope trace --types` sees what each collection destroys")
+
+
 class Target:
     """One inspected process or core: memory, version, layout, interpreters."""
 
@@ -63,7 +71,7 @@ class Target:
         self.layout = L.Layout(self.mem, self.runtime, ver, col, dbgoff)
         self.free_threaded = L.free_threaded(self.mem, self.runtime, self.layout, dbgoff)
         if self.free_threaded:
-            raise GcScopeError("free-threaded (--disable-gil) builds are not supported yet", exit_code=7)
+            self.layout.forget_table()
         self.version_how = how
         try:
             self.layout.arbitrate_generations(self.gcstate(self.main_interp()))
@@ -76,7 +84,8 @@ class Target:
                 micro = None
             ver = (ver[0], ver[1], micro)
         self.version = ver
-        self.gchead = self.layout["gc_head.sizeof"]
+        self.gchead = (L.rule("free_threaded_gc_head_size") if self.free_threaded
+                       else self.layout["gc_head.sizeof"])
         self.ob_type = self.layout["object.ob_type"]
         self._type_names = {}
         self._type_flags = {}
@@ -88,8 +97,9 @@ class Target:
                              "?" if self.version[2] is None else self.version[2])
 
     def describe(self):
-        return "Python %s (offsets: %s, column %s; version from %s)" % (
-            self.version_str(), self.layout.summary(), self.layout.column, self.version_how)
+        return "Python %s (%soffsets: %s, column %s; version from %s)" % (
+            self.version_str(), "free-threaded; " if self.free_threaded else "", self.layout.summary(),
+            self.layout.column, self.version_how)
 
     def interpreters(self):
         lay, mem = self.layout, self.mem
@@ -179,7 +189,13 @@ class Target:
             out.append(ring + base + idx * size)
         return out
 
+    def require_gc_lists(self):
+        """Refuse what walks the generation lists on a free-threaded build."""
+        if self.free_threaded:
+            raise GcScopeError(FT_NO_LISTS, exit_code=7)
+
     def permanent_head(self, gc):
+        self.require_gc_lists()
         return gc + self.layout["gc.permanent_generation"] + self.layout["gc_generation.head"]
 
     def list_len(self, head, limit=None):
@@ -273,6 +289,7 @@ class Target:
         INTERRUPTED (Ctrl-C: the caller prints what was counted, then must
         stop: raise KeyboardInterrupt).  type_objects: a set to which the
         addresses of the type objects met on the list are added."""
+        self.require_gc_lists()
         counts = {}
         get = counts.get
         mem = self.mem

@@ -10,7 +10,11 @@ One entry per interpreter build we test against (DEVELOPERS.md, issue 2):
     python3.15/python3.15d, each
     run inside a chroot made by tests/targets/chroot.sh (debootstrap, cached
     outside the repo).  Their processes are only reachable through
-    /proc/PID/root, as in a container.
+    /proc/PID/root, as in a container;
+  - free-threaded builds ft-3.13t, ft-3.14t and ft-3.15t (--disable-gil, -O2
+    -g: DWARF and .symtab, no USDT), built on the host from Debian's source
+    packages python3.13/3.14/3.15 by tests/targets/freethreaded.sh (cached
+    outside the repo); tag "freethreaded".
 
 An interpreter that cannot be had is still listed, with the reason it is
 missing, so that every test skips it by name and says why.
@@ -104,6 +108,23 @@ def _chroot(suite):
     return r.stdout.strip()
 
 
+def _freethreaded(ver):
+    """ft-3.Nt built by freethreaded.sh (once), or listed with why it is missing."""
+    name = f"ft-{ver}"
+    if os.environ.get("GCSCOPE_NO_FREETHREADED"):
+        return Interp(name, missing="GCSCOPE_NO_FREETHREADED is set")
+    try:
+        r = subprocess.run([os.path.join(TARGETS, "freethreaded.sh"), ver],
+                           capture_output=True, text=True, timeout=3000)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return Interp(name, missing=f"freethreaded.sh {ver}: {e}")
+    if r.returncode != 0:
+        err = r.stderr.strip().splitlines()
+        return Interp(name, missing=err[-1] if err else f"freethreaded.sh {ver} failed")
+    return Interp(name, path=r.stdout.strip().splitlines()[-1], dwarf=True,
+                  tags={"freethreaded"})
+
+
 def _debian(name, path, root="/", debug=False):
     host = path if root == "/" else os.path.join(root, path.lstrip("/"))
     if not os.path.exists(host):
@@ -152,6 +173,9 @@ def interpreters():
                 i = _debian(name, f"/usr/bin/python3.{minor}" + ("d" if debug else ""), root=root, debug=debug)
                 i.tags.add("chroot")
                 out.append(i)
+
+    for ver in ("3.13t", "3.14t", "3.15t"):
+        out.append(_freethreaded(ver))
 
     for i in out:
         if not i.missing:

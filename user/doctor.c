@@ -14,6 +14,7 @@
 #include "json.h"
 #include "privs.h"
 #include "probe.h"
+#include "pystack.h"
 #include "target.h"
 #include "trace.h"
 
@@ -102,14 +103,16 @@ static void layout_summary(const struct pytarget *t, char *buf, size_t size)
 {
 	const struct pylayout *l = &t->layout;
 
-	snprintf(buf, size, "table column %s; %d values from DWARF, %d from _Py_DebugOffsets",
+	snprintf(buf, size, "table column %s%s; %d values from DWARF, %d from _Py_DebugOffsets",
 			     l->column >= 0 ? pyl_column_names[l->column] : "none (version not in table)",
+		 l->free_threaded ? " (free-threaded: only its ft. rows and constants, the rest is for GIL builds)"
+				  : "",
 		 l->n_dwarf, l->n_debug_offsets);
 }
 
 static long table_value(const struct pylayout *l, int i)
 {
-	return l->column >= 0 ? pyl_rows[i].values[l->column] : PYL_UNKNOWN;
+	return pylayout_table_value(l, i);
 }
 
 static void print_layout_text(const struct pylayout *l)
@@ -194,6 +197,8 @@ int cmd_doctor(int argc, char **argv)
 {
 	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], mem[512], tier_why[768];
 	char gdb[4096];
+	char stack_why[512] = "";
+	bool stacks;
 	struct probe_plan plan;
 	struct pytarget t;
 	struct elfsym sym;
@@ -213,6 +218,16 @@ int cmd_doctor(int argc, char **argv)
 		code = EXIT_PERMISSION;
 	py_version_str(t.version, v, sizeof(v));
 	layout_summary(&t, layout, sizeof(layout));
+	/* --stack: whether the layout has what the stack reader needs, and why
+	 * not (e.g. free-threaded 3.14t+) */
+	{
+		struct pystack *ps = pystack_new(&t, stack_why, sizeof(stack_why));
+
+		stacks = ps != NULL;
+		if (ps)
+			snprintf(stack_why, sizeof(stack_why), "Python frames of each collecting thread (--stack)");
+		pystack_free(ps);
+	}
 	/* Py_REF_DEBUG (implied by Py_DEBUG) defines _Py_NegativeRefcount. */
 	debug_build = !elf_find_symbol(&t.elf, "_Py_NegativeRefcount", &sym);
 	n_usdt = elf_count_usdt(&t.elf);
@@ -274,6 +289,8 @@ int cmd_doctor(int argc, char **argv)
 		else
 			jw_bool(&w, "gdb_calls", gdb_calls == 1);
 		jw_str(&w, "gdb_detail", gdb);
+		jw_bool(&w, "stacks", stacks);
+		jw_str(&w, "stacks_detail", stack_why);
 		jw_bool(&w, "privileges_ok", can_trace);
 		jw_bool(&w, "memory_tier", memory);
 		jw_str(&w, "memory_tier_detail", mem);
@@ -320,6 +337,7 @@ int cmd_doctor(int argc, char **argv)
 		} else {
 			p_line("  owners        not available: %s", plan.alloc_why);
 		}
+		p_line("  stacks        %s%s", stacks ? "" : "not available: ", stack_why);
 		for (int i = 0; i < plan.nsites; i++)
 			p_line("  objects       %s, at 0x%llx (%s %d%+lld)", plan.sites[i].how,
 			       (unsigned long long)plan.sites[i].vaddr,

@@ -181,6 +181,7 @@ struct search {
 	Dwarf_CFI *cfi;
 	uint64_t cfi_bias, bias;
 	struct gcsite *sites;
+	long ft_unreachable;		/* free-threaded: offsetof(collection_state, unreachable), or -1 */
 	int n, max;
 	char *why;
 	size_t whysize;
@@ -212,6 +213,29 @@ static void try_site(struct search *S, Dwarf_Die *fin, Dwarf_Die *subprogram, bo
 	    location_at(&var, pc, &ops, &n) &&
 	    recipe(ops, n, true, subprogram, S->cfi, pc + S->bias - S->cfi_bias, &s)) {
 		snprintf(s.how, sizeof(s.how), "finalize_garbage inlined in %s: its local unreachable", caller);
+		goto found;
+	}
+	/* 3. free-threaded (Python/gc_free_threading.c, 3.13t+):
+	 * finalize_garbage(struct collection_state *state) walks the
+	 * worklist state->unreachable, whose first word is the first object
+	 * (each links the next through ob_tid): that worklist is the head. */
+	if (S->ft_unreachable >= 0 && find_var(fin, DW_TAG_formal_parameter, "state", &var, 0) &&
+	    location_at(&var, pc, &ops, &n) &&
+	    recipe(ops, n, false, inlined ? subprogram : fin, S->cfi, pc + S->bias - S->cfi_bias, &s) &&
+	    s.kind != GCSITE_MEM) {
+		s.offset += S->ft_unreachable;
+		s.kind = GCSITE_REG_OFF;
+		snprintf(s.how, sizeof(s.how), "finalize_garbage%s%s: parameter state, ->unreachable",
+			 inlined ? " inlined in " : "", inlined ? caller : "");
+		goto found;
+	}
+	/* 4. free-threaded, all inlined: the collector's local struct
+	 * collection_state state (gc_collect_main) */
+	if (S->ft_unreachable >= 0 && inlined && find_var(subprogram, DW_TAG_variable, "state", &var, 0) &&
+	    location_at(&var, pc, &ops, &n) &&
+	    recipe(ops, n, true, subprogram, S->cfi, pc + S->bias - S->cfi_bias, &s)) {
+		s.offset += S->ft_unreachable;
+		snprintf(s.how, sizeof(s.how), "finalize_garbage inlined in %s: its local state.unreachable", caller);
 		goto found;
 	}
 	snprintf(S->why, S->whysize, "finalize_garbage found at 0x%llx but the location of its list is not "
@@ -271,9 +295,10 @@ static void scan_cu(struct search *S, Dwarf_Die *cu)
 	} while (dwarf_siblingof(&c, &c) == 0);
 }
 
-int gcsite_find(struct dwarfinfo *d, struct gcsite *sites, int max, char *why, size_t size)
+int gcsite_find(struct dwarfinfo *d, long ft_unreachable, struct gcsite *sites, int max, char *why, size_t size)
 {
-	struct search S = { .sites = sites, .max = max, .why = why, .whysize = size };
+	struct search S = { .sites = sites, .max = max, .why = why, .whysize = size,
+			    .ft_unreachable = ft_unreachable };
 	Dwarf_Off off = 0, next;
 	size_t hsize;
 	Dwarf *dw = dwarfinfo_dwarf(d, &S.bias);
@@ -293,7 +318,8 @@ int gcsite_find(struct dwarfinfo *d, struct gcsite *sites, int max, char *why, s
 				off = next;
 				continue;
 			}
-			gc_cu = strstr(name, "gcmodule.c") || strstr(name, "Python/gc.c");
+			gc_cu = strstr(name, "gcmodule.c") || strstr(name, "Python/gc.c") ||
+				strstr(name, "Python/gc_free_threading.c");
 			if (pass == 0 ? gc_cu : !strcmp(name, "<artificial>"))
 				scan_cu(&S, &cu);
 			off = next;

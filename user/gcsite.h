@@ -35,8 +35,11 @@ struct gcsite {
 	char how[160];			/* for doctor: which DIE, which expression */
 };
 
-/* Find the sites.  Returns how many (0 with *why set when none). */
-int gcsite_find(struct dwarfinfo *d, struct gcsite *sites, int max, char *why, size_t size);
+/* Find the sites.  ft_unreachable: for a free-threaded build the offset of
+ * unreachable in struct collection_state (pylayout.tsv ft_state.unreachable),
+ * whose worklist is the list there; -1 for GIL builds.  Returns how many (0
+ * with *why set when none). */
+int gcsite_find(struct dwarfinfo *d, long ft_unreachable, struct gcsite *sites, int max, char *why, size_t size);
 
 /* Byte offset in struct pt_regs (x86-64) of a DWARF register, or -1. */
 int gcsite_pt_regs_offset(int dwarf_reg);

@@ -286,15 +286,17 @@ bool gcstats_available(const struct pytarget *t, char *why, size_t size)
 	struct gcstats_ring_shape sh;
 	bool ring;
 
-	if (!gcstats_shape_from_layout(&t->layout, &rs, &sh, &ring, why, size))
-		return false;
 	/* The table describes GIL builds; a free-threaded one's GC state is
-	 * another struct, known only from the target itself. */
-	if (t->free_threaded && t->layout.src[PYL_GC_GENERATION_STATS] == PYL_SRC_TABLE) {
+	 * another struct, known only from the target itself (its GIL offsets
+	 * are dropped: pylayout_forget_table()). */
+	if (t->free_threaded && (t->layout.src[PYL_GC_GENERATION_STATS] == PYL_SRC_TABLE ||
+				 !pyl_known(&t->layout, PYL_GC_GENERATION_STATS))) {
 		snprintf(why, size, "free-threaded build: where its GC state keeps the counters is known only "
 			 "from its debug info");
 		return false;
 	}
+	if (!gcstats_shape_from_layout(&t->layout, &rs, &sh, &ring, why, size))
+		return false;
 	return true;
 }
 

@@ -193,14 +193,18 @@ static void plan_stats(struct pytarget *t, struct probe_plan *p)
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
 		if (!pyl_known(l, need[i])) {
-			snprintf(p->stats_why, sizeof(p->stats_why), "layout field %s unknown for this build",
-				 pyl_rows[need[i]].name);
+			/* pylayout_forget_table(): the table is for GIL builds */
+			if (t->free_threaded && !l->n_dwarf)
+				snprintf(p->stats_why, sizeof(p->stats_why),
+					 "free-threaded build without debug info: layout field %s is not in its "
+					 "_Py_DebugOffsets and pylayout.tsv describes GIL builds only; install its "
+					 "debug info (without the stats, a call of the collector that returned at "
+					 "once is seen as a collection too)", pyl_rows[need[i]].name);
+			else
+				snprintf(p->stats_why, sizeof(p->stats_why), "layout field %s unknown for this build",
+					 pyl_rows[need[i]].name);
 			return;
 		}
-	}
-	if (t->free_threaded) {
-		snprintf(p->stats_why, sizeof(p->stats_why), "free-threaded build: not supported yet");
-		return;
 	}
 	memset(sh, 0, sizeof(*sh));
 	sh->collections = (uint32_t)pyl(l, PYL_GC_STATS_COLLECTIONS);
@@ -262,11 +266,15 @@ static void plan_sites(struct pytarget *t, struct probe_plan *p)
 			 "or set DEBUGINFOD_URLS to see which objects each collection destroys", t->dwarf_where);
 		return;
 	}
-	if (t->free_threaded) {
-		snprintf(p->sites_why, sizeof(p->sites_why), "free-threaded builds are not supported yet");
+	if (t->free_threaded && (!pyl_known(&t->layout, PYL_FT_STATE_UNREACHABLE) ||
+				 !pyl_known(&t->layout, PYL_OBJECT_OB_TID))) {
+		snprintf(p->sites_why, sizeof(p->sites_why),
+			 "free-threaded build whose DWARF lacks collection_state.unreachable or PyObject.ob_tid "
+			 "(the worklist of the objects a collection destroys)");
 		return;
 	}
-	p->nsites = gcsite_find(t->dwarf, p->sites, GCSITE_MAX, p->sites_why, sizeof(p->sites_why));
+	p->nsites = gcsite_find(t->dwarf, t->free_threaded ? pyl(&t->layout, PYL_FT_STATE_UNREACHABLE) : -1,
+				p->sites, GCSITE_MAX, p->sites_why, sizeof(p->sites_why));
 }
 
 void probe_plan_objects(struct pytarget *t, struct probe_plan *p)

@@ -118,6 +118,57 @@ bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t le
 	return ft == (uint64_t)PYL_RULE_FREE_THREADED;
 }
 
+static bool ft_keeps(const char *name)
+{
+	static const char keep[] = PYL_RULE_FREE_THREADED_TABLE_ROWS;
+	const char *p = keep;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && !strncmp(name, p, n))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+long pylayout_table_value(const struct pylayout *l, int i)
+{
+	char ftname[128];
+	int ft;
+
+	if (l->column < 0 || i < 0 || i >= PYL__COUNT)
+		return PYL_UNKNOWN;
+	if (!l->free_threaded || !strncmp(pyl_rows[i].name, "ft.", 3))
+		return pyl_rows[i].values[l->column];
+	snprintf(ftname, sizeof(ftname), "ft.%s", pyl_rows[i].name);
+	ft = pyl_find(ftname);
+	if (ft >= 0)
+		return pyl_rows[ft].values[l->column];
+	return ft_keeps(pyl_rows[i].name) ? pyl_rows[i].values[l->column] : PYL_UNKNOWN;
+}
+
+int pylayout_forget_table(struct pylayout *l)
+{
+	int n = 0;
+
+	l->free_threaded = true;
+	for (int i = 0; i < PYL__COUNT; i++) {
+		long v;
+
+		if (l->src[i] == PYL_SRC_DWARF || l->src[i] == PYL_SRC_DEBUG_OFFSETS)
+			continue;
+		v = pylayout_table_value(l, i);
+		if (v == l->off[i])
+			continue;
+		l->off[i] = v;
+		l->src[i] = v >= 0 ? PYL_SRC_TABLE : PYL_SRC_NONE;
+		n++;
+	}
+	return n;
+}
+
 int pylayout_apply_dwarf(struct pylayout *l, pyl_dwarf_fn fn, void *ctx)
 {
 	int n = 0;

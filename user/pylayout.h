@@ -40,6 +40,7 @@ struct pylayout {
 	enum pyl_source src[PYL__COUNT];
 	int n_debug_offsets;		/* values taken from _Py_DebugOffsets */
 	int n_dwarf;			/* values taken from DWARF */
+	bool free_threaded;		/* pylayout_forget_table() was applied */
 };
 
 /* Start from the table.  Returns 0, or -ENOTSUP if no column fits the
@@ -53,6 +54,15 @@ int pylayout_apply_debug_offsets(struct pylayout *l, const void *buf, size_t len
 /* Does that _Py_DebugOffsets (len bytes of it) say the build is free-threaded
  * (3.13t+)?  After pylayout_apply_debug_offsets(). */
 bool pylayout_free_threaded(const struct pylayout *l, const void *buf, size_t len);
+
+/* A free-threaded build: the table's columns describe GIL builds.  Every
+ * value not from DWARF or _Py_DebugOffsets takes its "ft." row's value, or
+ * keeps the table's (rows of rule free_threaded_table_rows), or becomes
+ * PYL_UNKNOWN.  Returns how many values changed. */
+int pylayout_forget_table(struct pylayout *l);
+/* What the table says of row i for this build: its column's value, or for a
+ * free-threaded build the "ft." row's, the kept value or PYL_UNKNOWN. */
+long pylayout_table_value(const struct pylayout *l, int i);
 
 /* DWARF lookup: offset of member path in type (or its size for "sizeof"),
  * or PYL_NONE if not found. */

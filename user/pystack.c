@@ -154,10 +154,15 @@ static int ps_layout_get(const struct pytarget *t, struct ps_layout *l, char *wh
 		snprintf(why, size, "no memory layout is known for CPython %s", ver);
 		return -ENOTSUP;
 	}
-	if (t->free_threaded) {
-		/* 3.13t/3.14t keep per-thread bytecode copies (tlbc) that
-		 * instr_ptr points into: not handled. */
-		snprintf(why, size, "stacks of free-threaded builds are not supported (CPython %s)", ver);
+	if (t->free_threaded && l->minor >= 14) {
+		/* 3.14t+ run per-thread copies of the bytecode (thread-local
+		 * bytecode, gh-115999, Py_GIL_DISABLED only): instr_ptr points
+		 * into the thread's copy, not the code object's
+		 * co_code_adaptive, so the line cannot be had from it.  3.13t
+		 * has no such copies: its frames read as in GIL builds, with
+		 * the offsets from its DWARF. */
+		snprintf(why, size, "stacks of free-threaded CPython 3.14+ are not supported: instr_ptr points into "
+			 "per-thread bytecode copies (thread-local bytecode) (CPython %s)", ver);
 		return -ENOTSUP;
 	}
 	if ((t->version >> 24) != 3 || l->minor < 9) {

@@ -293,6 +293,8 @@ static void resolve_layout(struct pytarget *t)
 		if (len >= 512) {
 			pylayout_apply_debug_offsets(&t->layout, buf, len);
 			t->free_threaded = pylayout_free_threaded(&t->layout, buf, len);
+			if (t->free_threaded)
+				pylayout_forget_table(&t->layout);
 		}
 	}
 	apply_generation0(t);

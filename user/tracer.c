@@ -229,13 +229,23 @@ static int setup_objects(struct tracer *tr)
 	obj->rodata->targ_types = true;
 	obj->rodata->targ_owners = tr->opts.owners != NULL;
 	obj->rodata->targ_walk_cap = (uint32_t)tr->opts.max_objects;
-	obj->rodata->targ_gc_head_size = pyl(&t->layout, PYL_GC_HEAD_SIZEOF);
-	obj->rodata->targ_off_ob_type = pyl(&t->layout, PYL_OBJECT_OB_TYPE);
-	/* the walk reads PyGC_Head and the object header up to ob_type at once */
-	obj->rodata->targ_hdr_len = (uint32_t)(pyl(&t->layout, PYL_GC_HEAD_SIZEOF) +
-					       pyl(&t->layout, PYL_OBJECT_OB_TYPE) + 8);
-	if (obj->rodata->targ_hdr_len > 64 || pyl(&t->layout, PYL_OBJECT_OB_TYPE) % 8)
-		return p_err(EXIT_UNSUPPORTED, "unexpected object header layout in %s", t->py_inside);
+	{
+		/* GIL builds: a list of PyGC_Head linked by _gc_next; free-threaded:
+		 * a worklist of objects linked by ob_tid (pylayout.tsv) */
+		long head = t->free_threaded ? PYL_RULE_FREE_THREADED_GC_HEAD_SIZE : pyl(&t->layout, PYL_GC_HEAD_SIZEOF);
+		long next = t->free_threaded ? pyl(&t->layout, PYL_OBJECT_OB_TID) : pyl(&t->layout, PYL_GC_HEAD_NEXT);
+		long obt = pyl(&t->layout, PYL_OBJECT_OB_TYPE);
+
+		if (head < 0 || next < 0 || obt < 0 || obt % 8 || next % 8 || next + 8 > head + obt + 8)
+			return p_err(EXIT_UNSUPPORTED, "unexpected object header layout in %s", t->py_inside);
+		obj->rodata->targ_gc_head_size = (uint64_t)head;
+		obj->rodata->targ_off_next = (uint32_t)next;
+		obj->rodata->targ_off_ob_type = obt;
+		/* the walk reads PyGC_Head and the object header up to ob_type at once */
+		obj->rodata->targ_hdr_len = (uint32_t)(head + obt + 8);
+		if (obj->rodata->targ_hdr_len > 64)
+			return p_err(EXIT_UNSUPPORTED, "unexpected object header layout in %s", t->py_inside);
+	}
 	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
 	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
 	return 0;

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pylayout_apply_dwarf(&l, dwarfinfo_member_offset, d);
 		for (int i = 0; i < PYL__COUNT; i++)
 			FUZZ_ASSERT(l.src[i] != PYL_SRC_DWARF || (l.off[i] >= 0 && l.off[i] < PYL_RULE_MAX_OFFSET));
-		n = gcsite_find(d, sites, GCSITE_MAX, why, sizeof(why));
+		n = gcsite_find(d, -1, sites, GCSITE_MAX, why, sizeof(why));
 		FUZZ_ASSERT(n >= 0 && n <= GCSITE_MAX);
 		for (int i = 0; i < n; i++) {
 			FUZZ_ASSERT(gcsite_pt_regs_offset(sites[i].dwarf_reg) >= 0);

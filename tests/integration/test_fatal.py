@@ -51,6 +51,13 @@ def report_of(d):
 # not inlined there (debug builds, Debian's: deduce_unreachable from 3.10,
 # with subtract_refs inside it).
 PHASE_FUNCTIONS = ("subtract_refs", "deduce_unreachable")
+# Free-threaded builds (Python/gc_free_threading.c, 3.13t+) traverse the
+# mimalloc heaps from deduce_unreachable_heap().
+FT_PHASE_FUNCTIONS = ("deduce_unreachable_heap",)
+
+
+def phase_functions(interp):
+    return FT_PHASE_FUNCTIONS if "freethreaded" in interp.tags else PHASE_FUNCTIONS
 
 
 def check_fatal(interp, records, rep, launched=True, owners=False):
@@ -75,7 +82,7 @@ def check_fatal(interp, records, rep, launched=True, owners=False):
     # native frames, from the files on disk: the extension keeps its
     # symbols; the phase needs the collector's (a -dbg package, pyenv -g)
     if f["phase"] is not None or interp.dwarf:
-        assert f["phase"] == "traverse" and f["phase_function"] in PHASE_FUNCTIONS, f
+        assert f["phase"] == "traverse" and f["phase_function"] in phase_functions(interp), f
     assert f["native_function"] == "Unsendable_traverse", f["native_stack"]
     assert os.path.basename(f["native_file"]).startswith("gcxt."), f["native_file"]
     if not owners:
@@ -190,7 +197,7 @@ def test_text(gcscope, interp, tmp_path):
     assert m, r.stdout[-1500:]
     assert (int(m.group(1)), int(m.group(2))) == (rep["pid"], rep["worker_native_id"])
     assert m.group(4) in ["unknown (no native frame names it)"] + [
-        "computing reachability (tp_traverse) [%s]" % p for p in PHASE_FUNCTIONS], m.group(4)
+        "computing reachability (tp_traverse) [%s]" % p for p in phase_functions(interp)], m.group(4)
     if interp.dwarf:
         assert m.group(4) != "unknown (no native frame names it)"
     assert m.group(5) == "Unsendable_traverse" and m.group(6).startswith("gcxt.")

@@ -6,6 +6,7 @@ With debug info, every value the table gives must equal what DWARF says.
 On 3.13+, every value taken from _Py_DebugOffsets must equal DWARF's too.
 """
 import json
+import subprocess
 
 import pytest
 
@@ -52,3 +53,44 @@ def test_table_agrees_with_dwarf(gcscope, interp, tmp_path):
         # 3.15 publishes where its stats rings are, and their size (GH-146527)
         for f in ("gc.generation_stats", "gc_ring.sizeof"):
             assert nodbg["fields"][f]["source"] == "_Py_DebugOffsets", (f, nodbg["fields"][f])
+
+
+def test_free_threaded_flag(gcscope, interp, tmp_path):
+    """_Py_DebugOffsets.free_threaded (3.13+) tells a free-threaded build; there
+    the GIL columns of the table are not used: offsets come from DWARF (or
+    _Py_DebugOffsets), and what needs more says so."""
+    if interp.version < (3, 13):
+        pytest.skip(f"{interp.name}: no _Py_DebugOffsets before 3.13, and no free-threaded build")
+    target = Target(interp, tmp_path, "gc_loop.py")
+    try:
+        doc = layout(gcscope, target.pid)
+        r = run(gcscope, "doctor", "-j", "--layout", "--no-debuginfo", "-p", target.pid)
+        ft = subprocess.run(interp.argv("-c", "import sys; print(int(not sys._is_gil_enabled()))"),
+                            capture_output=True, text=True, timeout=60).stdout.strip() == "1"
+    finally:
+        target.kill()
+    assert doc["free_threaded"] is ("freethreaded" in interp.tags) is ft
+    nodbg = json.loads(r.stdout)
+    assert nodbg["free_threaded"] is ft
+    if not ft:
+        return
+    f = doc["fields"]
+    # the PyObject header of Py_GIL_DISABLED: ob_tid, ..., ob_type at 24
+    assert f["object.ob_type"] == {"value": 24, "source": "DWARF", "table": None}, f["object.ob_type"]
+    assert f["object.ob_tid"]["value"] == 0 and f["object.ob_tid"]["source"] == "DWARF"
+    assert f["ft_state.unreachable"]["source"] == "DWARF"
+    # constants from the ft. rows; flags kept
+    assert f["object.managed_dict_before"] == {"value": 8, "source": "table", "table": 8}
+    assert f["tpflags.managed_dict"]["value"] == 16
+    assert doc["counts"] is True and doc["objects"] is True
+    assert "state, ->unreachable" in doc["objects_detail"] or "state.unreachable" in doc["objects_detail"]
+    # without DWARF: no GIL-build offset is taken for it
+    n = nodbg["fields"]
+    assert all(v["source"] in ("_Py_DebugOffsets", "none") or k.startswith(("debug_offsets.", "column.",
+                                                                          "tpflags.", "ft."))
+               or k in ("object.managed_dict_before", "iframe.owner_shim", "iframe.code_tag_bits")
+               for k, v in n.items()), {k: v for k, v in n.items() if v["source"] == "table"}
+    assert n["object.ob_type"]["source"] == "_Py_DebugOffsets" and n["object.ob_type"]["value"] == 24
+    assert nodbg["counts"] is False
+    assert nodbg["counts_detail"].startswith("free-threaded build without debug info: layout field "
+                                             "gc.generation_stats is not in its _Py_DebugOffsets")

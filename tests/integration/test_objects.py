@@ -99,7 +99,10 @@ def test_address_reuse_is_no_finding(gcscope, interp, tmp_path):
     attach, report, records = run_scenario(gcscope, interp, tmp_path, "reuse", "--owners", "Widget,Other",
                                            n=200)
     if report["reused"] == 0:
-        pytest.skip(f"{interp.name}: the allocator reused no freed Widget address for an Other")
+        # free-threaded builds allocate with mimalloc, whose pages hand out
+        # a freed block only once their free list is used up
+        alloc = "mimalloc (free-threaded build)" if "freethreaded" in interp.tags else "the allocator"
+        pytest.skip(f"{interp.name}: {alloc} reused no freed Widget address for an Other")
     # Others were made on the collecting thread; Widgets died by refcount.
     assert findings(records) == []
 

@@ -34,7 +34,7 @@ def test_owner_threads_named(gcscope, interp, tmp_path):
     assert len(f) == 20, f[:3]
     assert {r["owner_py_thread"] for r in f} == {"maker"}
     assert {names[r["owner_tid"]] for r in f} == {"maker"}
-    assert {r["py_thread"] for r in f} <= {"ingest-\u03b1", "reaper"}
+    assert {r["py_thread"] for r in f} <= {"ingest-\u03b1", "reaper"}, (f[:2], names)
 
 
 def test_text_shows_python_names(gcscope, interp, tmp_path):

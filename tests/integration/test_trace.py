@@ -86,6 +86,25 @@ def test_counts_without_debuginfo(gcscope, interp, tmp_path):
     check_against_target(report, records)
 
 
+def test_free_threaded_without_debuginfo(gcscope, interp, tmp_path):
+    """A free-threaded build without its DWARF: the table's GIL offsets are not
+    used, so collections are seen (uprobe through .symtab) but their counts
+    are unknown: null, never 0, and the attach record says so."""
+    if "freethreaded" not in interp.tags:
+        pytest.skip(f"{interp.name}: not a free-threaded build (test_counts_without_debuginfo covers GIL builds)")
+    attach, report, records = trace_workload(gcscope, interp, tmp_path, "--no-debuginfo")
+    assert attach["probe"] == "uprobe" and attach["counts"] is False
+    colls = [r for r in records if r["type"] == "collection"]
+    assert len(colls) >= len(collections_of(report))
+    assert all(r["collected"] is None and r["uncollectable"] is None for r in colls)
+    s = [r for r in records if r["type"] == "summary"][0]
+    for g in s["generations"]:
+        if g["count"]:
+            assert g["collected"] is None and g["uncollectable"] is None, g
+    tids = {r[0] for r in collections_of(report)}
+    assert tids <= {r["tid"] for r in colls}
+
+
 def test_uprobe_where_usdt_exists(gcscope, interp, tmp_path):
     """--probe uprobe on a USDT build: the collector symbol found through the
     separate debug file (Debian -dbg packages) or the binary's own .symtab."""

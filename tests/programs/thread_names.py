@@ -37,11 +37,18 @@ def maker():
     time.sleep(1.5)         # alive (and named) while its Widgets die
 
 
+# One gc.collect() at a time: on a free-threaded build (3.13t) a
+# gc.collect() while another thread collects returns 0 at once
+# (gc_collect_main: gcstate->collecting), which is no collection.
+one_at_a_time = threading.Lock()
+
+
 def worker():
     names[threading.get_native_id()] = threading.current_thread().name
     made.wait()
     for _ in range(3):
-        gc.collect()
+        with one_at_a_time:
+            gc.collect()
         time.sleep(0.05)
 
 

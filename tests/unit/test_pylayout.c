@@ -186,6 +186,45 @@ static void test_rows(void)
 	}
 }
 
+/* A free-threaded build: _Py_DebugOffsets.free_threaded is 1; the GIL
+ * columns' offsets are dropped, the ft. rows and kept constants stay. */
+static void test_free_threaded(void)
+{
+	unsigned char buf[1024] = {0};
+	struct pylayout l;
+
+	pylayout_init(&l, V(3, 13, 15));
+	memcpy(buf, "xdebugpy", 8);
+	put64(buf, 8, 0x030d0ff0);
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_INTERPRETER_STATE_GC), 7777);
+	CHECK(pylayout_apply_debug_offsets(&l, buf, sizeof(buf)) > 0);
+	CHECK(!pylayout_free_threaded(&l, buf, sizeof(buf)));
+	put64(buf, pyl(&l, PYL_DEBUG_OFFSETS_FREE_THREADED), PYL_RULE_FREE_THREADED);
+	CHECK(pylayout_free_threaded(&l, buf, sizeof(buf)));
+	CHECK(!pylayout_free_threaded(&l, buf, 16));		/* the flag is past the buffer */
+	CHECK(pylayout_forget_table(&l) > 0);
+	CHECK(l.free_threaded);
+	CHECK_EQ_INT(pyl(&l, PYL_INTERP_GC), 7777);			/* from _Py_DebugOffsets */
+	CHECK_EQ_INT(l.src[PYL_INTERP_GC], PYL_SRC_DEBUG_OFFSETS);
+	CHECK_EQ_INT(pyl(&l, PYL_GC_GENERATION_STATS), PYL_UNKNOWN);	/* a GIL offset */
+	CHECK_EQ_INT(l.src[PYL_GC_GENERATION_STATS], PYL_SRC_NONE);
+	CHECK_EQ_INT(pyl(&l, PYL_OBJECT_MANAGED_DICT_BEFORE), 8);	/* ft.object.managed_dict_before */
+	CHECK_EQ_INT(pyl(&l, PYL_IFRAME_CODE_TAG_BITS), 0);
+	CHECK_EQ_INT(pyl(&l, PYL_TPFLAGS_MANAGED_DICT), 16);		/* kept: a flag */
+	CHECK_EQ_INT(pyl(&l, PYL_DEBUG_OFFSETS_FREE_THREADED), 16);	/* kept: inside _Py_DebugOffsets */
+	CHECK_EQ_INT(pylayout_table_value(&l, PYL_GC_GENERATION_STATS), PYL_UNKNOWN);
+	CHECK_EQ_INT(pylayout_table_value(&l, PYL_OBJECT_MANAGED_DICT_BEFORE), 8);
+	/* 3.14t: the ft. rows are not measured there */
+	pylayout_init(&l, V(3, 14, 10));
+	pylayout_forget_table(&l);
+	CHECK_EQ_INT(pyl(&l, PYL_OBJECT_MANAGED_DICT_BEFORE), PYL_UNKNOWN);
+	CHECK_EQ_INT(pyl(&l, PYL_OBJECT_OB_TYPE), PYL_UNKNOWN);
+	/* a GIL build keeps the table */
+	pylayout_init(&l, V(3, 13, 15));
+	CHECK_EQ_INT(pyl(&l, PYL_OBJECT_MANAGED_DICT_BEFORE), 24);
+	CHECK_EQ_INT(pylayout_table_value(&l, PYL_OBJECT_OB_TYPE), 8);
+}
+
 int main(void)
 {
 	test_columns();
@@ -194,5 +233,6 @@ int main(void)
 	test_debug_offsets();
 	test_dwarf();
 	test_rows();
+	test_free_threaded();
 	CHECK_DONE("test_pylayout");
 }

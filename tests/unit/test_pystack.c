@@ -363,10 +363,16 @@ static void test_refusal(void)
 	t.layout.off[PYL_CODE_CO_LINETABLE] = PYL_UNKNOWN;
 	CHECK(pystack_new(&t, why, sizeof(why)) == NULL);
 	CHECK_EQ_STR(why, "the layout of CPython 3.12.1 lacks code.co_linetable (no debug info found)");
+	/* 3.14t+: per-thread bytecode copies, refused by name */
 	t.free_threaded = true;
+	t.version = 0x030e0a00;
+	pylayout_init(&t.layout, t.version);
 	CHECK(pystack_new(&t, why, sizeof(why)) == NULL);
-	CHECK(strstr(why, "free-threaded") != NULL);
+	CHECK(strstr(why, "free-threaded CPython 3.14+") != NULL);
+	CHECK(strstr(why, "thread-local bytecode") != NULL);
 	t.free_threaded = false;
+	t.version = 0x030c0100;
+	pylayout_init(&t.layout, t.version);
 	t.layout_ok = false;
 	CHECK(pystack_new(&t, why, sizeof(why)) == NULL);
 	CHECK_EQ_STR(why, "no memory layout is known for CPython 3.12.1");

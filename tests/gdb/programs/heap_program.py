@@ -46,6 +46,8 @@ def main():
     report = {
         "pid": os.getpid(),
         "version": list(sys.version_info[:3]),
+        # 3.13+: False on a free-threaded build (--disable-gil)
+        "free_threaded": hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled(),
         "enabled": gc.isenabled(),
         "threshold": list(gc.get_threshold()),
         "freeze_count": gc.get_freeze_count(),
