@@ -63,6 +63,7 @@ struct start {
 	__u32 depth;		/* nested entries of the probed function (3.13: re-entry returns 0) */
 	__u32 stats_ok;
 	__u32 pad;
+	__u64 sp;		/* the user stack pointer at the outermost entry */
 	struct gcscope_gen_stats before[GCSCOPE_NGEN];
 };
 
@@ -160,7 +161,7 @@ static __always_inline int read_stats(__u64 gcstate, struct gcscope_gen_stats *o
 	return 0;
 }
 
-static __always_inline int on_start(__s32 gen_arg)
+static __always_inline int on_start(__s32 gen_arg, __u64 sp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -170,10 +171,21 @@ static __always_inline int on_start(__s32 gen_arg)
 		return 0;
 	cur = bpf_map_lookup_elem(&starts, &tid);
 	if (cur && cur->depth) {
-		cur->depth++;
-		return 0;
+		/* A real re-entry runs deeper in the same stack (the stack grows
+		 * down).  An entry at the same depth or above is a new
+		 * collection: the end of the one recorded was never seen (it
+		 * began before the end probe was attached, or its uretprobe
+		 * was lost), and nesting it would leave the depth off by one,
+		 * so that no collection of this thread would ever be reported
+		 * again. */
+		if (sp < cur->sp) {
+			cur->depth++;
+			return 0;
+		}
+		count(GCSCOPE_CNT_NO_DONE);
 	}
 	s.ts = bpf_ktime_get_ns();
+	s.sp = sp;
 	s.gen_arg = gen_arg;
 	s.depth = 1;
 	if (targ_stack)
@@ -273,7 +285,7 @@ static __always_inline int on_done(__s64 total, bool have_total)
 SEC("usdt")
 int BPF_USDT(usdt_gc_start, int generation)
 {
-	return on_start(generation);
+	return on_start(generation, PT_REGS_SP(ctx));
 }
 
 SEC("usdt")
@@ -285,7 +297,7 @@ int BPF_USDT(usdt_gc_done, long n)
 SEC("uprobe")
 int BPF_KPROBE(uprobe_collect_entry)
 {
-	return on_start(targ_gen_in_parm2 ? (__s32)PT_REGS_PARM2(ctx) : -1);
+	return on_start(targ_gen_in_parm2 ? (__s32)PT_REGS_PARM2(ctx) : -1, PT_REGS_SP(ctx));
 }
 
 SEC("uretprobe")

@@ -306,6 +306,7 @@ enum gcscope_counter {
 	GCSCOPE_CNT_WALK_FAULT,		/* the collected list could not be read to its end */
 	GCSCOPE_CNT_WALK_CAPPED,	/* walks stopped at --max-objects */
 	GCSCOPE_CNT_NOT_COLLECTED,	/* the collector returned with no counter moved */
+	GCSCOPE_CNT_NO_DONE,		/* a collection started whose end we did not see */
 	GCSCOPE_CNT__MAX,
 };
 

@@ -342,25 +342,29 @@ static int attach_collector(struct tracer *tr)
 	const struct probe_plan *p = &tr->plan;
 	struct bpf_link *l;
 
+	/* The end probe first: a collection whose start is seen then always
+	 * has its end seen too.  (The other order lost every collection of a
+	 * busy thread that entered one between the two attaches; on_start
+	 * now also recovers from a missed end, bpf/gcscope.bpf.c.) */
 	if (p->kind == PROBE_USDT) {
-		l = bpf_program__attach_usdt(obj->progs.usdt_gc_start, t->pid, t->py_open, "python", "gc__start", NULL);
-		if (!l)
-			return -errno;
-		obj->links.usdt_gc_start = l;
 		l = bpf_program__attach_usdt(obj->progs.usdt_gc_done, t->pid, t->py_open, "python", "gc__done", NULL);
 		if (!l)
 			return -errno;
 		obj->links.usdt_gc_done = l;
+		l = bpf_program__attach_usdt(obj->progs.usdt_gc_start, t->pid, t->py_open, "python", "gc__start", NULL);
+		if (!l)
+			return -errno;
+		obj->links.usdt_gc_start = l;
 		return 0;
 	}
-	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_entry, false, t->pid, t->py_open, p->func_offset);
-	if (!l)
-		return -errno;
-	obj->links.uprobe_collect_entry = l;
 	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_return, true, t->pid, t->py_open, p->func_offset);
 	if (!l)
 		return -errno;
 	obj->links.uprobe_collect_return = l;
+	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_entry, false, t->pid, t->py_open, p->func_offset);
+	if (!l)
+		return -errno;
+	obj->links.uprobe_collect_entry = l;
 	return 0;
 }
 
@@ -804,7 +808,7 @@ void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns)
 		e.exit_value = WTERMSIG(t->wait_status);
 	}
 	e.lost = read_counter(t, GCSCOPE_CNT_LOST);
-	e.unpaired = read_counter(t, GCSCOPE_CNT_NO_START);
+	e.unpaired = read_counter(t, GCSCOPE_CNT_NO_START) + read_counter(t, GCSCOPE_CNT_NO_DONE);
 	correlator_end(t->corr, &e);
 	if (t->ot && objtrack_untracked_line(t->ot))
 		p_warn("%s", objtrack_untracked_line(t->ot));
