@@ -24,6 +24,8 @@ WORKLOAD = os.path.join(HERE, "gc_bench.py")
 
 
 WORKLOADS = [("collect", 20000), ("churn", 200000)]
+# --owners where the watched type is a small share (gc_bench.py mixed)
+MIXED = ("mixed", 100000)
 
 
 def start(python, workload):
@@ -137,6 +139,41 @@ QT_FEATURES = [("--types", ["--types"]), ("--owners @qt", ["--owners", "@qt"]),
                ("--owners Gadget", ["--owners", "Gadget"])]
 
 
+# --owners (issue 8, item 7): on the churn workload every instance is
+# watched (Node, or @heap); on mixed, one class instance in 30 is (Widget).
+OWNERS_CHURN = [("--types", ["--types"]), ("--owners Node", ["--owners", "Node"]),
+                ("--owners @heap", ["--owners", "@heap"])]
+OWNERS_MIXED = [("--types", ["--types"]), ("--owners Widget", ["--owners", "Widget"]),
+                ("--owners @heap", ["--owners", "@heap"])]
+
+
+def feature_rows(args, targets, workload, features, results, title):
+    """Each target untraced and with each option, in interleaved rounds:
+    ratios to the untraced median of the same rounds."""
+    print(f"\n{'target':<22} {title:<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
+    for name, python, probe in targets:
+        times = {"baseline": [], "gcscope": []}
+        for label, _ in features:
+            times[label] = []
+        for _ in range(args.repeat):
+            times["baseline"].append(run_one("baseline", python, workload, args.gcscope, probe))
+            times["gcscope"].append(run_one("gcscope", python, workload, args.gcscope, probe))
+            for label, extra in features:
+                times[label].append(run_one("gcscope", python, workload, args.gcscope, probe, extra))
+        base = statistics.median(times["baseline"])
+        for label in ["gcscope"] + [f[0] for f in features]:
+            r = statistics.median(times[label]) / base
+            results.append({"target": name, "workload": f"{workload[0]} {workload[1]}", "options": label,
+                            "ratio": r})
+            print(f"{name:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
+                  f"   ({statistics.median(times[label]):.3f} s)")
+
+
+def owners_section(args, targets, churn, results):
+    feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with")
+    feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
+
+
 def qt_section(args, results):
     py = "/usr/bin/python3.11"
     print(f"\n{'target':<22} {'Qt churn, with':<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
@@ -189,7 +226,8 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
-    ap.add_argument("--only", choices=["qt", "compare"], help="run one section only")
+    ap.add_argument("--only", choices=["qt", "compare", "owners"],
+                    help="run one section only (owners: --owners on churn, mixed and Qt churn)")
     args = ap.parse_args()
 
     targets = []
@@ -211,6 +249,11 @@ def main():
     results = []
     if args.only == "qt":
         qt_section(args, results)
+        return
+    if args.only == "owners":
+        owners_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
+        qt_section(args, results)
+        print("\n" + json.dumps({"bench": results}))
         return
     if args.only == "compare":
         compare_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
@@ -252,6 +295,7 @@ def main():
             r = statistics.median(times[label]) / base
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
+    feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
     compare_section(args, targets, churn, results)
     qt_section(args, results)
     if args.soak_minutes > 0 and targets:
