@@ -29,7 +29,11 @@ MIXED = ("mixed", 100000)
 
 
 def start(python, workload):
-    p = subprocess.Popen([python, WORKLOAD, workload[0], str(workload[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # python: a path, or an argv prefix that ends with the workload's path
+    # as the target sees it (a chroot's interpreter: see qt_targets())
+    argv = [python, WORKLOAD] if isinstance(python, str) else list(python)
+    p = subprocess.Popen(argv + [workload[0], str(workload[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
     assert p.stdout.readline().startswith("ready")
     return p
 
@@ -133,8 +137,8 @@ def maxrss_kb(cmd):
 
 
 # Qt affinity (issue 8, item 7): QObjects destroyed by the GC, traced with
-# --types and with each way of watching them.  Debian's python3.11 only:
-# the bindings are built for it.
+# --types and with each way of watching them: Debian 3.11 (PyQt5, PySide2)
+# and trixie 3.13 in its chroot (PySide6), the interpreters Debian builds them for.
 QT_FEATURES = [("--types", ["--types"]), ("--owners @qt", ["--owners", "@qt"]),
                ("--owners Gadget", ["--owners", "Gadget"])]
 
@@ -174,13 +178,28 @@ def owners_section(args, targets, churn, results):
     feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
 
 
+def qt_targets():
+    """(name, argv prefix to run the workload, bindings): Debian 3.11's
+    PyQt5 and PySide2, and PySide6 in the trixie chroot that the tests make
+    (tests/targets/chroot.sh), when it is there."""
+    out = [("debian-3.11", "/usr/bin/python3.11", ["PyQt5", "PySide2"])]
+    root = os.path.join(os.environ.get("GCSCOPE_CACHE", os.path.expanduser("~/.cache/gcscope")), "chroots", "trixie")
+    if os.path.exists(os.path.join(root, "usr/bin/python3.13")):
+        inside = "/tmp/gcscope-bench-gc_bench.py"
+        shutil.copy(WORKLOAD, os.path.join(root, inside.lstrip("/")))
+        out.append(("trixie-3.13", ["chroot", root, "/usr/bin/python3.13", inside], ["PySide6"]))
+    else:
+        print(f"trixie-3.13: no chroot at {root} (tests/targets/chroot.sh trixie makes it): PySide6 skipped")
+    return out
+
+
 def qt_section(args, results):
-    py = "/usr/bin/python3.11"
     print(f"\n{'target':<22} {'Qt churn, with':<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
-    for binding in ["PyQt5", "PySide2"]:
-        if not os.path.exists(py) or subprocess.run([py, "-c", f"import {binding}.QtCore"],
-                                                    capture_output=True).returncode:
-            print(f"{'debian-3.11':<22} {binding}: not importable, skipped")
+    for tname, py, binding in [(n, p, b) for n, p, bs in qt_targets() for b in bs]:
+        argv = [py] if isinstance(py, str) else py[:-1]
+        if (isinstance(py, str) and not os.path.exists(py)) or \
+                subprocess.run(argv + ["-c", f"import {binding}.QtCore"], capture_output=True).returncode:
+            print(f"{tname:<22} {binding}: not importable, skipped")
             continue
         workload = (f"qt-{binding}", 100000)
         times = {"baseline": [], "gcscope": []}
@@ -194,9 +213,9 @@ def qt_section(args, results):
         base = statistics.median(times["baseline"])
         for label in ["gcscope"] + [f[0] for f in QT_FEATURES]:
             r = statistics.median(times[label]) / base
-            results.append({"target": "debian-3.11", "workload": f"{workload[0]} {workload[1]}",
+            results.append({"target": tname, "workload": f"{workload[0]} {workload[1]}",
                             "options": label, "ratio": r})
-            print(f"{'debian-3.11 ' + binding:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
+            print(f"{tname + ' ' + binding:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
                   f"   ({statistics.median(times[label]):.3f} s)")
 
 
