@@ -568,9 +568,10 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		if (ok && fn)
 			o->pending_traverse = fn;
 	}
-	p_debug("type %s: %s%s%s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored",
+	p_debug("type %s: %s%s%s%s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored",
 		qt ? " (QObject: owner is the thread it lives in)" : "",
-		(e->flags & GCSCOPE_NEW_TYPE_F_WALK) ? ", first met dying" : "");
+		(e->flags & GCSCOPE_NEW_TYPE_F_WALK) ? ", first met dying" : "",
+		freed ? ", made by an allocator not hooked: its tp_dealloc is" : "");
 	return v | qt | freed;
 }
 

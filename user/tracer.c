@@ -131,6 +131,8 @@ static int hook_code(struct tracer *t, struct bpf_program *prog, struct code_hoo
 {
 	struct procmaps pm;
 	char path[PATH_MAX], inside[PATH_MAX];
+	uint8_t endbr[4];
+	uint64_t skip = 0;
 	int r = -ENOENT;
 
 	for (int i = 0; i < *n; i++)
@@ -155,7 +157,11 @@ static int hook_code(struct tracer *t, struct bpf_program *prog, struct code_hoo
 		}
 		if (procmaps_open_path(&pm, m, path, sizeof(path)))
 			break;
-		l = bpf_program__attach_uprobe(prog, false, t->pid, path, addr - m->start + m->offset);
+		/* past an endbr64 (see endbr_skip()): single-stepped, not emulated */
+		if (!procmem_read(t->pid, addr, endbr, sizeof(endbr)) && endbr[0] == 0xf3 && endbr[1] == 0x0f &&
+		    endbr[2] == 0x1e && endbr[3] == 0xfa && addr + 4 < m->end)
+			skip = 4;
+		l = bpf_program__attach_uprobe(prog, false, t->pid, path, addr + skip - m->start + m->offset);
 		if (!l) {
 			r = -errno;
 			break;
@@ -229,13 +235,32 @@ static int setup_objects(struct tracer *tr)
  * test machine (kernel 6.18), one on the jne after it under 1 us (make
  * bench, Qt churn: PySide2 --owners Gadget 32x before, see docs/objects.md).
  * The compare changes no register, so op is still in rdi there. */
+static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr);
+
 static uint64_t gc_track_skip(const struct elffile *elf, uint64_t vaddr)
 {
+	uint64_t at = endbr_skip(elf, vaddr);
 	uint8_t c[5];
+
+	if (elf_read_vaddr((struct elffile *)elf, vaddr + at, c, sizeof(c)))
+		return at;
+	return at + (c[0] == 0x48 && c[1] == 0x83 && c[2] == 0x7f && c[4] == 0x00 ? 5 : 0);
+}
+
+/* 4 if the function at vaddr starts with endbr64 (builds with
+ * -fcf-protection: Debian trixie's 3.13, sid's 3.14/3.15), else 0.  The
+ * kernel emulates a function's first push, but single-steps endbr64 out of
+ * line, which cost trixie's 3.13 28x on PySide6's Qt churn with --owners
+ * Gadget (make bench; PyObject_GC_Track).  endbr64 changes no register and
+ * not the stack, so past it the arguments and the return address (for a
+ * uretprobe) are where they were at the entry. */
+static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr)
+{
+	uint8_t c[4];
 
 	if (elf_read_vaddr((struct elffile *)elf, vaddr, c, sizeof(c)))
 		return 0;
-	return c[0] == 0x48 && c[1] == 0x83 && c[2] == 0x7f && c[4] == 0x00 ? 5 : 0;
+	return c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
 }
 
 /* After load: the walk's sites (each with its recipe, by cookie) and, for
@@ -297,7 +322,8 @@ static int attach_objects(struct tracer *tr)
 	}
 	for (int i = 0; i < plan->nalloc; i++) {
 		tr->alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
-								t->py_open, plan->alloc[i].offset);
+								t->py_open, plan->alloc[i].offset +
+								endbr_skip(&t->elf, plan->alloc[i].vaddr));
 		if (!tr->alloc_links[i])
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
 				     plan->alloc[i].name, strerror(errno));
