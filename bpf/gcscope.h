@@ -167,6 +167,11 @@ enum gcscope_verdict {
 	GCSCOPE_VERDICT_IGNORE = 3,
 };
 #define GCSCOPE_VERDICT_MASK	0xffU
+/* The type's tp_dealloc is hooked (it forgets its instances as they die),
+ * so an instance PyObject_GC_Track sees again with its type recorded is a
+ * live one tracked again, which keeps its creator; without the hook, an
+ * entry may be a dead object's and a new instance there is recorded anew. */
+#define GCSCOPE_VERDICT_F_FREED	(1U << 16)
 /* Qt affinity (bpf/qt.bpf.h): the wrapper kind in bits 8-11 ... */
 #define GCSCOPE_QT_SIP		(1U << 8)	/* PyQt5/PyQt6: sipSimpleWrapper.data */
 #define GCSCOPE_QT_SBK		(2U << 8)	/* PySide2/PySide6: SbkObject->d->cptr[0] */
@@ -195,6 +200,7 @@ struct gcscope_qt_cfg {
 };
 
 #define GCSCOPE_NEW_TYPE_F_WALK	(1U << 0) /* asked by a walk: no instance was seen created */
+#define GCSCOPE_NEW_TYPE_F_TRACK (1U << 1) /* asked by PyObject_GC_Track: an allocator not hooked */
 
 struct gcscope_new_type {
 	__u32 type;		/* GCSCOPE_EV_NEW_TYPE */

@@ -14,10 +14,15 @@
  *
  * Owners: the allocators user/probe.c picks (PyType_GenericAlloc,
  * _PyType_AllocNoTrack...) return every new instance; for types user space
- * said to watch, remember the creating thread.  The tp_dealloc of each
- * watched type (a uprobe user space attaches when it says "watch") forgets
- * it; so does the walk, for what it sees die.  An address reused by another
- * type is recognised by the type recorded.
+ * said to watch, remember the creating thread.  The walk forgets what it
+ * sees die; an entry of an object freed by refcount stays until its
+ * address is reused: a new instance there is recorded afresh by the
+ * allocator hook, and an object of another type there is recognised by the
+ * type recorded.  Only types first seen at PyObject_GC_Track (instances
+ * made by an allocator not hooked) get a uprobe on their tp_dealloc to
+ * forget them (GCSCOPE_VERDICT_F_FREED): a uprobe per instance freed was a
+ * third of --owners' cost on the churn workload, and on Python classes it
+ * fires for every instance of every class (subtype_dealloc is shared).
  */
 #ifndef __GCSCOPE_OBJECTS_BPF_H
 #define __GCSCOPE_OBJECTS_BPF_H
@@ -471,12 +476,15 @@ static __always_inline int owner_alloc(__u64 obj, bool keep)
 	if (!v) {
 		/* First instance of this type: ask user space, and remember the
 		 * creator meanwhile (if the answer is no, the entry just waits
-		 * for the object's death). */
-		ask_verdict(pytype, 0);
+		 * for the object's death or the address's reuse). */
+		ask_verdict(pytype, keep ? GCSCOPE_NEW_TYPE_F_TRACK : 0);
 	} else if ((*v & GCSCOPE_VERDICT_MASK) == GCSCOPE_VERDICT_IGNORE) {
 		return 0;
 	}
-	if (keep && (old = bpf_map_lookup_elem(&owners, &obj)) && old->pytype == pytype)
+	/* only a type whose deaths are seen can tell "tracked again" from "a
+	 * new object where a dead one was" (GCSCOPE_VERDICT_F_FREED) */
+	if (keep && v && (*v & GCSCOPE_VERDICT_F_FREED) && (old = bpf_map_lookup_elem(&owners, &obj)) &&
+	    old->pytype == pytype)
 		return 0;
 	o.tid = (__u32)id;
 	o.pytype = pytype;

@@ -538,7 +538,7 @@ static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
 
 uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e)
 {
-	uint32_t qt, v = type_matches(o, e->pytype, &qt) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
+	uint32_t qt, freed = 0, v = type_matches(o, e->pytype, &qt) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
 	struct typeinfo *ti;
 
 	objtrack_type_name(o, e->pytype);	/* named while it surely exists */
@@ -552,17 +552,24 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		 * we attached; that matters where the creator is the owner */
 		ti->unseen = v == GCSCOPE_VERDICT_WATCH && !qt && (e->flags & GCSCOPE_NEW_TYPE_F_WALK);
 	}
-	/* Forget its instances when they die: hook its tp_dealloc (shared by
-	 * all Python classes: subtype_dealloc).  The caller tells BPF the
-	 * verdict first, because attaching a uprobe takes milliseconds.  Not
-	 * needed when no creator is recorded (@qt alone). */
+	/* Forget its instances when they die, if they come from an allocator
+	 * that is not hooked (first seen at PyObject_GC_Track): hook its
+	 * tp_dealloc, so that PyObject_GC_Track seeing an address again with
+	 * this type is a live object tracked again, which keeps its creator
+	 * (GCSCOPE_VERDICT_F_FREED).  Instances of other types are recorded
+	 * anew at each allocation, whatever entry a dead one left at the
+	 * address (bpf/objects.bpf.h), so they need no uprobe per death.  The
+	 * caller tells BPF the verdict first, because attaching a uprobe takes
+	 * milliseconds.  Not needed when no creator is recorded (@qt alone). */
 	if (v == GCSCOPE_VERDICT_WATCH && o->dealloc_fn && objtrack_needs_creators(o) &&
-	    pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
+	    (e->flags & GCSCOPE_NEW_TYPE_F_TRACK) && pyl_known(&o->layout, PYL_TYPE_TP_DEALLOC)) {
 		bool ok = true;
 		uint64_t fn = rd_ptr(o, e->pytype + pyl(&o->layout, PYL_TYPE_TP_DEALLOC), &ok);
 
-		if (ok && fn)
+		if (ok && fn) {
 			o->pending_dealloc = fn;
+			freed = GCSCOPE_VERDICT_F_FREED;
+		}
 	}
 	/* and see it traversed by a foreign thread's collection (fatal.md) */
 	if (v == GCSCOPE_VERDICT_WATCH && o->traverse_fn && pyl_known(&o->layout, PYL_TYPE_TP_TRAVERSE)) {
@@ -572,10 +579,11 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		if (ok && fn)
 			o->pending_traverse = fn;
 	}
-	p_debug("type %s: %s%s%s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored",
+	p_debug("type %s: %s%s%s%s", objtrack_type_name(o, e->pytype), v == GCSCOPE_VERDICT_WATCH ? "watched" : "ignored",
 		qt ? " (QObject: owner is the thread it lives in)" : "",
-		(e->flags & GCSCOPE_NEW_TYPE_F_WALK) ? ", first met dying" : "");
-	return v | qt;
+		(e->flags & GCSCOPE_NEW_TYPE_F_WALK) ? ", first met dying" : "",
+		freed ? ", made by an allocator not hooked: its tp_dealloc is" : "");
+	return v | qt | freed;
 }
 
 void objtrack_hook_pending(struct objtrack *o)

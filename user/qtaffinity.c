@@ -12,10 +12,13 @@
  *
  * d_ptr, threadData and thread are read from the target's own QtCore: the
  * code of QObject::thread(), which is those three loads (see
- * qtaff_decode_thread()).  The rest is the one table below, per Qt major:
- * q_ptr follows QObjectData's vtable, and threadId follows thread; the
- * defaults of d_ptr/threadData/thread are what Debian bookworm's Qt 5.15.8
- * and 6.4.2 have, used if the code is not as expected.
+ * qtaff_decode_thread()).  They move between Qt minors (QThreadData's
+ * thread: 0x38 in Qt 5.15.8, 0x60 in 6.4.2 and 6.8.2, 0x50 in 6.11.2), so
+ * there are no defaults: if that code is not as expected, that Qt has no
+ * affinity and its QObjects are owned by their creating thread.  q_ptr
+ * follows QObjectData's vtable, and threadId follows thread (Qt 5.15 to
+ * 6.11 sources; in Debian's 6.8.2 and 6.11.2 QThread::isCurrentThread()
+ * reads threadId at 0x68 and 0x58, thread + 8).
  *
  * QThreadData::threadId is Qt::HANDLE, pthread_self() of the thread on
  * Unix (qthread_unix.cpp); glibc's struct pthread has the kernel tid, at
@@ -33,13 +36,7 @@
 #include "procmaps.h"
 #include "qtaffinity.h"
 
-static const struct {
-	const char *lib;	/* basename prefix of QtCore */
-	struct gcscope_qt_layout def;
-} qt_majors[2] = {
-	{ "libQt5Core.so", { .valid = 1, .d_ptr = 8, .q_ptr = 8, .thread_data = 0x38, .thread_id = 0x40 } },
-	{ "libQt6Core.so", { .valid = 1, .d_ptr = 8, .q_ptr = 8, .thread_data = 0x58, .thread_id = 0x68 } },
-};
+static const char *const qt_majors[2] = { "libQt5Core.so", "libQt6Core.so" };	/* basename prefixes */
 #define QT_THREAD_ID_AFTER_THREAD 8	/* threadId follows thread, Qt 5.15 and 6.x */
 #define QT_QPTR 8			/* q_ptr follows QObjectData's vtable */
 
@@ -87,6 +84,11 @@ static int mov_load(const uint8_t *c, size_t len, uint32_t *disp, int *src)
 int qtaff_decode_thread(const uint8_t *code, size_t len, uint32_t off[3])
 {
 	size_t at = 0;
+
+	/* endbr64 first where Qt is built with -fcf-protection (Debian's
+	 * Qt 6.8.2 in trixie, 6.11.2 in sid): changes no register */
+	if (len >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+		at = 4;
 
 	for (int i = 0; i < 3; i++) {
 		int src, n = mov_load(code + at, len - at, &off[i], &src);
@@ -151,7 +153,7 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	for (int m = 0; m < 2; m++) {
 		struct elffile ef;
 
-		if (!open_mapped(&pm, qt_majors[m].lib, &ef)) {
+		if (!open_mapped(&pm, qt_majors[m], &ef)) {
 			elf_close(&ef);
 			break;
 		}
@@ -168,19 +170,22 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 		uint8_t code[32];
 		uint32_t off[3];
 
-		if (open_mapped(&pm, qt_majors[m].lib, &ef))
+		if (open_mapped(&pm, qt_majors[m], &ef))
 			continue;
-		cfg->qt[m] = qt_majors[m].def;
-		if (!elf_find_symbol(&ef, "_ZNK7QObject6threadEv", &s) &&
-		    !elf_read_vaddr(&ef, s.value, code, sizeof(code)) &&
-		    !qtaff_decode_thread(code, sizeof(code), off)) {
-			cfg->qt[m].d_ptr = off[0];
-			cfg->qt[m].thread_data = off[1];
-			cfg->qt[m].thread_id = off[2] + QT_THREAD_ID_AFTER_THREAD;
-		} else {
-			p_debug("%s: QObject::thread() is not the code expected; Qt %d defaults", qt_majors[m].lib,
-				m + 5);
+		if (elf_find_symbol(&ef, "_ZNK7QObject6threadEv", &s) ||
+		    elf_read_vaddr(&ef, s.value, code, sizeof(code)) ||
+		    qtaff_decode_thread(code, sizeof(code), off)) {
+			snprintf(why, size, "QObject::thread() in the target's %s is not the code gcscope reads "
+				 "Qt's layout from: Qt %d QObjects are owned by their creating thread instead",
+				 qt_majors[m], m + 5);
+			elf_close(&ef);
+			found++;	/* Qt is there: no use asking again */
+			continue;
 		}
+		cfg->qt[m].valid = 1;
+		cfg->qt[m].d_ptr = off[0];
+		cfg->qt[m].thread_data = off[1];
+		cfg->qt[m].thread_id = off[2] + QT_THREAD_ID_AFTER_THREAD;
 		cfg->qt[m].q_ptr = QT_QPTR;
 		p_debug("Qt %d: d_ptr %u, threadData %u, threadId %u; pthread tid at %u", m + 5, cfg->qt[m].d_ptr,
 			cfg->qt[m].thread_data, cfg->qt[m].thread_id, cfg->pthread_tid);
@@ -189,7 +194,7 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	}
 	if (!found)
 		snprintf(why, size, "no libQt5Core or libQt6Core mapped in pid %d", pid);
-	else if (!cfg->pthread_tid)
+	else if (!why[0] && !cfg->pthread_tid)
 		snprintf(why, size, "no _thread_db_pthread_tid in the target's libc (not glibc?): QObjects are "
 			 "owned by their creating thread instead");
 	procmaps_free(&pm);

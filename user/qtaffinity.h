@@ -23,8 +23,10 @@ uint32_t qtaff_binding(const char *qualname);
 
 /* Qt's layout in process pid, read from its mapped libQt5Core/libQt6Core
  * and libc: into cfg (ob_size: sizeof(PyObject) of the target, where the
- * wrappers' own fields start).  Returns how many Qt majors were found (0:
- * no Qt loaded, or nothing usable; why says so). */
+ * wrappers' own fields start).  Returns how many Qt majors are mapped (0:
+ * no Qt loaded yet; why says so).  A mapped Qt whose layout cannot be
+ * read has cfg->qt[major].valid 0, and why says so, as it does when no
+ * QObject's thread can be turned into a tid. */
 int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *why, size_t size);
 
 /* Decode QObject::thread()'s machine code (x86-64): "mov d_ptr(%rdi),%rax;

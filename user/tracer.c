@@ -26,8 +26,14 @@
 #include "target.h"
 #include "tracer.h"
 
-/* --owners: uprobes on the tp_dealloc of watched types, by address. */
-#define MAX_DEALLOC_HOOKS 64
+/* --owners: uprobes on the tp_dealloc and tp_traverse of watched types,
+ * by address. */
+#define MAX_HOOKS 64
+
+struct code_hook {
+	uint64_t addr;
+	struct bpf_link *link;
+};
 
 struct tracer {
 	struct tracer_opts opts;
@@ -39,15 +45,9 @@ struct tracer {
 	struct gcscope_bpf *obj;
 	struct bpf_link *site_links[GCSITE_MAX];
 	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
-	struct {
-		uint64_t addr;
-		struct bpf_link *link;
-	} dealloc_hooks[MAX_DEALLOC_HOOKS];
+	struct code_hook dealloc_hooks[MAX_HOOKS];
 	int ndealloc_hooks;
-	struct {
-		uint64_t addr;
-		struct bpf_link *link;
-	} traverse_hooks[MAX_DEALLOC_HOOKS];
+	struct code_hook traverse_hooks[MAX_HOOKS];
 	int ntraverse_hooks;
 	int verdict_fd;
 	struct bpf_link *gc_track_link;	/* --owners: PyObject_GC_Track */
@@ -122,43 +122,66 @@ static void set_verdict(void *ctx, uint64_t type, uint32_t verdict)
 		p_debug("cannot set the verdict of type 0x%llx: %s", (unsigned long long)key, strerror(errno));
 }
 
-static int hook_dealloc(uint64_t addr, void *ctx)
+/* A uprobe of prog at addr, a code address in the target, once: in
+ * hooks[] (*n of MAX_HOOKS).  The file mapping with the code gives the
+ * path and offset: libpython, the executable, or an extension's .so.
+ * not_py: refuse (-EPERM) the interpreter's own functions. */
+static int hook_code(struct tracer *t, struct bpf_program *prog, struct code_hook *hooks, int *n, uint64_t addr,
+		     bool not_py)
 {
-	struct tracer *t = ctx;
 	struct procmaps pm;
-	char path[PATH_MAX];
+	char path[PATH_MAX], inside[PATH_MAX];
+	uint8_t endbr[4];
+	uint64_t skip = 0;
 	int r = -ENOENT;
 
-	for (int i = 0; i < t->ndealloc_hooks; i++)
-		if (t->dealloc_hooks[i].addr == addr)
+	for (int i = 0; i < *n; i++)
+		if (hooks[i].addr == addr)
 			return 0;
-	if (t->ndealloc_hooks == MAX_DEALLOC_HOOKS)
+	if (*n == MAX_HOOKS)
 		return -ENOSPC;
 	if (procmaps_read(&pm, t->pid))
 		return -ESRCH;
-	/* the file mapping with the code: libpython, the executable, or an
-	 * extension module's .so */
 	for (int i = 0; i < pm.n; i++) {
 		const struct mapping *m = &pm.m[i];
 		struct bpf_link *l;
 
 		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
 			continue;
+		if (not_py) {
+			procmaps_inside_path(&pm, m->path, inside, sizeof(inside));
+			if (!strcmp(inside, t->t.py_inside)) {
+				r = -EPERM;
+				break;
+			}
+		}
 		if (procmaps_open_path(&pm, m, path, sizeof(path)))
 			break;
-		l = bpf_program__attach_uprobe(t->obj->progs.uprobe_dealloc, false, t->pid, path,
-					       addr - m->start + m->offset);
+		/* past an endbr64 (see endbr_skip()): single-stepped, not emulated */
+		if (!procmem_read(t->pid, addr, endbr, sizeof(endbr)) && endbr[0] == 0xf3 && endbr[1] == 0x0f &&
+		    endbr[2] == 0x1e && endbr[3] == 0xfa && addr + 4 < m->end)
+			skip = 4;
+		l = bpf_program__attach_uprobe(prog, false, t->pid, path, addr + skip - m->start + m->offset);
 		if (!l) {
 			r = -errno;
 			break;
 		}
-		t->dealloc_hooks[t->ndealloc_hooks].link = l;
-		t->dealloc_hooks[t->ndealloc_hooks++].addr = addr;
+		hooks[*n].link = l;
+		hooks[(*n)++].addr = addr;
 		r = 0;
 		break;
 	}
 	procmaps_free(&pm);
 	return r;
+}
+
+/* --owners: the tp_dealloc of a watched type whose instances come from an
+ * allocator not hooked (user/objects.c says which), to forget them. */
+static int hook_dealloc(uint64_t addr, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	return hook_code(t, t->obj->progs.uprobe_dealloc, t->dealloc_hooks, &t->ndealloc_hooks, addr, false);
 }
 
 /* --owners: the tp_traverse of a watched type, to see a foreign thread's
@@ -169,43 +192,8 @@ static int hook_dealloc(uint64_t addr, void *ctx)
 static int hook_traverse(uint64_t addr, void *ctx)
 {
 	struct tracer *t = ctx;
-	struct procmaps pm;
-	char path[PATH_MAX], inside[PATH_MAX];
-	int r = -ENOENT;
 
-	for (int i = 0; i < t->ntraverse_hooks; i++)
-		if (t->traverse_hooks[i].addr == addr)
-			return 0;
-	if (t->ntraverse_hooks == MAX_DEALLOC_HOOKS)
-		return -ENOSPC;
-	if (procmaps_read(&pm, t->pid))
-		return -ESRCH;
-	for (int i = 0; i < pm.n; i++) {
-		const struct mapping *m = &pm.m[i];
-		struct bpf_link *l;
-
-		if (addr < m->start || addr >= m->end || m->perms[2] != 'x')
-			continue;
-		procmaps_inside_path(&pm, m->path, inside, sizeof(inside));
-		if (!strcmp(inside, t->t.py_inside)) {
-			r = -EPERM;	/* the interpreter's own */
-			break;
-		}
-		if (procmaps_open_path(&pm, m, path, sizeof(path)))
-			break;
-		l = bpf_program__attach_uprobe(t->obj->progs.uprobe_traverse, false, t->pid, path,
-					       addr - m->start + m->offset);
-		if (!l) {
-			r = -errno;
-			break;
-		}
-		t->traverse_hooks[t->ntraverse_hooks].link = l;
-		t->traverse_hooks[t->ntraverse_hooks++].addr = addr;
-		r = 0;
-		break;
-	}
-	procmaps_free(&pm);
-	return r;
+	return hook_code(t, t->obj->progs.uprobe_traverse, t->traverse_hooks, &t->ntraverse_hooks, addr, true);
 }
 
 /* --types/--owners before load: where to walk, what to watch. */
@@ -257,13 +245,32 @@ static int setup_objects(struct tracer *tr)
  * test machine (kernel 6.18), one on the jne after it under 1 us (make
  * bench, Qt churn: PySide2 --owners Gadget 32x before, see docs/objects.md).
  * The compare changes no register, so op is still in rdi there. */
+static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr);
+
 static uint64_t gc_track_skip(const struct elffile *elf, uint64_t vaddr)
 {
+	uint64_t at = endbr_skip(elf, vaddr);
 	uint8_t c[5];
+
+	if (elf_read_vaddr((struct elffile *)elf, vaddr + at, c, sizeof(c)))
+		return at;
+	return at + (c[0] == 0x48 && c[1] == 0x83 && c[2] == 0x7f && c[4] == 0x00 ? 5 : 0);
+}
+
+/* 4 if the function at vaddr starts with endbr64 (builds with
+ * -fcf-protection: Debian trixie's 3.13, sid's 3.14/3.15), else 0.  The
+ * kernel emulates a function's first push, but single-steps endbr64 out of
+ * line, which cost trixie's 3.13 28x on PySide6's Qt churn with --owners
+ * Gadget (make bench; PyObject_GC_Track).  endbr64 changes no register and
+ * not the stack, so past it the arguments and the return address (for a
+ * uretprobe) are where they were at the entry. */
+static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr)
+{
+	uint8_t c[4];
 
 	if (elf_read_vaddr((struct elffile *)elf, vaddr, c, sizeof(c)))
 		return 0;
-	return c[0] == 0x48 && c[1] == 0x83 && c[2] == 0x7f && c[4] == 0x00 ? 5 : 0;
+	return c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
 }
 
 /* After load: the walk's sites (each with its recipe, by cookie) and, for
@@ -325,7 +332,8 @@ static int attach_objects(struct tracer *tr)
 	}
 	for (int i = 0; i < plan->nalloc; i++) {
 		tr->alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
-								t->py_open, plan->alloc[i].offset);
+								t->py_open, plan->alloc[i].offset +
+								endbr_skip(&t->elf, plan->alloc[i].vaddr));
 		if (!tr->alloc_links[i])
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
 				     plan->alloc[i].name, strerror(errno));

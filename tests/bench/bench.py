@@ -24,10 +24,16 @@ WORKLOAD = os.path.join(HERE, "gc_bench.py")
 
 
 WORKLOADS = [("collect", 20000), ("churn", 200000)]
+# --owners where the watched type is a small share (gc_bench.py mixed)
+MIXED = ("mixed", 100000)
 
 
 def start(python, workload):
-    p = subprocess.Popen([python, WORKLOAD, workload[0], str(workload[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # python: a path, or an argv prefix that ends with the workload's path
+    # as the target sees it (a chroot's interpreter: see qt_targets())
+    argv = [python, WORKLOAD] if isinstance(python, str) else list(python)
+    p = subprocess.Popen(argv + [workload[0], str(workload[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
     assert p.stdout.readline().startswith("ready")
     return p
 
@@ -131,19 +137,69 @@ def maxrss_kb(cmd):
 
 
 # Qt affinity (issue 8, item 7): QObjects destroyed by the GC, traced with
-# --types and with each way of watching them.  Debian's python3.11 only:
-# the bindings are built for it.
+# --types and with each way of watching them: Debian 3.11 (PyQt5, PySide2)
+# and trixie 3.13 in its chroot (PySide6), the interpreters Debian builds them for.
 QT_FEATURES = [("--types", ["--types"]), ("--owners @qt", ["--owners", "@qt"]),
                ("--owners Gadget", ["--owners", "Gadget"])]
 
 
+# --owners (issue 8, item 7): on the churn workload every instance is
+# watched (Node, or @heap); on mixed, one class instance in 30 is (Widget).
+OWNERS_CHURN = [("--types", ["--types"]), ("--owners Node", ["--owners", "Node"]),
+                ("--owners @heap", ["--owners", "@heap"])]
+OWNERS_MIXED = [("--types", ["--types"]), ("--owners Widget", ["--owners", "Widget"]),
+                ("--owners @heap", ["--owners", "@heap"])]
+
+
+def feature_rows(args, targets, workload, features, results, title):
+    """Each target untraced and with each option, in interleaved rounds:
+    ratios to the untraced median of the same rounds."""
+    print(f"\n{'target':<22} {title:<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
+    for name, python, probe in targets:
+        times = {"baseline": [], "gcscope": []}
+        for label, _ in features:
+            times[label] = []
+        for _ in range(args.repeat):
+            times["baseline"].append(run_one("baseline", python, workload, args.gcscope, probe))
+            times["gcscope"].append(run_one("gcscope", python, workload, args.gcscope, probe))
+            for label, extra in features:
+                times[label].append(run_one("gcscope", python, workload, args.gcscope, probe, extra))
+        base = statistics.median(times["baseline"])
+        for label in ["gcscope"] + [f[0] for f in features]:
+            r = statistics.median(times[label]) / base
+            results.append({"target": name, "workload": f"{workload[0]} {workload[1]}", "options": label,
+                            "ratio": r})
+            print(f"{name:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
+                  f"   ({statistics.median(times[label]):.3f} s)")
+
+
+def owners_section(args, targets, churn, results):
+    feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with")
+    feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
+
+
+def qt_targets():
+    """(name, argv prefix to run the workload, bindings): Debian 3.11's
+    PyQt5 and PySide2, and PySide6 in the trixie chroot that the tests make
+    (tests/targets/chroot.sh), when it is there."""
+    out = [("debian-3.11", "/usr/bin/python3.11", ["PyQt5", "PySide2"])]
+    root = os.path.join(os.environ.get("GCSCOPE_CACHE", os.path.expanduser("~/.cache/gcscope")), "chroots", "trixie")
+    if os.path.exists(os.path.join(root, "usr/bin/python3.13")):
+        inside = "/tmp/gcscope-bench-gc_bench.py"
+        shutil.copy(WORKLOAD, os.path.join(root, inside.lstrip("/")))
+        out.append(("trixie-3.13", ["chroot", root, "/usr/bin/python3.13", inside], ["PySide6"]))
+    else:
+        print(f"trixie-3.13: no chroot at {root} (tests/targets/chroot.sh trixie makes it): PySide6 skipped")
+    return out
+
+
 def qt_section(args, results):
-    py = "/usr/bin/python3.11"
     print(f"\n{'target':<22} {'Qt churn, with':<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
-    for binding in ["PyQt5", "PySide2"]:
-        if not os.path.exists(py) or subprocess.run([py, "-c", f"import {binding}.QtCore"],
-                                                    capture_output=True).returncode:
-            print(f"{'debian-3.11':<22} {binding}: not importable, skipped")
+    for tname, py, binding in [(n, p, b) for n, p, bs in qt_targets() for b in bs]:
+        argv = [py] if isinstance(py, str) else py[:-1]
+        if (isinstance(py, str) and not os.path.exists(py)) or \
+                subprocess.run(argv + ["-c", f"import {binding}.QtCore"], capture_output=True).returncode:
+            print(f"{tname:<22} {binding}: not importable, skipped")
             continue
         workload = (f"qt-{binding}", 100000)
         times = {"baseline": [], "gcscope": []}
@@ -157,9 +213,9 @@ def qt_section(args, results):
         base = statistics.median(times["baseline"])
         for label in ["gcscope"] + [f[0] for f in QT_FEATURES]:
             r = statistics.median(times[label]) / base
-            results.append({"target": "debian-3.11", "workload": f"{workload[0]} {workload[1]}",
+            results.append({"target": tname, "workload": f"{workload[0]} {workload[1]}",
                             "options": label, "ratio": r})
-            print(f"{'debian-3.11 ' + binding:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
+            print(f"{tname + ' ' + binding:<22} {label if label != 'gcscope' else '(none)':<20} {r:7.2f}"
                   f"   ({statistics.median(times[label]):.3f} s)")
 
 
@@ -429,7 +485,8 @@ def main():
     ap.add_argument("--base-gcscope", help="an earlier build to compare with, in the same runs")
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--soak-minutes", type=float, default=10)
-    ap.add_argument("--only", choices=["qt", "compare", "gcmonitor", "agent"], help="run one section only")
+    ap.add_argument("--only", choices=["qt", "compare", "owners", "gcmonitor", "agent"],
+                    help="run one section only (owners: --owners on churn, mixed and Qt churn)")
     ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
     ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches")
     ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
@@ -460,6 +517,11 @@ def main():
         return
     if args.only == "qt":
         qt_section(args, results)
+        return
+    if args.only == "owners":
+        owners_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
+        qt_section(args, results)
+        print("\n" + json.dumps({"bench": results}))
         return
     if args.only == "agent":
         agent_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
@@ -505,6 +567,7 @@ def main():
             r = statistics.median(times[label]) / base
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": label, "ratio": r})
             print(f"{name:<22} {label if label != 'gcscope' else '(none)':<16} {r:7.2f}")
+    feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
     compare_section(args, targets, churn, results)
     agent_section(args, targets, churn, results)
     qt_section(args, results)

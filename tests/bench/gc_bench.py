@@ -8,6 +8,11 @@
              its threshold, as in ordinary programs;
   soak N:    N seconds of about 10,000 gc.collect(0) a second, each on a
              fresh cycle, from two threads: for gcscope's memory over time;
+  mixed N:   N "requests" of an ordinary program: each makes about 50
+             objects (dicts, lists, tuples, strings and instances of four
+             plain classes), most freed by refcount, one small cycle; one
+             Widget in about 30 class instances: a watched type that is a
+             small share of what the program makes;
   qt-BINDING N: N pairs of QObject subclass instances (PyQt5, PySide2...)
              in cycles, churned like churn: the GC destroys QObjects.
 
@@ -28,6 +33,33 @@ N = int(sys.argv[2])
 
 
 class Node:
+    pass
+
+
+# mixed: the classes of an ordinary program, and the one watched (Widget)
+class Request:
+    def __init__(self, i):
+        self.path, self.headers = f"/item/{i}", {"id": str(i), "n": i}
+
+
+class Token:
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind, text):
+        self.kind, self.text = kind, text
+
+
+class Session:
+    def __init__(self, req):
+        self.req, self.log = req, []
+
+
+class Reply:
+    def __init__(self, body):
+        self.body = body
+
+
+class Widget:
     pass
 
 
@@ -76,6 +108,21 @@ elif MODE.startswith("qt-"):
     for i in range(N):
         a, b = Gadget(), Gadget()
         a.peer, b.peer = b, a
+elif MODE == "mixed":
+    keep = []
+    for i in range(N):
+        req = Request(i)
+        toks = [Token("w", w) for w in req.path.split("/")] + [Token("n", str(i))]
+        s = Session(req)
+        s.log.append(s)                 # a small cycle: the GC frees it
+        body = {"tokens": [(t.kind, t.text) for t in toks], "len": len(toks)}
+        r = Reply(body)
+        if i % 4 == 0:                  # ~7 class instances a request: 1 in 30
+            w = Widget()
+            w.owner = w
+        keep.append(r)
+        if len(keep) > 100:
+            del keep[:50]
 else:
     for i in range(N):
         parent = Node()

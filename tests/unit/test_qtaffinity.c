@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Copyright (c) 2026 The gcscope authors */
 /* Qt affinity's offline parts: QObject::thread()'s code as Debian
- * bookworm's Qt 5.15.8 and 6.4.2 have it (objdump -d), and what is not it. */
+ * bookworm's Qt 5.15.8 and 6.4.2, trixie's 6.8.2 and sid's 6.11.2 have it
+ * (objdump -d), and what is not it. */
 #include <string.h>
 
 #include "check.h"
@@ -12,6 +13,11 @@ static void test_decode(void)
 	/* mov 0x8(%rdi),%rax; mov 0x38(%rax),%rax; mov 0x38(%rax),%rax; ret */
 	static const uint8_t qt5[] = { 0x48, 0x8b, 0x47, 0x08, 0x48, 0x8b, 0x40, 0x38, 0x48, 0x8b, 0x40, 0x38, 0xc3 };
 	static const uint8_t qt6[] = { 0x48, 0x8b, 0x47, 0x08, 0x48, 0x8b, 0x40, 0x58, 0x48, 0x8b, 0x40, 0x60, 0xc3 };
+	/* endbr64 first (-fcf-protection): trixie's Qt 6.8.2, sid's 6.11.2 */
+	static const uint8_t qt68[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x47, 0x08, 0x48, 0x8b, 0x40, 0x58,
+					0x48, 0x8b, 0x40, 0x60, 0xc3 };
+	static const uint8_t qt611[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x47, 0x08, 0x48, 0x8b, 0x40, 0x58,
+					 0x48, 0x8b, 0x40, 0x50, 0xc3 };
 	/* disp32: mov 0x128(%rax),%rax */
 	static const uint8_t wide[] = { 0x48, 0x8b, 0x47, 0x08, 0x48, 0x8b, 0x80, 0x28, 0x01, 0x00, 0x00,
 					0x48, 0x8b, 0x40, 0x60, 0xc3 };
@@ -28,6 +34,16 @@ static void test_decode(void)
 	CHECK_EQ_INT(qtaff_decode_thread(qt6, sizeof(qt6), off), 0);
 	CHECK_EQ_INT(off[1], 0x58);
 	CHECK_EQ_INT(off[2], 0x60);
+	CHECK_EQ_INT(qtaff_decode_thread(qt68, sizeof(qt68), off), 0);
+	CHECK_EQ_INT(off[0], 8);
+	CHECK_EQ_INT(off[1], 0x58);
+	CHECK_EQ_INT(off[2], 0x60);
+	CHECK_EQ_INT(qtaff_decode_thread(qt611, sizeof(qt611), off), 0);
+	CHECK_EQ_INT(off[1], 0x58);
+	CHECK_EQ_INT(off[2], 0x50);
+	/* endbr64 and nothing after it */
+	CHECK_EQ_INT(qtaff_decode_thread(qt611, 4, off), -1);
+	CHECK_EQ_INT(qtaff_decode_thread(qt611, 16, off), -1);
 	CHECK_EQ_INT(qtaff_decode_thread(wide, sizeof(wide), off), 0);
 	CHECK_EQ_INT(off[1], 0x128);
 	CHECK_EQ_INT(qtaff_decode_thread(other, sizeof(other), off), -1);
