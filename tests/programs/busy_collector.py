@@ -3,9 +3,12 @@
 """A process that collects all the time, as a busy service does, so that a
 collection is under way at any moment gcscope attaches.
 
-Prints "ready PID".  Each "go" line on stdin: the next 200 collections are
-counted through gc.callbacks and reported as one JSON line (their generation
-and collected counts); the loop goes on until stdin closes.
+Prints "ready PID".  Between commands it runs tiny collections back to back
+(one cycle each, some 100,000 a second: short enough that `trace --min-ms`
+hides them, so gcscope prints almost nothing for them).  Each "go" line on
+stdin: N long collections (CYCLES cycles each, a millisecond or more) are
+made and counted through gc.callbacks, and reported as one JSON line.
+Automatic collection is off, so the callback sees only these.
 """
 import gc
 import json
@@ -13,7 +16,8 @@ import os
 import sys
 import threading
 
-N = 200
+N = 50
+CYCLES = 5000
 wanted = threading.Semaphore(0)
 done = threading.Event()
 
@@ -29,23 +33,20 @@ class Node:
     pass
 
 
-def cycle():
-    # 300 cycles a round: each collection takes about as long as making
-    # them, so that one is under way about half the time (the race needs a
-    # collection running while the probes attach), at a few thousand
-    # collections a second (not 100,000: gcscope reports every one).
-    for _ in range(300):
+def cycles(n):
+    for _ in range(n):
         a, b = Node(), Node()
         a.b, b.a = b, a
 
 
 def main():
+    gc.disable()
     threading.Thread(target=reader, daemon=True).start()
     tid = threading.get_native_id()
     print("ready", os.getpid(), flush=True)
     while not done.is_set():
         if not wanted.acquire(blocking=False):
-            cycle()
+            cycles(1)
             gc.collect(0)
             continue
         seen = []
@@ -54,11 +55,11 @@ def main():
             if phase == "stop" and threading.get_native_id() == tid:
                 seen.append((tid, info["generation"], info["collected"], info["uncollectable"]))
         gc.callbacks.append(cb)
-        while len(seen) < N:
-            cycle()
+        for _ in range(N):
+            cycles(CYCLES)
             gc.collect(0)
         gc.callbacks.remove(cb)
-        print(json.dumps({"records": seen[:N]}), flush=True)
+        print(json.dumps({"records": seen}), flush=True)
 
 
 main()
