@@ -202,14 +202,8 @@ static int print_record(const struct gc_collection *c, void *p)
 			jw_null(&w, "collected");
 			jw_null(&w, "uncollectable");
 		}
-		if (c->have_candidates)
-			jw_int(&w, "candidates", c->candidates);
-		else
-			jw_null(&w, "candidates");
-		if (c->have_heap_size)
-			jw_int(&w, "heap_size", c->heap_size);
-		else
-			jw_null(&w, "heap_size");
+		jw_int_known(&w, "candidates", c->have_candidates, c->candidates);
+		jw_int_known(&w, "heap_size", c->have_heap_size, c->heap_size);
 		jw_obj_end(&w);
 		jw_line(&w);
 	} else {

@@ -172,3 +172,11 @@ void jw_line(struct jw *w)
 	w->depth = 0;
 	w->first[0] = true;
 }
+
+void jw_int_known(struct jw *w, const char *key, bool known, int64_t v)
+{
+	if (known)
+		jw_int(w, key, v);
+	else
+		jw_null(w, key);
+}

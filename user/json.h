@@ -33,6 +33,8 @@ void jw_double(struct jw *w, const char *key, double v);
 void jw_fixed(struct jw *w, const char *key, int64_t v, unsigned decimals);
 void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
+/* v, or null when it is not known: an unknown count is never 0 */
+void jw_int_known(struct jw *w, const char *key, bool known, int64_t v);
 void jw_line(struct jw *w);			/* end of a JSON Lines record */
 
 /* s as a JSON string, quotes included: invalid UTF-8 becomes U+FFFD. */

@@ -168,18 +168,9 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 			jw_null(&w, "collected");
 			jw_null(&w, "uncollectable");
 		}
-		if (c->have_total)
-			jw_int(&w, "unreachable", c->total);
-		else
-			jw_null(&w, "unreachable");
-		if (c->have_candidates)
-			jw_int(&w, "candidates", c->candidates);
-		else
-			jw_null(&w, "candidates");
-		if (c->have_heap_size)
-			jw_int(&w, "heap_size", c->heap_size);
-		else
-			jw_null(&w, "heap_size");
+		jw_int_known(&w, "unreachable", c->have_total, c->total);
+		jw_int_known(&w, "candidates", c->have_candidates, c->candidates);
+		jw_int_known(&w, "heap_size", c->have_heap_size, c->heap_size);
 		if (c->stack_wanted)
 			json_stack(&w, c->stack);
 		json_objects_fields(&w, c);
