@@ -98,31 +98,53 @@ def pyenv_root():
     return root or os.path.expanduser("~/.pyenv")
 
 
-def _chroot(suite):
-    """Path of the suite's chroot, building it once; or raise with the reason."""
-    r = subprocess.run([os.path.join(TARGETS, "chroot.sh"), suite],
-                       capture_output=True, text=True, timeout=3000)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip()
-                           else f"chroot.sh {suite} failed")
-    return r.stdout.strip()
+class _Builder:
+    """A target script (chroot.sh, freethreaded.sh) started now and waited for
+    later: on a fresh machine the trixie and sid debootstraps and the
+    free-threaded build (which waits for sid's chroot under its lock, then
+    compiles while trixie is still installing) overlap instead of running one
+    after the other (minutes of `make test`)."""
+
+    def __init__(self, *argv):
+        self.what = " ".join(os.path.basename(a) for a in argv[:2])
+        try:
+            self.proc = subprocess.Popen([os.path.join(TARGETS, argv[0]), *argv[1:]],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.error = ""
+        except OSError as e:
+            self.proc, self.error = None, f"{self.what}: {e}"
+
+    def result(self):
+        """(stdout's last line, "") or ("", why it failed)."""
+        if self.proc is None:
+            return "", self.error
+        try:
+            out, err = self.proc.communicate(timeout=3000)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return "", f"{self.what}: no result after 3000 s"
+        if self.proc.returncode != 0:
+            err = err.strip().splitlines()
+            return "", err[-1] if err else f"{self.what} failed"
+        lines = out.strip().splitlines()
+        return (lines[-1], "") if lines else ("", f"{self.what} printed no path")
 
 
-def _freethreaded(ver):
+def chroot(suite):
+    """(path of the suite's chroot, "") building it once, or ("", why not)."""
+    return _Builder("chroot.sh", suite).result()
+
+
+def _freethreaded(ver, builder):
     """ft-3.Nt built by freethreaded.sh (once), or listed with why it is missing."""
     name = f"ft-{ver}"
-    if os.environ.get("GCSCOPE_NO_FREETHREADED"):
+    if builder is None:
         return Interp(name, missing="GCSCOPE_NO_FREETHREADED is set")
-    try:
-        r = subprocess.run([os.path.join(TARGETS, "freethreaded.sh"), ver],
-                           capture_output=True, text=True, timeout=3000)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return Interp(name, missing=f"freethreaded.sh {ver}: {e}")
-    if r.returncode != 0:
-        err = r.stderr.strip().splitlines()
-        return Interp(name, missing=err[-1] if err else f"freethreaded.sh {ver} failed")
-    return Interp(name, path=r.stdout.strip().splitlines()[-1], dwarf=True,
-                  tags={"freethreaded"})
+    path, why = builder.result()
+    if why:
+        return Interp(name, missing=why)
+    return Interp(name, path=path, dwarf=True, tags={"freethreaded"})
 
 
 def _debian(name, path, root="/", debug=False):
@@ -155,15 +177,18 @@ def interpreters():
         ver = p.split("/versions/")[1].split("/")[0]
         out.append(Interp(f"pyenv-{ver}", path=p, dwarf=True, tags={"pyenv"}))
 
-    for suite, minors in (("trixie", (13,)), ("sid", (14, 15))):
-        if os.environ.get("GCSCOPE_NO_CHROOTS"):
-            reason = "GCSCOPE_NO_CHROOTS is set"
-            root = None
+    suites = (("trixie", (13,)), ("sid", (14, 15)))
+    ft_versions = ("3.13t", "3.14t", "3.15t")
+    chroots = {} if os.environ.get("GCSCOPE_NO_CHROOTS") else \
+        {suite: _Builder("chroot.sh", suite) for suite, _ in suites}
+    ft = {} if os.environ.get("GCSCOPE_NO_FREETHREADED") else \
+        {ver: _Builder("freethreaded.sh", ver) for ver in ft_versions}
+    for suite, minors in suites:
+        if suite not in chroots:
+            root, reason = None, "GCSCOPE_NO_CHROOTS is set"
         else:
-            try:
-                root, reason = _chroot(suite), ""
-            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-                root, reason = None, f"no {suite} chroot: {e}"
+            root, reason = chroots[suite].result()
+            root, reason = (root or None), (f"no {suite} chroot: {reason}" if reason else "")
         for minor in minors:
             for debug in (False, True):
                 name = f"{suite}-3.{minor}" + ("d" if debug else "")
@@ -174,8 +199,8 @@ def interpreters():
                 i.tags.add("chroot")
                 out.append(i)
 
-    for ver in ("3.13t", "3.14t", "3.15t"):
-        out.append(_freethreaded(ver))
+    for ver in ft_versions:
+        out.append(_freethreaded(ver, ft.get(ver)))
 
     for i in out:
         if not i.missing:

@@ -39,10 +39,9 @@ def trixie_gdb():
     """(path of the trixie chroot's gdb, "") or (None, why it cannot be had)."""
     if os.environ.get("GCSCOPE_NO_CHROOTS"):
         return None, "GCSCOPE_NO_CHROOTS is set"
-    try:
-        root = matrix._chroot("trixie")
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-        return None, f"no trixie chroot: {e}"
+    root, why = matrix.chroot("trixie")
+    if why:
+        return None, f"no trixie chroot: {why}"
     return os.path.join(root, "usr", "bin", "gdb"), ""
 
 

@@ -64,6 +64,11 @@ fi
 sid=$("$here/chroot.sh" sid) || { echo "freethreaded.sh: no sid chroot to download $src_pkg's source with" >&2; exit 1; }
 
 # A private deb-src list inside the chroot, so its own apt setup is untouched.
+# Its lists directory is shared by the three versions, whose builds may run at
+# once (tests/matrix.py starts them together): apt is held under its own lock
+# until the source is downloaded.
+exec 8>"$cache/freethreaded/.apt.lock"
+flock 8
 srcdir=/var/lib/gcscope-src
 mkdir -p "$sid$srcdir/lists/partial" "$sid$srcdir/dl-$ver"
 echo "deb-src ${GCSCOPE_MIRROR:-http://deb.debian.org/debian} sid main" >"$sid$srcdir/sources.list"
@@ -94,6 +99,8 @@ if [ -z "$got" ]; then
 	echo "freethreaded.sh: the mirror lists $src_pkg $(echo $versions | sed 's/ /, /g') but serves none of their source files (404); see $log" >&2
 	exit 1
 fi
+
+flock -u 8
 
 rm -rf "$work" "$prefix"
 mkdir -p "$work"
