@@ -32,7 +32,7 @@ LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk libmicrohttpd-dev
-TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3.11-dbg python3-pyqt5 python3-pyqt6 \
+TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3-pytest-xdist python3.11-dbg python3-pyqt5 python3-pyqt6 \
 	python3-pyside2.qtcore debootstrap binutils debuginfod \
 	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff prometheus
 
@@ -175,8 +175,15 @@ unit: $(UNIT_BINS)
 GCSCOPE ?= $(abspath $(OUTPUT)/san/gcscope)
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# Tests run TEST_JOBS at a time (pytest-xdist): most of a test's time is
+# spent waiting on its target (test_trace.py alone keeps a third of two cores
+# busy: 27.6 s wall for 17.5 s of CPU), and the whole suite one at a time
+# took 40 of the 60 minutes a fresh machine may spend.  Every test makes its
+# own scratch files, ports and targets; the builders under tests/targets and
+# tests/pyo3 are serialised by locks.  TEST_JOBS=0: one at a time.
+TEST_JOBS ?= 3
 integration: all $(OUTPUT)/san/gcscope
-	$(Q)$(SUDO) env GCSCOPE=$(GCSCOPE) $(SAN_ENV) $(PYTHON) -m pytest -ra tests/ $(PYTEST_ARGS)
+	$(Q)$(SUDO) env GCSCOPE=$(GCSCOPE) $(SAN_ENV) $(PYTHON) -m pytest -ra -n $(TEST_JOBS) tests/ $(PYTEST_ARGS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all
