@@ -488,3 +488,126 @@ def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
         quiet.kill()
         rc, err = agent.stop()
     assert rc == EXIT_OK, err
+
+
+def metric(samples, name, pid, **match):
+    """The samples of name for pid whose labels include match: [(labels, value)]."""
+    return [(l, v) for n, l, v in samples
+            if n == name and l.get("pid") == str(pid) and all(l.get(k) == w for k, w in match.items())]
+
+
+def total(samples, name, pid, **match):
+    return sum(v for l, v in metric(samples, name, pid, **match))
+
+
+def windows_settled(agent, pid, windows_before=0):
+    """Samples once no window is open and one more ran since windows_before
+    (every collection counted is in a closed window)."""
+    def settled():
+        s = agent.samples()
+        open_ = metric(s, "gcscope_agent_types_window_open", pid)
+        run = total(s, "gcscope_agent_types_windows_total", pid, result="run")
+        return s if open_ and open_[0][1] == 0 and run > windows_before else None
+    ok = wait_for(settled, timeout=60, step=0.2)
+    assert ok, f"the type windows did not settle: {agent.stop()[1]}"
+    return settled() or ok
+
+
+WINDOW_ARGS = ("--types-every", "1", "--types-window", "0.3")
+
+
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1", "sid-3.14"])
+def test_type_windows_count_what_the_target_destroyed(gcscope, tmp_path, name):
+    """Windows of --types within the budget: a target whose every collection
+    destroys 50 WindowNode objects (its gc.callbacks say so); through a real
+    Prometheus, the destroyed-objects counter of that type equals 50 times
+    the collections the windows walked, which are some but not all of the
+    target's; the budget used is reported and within the budget."""
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.fail(f"{PROMETHEUS} is not installed: run make test-deps (TEST_PKGS has prometheus)")
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine: " +
+                    "; ".join(i.missing for i in matrix.interpreters() if i.name == name and i.missing))
+    target = Target(interp, tmp_path, "window_target.py", "nodes", 8, 50)
+    agent = prom = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--top", "3")
+        agent.wait_attached([target.pid])
+        prom = Prometheus(tmp_path, agent.port)
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        s = windows_settled(agent, target.pid, run0 + 1)
+        assert report["each"] == [50], report       # the target's own account
+        walked = total(s, "gcscope_gc_window_collections_total", target.pid)
+        destroyed = total(s, "gcscope_gc_destroyed_objects_total", target.pid, type="WindowNode")
+        assert 0 < walked < report["collections"], (walked, report)
+        assert destroyed == 50 * walked, (destroyed, walked)
+        # nothing else died in those collections, and no type beyond the top 3
+        assert total(s, "gcscope_gc_destroyed_objects_total", target.pid) == destroyed
+        assert len({l["type"] for l, v in metric(s, "gcscope_gc_destroyed_objects_total", target.pid)}) <= 4
+        assert total(s, "gcscope_gc_window_walks_capped_total", target.pid) == 0
+        # the budget: reported, measured by the walks themselves, kept
+        used = metric(s, "gcscope_agent_types_budget_used_ratio", target.pid)[0][1]
+        assert metric(s, "gcscope_agent_types_budget_ratio", target.pid)[0][1] == 0.01
+        assert 0 < used <= 0.01, used
+        assert total(s, "gcscope_agent_types_walk_seconds_total", target.pid) > 0
+        assert total(s, "gcscope_agent_types_windows_total", target.pid, result="run") >= 3
+
+        # the same through Prometheus
+        def prom_total(q):
+            return sum(float(r["value"][1]) for r in prom.query(f"last_over_time({q}[5m])"))
+        q_destroyed = f'gcscope_gc_destroyed_objects_total{{pid="{target.pid}",type="WindowNode"}}'
+        q_walked = f'gcscope_gc_window_collections_total{{pid="{target.pid}"}}'
+        wait_for(lambda: prom_total(q_destroyed) == destroyed and prom_total(q_walked) == walked,
+                 timeout=30, step=0.5)
+        assert prom_total(q_destroyed) == destroyed
+        assert prom_total(q_walked) == walked
+        assert prom_total(q_destroyed) == 50 * prom_total(q_walked)
+    finally:
+        target.kill()
+        if prom:
+            prom.stop()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1"])
+def test_type_windows_owners(gcscope, tmp_path, name):
+    """--owners in windows: every collection, run by the worker thread
+    "collector", destroys 20 WindowOwned objects the main thread made: the
+    findings counter by (type, owner thread, collecting thread) is 20 times
+    the collections the windows walked, and the log lines add up to it."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine")
+    target = Target(interp, tmp_path, "window_target.py", "worker", 6, 20)
+    agent = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--owners", "WindowOwned")
+        agent.wait_attached([target.pid])
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        s = windows_settled(agent, target.pid, run0 + 1)
+        assert report["each"] == [20] and report["tids"] == [report["collector_tid"]], report
+        walked = total(s, "gcscope_gc_window_collections_total", target.pid)
+        assert 0 < walked < report["collections"], (walked, report)
+        findings = metric(s, "gcscope_gc_owner_findings_total", target.pid)
+        assert [(l["type"], l["owner_thread"], l["thread"]) for l, v in findings] == \
+            [("WindowOwned", "MainThread", "collector")], findings
+        assert findings[0][1] == 20 * walked, (findings, walked)
+        assert total(s, "gcscope_gc_destroyed_objects_total", target.pid, type="WindowOwned") == 20 * walked
+        used = metric(s, "gcscope_agent_types_budget_used_ratio", target.pid)[0][1]
+        assert 0 < used <= 0.01, used
+    finally:
+        target.kill()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    logged = [int(m.group(1)) for m in re.finditer(
+        r"pid \d+: (\d+) WindowOwned objects? made by thread MainThread destroyed by a collection on thread "
+        r"collector \(type window \d+\)", err)]
+    assert logged and sum(logged) == findings[0][1], err
