@@ -455,7 +455,7 @@ def agent_section(args, targets, churn, results):
                             "ratio": r, "vs_defaults": vs, "budget_used": u})
             print(f"{name:<22} {label:<16} {r:7.2f} {vs:12.3f} {'' if u is None else f'{u:.4f}':>12}")
 
-    if not targets:
+    if not targets or args.agent_n <= 0:
         return
     n = args.agent_n
     name, python, _ = targets[0]
@@ -506,7 +506,7 @@ def main():
     ap.add_argument("--only", choices=["qt", "compare", "owners", "gcmonitor", "agent"],
                     help="run one section only (owners: --owners on churn, mixed and Qt churn)")
     ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
-    ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches")
+    ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches (0: none)")
     ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
     ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
     args = ap.parse_args()

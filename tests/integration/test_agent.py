@@ -611,3 +611,50 @@ def test_type_windows_owners(gcscope, tmp_path, name):
         r"pid \d+: (\d+) WindowOwned objects? made by thread MainThread destroyed by a collection on thread "
         r"collector \(type window \d+\)", err)]
     assert logged and sum(logged) == findings[0][1], err
+
+
+
+def test_type_windows_budget_adapts(gcscope, tmp_path):
+    """A budget the walks overrun at once (0.005% of the target's time):
+    windows are cut when it is spent and later ones skipped until the walks'
+    total is back within it, so fewer collections are walked than with the
+    default budget in the same run, and the share used, once the skipped
+    periods have passed, is within the budget."""
+    interp = pick(names=("debian-3.11",))
+    tight = Target(interp, tmp_path, "window_target.py", "nodes", 8, 200)
+    (tmp_path / "loose").mkdir()
+    loose = Target(interp, tmp_path / "loose", "window_target.py", "nodes", 8, 200)
+    agents = []
+    try:
+        agents = [Agent(gcscope, "-p", tight.pid, *WINDOW_ARGS, "--budget", "0.005"),
+                  Agent(gcscope, "-p", loose.pid, *WINDOW_ARGS)]
+        for a, t in zip(agents, (tight, loose)):
+            a.wait_attached([t.pid])
+        tight.go()
+        loose.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in (tight, loose)]
+        assert all(r["each"] == [200] for r in reports), reports
+        s_tight = windows_settled(agents[0], tight.pid)
+        s_loose = windows_settled(agents[1], loose.pid)
+        runs = {r: total(s_tight, "gcscope_agent_types_windows_total", tight.pid, result=r)
+                for r in ("run", "cut", "skipped")}
+        assert runs["cut"] >= 1 and runs["skipped"] >= 1, runs
+        walked_tight = total(s_tight, "gcscope_gc_window_collections_total", tight.pid)
+        walked_loose = total(s_loose, "gcscope_gc_window_collections_total", loose.pid)
+        assert 0 < walked_tight < walked_loose, (walked_tight, walked_loose)
+        # still exact, however short the windows
+        assert total(s_tight, "gcscope_gc_destroyed_objects_total", tight.pid, type="WindowNode") == \
+            200 * walked_tight
+        budget = metric(s_tight, "gcscope_agent_types_budget_ratio", tight.pid)[0][1]
+        assert budget == 0.00005
+        # a window overruns it by what the walks cost in the 10 ms before
+        # the agent looks; the next waits until the total is within it again
+        # (the target is idle now: its windows walk nothing)
+        def within():
+            return metric(agents[0].samples(), "gcscope_agent_types_budget_used_ratio", tight.pid)[0][1] <= budget
+        assert wait_for(within, timeout=60, step=0.5), agents[0].samples()
+    finally:
+        for t in (tight, loose):
+            t.kill()
+        errs = [a.stop() for a in agents]
+    assert all(rc == EXIT_OK for rc, _ in errs), errs
