@@ -11,7 +11,10 @@ chroot.  Then: --all finds a target started after the agent, --match one
 that renamed itself, an exited target's final values are served once and
 dropped, and bad input (a bad config line, an address in use, a port
 without permission, pids that cannot be traced, a bad reload) is one line,
-a documented exit code, and nothing lost for the other targets.
+a documented exit code, and nothing lost for the other targets.  Type
+windows (--types-every): the destroyed objects of a named class equal the
+target's own count over the collections the windows walked, --owners
+findings carry the owner and collecting threads, and the budget holds.
 """
 import json
 import os
