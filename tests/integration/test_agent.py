@@ -516,6 +516,10 @@ def windows_settled(agent, pid, windows_before=0):
     return settled() or ok
 
 
+def budget_used(agent, pid):
+    return metric(agent.samples(), "gcscope_agent_types_budget_used_ratio", pid)[0][1]
+
+
 WINDOW_ARGS = ("--types-every", "1", "--types-window", "0.3")
 
 
@@ -551,10 +555,12 @@ def test_type_windows_count_what_the_target_destroyed(gcscope, tmp_path, name):
         assert total(s, "gcscope_gc_destroyed_objects_total", target.pid) == destroyed
         assert len({l["type"] for l, v in metric(s, "gcscope_gc_destroyed_objects_total", target.pid)}) <= 4
         assert total(s, "gcscope_gc_window_walks_capped_total", target.pid) == 0
-        # the budget: reported, measured by the walks themselves, kept
-        used = metric(s, "gcscope_agent_types_budget_used_ratio", target.pid)[0][1]
+        # the budget: reported, measured by the walks themselves, kept (a
+        # window cut by it overruns it by the walks of the 10 ms before the
+        # agent looks, which the time after it makes up for)
         assert metric(s, "gcscope_agent_types_budget_ratio", target.pid)[0][1] == 0.01
-        assert 0 < used <= 0.01, used
+        assert wait_for(lambda: 0 < budget_used(agent, target.pid) <= 0.01, timeout=30, step=0.5), \
+            budget_used(agent, target.pid)
         assert total(s, "gcscope_agent_types_walk_seconds_total", target.pid) > 0
         assert total(s, "gcscope_agent_types_windows_total", target.pid, result="run") >= 3
 
@@ -603,8 +609,8 @@ def test_type_windows_owners(gcscope, tmp_path, name):
             [("WindowOwned", "MainThread", "collector")], findings
         assert findings[0][1] == 20 * walked, (findings, walked)
         assert total(s, "gcscope_gc_destroyed_objects_total", target.pid, type="WindowOwned") == 20 * walked
-        used = metric(s, "gcscope_agent_types_budget_used_ratio", target.pid)[0][1]
-        assert 0 < used <= 0.01, used
+        assert wait_for(lambda: 0 < budget_used(agent, target.pid) <= 0.01, timeout=30, step=0.5), \
+            budget_used(agent, target.pid)
     finally:
         target.kill()
         if agent:
@@ -619,10 +625,10 @@ def test_type_windows_owners(gcscope, tmp_path, name):
 
 def test_type_windows_budget_adapts(gcscope, tmp_path):
     """A budget the walks overrun at once (0.005% of the target's time):
-    windows are cut when it is spent and later ones skipped until the walks'
+    windows are cut when it is spent and the next waits until the walks'
     total is back within it, so fewer collections are walked than with the
-    default budget in the same run, and the share used, once the skipped
-    periods have passed, is within the budget."""
+    default budget in the same run, and the share used comes back within
+    the budget."""
     interp = pick(names=("debian-3.11",))
     tight = Target(interp, tmp_path, "window_target.py", "nodes", 8, 200)
     (tmp_path / "loose").mkdir()
@@ -641,7 +647,9 @@ def test_type_windows_budget_adapts(gcscope, tmp_path):
         s_loose = windows_settled(agents[1], loose.pid)
         runs = {r: total(s_tight, "gcscope_agent_types_windows_total", tight.pid, result=r)
                 for r in ("run", "cut", "skipped")}
-        assert runs["cut"] >= 1 and runs["skipped"] >= 1, runs
+        # (skipped windows need one walk to overrun a whole period: in
+        # tests/unit/test_typewin.c)
+        assert runs["cut"] >= 1, runs
         walked_tight = total(s_tight, "gcscope_gc_window_collections_total", tight.pid)
         walked_loose = total(s_loose, "gcscope_gc_window_collections_total", loose.pid)
         assert 0 < walked_tight < walked_loose, (walked_tight, walked_loose)
@@ -653,9 +661,8 @@ def test_type_windows_budget_adapts(gcscope, tmp_path):
         # a window overruns it by what the walks cost in the 10 ms before
         # the agent looks; the next waits until the total is within it again
         # (the target is idle now: its windows walk nothing)
-        def within():
-            return metric(agents[0].samples(), "gcscope_agent_types_budget_used_ratio", tight.pid)[0][1] <= budget
-        assert wait_for(within, timeout=60, step=0.5), agents[0].samples()
+        assert wait_for(lambda: budget_used(agents[0], tight.pid) <= budget, timeout=60, step=0.5), \
+            budget_used(agents[0], tight.pid)
     finally:
         for t in (tight, loose):
             t.kill()
