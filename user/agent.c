@@ -266,6 +266,10 @@ static int build_conf(struct agentconf *c, char *why, size_t size)
 	for (int i = 0; i < A.ncli; i++)
 		if (agentconf_set(c, A.cli[i].key, A.cli[i].value, why, size))
 			return EXIT_USAGE;
+	if (c->owners && !(c->types_every > 0)) {
+		snprintf(why, size, "owners works in type windows: give types-every S too (e.g. --types-every 60)");
+		return EXIT_USAGE;
+	}
 	if (!c->npids && !c->nmatch && !c->all) {
 		snprintf(why, size, "no target: give -p PID, --match GLOB or --all%s", A.config ? " (or pid, match "
 			 "or all in the --config file)" : "");

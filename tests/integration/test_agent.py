@@ -668,3 +668,18 @@ def test_type_windows_budget_adapts(gcscope, tmp_path):
             t.kill()
         errs = [a.stop() for a in agents]
     assert all(rc == EXIT_OK for rc, _ in errs), errs
+
+
+def test_type_window_options_bad(gcscope, tmp_path):
+    """--owners without windows, and a bad budget in the config file: one
+    line each, exit code 2."""
+    r = subprocess.run([gcscope, "agent", "-p", str(os.getpid()), "--owners", "Foo"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == "gcscope: owners works in type windows: give types-every S too (e.g. --types-every 60)\n"
+    conf = tmp_path / "agent.conf"
+    conf.write_text("all\ntypes-every = 60\nbudget = 200\n")
+    r = subprocess.run([gcscope, "agent", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == (f"gcscope: {conf}:3: invalid budget '200': give a percent of each target's time from "
+                        "0.001 to 100, e.g. budget = 1\n")
