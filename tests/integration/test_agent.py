@@ -523,7 +523,7 @@ def budget_used(agent, pid):
 WINDOW_ARGS = ("--types-every", "1", "--types-window", "0.3")
 
 
-@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1", "sid-3.14"])
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1", "sid-3.14", "ft-3.13t"])
 def test_type_windows_count_what_the_target_destroyed(gcscope, tmp_path, name):
     """Windows of --types within the budget: a target whose every collection
     destroys 50 WindowNode objects (its gc.callbacks say so); through a real
