@@ -43,7 +43,7 @@ LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/sta
 	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
 	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
 	user/sink_timeline.c user/qtaffinity.c user/gcstats.c user/metrics.c user/prom.c user/agentconf.c \
-	user/discover.c user/sink_metrics.c
+	user/discover.c user/sink_metrics.c user/met_types.c user/typewin.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

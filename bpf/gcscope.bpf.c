@@ -94,6 +94,14 @@ static __always_inline void count(__u32 what)
 		(*v)++;
 }
 
+static __always_inline void count_add(__u32 what, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &what);
+
+	if (v)
+		*v += n;
+}
+
 #include "objects.bpf.h"
 #include "fatal.bpf.h"
 

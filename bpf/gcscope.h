@@ -313,6 +313,11 @@ enum gcscope_counter {
 	GCSCOPE_CNT_WALK_CAPPED,	/* walks stopped at --max-objects */
 	GCSCOPE_CNT_NOT_COLLECTED,	/* the collector returned with no counter moved */
 	GCSCOPE_CNT_NO_DONE,		/* a collection started whose end we did not see */
+	/* not faults: what the walks cost, as the walk program itself measures
+	 * it (bpf_ktime_get_ns() from its entry to its last chunk sent), for
+	 * the agent's budget (user/typewin.h) */
+	GCSCOPE_CNT_WALK_NS,		/* ns spent in walks */
+	GCSCOPE_CNT_WALKS,		/* walks run */
 	GCSCOPE_CNT__MAX,
 };
 

@@ -411,10 +411,11 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 	struct gcscope_site *site;
 	struct start *s;
 	struct walk w = {};
-	__u64 base;
+	__u64 base, t0;
 
 	if (targ_tgid && (id >> 32) != targ_tgid)
 		return 0;
+	t0 = bpf_ktime_get_ns();
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s || !s->depth)
 		return 0;	/* a collection that began before we attached */
@@ -455,6 +456,9 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 		c->seen = w.seen;
 		chunk_flush(c, GCSCOPE_TYPES_F_LAST | w.flags);
 	}
+	/* per CPU, like every counter: no atomics on the target's path */
+	count_add(GCSCOPE_CNT_WALK_NS, bpf_ktime_get_ns() - t0);
+	count(GCSCOPE_CNT_WALKS);
 	return 0;
 }
 

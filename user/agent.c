@@ -31,12 +31,14 @@
 #include "common.h"
 #include "discover.h"
 #include "httpd.h"
+#include "met_types.h"
 #include "metrics.h"
 #include "privs.h"
 #include "procmaps.h"
 #include "sink.h"
 #include "target.h"
 #include "tracer.h"
+#include "typewin.h"
 
 /* Between housekeeping passes (lost events, exited targets): a busy ring
  * wakes the loop far more often. */
@@ -51,6 +53,7 @@ struct agent_target {
 	 * (for --match at a reload) */
 	struct attach_job *job;
 	uint64_t start_ns;
+	struct typewin tw;		/* its type windows (user/typewin.h) */
 	struct agent_target *next;
 };
 
@@ -76,6 +79,10 @@ static struct agent {
 	unsigned scans;			/* of /proc, since the start or the last reload */
 	struct agent_target *targets;
 	int ntargets;
+	/* the --owners values given since the start: a tracer keeps the one
+	 * it was opened with, past a reload that frees the configuration's */
+	char *owners_kept[64];
+	int nowners_kept;
 } A;
 
 const char argp_agent_doc[] =
@@ -88,7 +95,11 @@ const char argp_agent_doc[] =
 	"python_gc_collections_total, python_gc_objects_collected_total,\n"
 	"python_gc_objects_uncollectable_total by generation (the names of\n"
 	"prometheus_client's GC collector), the python_gc_duration_seconds\n"
-	"histogram, per-thread pause totals and the agent's own metrics.  SIGHUP\n"
+	"histogram, per-thread pause totals and the agent's own metrics.  With\n"
+	"--types-every S, a window of trace --types every S seconds per target,\n"
+	"within --budget percent of its time: the top --top types collections\n"
+	"destroyed (gcscope_gc_destroyed_objects_total) and, with --owners,\n"
+	"objects destroyed off their owner thread.  SIGHUP\n"
 	"reloads --config FILE, SIGTERM detaches from every target and exits.\n"
 	"\v"
 	"EXAMPLES:\n"
@@ -114,6 +125,12 @@ enum {
 	OPT_RINGBUF_KB,
 	OPT_PROBE,
 	OPT_NO_DEBUGINFO,
+	OPT_TYPES_EVERY,
+	OPT_TYPES_WINDOW,
+	OPT_BUDGET,
+	OPT_TOP,
+	OPT_MAX_OBJECTS,
+	OPT_OWNERS,
 };
 
 static const struct argp_option agent_opts[] = {
@@ -127,6 +144,16 @@ static const struct argp_option agent_opts[] = {
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
 	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
+	{ "types-every", OPT_TYPES_EVERY, "S", 0, "A window of --types every S seconds per target (default 0: "
+	  "none)", 0 },
+	{ "types-window", OPT_TYPES_WINDOW, "S", 0, "Seconds a window lasts (default 1)", 0 },
+	{ "budget", OPT_BUDGET, "PCT", 0, "At most PCT percent of a target's time in the windows' walks, as "
+	  "they measure it (default 1)", 0 },
+	{ "top", OPT_TOP, "K", 0, "Types with their own series per target, the rest type=\"other\" (default 10)",
+	  0 },
+	{ "max-objects", OPT_MAX_OBJECTS, "N", 0, "Objects a walk looks at, at most (default 10000)", 0 },
+	{ "owners", OPT_OWNERS, "PATTERNS", 0, "In windows, objects of these types destroyed off the thread that "
+	  "made them (as trace --owners)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
 	{},
@@ -143,6 +170,12 @@ static const char *opt_key(int key)
 	case OPT_RINGBUF_KB: return "ringbuf-kb";
 	case OPT_PROBE: return "probe";
 	case OPT_NO_DEBUGINFO: return "no-debuginfo";
+	case OPT_TYPES_EVERY: return "types-every";
+	case OPT_TYPES_WINDOW: return "types-window";
+	case OPT_BUDGET: return "budget";
+	case OPT_TOP: return "top";
+	case OPT_MAX_OBJECTS: return "max-objects";
+	case OPT_OWNERS: return "owners";
 	case 'v': return "verbose";
 	default: return NULL;
 	}
@@ -233,6 +266,10 @@ static int build_conf(struct agentconf *c, char *why, size_t size)
 	for (int i = 0; i < A.ncli; i++)
 		if (agentconf_set(c, A.cli[i].key, A.cli[i].value, why, size))
 			return EXIT_USAGE;
+	if (c->owners && !(c->types_every > 0)) {
+		snprintf(why, size, "owners works in type windows: give types-every S too (e.g. --types-every 60)");
+		return EXIT_USAGE;
+	}
 	if (!c->npids && !c->nmatch && !c->all) {
 		snprintf(why, size, "no target: give -p PID, --match GLOB or --all%s", A.config ? " (or pid, match "
 			 "or all in the --config file)" : "");
@@ -265,6 +302,22 @@ static bool selected(const struct agentconf *c, const struct attach_job *j)
 	       discover_match(j->exe, j->comm, c->match, c->nmatch);
 }
 
+/* The --owners value s, kept until the agent exits (NULL for none). */
+static const char *kept_owners(const char *s)
+{
+	if (!s)
+		return NULL;
+	for (int i = 0; i < A.nowners_kept; i++)
+		if (!strcmp(A.owners_kept[i], s))
+			return A.owners_kept[i];
+	if (A.nowners_kept == (int)ARRAY_SIZE(A.owners_kept)) {
+		p_warn("too many --owners values over reloads: new targets are traced without owners");
+		return NULL;
+	}
+	A.owners_kept[A.nowners_kept] = strdup(s);
+	return A.owners_kept[A.nowners_kept] ? A.owners_kept[A.nowners_kept++] : NULL;
+}
+
 /* Queue an attach to pid (the attach thread opens it: user/attacher.h).
  * wait_ready: a discovered process, maybe not started yet. */
 static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready)
@@ -287,10 +340,16 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		.no_debuginfo = A.conf.no_debuginfo,
 		.ringbuf_kb = A.conf.ringbuf_kb,
 		.top = 5,
-		.max_objects = 10000,
+		.max_objects = A.conf.max_objects,
 		.no_summary = true,
 		.cache_plans = true,
 	};
+	if (A.conf.types_every > 0) {
+		/* the walk attached in windows only (user/typewin.h) */
+		j->opts.types = true;
+		j->opts.walk_windowed = true;
+		j->opts.owners = kept_owners(A.conf.owners);
+	}
 	if (exe) {
 		snprintf(j->exe, sizeof(j->exe), "%s", exe);
 	} else {
@@ -316,11 +375,83 @@ static void free_job(struct attach_job *j)
 {
 	tracer_close(j->tr, false);
 	sinks_free(&j->sinks);
-	free(j->mt);
+	met_target_free(j->mt);
 	free(j);
 }
 
 static void rebuild_ring(void);
+
+/* Look at the clock and the cost: open or close the window of tracer t. */
+static enum typewin_step typewin_tick(struct typewin *w, struct tracer *t, uint64_t now_ns)
+{
+	enum typewin_step s;
+
+	if (!w->c.every_s || w->failed || (!w->active && now_ns < w->next_ns))
+		return TW_NONE;
+	tracer_walk_cost(t, &w->walk_ns, &w->walks);
+	s = typewin_decide(w, now_ns, w->walk_ns);
+	if (s == TW_OPENED && tracer_walk(t, true)) {
+		/* said; the always-on counters go on */
+		w->active = false;
+		w->run--;
+		w->failed = true;
+		return TW_NONE;
+	}
+	if (s == TW_CLOSED)
+		tracer_walk(t, false);
+	return s;
+}
+
+static void log_pair(const struct met_pair_row *r, void *ctx)
+{
+	const struct agent_target *at = ctx;
+
+	/* one line a window for each (type, owner, collector): bounded */
+	p_info("pid %d: %llu %s object%s made by thread %s destroyed by a collection on thread %s (type "
+	       "window %llu)", at->pid, (unsigned long long)r->n, r->type, r->n == 1 ? "" : "s", r->owner, r->thread,
+	       (unsigned long long)at->tw.run);
+}
+
+static void window_budget(struct agent_target *at, uint64_t now)
+{
+	const struct typewin *w = &at->tw;
+
+	met_types_budget(A.m, at->job->mt, w->walk_ns, now - at->start_ns, w->run, w->cut, w->skipped, w->active);
+}
+
+/* The window's counts into the served ones: the records of the walks that
+ * ran read first. */
+static void window_commit(struct agent_target *at)
+{
+	if (!at->job->mt->types)
+		return;
+	if (A.rb && !A.rb_stale)
+		ring_buffer__consume(A.rb);
+	met_types_commit(A.m, at->job->mt, log_pair, at);
+	window_budget(at, mono_ns());
+}
+
+/* Each target's type window: opened, closed, its cost looked at.  Returns
+ * whether a window is open (the loop then looks again sooner). */
+static bool windows_tick(void)
+{
+	bool open = false;
+	uint64_t now = mono_ns();
+
+	for (struct agent_target *at = A.targets; at; at = at->next) {
+		enum typewin_step s;
+
+		if (!at->job->mt->types)
+			continue;
+		s = typewin_tick(&at->tw, at->job->tr, now);
+		if (s == TW_CLOSED)
+			window_commit(at);
+		else if (s == TW_OPENED)
+			window_budget(at, now);
+		open |= at->tw.active;
+	}
+	return open;
+}
 
 /* An attach the thread finished: into the event loop, or counted. */
 static void finish_job(struct attach_job *j)
@@ -353,8 +484,18 @@ static void finish_job(struct attach_job *j)
 	at->pid = pid;
 	at->job = j;
 	j->mt->pid = (uint32_t)pid;
+	if (j->opts.walk_windowed) {
+		/* NULL (out of memory): no windows for this one, said */
+		j->mt->types = met_types_new((int)A.conf.top, j->opts.owners != NULL, A.conf.budget / 100);
+		if (!j->mt->types)
+			p_warn("pid %d: out of memory: no type windows", pid);
+	}
 	tracer_start(j->tr);
 	at->start_ns = mono_ns();
+	typewin_init(&at->tw,
+		     &(struct typewin_conf){ .every_s = j->mt->types ? A.conf.types_every : 0,
+					     .window_s = A.conf.types_window, .budget = A.conf.budget / 100 },
+		     at->start_ns);
 	met_target_add(A.m, j->mt);
 	at->next = A.targets;
 	A.targets = at;
@@ -371,6 +512,8 @@ static void end_target(struct agent_target *at, const char *reason, bool drop_se
 	struct attach_job *j = at->job;
 
 	tracer_check_lost(j->tr);
+	/* what a window in progress found so far is served with the rest */
+	window_commit(at);
 	tracer_end(j->tr, reason, mono_ns() - at->start_ns);
 	tracer_close(j->tr, false);
 	sinks_free(&j->sinks);
@@ -487,6 +630,7 @@ int cmd_agent(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t next_scan = 0, next_house = 0;
+	bool windows_open = false;
 	char why[1024];
 	int code, fd;
 
@@ -540,7 +684,8 @@ int cmd_agent(int argc, char **argv)
 		if (A.rb_stale)
 			rebuild_ring();
 		if (A.rb) {
-			int r = ring_buffer__poll(A.rb, 100);
+			/* an open window's budget is looked at every 10 ms */
+			int r = ring_buffer__poll(A.rb, windows_open ? 10 : 100);
 
 			if (r < 0 && r != -EINTR) {
 				code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffers: %s", strerror(-r));
@@ -556,6 +701,9 @@ int cmd_agent(int argc, char **argv)
 		}
 		for (struct attach_job *j; (j = attacher_take(A.att));)
 			finish_job(j);
+		if (A.rb_stale)
+			rebuild_ring();
+		windows_open = windows_tick();
 		now = mono_ns();
 		if (now >= next_house) {
 			next_house = now + HOUSEKEEPING_NS;
@@ -565,6 +713,9 @@ int cmd_agent(int argc, char **argv)
 			if (A.rb && !A.rb_stale)
 				ring_buffer__consume(A.rb);
 			housekeeping();
+			for (struct agent_target *at = A.targets; at; at = at->next)
+				if (at->job->mt->types)
+					window_budget(at, now);
 		}
 		if ((A.conf.all || A.conf.nmatch) && now >= next_scan) {
 			next_scan = now + (uint64_t)(A.conf.scan_interval * 1e9);
@@ -590,5 +741,7 @@ out:
 	discover_free(A.disc);
 	metrics_free(A.m);
 	agentconf_free(&A.conf);
+	for (int i = 0; i < A.nowners_kept; i++)
+		free(A.owners_kept[i]);
 	return code;
 }

@@ -12,6 +12,7 @@
 
 #include "agentconf.h"
 #include "common.h"
+#include "patterns.h"
 
 void agentconf_init(struct agentconf *c)
 {
@@ -25,6 +26,15 @@ void agentconf_init(struct agentconf *c)
 	 * the ring twice) */
 	c->ringbuf_kb = 64;
 	c->probe = PROBE_AUTO;
+	/* no windows unless asked: a target with them is opened with its
+	 * walk's sites (its DWARF read, no plan cache) and its type maps
+	 * (about 1 MiB of kernel memory), which the always-on counters need
+	 * not */
+	c->types_every = 0;
+	c->types_window = 1;
+	c->budget = 1;
+	c->top = 10;
+	c->max_objects = 10000;
 }
 
 void agentconf_free(struct agentconf *c)
@@ -32,6 +42,8 @@ void agentconf_free(struct agentconf *c)
 	for (int i = 0; i < c->nmatch; i++)
 		free(c->match[i]);
 	c->nmatch = 0;
+	free(c->owners);
+	c->owners = NULL;
 }
 
 int agentconf_split_listen(const char *s, char *host, size_t hsize, char *port, size_t psize, char *why,
@@ -178,6 +190,61 @@ int agentconf_set(struct agentconf *c, const char *key, const char *v, char *why
 			snprintf(why, size, "invalid probe '%s': use auto, usdt or uprobe", v);
 			return -1;
 		}
+		return 0;
+	}
+	if (!strcmp(key, "types-every")) {
+		if (!parse_double(v, 0, 86400, &c->types_every) || (c->types_every > 0 && c->types_every < 0.1)) {
+			snprintf(why, size, "invalid types-every '%s': give seconds from 0.1 to 86400, or 0 for no "
+				 "type windows", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "types-window")) {
+		if (!parse_double(v, 0.01, 3600, &c->types_window)) {
+			snprintf(why, size, "invalid types-window '%s': give seconds from 0.01 to 3600", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "budget")) {
+		if (!parse_double(v, 0.001, 100, &c->budget)) {
+			snprintf(why, size, "invalid budget '%s': give a percent of each target's time from 0.001 "
+				 "to 100, e.g. budget = 1", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "top")) {
+		if (!parse_long(v, 1, 100, &c->top)) {
+			snprintf(why, size, "invalid top '%s': give a number of types from 1 to 100", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "max-objects")) {
+		if (!parse_long(v, 1, 1000000, &c->max_objects)) {
+			snprintf(why, size, "invalid max-objects '%s': give a number from 1 to 1000000", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "owners")) {
+		char *o;
+
+		char msg[400];
+
+		if (owners_check(v, msg, sizeof(msg))) {
+			snprintf(why, size, "invalid owners: %s", msg);
+			return -1;
+		}
+		o = strdup(v);
+		if (!o) {
+			snprintf(why, size, "out of memory");
+			return -1;
+		}
+		free(c->owners);
+		c->owners = o;
 		return 0;
 	}
 	snprintf(why, size, "unknown option '%s' (see gcscope agent --help)", key);

@@ -32,6 +32,13 @@ struct agentconf {
 	bool no_debuginfo;
 	enum probe_kind probe;
 	int verbose;
+	/* type windows (user/typewin.h) */
+	double types_every;		/* seconds between windows; 0: none */
+	double types_window;		/* a window's seconds */
+	double budget;			/* percent of a target's time */
+	long top;			/* types with their own series */
+	long max_objects;		/* a walk's cap */
+	char *owners;			/* --owners PATTERNS, or NULL */
 };
 
 void agentconf_init(struct agentconf *c);

@@ -187,7 +187,7 @@ static void free_jobs(struct attach_job *j)
 
 		tracer_close(j->tr, false);
 		sinks_free(&j->sinks);
-		free(j->mt);
+		met_target_free(j->mt);
 		free(j);
 		j = next;
 	}

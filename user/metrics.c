@@ -54,10 +54,17 @@ void metrics_free(struct metrics *m)
 		struct met_target *t = m->targets;
 
 		m->targets = t->next;
-		free(t);
+		met_target_free(t);
 	}
 	pthread_mutex_destroy(&m->mu);
 	free(m);
+}
+
+void met_target_free(struct met_target *t)
+{
+	if (t)
+		free(t->types);
+	free(t);
 }
 
 struct met_target *met_target_new(uint32_t pid)
@@ -162,7 +169,7 @@ void met_target_remove(struct metrics *m, struct met_target *t)
 	for (struct met_target **p = &m->targets; *p; p = &(*p)->next) {
 		if (*p == t) {
 			*p = t->next;
-			free(t);
+			met_target_free(t);
 			break;
 		}
 	}
@@ -185,7 +192,7 @@ void met_render_done(struct metrics *m, uint64_t now_ns, uint64_t max_age_ns)
 
 		if (t->state == MET_EXITED && (t->served || now_ns - t->exited_ns >= max_age_ns)) {
 			*p = t->next;
-			free(t);
+			met_target_free(t);
 			continue;
 		}
 		p = &t->next;

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct met_types;
+
 #define MET_NGEN 3
 /* python_gc_duration_seconds' upper bounds, in seconds; +Inf follows.
  * CPython's young collections take microseconds, full ones of large heaps
@@ -81,6 +83,7 @@ struct met_target {
 	int nthreads;
 	struct met_thread other;
 	uint64_t lost;
+	struct met_types *types;	/* type windows (user/met_types.h), NULL if off */
 	bool served;			/* exited, and one scrape had it */
 	uint64_t exited_ns;		/* CLOCK_MONOTONIC */
 	struct met_target *next;
@@ -103,6 +106,8 @@ void metrics_free(struct metrics *m);
  * met_target_add() publishes it (and m owns it).  NULL on out of memory. */
 struct met_target *met_target_new(uint32_t pid);
 void met_target_add(struct metrics *m, struct met_target *t);
+/* Free a target's series (not published, or taken off the list). */
+void met_target_free(struct met_target *t);
 /* What the attach learnt: the version the target states, whether its
  * counts can be read. */
 void met_attached(struct metrics *m, struct met_target *t, const char *python, bool counts);

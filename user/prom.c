@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "met_types.h"
 #include "prom.h"
 
 /* An exited target no scrape came for is dropped after this long. */
@@ -112,6 +113,128 @@ static void seconds(char *out, size_t size, uint64_t ns)
 	snprintf(out, size, "%.9f", (double)ns / 1e9);
 }
 
+static const char *const tgen_label[MET_TGEN] = { "0", "1", "2", "unknown" };
+
+/* The type windows' series (user/met_types.h), of the targets that have
+ * them. */
+static void render_types(struct pbuf *b, bool om, struct metrics *m)
+{
+	char lab[4 * MET_LABEL_MAX + 256], name[2 * GC_TYPE_NAME_LEN], o[2 * MET_THREAD_LABEL],
+		th[2 * MET_THREAD_LABEL], s[64];
+	const struct met_target *t;
+	bool any = false, owners = false;
+
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			any = true;
+			owners |= t->types->owners;
+		}
+	if (!any)
+		return;
+	family(b, om, "gcscope_gc_destroyed_objects_total", "counter",
+	       "Objects the collections of type windows destroyed, by type: the top types of a process "
+	       "(--top), the rest in type=\"other\" (over gcscope_gc_window_collections_total)");
+	for (t = m->targets; t; t = t->next) {
+		const struct met_types *ty = t->types;
+
+		if (!ty)
+			continue;
+		target_labels(t, lab, sizeof(lab));
+		for (int i = 0; i <= ty->nslots; i++) {
+			const struct met_type_row *r = i < ty->nslots ? &ty->slot[i] : &ty->other;
+
+			escape(r->name, name, sizeof(name));
+			for (int g = 0; g < MET_TGEN; g++)
+				if (g < MET_TGEN - 1 || r->n[g])
+					put(b, "gcscope_gc_destroyed_objects_total{type=\"%s\",generation=\"%s\",%s} %llu\n",
+					    name, tgen_label[g], lab, (unsigned long long)r->n[g]);
+		}
+	}
+	family(b, om, "gcscope_gc_window_collections_total", "counter",
+	       "Collections whose objects a type window walked");
+	for (t = m->targets; t; t = t->next) {
+		if (!t->types)
+			continue;
+		target_labels(t, lab, sizeof(lab));
+		for (int g = 0; g < MET_TGEN; g++)
+			if (g < MET_TGEN - 1 || t->types->collections[g])
+				put(b, "gcscope_gc_window_collections_total{generation=\"%s\",%s} %llu\n", tgen_label[g],
+				    lab, (unsigned long long)t->types->collections[g]);
+	}
+	family(b, om, "gcscope_gc_window_walks_capped_total", "counter",
+	       "Walks of type windows stopped at --max-objects: their collections destroyed more than counted");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			put(b, "gcscope_gc_window_walks_capped_total{%s} %llu\n", lab,
+			    (unsigned long long)t->types->capped);
+		}
+	if (owners) {
+		family(b, om, "gcscope_gc_owner_findings_total", "counter",
+		       "Objects of --owners types that type windows saw destroyed by a collection on another thread "
+		       "than their owner's, by type, owner thread and collecting thread (at most 32 series a process, "
+		       "the rest \"other\")");
+		for (t = m->targets; t; t = t->next) {
+			const struct met_types *ty = t->types;
+
+			if (!ty || !ty->owners)
+				continue;
+			target_labels(t, lab, sizeof(lab));
+			for (int i = 0; i <= ty->npairs; i++) {
+				const struct met_pair_row *r = i < ty->npairs ? &ty->pair[i] : &ty->pair_other;
+
+				if (i == ty->npairs && !r->n)
+					break;
+				escape(r->type, name, sizeof(name));
+				escape(r->owner, o, sizeof(o));
+				escape(r->thread, th, sizeof(th));
+				put(b, "gcscope_gc_owner_findings_total{type=\"%s\",owner_thread=\"%s\",thread=\"%s\",%s} "
+				    "%llu\n", name, o, th, lab, (unsigned long long)r->n);
+			}
+		}
+	}
+	family(b, om, "gcscope_agent_types_windows_total", "counter",
+	       "Type windows: run; cut (of those run, closed early by the budget); skipped (not run: over budget)");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			put(b, "gcscope_agent_types_windows_total{result=\"run\",%s} %llu\n", lab,
+			    (unsigned long long)t->types->windows_run);
+			put(b, "gcscope_agent_types_windows_total{result=\"cut\",%s} %llu\n", lab,
+			    (unsigned long long)t->types->windows_cut);
+			put(b, "gcscope_agent_types_windows_total{result=\"skipped\",%s} %llu\n", lab,
+			    (unsigned long long)t->types->windows_skipped);
+		}
+	family(b, om, "gcscope_agent_types_walk_seconds_total", "counter",
+	       "Time the target spent in type windows' walks, as the walk program measures it");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			seconds(s, sizeof(s), t->types->walk_ns);
+			put(b, "gcscope_agent_types_walk_seconds_total{%s} %s\n", lab, s);
+		}
+	family(b, om, "gcscope_agent_types_budget_used_ratio", "gauge",
+	       "Walk time over the time since the attach: at most gcscope_agent_types_budget_ratio");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			put(b, "gcscope_agent_types_budget_used_ratio{%s} %.9f\n", lab,
+			    t->types->wall_ns ? (double)t->types->walk_ns / (double)t->types->wall_ns : 0.0);
+		}
+	family(b, om, "gcscope_agent_types_budget_ratio", "gauge", "The budget: --budget as a fraction");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			put(b, "gcscope_agent_types_budget_ratio{%s} %g\n", lab, t->types->budget);
+		}
+	family(b, om, "gcscope_agent_types_window_open", "gauge", "1 while a type window is open");
+	for (t = m->targets; t; t = t->next)
+		if (t->types) {
+			target_labels(t, lab, sizeof(lab));
+			put(b, "gcscope_agent_types_window_open{%s} %d\n", lab, t->types->active ? 1 : 0);
+		}
+}
+
 char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint64_t now_ns, size_t *len)
 {
 	struct pbuf b = {};
@@ -208,6 +331,7 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 				    lab, (unsigned long long)th->count);
 		}
 	}
+	render_types(&b, om, m);
 	family(&b, om, "gcscope_agent_target_events_lost_total", "counter",
 	       "Collection events of this target lost (ring buffer full): its counters are short by as many");
 	for (t = m->targets; t; t = t->next) {

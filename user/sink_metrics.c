@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "met_types.h"
 #include "metrics.h"
 #include "sink.h"
 
@@ -30,6 +31,9 @@ static void m_collection(struct sink *s, const struct gc_collection *c)
 	/* GC_HIDDEN (--min-ms) does not apply: every collection counts */
 	met_collection(p->m, p->t, c->gen, c->pause_ns, c->have_counts, c->collected, c->uncollectable, c->tid,
 		       c->py_thread ? c->py_thread : c->thread);
+	/* a collection a type window walked (user/typewin.h) */
+	if (p->t->types && c->walked)
+		met_types_collection(p->t->types, c);
 }
 
 static void m_lost(struct sink *s, uint64_t count, uint64_t total)

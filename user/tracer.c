@@ -44,6 +44,8 @@ struct tracer {
 	struct probe_plan plan;
 	struct gcscope_bpf *obj;
 	struct bpf_link *site_links[GCSITE_MAX];
+	uint64_t site_offs[GCSITE_MAX];	/* where they go (tracer_walk) */
+	int nsite_offs;
 	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
 	struct code_hook dealloc_hooks[MAX_HOOKS];
 	int ndealloc_hooks;
@@ -69,6 +71,41 @@ struct tracer {
 pid_t tracer_pid(const struct tracer *t)
 {
 	return t->pid;
+}
+
+static uint64_t read_counter(struct tracer *t, enum gcscope_counter c);
+
+int tracer_walk(struct tracer *t, bool on)
+{
+	if (!t->ot || !t->opts.walk_windowed)
+		return 0;
+	for (int i = 0; i < t->nsite_offs; i++) {
+		if (!on) {
+			bpf_link__destroy(t->site_links[i]);
+			t->site_links[i] = NULL;
+			continue;
+		}
+		if (t->site_links[i])
+			continue;
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)i);
+
+		t->site_links[i] = bpf_program__attach_uprobe_opts(t->obj->progs.uprobe_collected, t->pid,
+								  t->t.py_open, t->site_offs[i], &opts);
+		if (!t->site_links[i]) {
+			int err = errno;
+
+			tracer_walk(t, false);
+			return p_err(EXIT_FAILURE_INTERNAL, "pid %d: failed to attach the walk's uprobe: %s", t->pid,
+				     strerror(err));
+		}
+	}
+	return 0;
+}
+
+void tracer_walk_cost(struct tracer *t, uint64_t *ns, uint64_t *walks)
+{
+	*ns = t->obj ? read_counter(t, GCSCOPE_CNT_WALK_NS) : 0;
+	*walks = t->obj ? read_counter(t, GCSCOPE_CNT_WALKS) : 0;
 }
 
 static uint64_t read_counter(struct tracer *t, enum gcscope_counter c)
@@ -283,6 +320,7 @@ static int attach_objects(struct tracer *tr)
 	int fd = bpf_map__fd(obj->maps.sites);
 
 	tr->verdict_fd = bpf_map__fd(obj->maps.type_verdict);
+	tr->nsite_offs = 0;
 	for (int i = 0; i < plan->nsites; i++) {
 		const struct gcsite *s = &plan->sites[i];
 		struct gcscope_site v = {
@@ -298,6 +336,9 @@ static int attach_objects(struct tracer *tr)
 		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) ||
 		    elf_vaddr_to_offset((struct elffile *)&t->elf, s->vaddr, &off))
 			return p_err(EXIT_FAILURE_INTERNAL, "cannot prepare the probe at %s", s->how);
+		tr->site_offs[tr->nsite_offs++] = off;
+		if (tr->opts.walk_windowed)
+			continue;	/* tracer_walk() attaches it */
 		tr->site_links[i] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_collected, t->pid, t->py_open,
 								   off, &opts);
 		if (!tr->site_links[i])

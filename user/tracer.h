@@ -39,6 +39,10 @@ struct tracer_opts {
 	 * by build-id, and a process of a build seen before is opened without
 	 * reading its DWARF again (not with stack, types, owners) */
 	bool cache_plans;
+	/* the agent's type windows (user/typewin.h): with types, the walk's
+	 * uprobes are attached only between tracer_walk(t, true) and
+	 * tracer_walk(t, false) */
+	bool walk_windowed;
 };
 
 /* Open process pid and attach to it; launched: gcscope started it and it
@@ -71,5 +75,13 @@ void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns);
 void tracer_close(struct tracer *t, bool failed);
 
 pid_t tracer_pid(const struct tracer *t);
+
+/* opts.walk_windowed: attach (on) or detach the walk's uprobes.  0, or an
+ * EXIT_* code (said); off never fails.  A collection whose walk began
+ * before the detach still sends all of it. */
+int tracer_walk(struct tracer *t, bool on);
+/* What the walks cost the target so far, as BPF measured it: ns inside
+ * the walk program, and walks run (GCSCOPE_CNT_WALK_NS, _WALKS). */
+void tracer_walk_cost(struct tracer *t, uint64_t *ns, uint64_t *walks);
 
 #endif

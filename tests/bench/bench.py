@@ -384,11 +384,12 @@ def agent_states(port):
 
 
 AGENT_ARGS = []
+WINDOWS = ("--types-every", "1", "--types-window", "0.5")
 
 
-def start_agent(gcscope, pids):
+def start_agent(gcscope, pids, extra=()):
     port = free_port()
-    args = [gcscope, "agent", "--listen", f"127.0.0.1:{port}", *AGENT_ARGS]
+    args = [gcscope, "agent", "--listen", f"127.0.0.1:{port}", *AGENT_ARGS, *extra]
     for p in pids:
         args += ["-p", str(p)]
     return subprocess.Popen(args, stderr=subprocess.DEVNULL), port
@@ -418,26 +419,43 @@ def agent_section(args, targets, churn, results):
     workload, as a ratio of the untraced time in the same rounds; and one
     agent watching AGENT_N Python processes: time to attach all, its RSS
     and its own CPU."""
-    print(f"\n{'target':<22} {'churn, agent':<16} {'ratio':>7}")
+    # the type windows (issue 10, item 3): a window every second, half a
+    # second long, within the default 1% budget, against the same agent
+    # without them, in the same rounds
+    configs = [("(defaults)", ()), ("type windows", WINDOWS)]
+    print(f"\n{'target':<22} {'churn, agent':<16} {'ratio':>7} {'vs defaults':>12} {'budget used':>12}")
     for name, python, _ in targets:
-        base, agent_t = [], []
+        base, times, used = [], {c: [] for c, _ in configs}, []
         for _ in range(args.repeat):
             base.append(run_one("baseline", python, churn, args.gcscope, None))
-            p = start(python, churn)
-            agent, port = start_agent(args.gcscope, [p.pid])
-            try:
-                wait_agent(agent, port, [p.pid])
-                agent_t.append(finish(p))
-            finally:
-                agent.send_signal(15)
-                agent.wait(timeout=60)
-                if p.poll() is None:
-                    p.kill()
-        r = statistics.median(agent_t) / statistics.median(base)
-        results.append({"target": name, "workload": f"churn {churn[1]}", "options": "agent", "ratio": r})
-        print(f"{name:<22} {'(defaults)':<16} {r:7.2f}")
+            for label, extra in configs:
+                p = start(python, churn)
+                agent, port = start_agent(args.gcscope, [p.pid], extra)
+                try:
+                    wait_agent(agent, port, [p.pid])
+                    times[label].append(finish(p))
+                    if extra:
+                        # the exited target's final values, served once
+                        _, text = agent_states(port)
+                        for line in text.splitlines():
+                            if line.startswith("gcscope_agent_types_budget_used_ratio{"):
+                                used.append(float(line.split()[-1]))
+                finally:
+                    agent.send_signal(15)
+                    agent.wait(timeout=60)
+                    if p.poll() is None:
+                        p.kill()
+        b = statistics.median(base)
+        d = statistics.median(times["(defaults)"])
+        for label, extra in configs:
+            r = statistics.median(times[label]) / b
+            vs = statistics.median(times[label]) / d
+            u = statistics.median(used) if extra and used else None
+            results.append({"target": name, "workload": f"churn {churn[1]}", "options": f"agent {label}",
+                            "ratio": r, "vs_defaults": vs, "budget_used": u})
+            print(f"{name:<22} {label:<16} {r:7.2f} {vs:12.3f} {'' if u is None else f'{u:.4f}':>12}")
 
-    if not targets:
+    if not targets or args.agent_n <= 0:
         return
     n = args.agent_n
     name, python, _ = targets[0]
@@ -488,7 +506,7 @@ def main():
     ap.add_argument("--only", choices=["qt", "compare", "owners", "gcmonitor", "agent"],
                     help="run one section only (owners: --owners on churn, mixed and Qt churn)")
     ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
-    ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches")
+    ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches (0: none)")
     ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
     ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
     args = ap.parse_args()

@@ -11,7 +11,10 @@ chroot.  Then: --all finds a target started after the agent, --match one
 that renamed itself, an exited target's final values are served once and
 dropped, and bad input (a bad config line, an address in use, a port
 without permission, pids that cannot be traced, a bad reload) is one line,
-a documented exit code, and nothing lost for the other targets.
+a documented exit code, and nothing lost for the other targets.  Type
+windows (--types-every): the destroyed objects of a named class equal the
+target's own count over the collections the windows walked, --owners
+findings carry the owner and collecting threads, and the budget holds.
 """
 import json
 import os
@@ -488,3 +491,195 @@ def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
         quiet.kill()
         rc, err = agent.stop()
     assert rc == EXIT_OK, err
+
+
+def metric(samples, name, pid, **match):
+    """The samples of name for pid whose labels include match: [(labels, value)]."""
+    return [(l, v) for n, l, v in samples
+            if n == name and l.get("pid") == str(pid) and all(l.get(k) == w for k, w in match.items())]
+
+
+def total(samples, name, pid, **match):
+    return sum(v for l, v in metric(samples, name, pid, **match))
+
+
+def windows_settled(agent, pid, windows_before=0):
+    """Samples once no window is open and one more ran since windows_before
+    (every collection counted is in a closed window)."""
+    def settled():
+        s = agent.samples()
+        open_ = metric(s, "gcscope_agent_types_window_open", pid)
+        run = total(s, "gcscope_agent_types_windows_total", pid, result="run")
+        return s if open_ and open_[0][1] == 0 and run > windows_before else None
+    ok = wait_for(settled, timeout=60, step=0.2)
+    assert ok, f"the type windows did not settle: {agent.stop()[1]}"
+    return settled() or ok
+
+
+def budget_used(agent, pid):
+    return metric(agent.samples(), "gcscope_agent_types_budget_used_ratio", pid)[0][1]
+
+
+WINDOW_ARGS = ("--types-every", "1", "--types-window", "0.3")
+
+
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1", "sid-3.14", "ft-3.13t"])
+def test_type_windows_count_what_the_target_destroyed(gcscope, tmp_path, name):
+    """Windows of --types within the budget: a target whose every collection
+    destroys 50 WindowNode objects (its gc.callbacks say so); through a real
+    Prometheus, the destroyed-objects counter of that type equals 50 times
+    the collections the windows walked, which are some but not all of the
+    target's; the budget used is reported and within the budget."""
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.fail(f"{PROMETHEUS} is not installed: run make test-deps (TEST_PKGS has prometheus)")
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine: " +
+                    "; ".join(i.missing for i in matrix.interpreters() if i.name == name and i.missing))
+    target = Target(interp, tmp_path, "window_target.py", "nodes", 8, 50)
+    agent = prom = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--top", "3")
+        agent.wait_attached([target.pid])
+        prom = Prometheus(tmp_path, agent.port)
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        s = windows_settled(agent, target.pid, run0 + 1)
+        assert report["each"] == [50], report       # the target's own account
+        walked = total(s, "gcscope_gc_window_collections_total", target.pid)
+        destroyed = total(s, "gcscope_gc_destroyed_objects_total", target.pid, type="WindowNode")
+        assert 0 < walked < report["collections"], (walked, report)
+        assert destroyed == 50 * walked, (destroyed, walked)
+        # nothing else died in those collections, and no type beyond the top 3
+        assert total(s, "gcscope_gc_destroyed_objects_total", target.pid) == destroyed
+        assert len({l["type"] for l, v in metric(s, "gcscope_gc_destroyed_objects_total", target.pid)}) <= 4
+        assert total(s, "gcscope_gc_window_walks_capped_total", target.pid) == 0
+        # the budget: reported, measured by the walks themselves, kept (a
+        # window cut by it overruns it by the walks of the 10 ms before the
+        # agent looks, which the time after it makes up for)
+        assert metric(s, "gcscope_agent_types_budget_ratio", target.pid)[0][1] == 0.01
+        assert wait_for(lambda: 0 < budget_used(agent, target.pid) <= 0.01, timeout=30, step=0.5), \
+            budget_used(agent, target.pid)
+        assert total(s, "gcscope_agent_types_walk_seconds_total", target.pid) > 0
+        assert total(s, "gcscope_agent_types_windows_total", target.pid, result="run") >= 3
+
+        # the same through Prometheus
+        def prom_total(q):
+            return sum(float(r["value"][1]) for r in prom.query(f"last_over_time({q}[5m])"))
+        q_destroyed = f'gcscope_gc_destroyed_objects_total{{pid="{target.pid}",type="WindowNode"}}'
+        q_walked = f'gcscope_gc_window_collections_total{{pid="{target.pid}"}}'
+        wait_for(lambda: prom_total(q_destroyed) == destroyed and prom_total(q_walked) == walked,
+                 timeout=30, step=0.5)
+        assert prom_total(q_destroyed) == destroyed
+        assert prom_total(q_walked) == walked
+        assert prom_total(q_destroyed) == 50 * prom_total(q_walked)
+    finally:
+        target.kill()
+        if prom:
+            prom.stop()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.12.1"])
+def test_type_windows_owners(gcscope, tmp_path, name):
+    """--owners in windows: every collection, run by the worker thread
+    "collector", destroys 20 WindowOwned objects the main thread made: the
+    findings counter by (type, owner thread, collecting thread) is 20 times
+    the collections the windows walked, and the log lines add up to it."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine")
+    target = Target(interp, tmp_path, "window_target.py", "worker", 6, 20)
+    agent = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--owners", "WindowOwned")
+        agent.wait_attached([target.pid])
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        s = windows_settled(agent, target.pid, run0 + 1)
+        assert report["each"] == [20] and report["tids"] == [report["collector_tid"]], report
+        walked = total(s, "gcscope_gc_window_collections_total", target.pid)
+        assert 0 < walked < report["collections"], (walked, report)
+        findings = metric(s, "gcscope_gc_owner_findings_total", target.pid)
+        assert [(l["type"], l["owner_thread"], l["thread"]) for l, v in findings] == \
+            [("WindowOwned", "MainThread", "collector")], findings
+        assert findings[0][1] == 20 * walked, (findings, walked)
+        assert total(s, "gcscope_gc_destroyed_objects_total", target.pid, type="WindowOwned") == 20 * walked
+        assert wait_for(lambda: 0 < budget_used(agent, target.pid) <= 0.01, timeout=30, step=0.5), \
+            budget_used(agent, target.pid)
+    finally:
+        target.kill()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    logged = [int(m.group(1)) for m in re.finditer(
+        r"pid \d+: (\d+) WindowOwned objects? made by thread MainThread destroyed by a collection on thread "
+        r"collector \(type window \d+\)", err)]
+    assert logged and sum(logged) == findings[0][1], err
+
+
+
+def test_type_windows_budget_adapts(gcscope, tmp_path):
+    """A budget the walks overrun at once (0.005% of the target's time):
+    windows are cut when it is spent and the next waits until the walks'
+    total is back within it, so fewer collections are walked than with the
+    default budget in the same run, and the share used comes back within
+    the budget."""
+    interp = pick(names=("debian-3.11",))
+    tight = Target(interp, tmp_path, "window_target.py", "nodes", 8, 200)
+    (tmp_path / "loose").mkdir()
+    loose = Target(interp, tmp_path / "loose", "window_target.py", "nodes", 8, 200)
+    agents = []
+    try:
+        agents = [Agent(gcscope, "-p", tight.pid, *WINDOW_ARGS, "--budget", "0.005"),
+                  Agent(gcscope, "-p", loose.pid, *WINDOW_ARGS)]
+        for a, t in zip(agents, (tight, loose)):
+            a.wait_attached([t.pid])
+        tight.go()
+        loose.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in (tight, loose)]
+        assert all(r["each"] == [200] for r in reports), reports
+        s_tight = windows_settled(agents[0], tight.pid)
+        s_loose = windows_settled(agents[1], loose.pid)
+        runs = {r: total(s_tight, "gcscope_agent_types_windows_total", tight.pid, result=r)
+                for r in ("run", "cut", "skipped")}
+        # (skipped windows need one walk to overrun a whole period: in
+        # tests/unit/test_typewin.c)
+        assert runs["cut"] >= 1, runs
+        walked_tight = total(s_tight, "gcscope_gc_window_collections_total", tight.pid)
+        walked_loose = total(s_loose, "gcscope_gc_window_collections_total", loose.pid)
+        assert 0 < walked_tight < walked_loose, (walked_tight, walked_loose)
+        # still exact, however short the windows
+        assert total(s_tight, "gcscope_gc_destroyed_objects_total", tight.pid, type="WindowNode") == \
+            200 * walked_tight
+        budget = metric(s_tight, "gcscope_agent_types_budget_ratio", tight.pid)[0][1]
+        assert budget == 0.00005
+        # a window overruns it by what the walks cost in the 10 ms before
+        # the agent looks; the next waits until the total is within it again
+        # (the target is idle now: its windows walk nothing)
+        assert wait_for(lambda: budget_used(agents[0], tight.pid) <= budget, timeout=60, step=0.5), \
+            budget_used(agents[0], tight.pid)
+    finally:
+        for t in (tight, loose):
+            t.kill()
+        errs = [a.stop() for a in agents]
+    assert all(rc == EXIT_OK for rc, _ in errs), errs
+
+
+def test_type_window_options_bad(gcscope, tmp_path):
+    """--owners without windows, and a bad budget in the config file: one
+    line each, exit code 2."""
+    r = subprocess.run([gcscope, "agent", "-p", str(os.getpid()), "--owners", "Foo"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == "gcscope: owners works in type windows: give types-every S too (e.g. --types-every 60)\n"
+    conf = tmp_path / "agent.conf"
+    conf.write_text("all\ntypes-every = 60\nbudget = 200\n")
+    r = subprocess.run([gcscope, "agent", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == (f"gcscope: {conf}:3: invalid budget '200': give a percent of each target's time from "
+                        "0.001 to 100, e.g. budget = 1\n")

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Copyright (c) 2026 The gcscope authors */
+/* The agent's type windows' series (met_types.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "met_types.h"
+#include "metrics.h"
+
+struct met_types *met_types_new(int top, bool owners, double budget)
+{
+	struct met_types *ty = calloc(1, sizeof(*ty));
+
+	if (!ty)
+		return NULL;
+	ty->top = top < 1 ? 1 : top > MET_TYPES_TOP_MAX ? MET_TYPES_TOP_MAX : top;
+	ty->owners = owners;
+	ty->budget = budget;
+	strcpy(ty->other.name, "other");
+	strcpy(ty->pair_other.type, "other");
+	strcpy(ty->pair_other.owner, "other");
+	strcpy(ty->pair_other.thread, "other");
+	return ty;
+}
+
+static void copy_name(char *out, size_t size, const char *in)
+{
+	size_t n = in ? strlen(in) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+static int gen_index(int gen)
+{
+	return gen >= 0 && gen < MET_TGEN - 1 ? gen : MET_TGEN - 1;
+}
+
+/* The pending row of name, made if there is room, else NULL. */
+static struct met_type_row *pending_type(struct met_types *ty, const char *name)
+{
+	for (int i = 0; i < ty->np_types; i++)
+		if (!strcmp(ty->p_type[i].name, name))
+			return &ty->p_type[i];
+	if (ty->np_types == MET_TYPES_PENDING)
+		return NULL;
+	struct met_type_row *r = &ty->p_type[ty->np_types++];
+
+	memset(r, 0, sizeof(*r));
+	copy_name(r->name, sizeof(r->name), name);
+	return r;
+}
+
+static struct met_pair_row *find_pair(struct met_pair_row *rows, int n, const char *type, const char *owner,
+				      const char *thread)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(rows[i].type, type) && !strcmp(rows[i].owner, owner) && !strcmp(rows[i].thread, thread))
+			return &rows[i];
+	return NULL;
+}
+
+void met_types_collection(struct met_types *ty, const struct gc_collection *c)
+{
+	int g = gen_index(c->gen);
+	const char *collector = c->py_thread ? c->py_thread : c->thread ? c->thread : "";
+
+	if (!c->walked)
+		return;
+	ty->p_collections[g]++;
+	ty->p_seen += c->objects_seen;
+	ty->p_capped += c->walk_capped;
+	for (size_t i = 0; i < c->ntypes; i++) {
+		struct met_type_row *r = pending_type(ty, c->types[i].name ? c->types[i].name : "");
+
+		(r ? r : &ty->p_other)->n[g] += c->types[i].count;
+	}
+	for (size_t i = 0; i < c->nfindings; i++) {
+		const struct gc_finding *f = &c->findings[i];
+		char type[GC_TYPE_NAME_LEN], owner[MET_THREAD_LABEL], thread[MET_THREAD_LABEL];
+		struct met_pair_row *r;
+
+		copy_name(type, sizeof(type), f->type);
+		copy_name(owner, sizeof(owner), f->owner_py_thread ? f->owner_py_thread : f->owner_thread);
+		copy_name(thread, sizeof(thread), collector);
+		ty->p_findings++;
+		r = find_pair(ty->p_pair, ty->np_pairs, type, owner, thread);
+		if (!r && ty->np_pairs < MET_PAIRS_PENDING) {
+			r = &ty->p_pair[ty->np_pairs++];
+			memset(r, 0, sizeof(*r));
+			strcpy(r->type, type);
+			strcpy(r->owner, owner);
+			strcpy(r->thread, thread);
+		}
+		(r ? r : &ty->p_pair_other)->n++;
+	}
+}
+
+static uint64_t row_total(const struct met_type_row *r)
+{
+	uint64_t s = 0;
+
+	for (int g = 0; g < MET_TGEN; g++)
+		s += r->n[g];
+	return s;
+}
+
+static int by_total_desc(const void *a, const void *b)
+{
+	uint64_t x = row_total(a), y = row_total(b);
+
+	return x < y ? 1 : x > y ? -1 : strcmp(((const struct met_type_row *)a)->name,
+					       ((const struct met_type_row *)b)->name);
+}
+
+static int pair_desc(const void *a, const void *b)
+{
+	const struct met_pair_row *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+static void add_row(struct met_type_row *to, const struct met_type_row *from)
+{
+	for (int g = 0; g < MET_TGEN; g++)
+		to->n[g] += from->n[g];
+}
+
+void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, void *ctx)
+{
+	struct met_types *ty = t->types;
+
+	if (!ty)
+		return;
+	/* most first: the free slots go to the window's most numerous */
+	qsort(ty->p_type, (size_t)ty->np_types, sizeof(ty->p_type[0]), by_total_desc);
+	qsort(ty->p_pair, (size_t)ty->np_pairs, sizeof(ty->p_pair[0]), pair_desc);
+	if (fn) {
+		for (int i = 0; i < ty->np_pairs; i++)
+			fn(&ty->p_pair[i], ctx);
+		if (ty->p_pair_other.n)
+			fn(&ty->p_pair_other, ctx);
+	}
+	pthread_mutex_lock(&m->mu);
+	for (int i = 0; i < ty->np_types; i++) {
+		const struct met_type_row *p = &ty->p_type[i];
+		struct met_type_row *r = NULL;
+
+		for (int j = 0; j < ty->nslots && !r; j++)
+			if (!strcmp(ty->slot[j].name, p->name))
+				r = &ty->slot[j];
+		if (!r && ty->nslots < ty->top) {
+			r = &ty->slot[ty->nslots++];
+			memset(r, 0, sizeof(*r));
+			strcpy(r->name, p->name);
+		}
+		add_row(r ? r : &ty->other, p);
+	}
+	add_row(&ty->other, &ty->p_other);
+	for (int g = 0; g < MET_TGEN; g++)
+		ty->collections[g] += ty->p_collections[g];
+	ty->objects_seen += ty->p_seen;
+	ty->capped += ty->p_capped;
+	for (int i = 0; i < ty->np_pairs; i++) {
+		const struct met_pair_row *p = &ty->p_pair[i];
+		struct met_pair_row *r = find_pair(ty->pair, ty->npairs, p->type, p->owner, p->thread);
+
+		if (!r && ty->npairs < MET_PAIRS_MAX) {
+			r = &ty->pair[ty->npairs++];
+			*r = *p;
+			r->n = 0;
+		}
+		(r ? r : &ty->pair_other)->n += p->n;
+	}
+	ty->pair_other.n += ty->p_pair_other.n;
+	ty->findings += ty->p_findings;
+	pthread_mutex_unlock(&m->mu);
+
+	ty->np_types = 0;
+	memset(&ty->p_other.n, 0, sizeof(ty->p_other.n));
+	memset(ty->p_collections, 0, sizeof(ty->p_collections));
+	ty->p_seen = ty->p_capped = 0;
+	ty->np_pairs = 0;
+	ty->p_pair_other.n = 0;
+	ty->p_findings = 0;
+}
+
+void met_types_budget(struct metrics *m, struct met_target *t, uint64_t walk_ns, uint64_t wall_ns, uint64_t run,
+		      uint64_t cut, uint64_t skipped, bool active)
+{
+	struct met_types *ty = t->types;
+
+	if (!ty)
+		return;
+	pthread_mutex_lock(&m->mu);
+	ty->walk_ns = walk_ns;
+	ty->wall_ns = wall_ns;
+	ty->windows_run = run;
+	ty->windows_cut = cut;
+	ty->windows_skipped = skipped;
+	ty->active = active;
+	pthread_mutex_unlock(&m->mu);
+}
