@@ -4,7 +4,7 @@
 import gcscope_objects as O
 import gcscope_infcall as I
 from gcscope_command import GcCommand, parse_args, out
-from gcscope_mem import GcScopeError, MemoryMissing
+from gcscope_mem import GcScopeError
 from gcscope_objects import target
 
 WALK_LIMIT = 50000000
@@ -73,15 +73,13 @@ A GC list that cannot be walked to its end (broken link, loop, more than
                 n = 0
                 heap, objs = tgt.ft_objects(interp)
                 try:
-                    for op, _bits in objs:
+                    for op, _bits, _tp in objs:
                         n += 1
                         count(op)
                         if n >= WALK_LIMIT:
                             notes.append("heaps: INCOMPLETE: walk stopped at the limit of %d objects"
                                          % WALK_LIMIT)
                             break
-                except MemoryMissing:
-                    raise
                 except GcScopeError as e:
                     notes.append("heaps: INCOMPLETE after %d objects: %s" % (n, e))
                 notes.extend("heaps: INCOMPLETE: %s" % p for p in heap.problems[:20])

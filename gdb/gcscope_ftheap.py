@@ -26,15 +26,15 @@ loops stops there.
 """
 import struct
 
-from gcscope_mem import GcScopeError, MemoryMissing
+from gcscope_mem import GcScopeError
+
+_Q = struct.Struct("<Q")
 
 # Bounds on what the target says (each far above a real heap's).
 MAX_PAGES_PER_HEAP = 1 << 22          # 4 Mi pages: 256 GiB of 64 KiB pages
 MAX_ABANDONED_SEGMENTS = 1 << 16      # 2 TiB of 32 MiB segments
 MAX_DELAYED = 1 << 22
 READ_WHOLE_PAGE = 1 << 20             # a page's blocks read in one piece up to this
-
-_page_fmt = None
 
 
 class HeapDamaged(GcScopeError):
@@ -153,27 +153,31 @@ class FtHeap:
         return free
 
     def page_objects(self, page, want_tag=None, delayed=None):
-        """Yield (op, ob_gc_bits) of each tracked-or-not GC object of a page
-        (the blocks in use); raises HeapDamaged."""
+        """Yield (op, ob_gc_bits, ob_type) of each block in use of a page,
+        tracked or not; raises HeapDamaged (or MemoryMissing)."""
         o, mem = self.o, self.mem
         raw, _seg, pstart, bsize, cap, tag, off = self.page_info(page, want_tag)
         if tag not in self.tags or cap == 0:
             return
         free = self._free_blocks(page, raw, pstart, bsize, cap, delayed)
         bits_off = off + o["object.ob_gc_bits"]
+        type_off = off + o["object.ob_type"]
         step = bsize if cap > 1 else 0
-        whole = None
         if cap > 1 and cap * bsize <= READ_WHOLE_PAGE:
+            # one read per page; the block's bytes unpacked in place
             whole = mem.read(pstart, cap * bsize)
+            unpack = _Q.unpack_from
+            for i in range(cap):
+                if i not in free:
+                    b = i * bsize
+                    yield pstart + b + off, whole[b + bits_off], unpack(whole, b + type_off)[0]
+            return
         for i in range(cap):
             if i in free:
                 continue
             blk = pstart + i * step
-            if whole is not None:
-                bits = whole[i * bsize + bits_off]
-            else:
-                bits = mem.read(blk + bits_off, 1)[0]
-            yield blk + off, bits
+            hdr = mem.read(blk + off, type_off - off + 8)
+            yield blk + off, hdr[bits_off - off], _Q.unpack_from(hdr, type_off - off)[0]
 
     # ------------------------------------------------------------ heaps
 
@@ -260,8 +264,12 @@ class FtHeap:
             n += 1
 
     def objects(self, interp):
-        """Yield (op, ob_gc_bits) of every tracked GC object of an
-        interpreter; what could not be walked goes to self.problems."""
+        """Yield (op, ob_gc_bits, ob_type) of every tracked GC object of an
+        interpreter; what could not be walked goes to self.problems.
+
+        A page or heap that cannot be read (damaged, or memory a core cut
+        short lacks: MemoryMissing) is skipped and named there, as a GIL
+        census marks a list INCOMPLETE and goes on with the others."""
         tracked = self.o["ft.gcbits.tracked"]
         self.problems = []
         self.threads = 0
@@ -271,34 +279,31 @@ class FtHeap:
             try:
                 delayed = self.delayed(heap)
                 pages = list(self.heap_pages(heap))
-            except MemoryMissing:
-                raise
             except GcScopeError as e:
                 self._problem("heap of thread state 0x%x: %s" % (tstate, e))
                 continue
             for page in pages:
                 try:
-                    for op, bits in self.page_objects(page, tag, delayed):
+                    for op, bits, tp in self.page_objects(page, tag, delayed):
                         if bits & tracked:
-                            yield op, bits
-                except MemoryMissing:
-                    raise
+                            yield op, bits, tp
                 except GcScopeError as e:
                     self._problem(str(e))
         try:
             for seg in self.abandoned_segments(interp):
                 self.segments += 1
-                for page in self.segment_pages(seg):
+                try:
+                    pages = list(self.segment_pages(seg))
+                except GcScopeError as e:
+                    self._problem("abandoned segment 0x%x: %s" % (seg, e))
+                    continue
+                for page in pages:
                     try:
-                        for op, bits in self.page_objects(page):
+                        for op, bits, tp in self.page_objects(page):
                             if bits & tracked:
-                                yield op, bits
-                    except MemoryMissing:
-                        raise
+                                yield op, bits, tp
                     except GcScopeError as e:
                         self._problem(str(e))
-        except MemoryMissing:
-            raise
         except GcScopeError as e:
             self._problem("abandoned pool: %s" % e)
 

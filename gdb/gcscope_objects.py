@@ -362,10 +362,8 @@ class Target:
         why = None
         metas = set()
         last = time.monotonic()
-        off = self.ob_type
         try:
-            for op, bits in heap.objects(interp):
-                tp = self.mem.u64(op + off)
+            for op, bits, tp in heap.objects(interp):
                 d = frozen if bits & frozen_bit else live
                 c = d.get(tp)
                 if c is None:
@@ -392,8 +390,6 @@ class Target:
                 if limit is not None and n >= limit:
                     why = "walk stopped at the limit of %d objects" % limit
                     break
-        except MemoryMissing:
-            raise
         except GcScopeError as e:
             why = str(e)
         except KeyboardInterrupt:
@@ -404,7 +400,7 @@ class Target:
         return heap, [("heaps", live, nl), ("permanent generation", frozen, nf)], why
 
     def ft_objects(self, interp):
-        """(FtHeap, iterator of (op, ob_gc_bits)) of a free-threaded build."""
+        """(FtHeap, iterator of (op, ob_gc_bits, ob_type)) of a free-threaded build."""
         from gcscope_ftheap import FtHeap     # noqa: late import (cycle)
         heap = FtHeap(self)
         return heap, heap.objects(interp)

@@ -7,13 +7,14 @@ mimalloc heaps of its threads: py-gc-census, py-gc-types and py-gc-object
 walk those heaps (gdb/gcscope_ftheap.py), py-gc-collecting refuses (exit 7;
 docs/versions.md).  Only the modules listed here run on those builds:
 test_gdb_heap.py asserts the census's exact counts live and on a core, and
-py-gc-collecting's refusal; test_gdb_ftheap.py damaged heaps; every other
+py-gc-collecting's answer; test_gdb_ftheap.py damaged heaps,
+test_gdb_damaged_core.py cores cut short or zeroed; every other
 gdb test skips them by name (they need the generation lists or the
 collector's local lists).
 """
 import pytest
 
-FREE_THREADED_MODULES = ("test_gdb_heap", "test_gdb_layout", "test_gdb_ftheap")
+FREE_THREADED_MODULES = ("test_gdb_heap", "test_gdb_layout", "test_gdb_ftheap", "test_gdb_damaged_core")
 
 
 @pytest.fixture(autouse=True)
