@@ -14,7 +14,8 @@ collector's local lists).
 """
 import pytest
 
-FREE_THREADED_MODULES = ("test_gdb_heap", "test_gdb_layout", "test_gdb_ftheap", "test_gdb_damaged_core")
+FREE_THREADED_MODULES = ("test_gdb_heap", "test_gdb_layout", "test_gdb_ftheap", "test_gdb_damaged_core",
+                         "test_gdb_crash")
 
 
 @pytest.fixture(autouse=True)
