@@ -32,6 +32,12 @@ class PyGcCensus(GcCommand):
 
 Usage: py-gc-census [GEN|all|permanent] [--top N] [--limit N]
 
+On a free-threaded build (3.13t+) there are no generation lists: the census
+walks the mimalloc GC heaps of every thread and the interpreter's abandoned
+segments, as its collector does, and prints "heaps" (the tracked objects)
+and "permanent generation" (those gc.freeze() flagged); GEN must be all or
+permanent there.  A damaged page is skipped and named (INCOMPLETE).
+
   GEN        0, 1 or 2: only that generation; "permanent": the objects frozen by
              gc.freeze(); "all" (default): the three generations and permanent.
   --top N    show the N most common types per generation (default 20; 0 = all).
@@ -63,9 +69,15 @@ moved to the collector's local lists (see py-gc-collecting)."""
             gdb.write("  ... %d objects\n" % n, gdb.STDERR)
             gdb.flush()
 
+        if tgt.free_threaded and which not in ("all", "permanent"):
+            raise GcScopeError("free-threaded build: it has no generations (each collection "
+                               "looks at the whole heap): GEN must be all or permanent", exit_code=7)
         for interp in tgt.interpreters():
-            gc = tgt.gcstate(interp)
             out("interpreter %d:" % tgt.interp_id(interp))
+            if tgt.free_threaded:
+                self.free_threaded(tgt, interp, which, top, limit, progress)
+                continue
+            gc = tgt.gcstate(interp)
             lists = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
             lists.append(("permanent generation", tgt.permanent_head(gc)))
             for title, head in lists:
@@ -74,6 +86,19 @@ moved to the collector's local lists (see py-gc-collecting)."""
                     continue
                 counts, n, why = tgt.census(head, limit=limit, progress=progress)
                 print_census(tgt, title, counts, n, why, top)
+
+    def free_threaded(self, tgt, interp, which, top, limit, progress):
+        """Python/gc_free_threading.c: no lists; the tracked objects of the
+        mimalloc heaps (gcscope_ftheap), split by _PyGC_BITS_FROZEN."""
+        heap, parts, why = tgt.ft_census(interp, limit=limit, progress=progress)
+        out("free-threaded: the mimalloc GC heaps of %d threads and %d abandoned segments "
+            "(no generation lists)" % (heap.threads, heap.segments))
+        if which == "permanent":
+            parts = parts[1:]
+        for i, (title, counts, n) in enumerate(parts):
+            # Ctrl-C: both parts are printed as counted, then the command stops
+            w = why if why != INTERRUPTED or i == len(parts) - 1 else "interrupted"
+            print_census(tgt, title, counts, n, w, top)
 
 
 PyGcCensus()

@@ -21,7 +21,10 @@ a PyObject * variable).  It is evaluated with function calls off and may not
 assign: the command never changes the target.  Shows its type and refcount, whether its type is a GC
 type, and for GC objects whether it is tracked, which generation list holds it
 (found by walking the lists), whether tp_finalize has run (FINALIZED bit), and
-during a collection its gc_refs."""
+during a collection its gc_refs.  On a free-threaded build (3.13t+) the
+GC state is the object's ob_gc_bits and where it lives is its mimalloc page
+(whose heap is a thread's, or an abandoned segment's); "permanent
+generation" there means frozen (gc.freeze())."""
     NAME = "py-gc-object"
 
     def run(self, arg, from_tty):
@@ -49,6 +52,9 @@ during a collection its gc_refs."""
         flags = tgt.type_flags(tp)
         if not flags & O.Py_TPFLAGS_HAVE_GC:
             out("  gc: not a GC object (type has no Py_TPFLAGS_HAVE_GC)")
+            return
+        if tgt.free_threaded:
+            _free_threaded(tgt, op)
             return
         nxt, prev = tgt.gc_header(op)
         if nxt == 0:
@@ -80,6 +86,41 @@ during a collection its gc_refs."""
                 break
         out("  generation: %s" % (where or "none of the interpreters' lists "
                                   "(on a collector's local list, or a dangling pointer)"))
+
+
+def _free_threaded(tgt, op):
+    """3.13t: the GC state is ob_gc_bits; where the object lives is the
+    mimalloc page its address falls in (gcscope_ftheap), whose heap is a
+    thread's or none (an abandoned segment)."""
+    from gcscope_ftheap import FtHeap
+    lay = tgt.layout
+    bits = tgt.mem.read(op + lay["object.ob_gc_bits"], 1)[0]
+    out("  tracked: %s" % ("yes" if bits & lay["ft.gcbits.tracked"] else "no"))
+    out("  finalized: %s" % ("yes" if bits & lay["ft.gcbits.finalized"] else "no"))
+    if bits & lay["ft.gcbits.unreachable"]:
+        out("  collecting: yes (unreachable in the collection running)")
+    heap = FtHeap(tgt)
+    try:
+        page, i, used, tag, xheap = heap.where(op)
+    except MemoryMissing:
+        raise
+    except GcScopeError as e:
+        out("  generation: none (%s)" % e)
+        return
+    owner = "an abandoned segment (its thread exited)" if not xheap else "heap 0x%x" % xheap
+    for interp in tgt.interpreters():
+        for h, _tag, tstate in heap.thread_heaps(interp):
+            if h == xheap:
+                owner = "the GC heap of thread state 0x%x (interpreter %d)" % (tstate, tgt.interp_id(interp))
+    where = "block %d of mimalloc page 0x%x (tag %d), in %s" % (i, page, tag, owner)
+    if not used:
+        out("  generation: none: a free block (%s): a dangling pointer" % where)
+    elif not bits & lay["ft.gcbits.tracked"]:
+        out("  generation: none (untracked; %s)" % where)
+    elif bits & lay["ft.gcbits.frozen"]:
+        out("  generation: permanent generation (frozen; %s)" % where)
+    else:
+        out("  generation: heaps (free-threaded: no generations; %s)" % where)
 
 
 # an assignment (=, +=, ...) or ++/--: the expression would write the target

@@ -16,7 +16,7 @@ class PyGcTypes(GcCommand):
 Usage: py-gc-types [--all] [--check-traverse]
 
 Heap types are found on the GC lists (a heap type is always a tracked
-object).  Reported: types without Py_TPFLAGS_HAVE_GC (their instances are
+object); on a free-threaded build (3.13t+), in its mimalloc GC heaps.  Reported: types without Py_TPFLAGS_HAVE_GC (their instances are
 invisible to the collector, so a cycle through them is never collected), and
 GC types without tp_traverse.  For GC types the count of tracked instances is
 shown; instances of non-GC types are not on any GC list, so they cannot be
@@ -54,27 +54,46 @@ A GC list that cannot be walked to its end (broken link, loop, more than
 
     def report(self, tgt, fl, checker):
         for interp in tgt.interpreters():
-            gc = tgt.gcstate(interp)
-            heads = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
-            heads.append(("permanent generation", tgt.permanent_head(gc)))
             counts = {}
             first = {}      # type -> one tracked instance, for --check-traverse
             types = set()
             notes = []      # lists not walked to their end
-            for title, head in heads:
+
+            def count(op):
+                tp = tgt.type_of(op)
+                counts[tp] = counts.get(tp, 0) + 1
+                first.setdefault(tp, op)
+                try:
+                    if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
+                        types.add(op)
+                except GcScopeError:
+                    pass
+            if tgt.free_threaded:
+                # no lists: the tracked objects of the mimalloc heaps
+                n = 0
+                heap, objs = tgt.ft_objects(interp)
+                try:
+                    for op, _bits, _tp in objs:
+                        n += 1
+                        count(op)
+                        if n >= WALK_LIMIT:
+                            notes.append("heaps: INCOMPLETE: walk stopped at the limit of %d objects"
+                                         % WALK_LIMIT)
+                            break
+                except GcScopeError as e:
+                    notes.append("heaps: INCOMPLETE after %d objects: %s" % (n, e))
+                notes.extend("heaps: INCOMPLETE: %s" % p for p in heap.problems[:20])
+                lists = []
+            else:
+                gc = tgt.gcstate(interp)
+                lists = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
+                lists.append(("permanent generation", tgt.permanent_head(gc)))
+            for title, head in lists:
                 n = 0
                 try:
                     for gcaddr in tgt.mem.walk_list(head, limit=WALK_LIMIT):
                         n += 1
-                        op = gcaddr + tgt.gchead
-                        tp = tgt.type_of(op)
-                        counts[tp] = counts.get(tp, 0) + 1
-                        first.setdefault(tp, op)
-                        try:
-                            if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
-                                types.add(op)
-                        except GcScopeError:
-                            continue
+                        count(gcaddr + tgt.gchead)
                     if n >= WALK_LIMIT:
                         notes.append("%s: INCOMPLETE: walk stopped at the limit of %d objects"
                                      % (title, WALK_LIMIT))

@@ -29,7 +29,8 @@ class Collection:
 
 
 def all_types(tgt, interp, notes=None):
-    """{type address: count} of every object on the interpreter's GC lists.
+    """{type address: count} of every object on the interpreter's GC lists
+    (of a free-threaded build: in its mimalloc heaps).
 
     A list that cannot be walked to its end contributes what was counted
     before the break; notes (a list) gets one line per such list.  Ctrl-C
@@ -39,9 +40,22 @@ def all_types(tgt, interp, notes=None):
     is on a list): in tp_clear, finalizers or deallocation every instance of
     the type at work may sit on the collector's local `unreachable` list,
     which only DWARF lets us find, while the type itself is still tracked."""
-    gc = tgt.gcstate(interp)
     counts = {}
     typeobjs = set()
+    if tgt.free_threaded:
+        # no lists: the tracked objects of the mimalloc heaps (gcscope_ftheap)
+        _heap, parts, why = tgt.ft_census(interp, limit=20000000, type_objects=typeobjs)
+        if why == O.INTERRUPTED:
+            raise KeyboardInterrupt
+        if why is not None and notes is not None:
+            notes.append("heaps: INCOMPLETE after %d objects: %s" % (sum(p[2] for p in parts), why))
+        for _title, c, _n in parts:
+            for tp, n in c.items():
+                counts[tp] = counts.get(tp, 0) + n
+        for tp in typeobjs:
+            counts.setdefault(tp, 0)
+        return counts
+    gc = tgt.gcstate(interp)
     heads = [("generation " + n, h) for n, h, _t, _c in tgt.generation_heads(gc)]
     heads.append(("permanent generation", tgt.permanent_head(gc)))
     for title, head in heads:

@@ -29,9 +29,11 @@ INTERRUPTED = "interrupted"
 
 # Free-threaded CPython (3.13t+, Python/gc_free_threading.c) keeps no
 # generation lists: its GC objects are found by walking the mimalloc heaps of
-# every thread (gc_visit_heaps()), which these commands do not do.
+# every thread (gc_visit_heaps()), as gcscope_ftheap.py does for the census,
+# py-gc-types and py-gc-object; the commands that need a list refuse.
 FT_NO_LISTS = ("free-threaded build: its objects are on no generation list but in the mimalloc "
-               "heaps of its threads, which the gdb commands do not walk; py-gc-status works, and "
+               "heaps of its threads: py-gc-status, py-gc-census, py-gc-types and py-gc-object "
+               "walk those heaps; this command needs the lists, and "
                "`gcscope trace --types` sees what each collection destroys")
 
 
@@ -262,6 +264,14 @@ class Target:
 
     def refcnt(self, op):
         """(refcount, immortal)."""
+        if self.free_threaded:
+            # 3.13t: ob_ref_local (owner thread) + ob_ref_shared >> 2 (Py_REFCNT())
+            lay = self.layout
+            local = self.mem.u32(op + lay["object.ob_ref_local"])
+            if local == 0xffffffff:
+                return local, True
+            return local + (self.mem.i64(op + lay["object.ob_ref_shared"])
+                            >> lay["ft.object.ref_shared_shift"]), False
         v = self.mem.i64(op + self.layout["object.ob_refcnt"])
         if self.version[:2] >= (3, 14):
             # 3.14: ob_refcnt is a uint32 (+ ob_overflow, ob_flags); immortal
@@ -335,6 +345,65 @@ class Target:
         except KeyboardInterrupt:
             why = INTERRUPTED
         return counts, n, why
+
+    def ft_census(self, interp, limit=None, progress=None, every=200000, type_objects=None):
+        """A free-threaded build's census, from its mimalloc heaps (gcscope_ftheap).
+
+        Returns (heap, [(title, counts, n)], why): the tracked objects not
+        frozen ("heaps") and those gc.freeze() flagged ("permanent
+        generation"); why as census()'s, or the first of the heap's problems
+        (with how many more)."""
+        from gcscope_ftheap import FtHeap     # noqa: late import (cycle)
+        heap = FtHeap(self)
+        frozen_bit = self.layout["ft.gcbits.frozen"]
+        live, frozen = {}, {}
+        nl = nf = 0
+        n = 0
+        why = None
+        metas = set()
+        last = time.monotonic()
+        try:
+            for op, bits, tp in heap.objects(interp):
+                d = frozen if bits & frozen_bit else live
+                c = d.get(tp)
+                if c is None:
+                    c = 0
+                    if type_objects is not None:
+                        try:
+                            if self.type_flags(tp) & Py_TPFLAGS_TYPE_SUBCLASS:
+                                metas.add(tp)
+                        except GcScopeError:
+                            pass
+                d[tp] = c + 1
+                if type_objects is not None and tp in metas:
+                    type_objects.add(op)
+                if bits & frozen_bit:
+                    nf += 1
+                else:
+                    nl += 1
+                n += 1
+                if progress is not None and n % every == 0:
+                    now = time.monotonic()
+                    if now - last > 1.0:
+                        progress(n)
+                        last = now
+                if limit is not None and n >= limit:
+                    why = "walk stopped at the limit of %d objects" % limit
+                    break
+        except GcScopeError as e:
+            why = str(e)
+        except KeyboardInterrupt:
+            why = INTERRUPTED
+        if why is None and heap.problems:
+            why = heap.problems[0] + ("" if len(heap.problems) == 1 else
+                                      " (and %d more damaged parts)" % (len(heap.problems) - 1))
+        return heap, [("heaps", live, nl), ("permanent generation", frozen, nf)], why
+
+    def ft_objects(self, interp):
+        """(FtHeap, iterator of (op, ob_gc_bits, ob_type)) of a free-threaded build."""
+        from gcscope_ftheap import FtHeap     # noqa: late import (cycle)
+        heap = FtHeap(self)
+        return heap, heap.objects(interp)
 
     def by_name(self, counts):
         """Fold {type address: n} into {type name: n}."""

@@ -201,7 +201,7 @@ def parse_census(text):
     cur = None
     counts, totals = {}, {}
     for line in text.splitlines():
-        m = re.match(r"^(generation \d|permanent generation|unreachable[^:]*|generation being collected[^:]*): (\d+) objects", line)
+        m = re.match(r"^(generation \d|permanent generation|heaps|unreachable[^:]*|generation being collected[^:]*): (\d+) objects", line)
         if m:
             cur = m.group(1)
             counts[cur] = {}

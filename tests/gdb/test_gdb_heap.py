@@ -30,8 +30,11 @@ def check_debuginfo(interp, mode):
 def commands(t):
     rep = t.report
     if rep.get("free_threaded"):
-        # py-gc-status only; py-gc-census must refuse (tests/gdb/conftest.py)
-        return ["py-gc-status", "py-gc-census all --top 0"]
+        # no generation lists: the census, py-gc-types and py-gc-object walk
+        # the mimalloc heaps (tests/gdb/conftest.py)
+        return ["py-gc-status", "py-gc-census all --top 0", "py-gc-types --all",
+                "py-gc-object %d" % rep["young_addr"], "py-gc-object %d" % rep["frozen_addr"],
+                "py-gc-object %d" % rep["orphan_addr"], "py-gc-collecting"]
     return ["py-gc-status", "py-gc-census all --top 0", "py-gc-garbage --max 100",
             "py-gc-object %d" % rep["young_addr"], "py-gc-object %d" % rep["mid_addr"],
             "py-gc-object %d" % rep["old_addr"], "py-gc-object %d" % rep["frozen_addr"]]
@@ -61,9 +64,7 @@ def check_output(interp, t, out, err):
             coll, collected, unc)
     assert st["collection running"] == "no"
     if rep.get("free_threaded"):
-        assert re.search(r"^Python %d\.%d\.%d \(free-threaded; offsets: " % tuple(v), out, re.M), out[:400]
-        assert re.search(r"^py-gc-census: free-threaded build: its objects are on no generation list "
-                         r"but in the mimalloc heaps", out + err, re.M), out + err
+        check_free_threaded(t, out, err)
         return
 
     census, totals = gdbutil.parse_census(out)
@@ -97,6 +98,48 @@ def check_output(interp, t, out, err):
         assert "finalized: no" in text
         assert ("generation: %s" % gen) in text
 
+
+def check_free_threaded(t, out, err):
+    """ft-3.13t: the census of the mimalloc heaps (gcscope_ftheap.py) equals
+    what the program made, the orphans of the exited thread included (the
+    abandoned pool), and the frozen ones are exactly gc.get_freeze_count()."""
+    rep = t.report
+    v = rep["version"]
+    assert re.search(r"^Python %d\.%d\.%d \(free-threaded; offsets: " % tuple(v), out, re.M), out[:400]
+    assert not re.search(r"^py-gc-(census|types|object|status): ", err, re.M), err
+    m = re.search(r"^free-threaded: the mimalloc GC heaps of (\d+) threads and (\d+) abandoned "
+                  r"segments \(no generation lists\)$", out, re.M)
+    assert m and int(m.group(1)) >= 1, out[:2000]
+    census, totals = gdbutil.parse_census(out)
+    assert not re.search(r"^(heaps|permanent generation): .*INCOMPLETE", out, re.M), out
+    heaps = census["heaps"]
+    for cls in ("Young", "Mid", "Old", "Orphan", "Garb"):
+        assert heaps.get(cls) == rep["created"][cls], (cls, heaps.get(cls), rep["created"][cls])
+    assert "Frozen" not in heaps
+    assert census["permanent generation"]["Frozen"] == rep["created"]["Frozen"]
+    assert totals["permanent generation"] == rep["freeze_count"]
+    # what gc.get_objects() listed of each class is on the heaps too (it may
+    # have made more of the builtin types since)
+    assert totals["heaps"] >= sum(rep["census"][0].values()) - 100, (totals, len(rep["census"][0]))
+    # py-gc-types found the program's classes on the heaps, with their counts
+    for cls in ("Young", "Orphan"):
+        assert re.search(r"^  %s +0x[0-9a-f]+  ok  \(%d tracked instances\)$" % (
+            cls, rep["created"][cls]), out, re.M), out
+    objs = out.split("object 0x")[1:]
+    assert len(objs) == 3, out
+    for text, tname, where in zip(objs, ("Young", "Frozen", "Orphan"), (
+            r"heaps \(free-threaded: no generations; block \d+ of mimalloc page 0x[0-9a-f]+ \(tag 3\), "
+            r"in the GC heap of thread state 0x[0-9a-f]+ \(interpreter 0\)\)",
+            r"permanent generation \(frozen; block \d+ of mimalloc page 0x[0-9a-f]+ \(tag 3\), in ",
+            r"heaps \(free-threaded: no generations; block \d+ of mimalloc page 0x[0-9a-f]+ \(tag 3\), "
+            r"in (an abandoned segment|the GC heap of thread state)")):
+        assert "type: %s " % tname in text
+        assert "tracked: yes" in text and "finalized: no" in text
+        assert re.search(r"refcount: [1-9]\d*\n", text), text
+        assert re.search(r"  generation: " + where, text), text
+    # no collection runs: py-gc-collecting says so (during one it refuses:
+    # the collector's worklists are no generation lists)
+    assert re.search(r"^interpreter 0:\n  collection running: no$", out, re.M), out[-500:]
 
 @pytest.mark.parametrize("mode", MODES)
 def test_live(interp, mode, tmp_path):

@@ -8,16 +8,17 @@ What it builds (all numbers reported, so the test compares exactly):
   Frozen instances frozen by gc.freeze(); cyclic garbage saved into gc.garbage
   with DEBUG_SAVEALL (Garb instances, a self-containing list of simple values);
   Old instances in generation 2, Mid in generation 1, Young in generation 0;
-  thresholds (100000, 50, 60) so nothing collects by itself; 3 gc.callbacks.
+  thresholds (100000, 50, 60) so nothing collects by itself; 3 gc.callbacks;
+  on a free-threaded build, Orphan instances made by a thread that exited.
 """
 import gc
 import json
 import os
 import sys
 
-from heapkit import Garb, census, fill_generations, frozen_heap, pairs
+from heapkit import Garb, census, fill_generations, frozen_heap, orphans, pairs
 
-N_FROZEN, N_OLD, N_MID, N_YOUNG, N_GARB = 300, 400, 500, 600, 6
+N_FROZEN, N_OLD, N_MID, N_YOUNG, N_GARB, N_ORPHAN = 300, 400, 500, 600, 6, 250
 
 
 def cb(phase, info):
@@ -41,13 +42,17 @@ def main():
                        (1, 2, 3), {"a": 1}])
 
     fill_generations(keep, N_OLD, N_MID, N_YOUNG)
+    free_threaded = hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+    if free_threaded:
+        # a thread's objects outlive it: the census must walk the abandoned pool
+        keep["orphan"] = orphans(N_ORPHAN)
     gc.callbacks.extend([cb, lambda p, i: None, cb])
 
     report = {
         "pid": os.getpid(),
         "version": list(sys.version_info[:3]),
         # 3.13+: False on a free-threaded build (--disable-gil)
-        "free_threaded": hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled(),
+        "free_threaded": free_threaded,
         "enabled": gc.isenabled(),
         "threshold": list(gc.get_threshold()),
         "freeze_count": gc.get_freeze_count(),
@@ -56,11 +61,13 @@ def main():
         "callbacks": len(gc.callbacks),
         "stats": [[s["collections"], s["collected"], s["uncollectable"]] for s in gc.get_stats()],
         "census": [census(gc.get_objects(generation=i)) for i in range(3)],
-        "created": {"Frozen": N_FROZEN, "Old": N_OLD, "Mid": N_MID, "Young": N_YOUNG},
+        "created": {"Frozen": N_FROZEN, "Old": N_OLD, "Mid": N_MID, "Young": N_YOUNG,
+                    "Orphan": N_ORPHAN if free_threaded else 0, "Garb": N_GARB},
         "young_addr": id(keep["young"][0]),
         "old_addr": id(keep["old"][0]),
         "frozen_addr": id(keep["frozen"][0]),
         "mid_addr": id(keep["mid"][0]),
+        "orphan_addr": id(keep["orphan"][0]) if free_threaded else 0,
     }
     with open(report_path, "w") as f:
         json.dump(report, f)

@@ -29,6 +29,22 @@ class Garb:
     pass
 
 
+class Orphan:
+    """Made by a thread that then exits: on a free-threaded build its
+    mimalloc pages go to the interpreter's abandoned pool."""
+    pass
+
+
+def orphans(n):
+    """n Orphan instances made by a thread that has exited when this returns."""
+    import threading
+    out = []
+    t = threading.Thread(target=lambda: out.extend(pairs(Orphan, n)))
+    t.start()
+    t.join()
+    return out
+
+
 def tp_name(t):
     # the C-level tp_name (what gdb reads), not __name__/__qualname__:
     # PyType_FromSpec types keep the dotted spec name there.
