@@ -32,6 +32,7 @@
 #include "discover.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "otlp.h"
 #include "privs.h"
 #include "procmaps.h"
 #include "sink.h"
@@ -69,6 +70,7 @@ static struct agent {
 	int ncli;
 	struct metrics *m;
 	struct httpd *http;
+	struct otlp *otlp;		/* --otlp-endpoint: NULL when off */
 	struct ring_buffer *rb;
 	bool rb_stale;
 	struct discover *disc;
@@ -90,6 +92,9 @@ const char argp_agent_doc[] =
 	"prometheus_client's GC collector), the python_gc_duration_seconds\n"
 	"histogram, per-thread pause totals and the agent's own metrics.  SIGHUP\n"
 	"reloads --config FILE, SIGTERM detaches from every target and exits.\n"
+	"With --otlp-endpoint URL, also pushes them over OTLP/HTTP (JSON):\n"
+	"cpython.gc.collections, cpython.gc.collected_objects,\n"
+	"cpython.gc.uncollectable_objects, the cpython.gc.duration histogram.\n"
 	"\v"
 	"EXAMPLES:\n"
 	"  gcscope agent --all                 # every CPython process of the host\n"
@@ -97,13 +102,15 @@ const char argp_agent_doc[] =
 	"  gcscope agent --match 'gunicorn*'   # by executable or comm\n"
 	"  gcscope agent --all --listen 0.0.0.0:9464  # reachable from elsewhere\n"
 	"  gcscope agent --config /etc/gcscope/agent.conf\n"
+	"  gcscope agent --all --otlp-endpoint http://127.0.0.1:4318/v1/metrics\n"
 	"\n"
 	"Every option is also a line of the --config file, under its long name\n"
 	"(\"all = true\", \"pid = 4242\", \"listen = 127.0.0.1:9464\"); flags come\n"
 	"after the file's lines (docs/agent.md).\n"
 	"\n"
-	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage or a bad --config,\n"
-	"6 not enough privilege, 10 cannot listen (docs/exit-codes.md).\n";
+	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage (a bad option,\n"
+	"--config line or --otlp-endpoint URL), 6 not enough privilege, 10 cannot\n"
+	"listen (docs/exit-codes.md).\n";
 
 enum {
 	OPT_MATCH = 1000,
@@ -114,6 +121,8 @@ enum {
 	OPT_RINGBUF_KB,
 	OPT_PROBE,
 	OPT_NO_DEBUGINFO,
+	OPT_OTLP_ENDPOINT,
+	OPT_OTLP_INTERVAL,
 };
 
 static const struct argp_option agent_opts[] = {
@@ -122,6 +131,8 @@ static const struct argp_option agent_opts[] = {
 	  "matches GLOB (repeatable)", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Trace every CPython process, and each new one within 2 s", 0 },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " AGENT_DEFAULT_LISTEN ")", 0 },
+	{ "otlp-endpoint", OPT_OTLP_ENDPOINT, "URL", 0, "Also push the metrics there over OTLP/HTTP (JSON)", 0 },
+	{ "otlp-interval", OPT_OTLP_INTERVAL, "S", 0, "Seconds between OTLP pushes (default 10)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read options from FILE (again at SIGHUP)", 0 },
 	{ "scan-interval", OPT_SCAN_INTERVAL, "S", 0, "Seconds between scans of /proc (default 0.5, at most 1)", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
@@ -143,6 +154,8 @@ static const char *opt_key(int key)
 	case OPT_RINGBUF_KB: return "ringbuf-kb";
 	case OPT_PROBE: return "probe";
 	case OPT_NO_DEBUGINFO: return "no-debuginfo";
+	case OPT_OTLP_ENDPOINT: return "otlp-endpoint";
+	case OPT_OTLP_INTERVAL: return "otlp-interval";
 	case 'v': return "verbose";
 	default: return NULL;
 	}
@@ -233,6 +246,8 @@ static int build_conf(struct agentconf *c, char *why, size_t size)
 	for (int i = 0; i < A.ncli; i++)
 		if (agentconf_set(c, A.cli[i].key, A.cli[i].value, why, size))
 			return EXIT_USAGE;
+	if (c->otlp_endpoint[0] && otlp_check_url(c->otlp_endpoint, why, size))
+		return EXIT_USAGE;
 	if (!c->npids && !c->nmatch && !c->all) {
 		snprintf(why, size, "no target: give -p PID, --match GLOB or --all%s", A.config ? " (or pid, match "
 			 "or all in the --config file)" : "");
@@ -442,6 +457,20 @@ static void reload(void)
 			p_info("serving http://%s/metrics", nc.listen);
 		}
 	}
+	if (strcmp(nc.otlp_endpoint, A.conf.otlp_endpoint) || nc.otlp_interval != A.conf.otlp_interval) {
+		struct otlp *o = NULL;
+
+		if (nc.otlp_endpoint[0] && !(o = otlp_start(nc.otlp_endpoint, nc.otlp_interval, A.m, why, sizeof(why)))) {
+			p_warn("%s; %s", why, A.otlp ? "still pushing to the endpoint in use" : "no OTLP push");
+			strcpy(nc.otlp_endpoint, A.conf.otlp_endpoint);
+			nc.otlp_interval = A.conf.otlp_interval;
+		} else {
+			otlp_stop(A.otlp);
+			A.otlp = o;
+			if (o)
+				p_info("pushing OTLP to %s every %g s", nc.otlp_endpoint, nc.otlp_interval);
+		}
+	}
 	g_verbose = nc.verbose;
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
@@ -527,6 +556,14 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	p_info("serving http://%s/metrics", A.conf.listen);
+	if (A.conf.otlp_endpoint[0]) {
+		A.otlp = otlp_start(A.conf.otlp_endpoint, A.conf.otlp_interval, A.m, why, sizeof(why));
+		if (!A.otlp) {
+			code = p_err(EXIT_USAGE, "%s", why);
+			goto out;
+		}
+		p_info("pushing OTLP to %s every %g s", A.conf.otlp_endpoint, A.conf.otlp_interval);
+	}
 	for (int i = 0; i < A.conf.npids; i++)
 		attach(A.conf.pids[i], NULL, NULL, false);
 
@@ -584,6 +621,8 @@ int cmd_agent(int argc, char **argv)
 	while (A.targets)
 		end_target(A.targets, "signal", false);
 out:
+	/* after the targets' ends: the last push has their final values */
+	otlp_stop(A.otlp);
 	attacher_free(A.att);
 	ring_buffer__free(A.rb);
 	httpd_stop(A.http);

@@ -32,6 +32,8 @@ struct agentconf {
 	bool no_debuginfo;
 	enum probe_kind probe;
 	int verbose;
+	char otlp_endpoint[1024];	/* "" when off: push OTLP/HTTP there */
+	double otlp_interval;		/* seconds between pushes */
 };
 
 void agentconf_init(struct agentconf *c);
@@ -46,6 +48,9 @@ int agentconf_set(struct agentconf *c, const char *key, const char *value, char 
 int agentconf_load(struct agentconf *c, const char *path, char *why, size_t size);
 /* The same from a text in memory (name is what why calls it). */
 int agentconf_parse(struct agentconf *c, const char *text, const char *name, char *why, size_t size);
+
+/* Is s an http:// or https:// URL with a host?  0, or -1 with why. */
+int agentconf_check_url(const char *s, char *why, size_t size);
 
 /* Split "ADDR:PORT" into a numeric host and port (brackets of IPv6 taken
  * off).  0, or -1 with why. */
