@@ -465,7 +465,7 @@ static void reload(void)
 			strcpy(nc.otlp_endpoint, A.conf.otlp_endpoint);
 			nc.otlp_interval = A.conf.otlp_interval;
 		} else {
-			otlp_stop(A.otlp);
+			otlp_stop(A.otlp, false);
 			A.otlp = o;
 			if (o)
 				p_info("pushing OTLP to %s every %g s", nc.otlp_endpoint, nc.otlp_interval);
@@ -622,7 +622,7 @@ int cmd_agent(int argc, char **argv)
 		end_target(A.targets, "signal", false);
 out:
 	/* after the targets' ends: the last push has their final values */
-	otlp_stop(A.otlp);
+	otlp_stop(A.otlp, true);
 	attacher_free(A.att);
 	ring_buffer__free(A.rb);
 	httpd_stop(A.http);

@@ -32,6 +32,10 @@ struct otlp {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	/* a push in flight gives up (libcurl's progress callback): a reload
+	 * or the exit does not wait for a slow receiver */
+	volatile bool abort_push;
+	bool last_push;			/* one more push after the stop */
 	int last_reason;		/* -1: the last push worked */
 	uint64_t failed_in_row;
 };
@@ -42,6 +46,17 @@ static uint64_t unix_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const struct otlp *o = ctx;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return __atomic_load_n(&o->abort_push, __ATOMIC_RELAXED);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
@@ -128,6 +143,12 @@ static void push(struct otlp *o, long timeout_ms)
 	curl_easy_setopt(o->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(o->curl, CURLOPT_ERRORBUFFER, errbuf);
 	rc = curl_easy_perform(o->curl);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		/* given up at a stop (otlp_stop): not a push, not a failure */
+		free(body);
+		free(exited);
+		return;
+	}
 	if (rc != CURLE_OK) {
 		reason = reason_of(rc);
 		snprintf(what, sizeof(what), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -194,7 +215,10 @@ static void *run(void *arg)
 	}
 	pthread_mutex_unlock(&o->mu);
 	/* the final values of every target, once more */
-	push(o, LAST_PUSH_TIMEOUT_MS < timeout ? LAST_PUSH_TIMEOUT_MS : timeout);
+	if (o->last_push) {
+		__atomic_store_n(&o->abort_push, false, __ATOMIC_RELAXED);
+		push(o, LAST_PUSH_TIMEOUT_MS < timeout ? LAST_PUSH_TIMEOUT_MS : timeout);
+	}
 	return NULL;
 }
 
@@ -256,6 +280,9 @@ struct otlp *otlp_start(const char *url, double interval_s, struct metrics *m, c
 	/* no SIGALRM from a thread (name resolution timeouts) */
 	curl_easy_setopt(o->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(o->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(o->curl, CURLOPT_XFERINFODATA, o);
+	curl_easy_setopt(o->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(o->curl, CURLOPT_USERAGENT, "gcscope-agent");
 	curl_easy_setopt(o->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	pthread_mutex_init(&o->mu, NULL);
@@ -277,12 +304,14 @@ struct otlp *otlp_start(const char *url, double interval_s, struct metrics *m, c
 	return o;
 }
 
-void otlp_stop(struct otlp *o)
+void otlp_stop(struct otlp *o, bool last_push)
 {
 	if (!o)
 		return;
+	__atomic_store_n(&o->abort_push, true, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&o->mu);
 	o->stop = true;
+	o->last_push = last_push;
 	pthread_cond_signal(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 	pthread_join(o->thread, NULL);

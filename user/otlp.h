@@ -11,6 +11,7 @@
 #ifndef GCSCOPE_OTLP_H
 #define GCSCOPE_OTLP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "metrics.h"
@@ -23,7 +24,8 @@ int otlp_check_url(const char *url, char *why, size_t size);
 /* Start pushing to url (checked by libcurl's URL parser); NULL with why
  * (one line) when the URL is refused or the thread cannot start. */
 struct otlp *otlp_start(const char *url, double interval_s, struct metrics *m, char *why, size_t size);
-/* One last push (bounded by a short timeout), then the thread ends. */
-void otlp_stop(struct otlp *o);
+/* A push in flight given up at once; with last_push, one more (at most
+ * 2 s: the final values, at the exit), then the thread ends. */
+void otlp_stop(struct otlp *o, bool last_push);
 
 #endif

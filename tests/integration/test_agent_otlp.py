@@ -19,6 +19,7 @@ them and never answers, cost the agent nothing but counted failures
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -227,3 +228,46 @@ def test_bad_otlp_endpoint(gcscope, tmp_path):
     r = subprocess.run([gcscope, "agent", "-p", "1", "--otlp-interval", "0"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == EXIT_USAGE and "invalid otlp-interval '0'" in r.stderr, r.stderr
+
+
+def test_reload_changes_the_endpoint(gcscope, tmp_path):
+    """SIGHUP: a new otlp-endpoint in the file takes over from a dead one
+    (and its values are the target's account); a bad one is refused in one
+    line and the one in use kept."""
+    interp = pick(names=("debian-3.11",)) or pick()
+    recv = Receiver()
+    dead = f"http://127.0.0.1:{free_port()}/v1/metrics"
+    conf = tmp_path / "agent.conf"
+    t = Target(interp, tmp_path, "agent_target.py", 2, 1)
+    conf.write_text(f"pid = {t.pid}\notlp-endpoint = {dead}\notlp-interval = 0.3\n")
+    agent = None
+    try:
+        agent = Agent(gcscope, "--config", str(conf))
+        agent.wait_attached([t.pid])
+        t.go()
+        report = json.loads(t.proc.stdout.readline())
+        conf.write_text(f"pid = {t.pid}\notlp-endpoint = {recv.url}\notlp-interval = 0.3\n")
+        agent.proc.send_signal(signal.SIGHUP)
+
+        def pushed():
+            reqs = recv.get("/requests")
+            ms = of_pid(reqs[-1], t.pid)[0] if reqs else None
+            return bool(ms) and sums(ms["cpython.gc.collections"]) == expected(report, 0)
+        assert wait_for(pushed, timeout=30, step=0.3), recv.get("/requests")[-1:]
+        ms = of_pid(recv.get("/requests")[-1], t.pid)[0]
+        for name, i in GC_METRICS:
+            assert sums(ms[name]) == expected(report, i), name
+        conf.write_text(f"pid = {t.pid}\notlp-endpoint = ftp://nowhere/\n")
+        n = len(recv.get("/requests"))
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: [v for nm, l, v in agent.samples()
+                                 if nm == "gcscope_agent_reload_failures_total"] == [1], timeout=30)
+        # still pushing to the receiver
+        assert wait_for(lambda: len(recv.get("/requests")) > n + 1, timeout=30, step=0.3)
+    finally:
+        t.kill()
+        rc, err = agent.stop() if agent else (EXIT_OK, "")
+        recv.stop()
+    assert rc == EXIT_OK, err
+    assert "reload refused, the configuration in use is kept: " in err, err
+    assert "agent.conf:2: invalid otlp-endpoint 'ftp://nowhere/'" in err, err
