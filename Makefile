@@ -27,11 +27,12 @@ WARN := -Wall -Wextra -Werror
 # snprintf() truncating a message is deliberate (bounded output); paths we
 # open are length-checked where built.
 override CFLAGS += $(WARN) -Wno-format-truncation -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd
+LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd -lcurl
 # BPF_USDT/BPF_KPROBE wrappers declare ctx whether it is used or not.
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
-BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk libmicrohttpd-dev
+BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk libmicrohttpd-dev \
+	libcurl4-openssl-dev
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3-pytest-xdist python3.11-dbg python3-pyqt5 python3-pyqt6 \
 	python3-pyside2.qtcore debootstrap binutils debuginfod \
 	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff prometheus
@@ -43,7 +44,7 @@ LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/sta
 	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
 	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
 	user/sink_timeline.c user/qtaffinity.c user/gcstats.c user/metrics.c user/prom.c user/agentconf.c \
-	user/discover.c user/sink_metrics.c user/met_types.c user/typewin.c
+	user/discover.c user/sink_metrics.c user/met_types.c user/typewin.c user/otlp_json.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

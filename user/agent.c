@@ -33,6 +33,7 @@
 #include "httpd.h"
 #include "met_types.h"
 #include "metrics.h"
+#include "otlp.h"
 #include "privs.h"
 #include "procmaps.h"
 #include "sink.h"
@@ -72,6 +73,7 @@ static struct agent {
 	int ncli;
 	struct metrics *m;
 	struct httpd *http;
+	struct otlp *otlp;		/* --otlp-endpoint: NULL when off */
 	struct ring_buffer *rb;
 	bool rb_stale;
 	struct discover *disc;
@@ -101,6 +103,9 @@ const char argp_agent_doc[] =
 	"destroyed (gcscope_gc_destroyed_objects_total) and, with --owners,\n"
 	"objects destroyed off their owner thread.  SIGHUP\n"
 	"reloads --config FILE, SIGTERM detaches from every target and exits.\n"
+	"With --otlp-endpoint URL, also pushes them over OTLP/HTTP (JSON):\n"
+	"cpython.gc.collections, cpython.gc.collected_objects,\n"
+	"cpython.gc.uncollectable_objects, the cpython.gc.duration histogram.\n"
 	"\v"
 	"EXAMPLES:\n"
 	"  gcscope agent --all                 # every CPython process of the host\n"
@@ -108,13 +113,15 @@ const char argp_agent_doc[] =
 	"  gcscope agent --match 'gunicorn*'   # by executable or comm\n"
 	"  gcscope agent --all --listen 0.0.0.0:9464  # reachable from elsewhere\n"
 	"  gcscope agent --config /etc/gcscope/agent.conf\n"
+	"  gcscope agent --all --otlp-endpoint http://127.0.0.1:4318/v1/metrics\n"
 	"\n"
 	"Every option is also a line of the --config file, under its long name\n"
 	"(\"all = true\", \"pid = 4242\", \"listen = 127.0.0.1:9464\"); flags come\n"
 	"after the file's lines (docs/agent.md).\n"
 	"\n"
-	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage or a bad --config,\n"
-	"6 not enough privilege, 10 cannot listen (docs/exit-codes.md).\n";
+	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage (a bad option,\n"
+	"--config line or --otlp-endpoint URL), 6 not enough privilege, 10 cannot\n"
+	"listen (docs/exit-codes.md).\n";
 
 enum {
 	OPT_MATCH = 1000,
@@ -131,6 +138,8 @@ enum {
 	OPT_TOP,
 	OPT_MAX_OBJECTS,
 	OPT_OWNERS,
+	OPT_OTLP_ENDPOINT,
+	OPT_OTLP_INTERVAL,
 };
 
 static const struct argp_option agent_opts[] = {
@@ -139,6 +148,8 @@ static const struct argp_option agent_opts[] = {
 	  "matches GLOB (repeatable)", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Trace every CPython process, and each new one within 2 s", 0 },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " AGENT_DEFAULT_LISTEN ")", 0 },
+	{ "otlp-endpoint", OPT_OTLP_ENDPOINT, "URL", 0, "Also push the metrics there over OTLP/HTTP (JSON)", 0 },
+	{ "otlp-interval", OPT_OTLP_INTERVAL, "S", 0, "Seconds between OTLP pushes (default 10)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read options from FILE (again at SIGHUP)", 0 },
 	{ "scan-interval", OPT_SCAN_INTERVAL, "S", 0, "Seconds between scans of /proc (default 0.5, at most 1)", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
@@ -176,6 +187,8 @@ static const char *opt_key(int key)
 	case OPT_TOP: return "top";
 	case OPT_MAX_OBJECTS: return "max-objects";
 	case OPT_OWNERS: return "owners";
+	case OPT_OTLP_ENDPOINT: return "otlp-endpoint";
+	case OPT_OTLP_INTERVAL: return "otlp-interval";
 	case 'v': return "verbose";
 	default: return NULL;
 	}
@@ -270,6 +283,8 @@ static int build_conf(struct agentconf *c, char *why, size_t size)
 		snprintf(why, size, "owners works in type windows: give types-every S too (e.g. --types-every 60)");
 		return EXIT_USAGE;
 	}
+	if (c->otlp_endpoint[0] && otlp_check_url(c->otlp_endpoint, why, size))
+		return EXIT_USAGE;
 	if (!c->npids && !c->nmatch && !c->all) {
 		snprintf(why, size, "no target: give -p PID, --match GLOB or --all%s", A.config ? " (or pid, match "
 			 "or all in the --config file)" : "");
@@ -585,6 +600,20 @@ static void reload(void)
 			p_info("serving http://%s/metrics", nc.listen);
 		}
 	}
+	if (strcmp(nc.otlp_endpoint, A.conf.otlp_endpoint) || nc.otlp_interval != A.conf.otlp_interval) {
+		struct otlp *o = NULL;
+
+		if (nc.otlp_endpoint[0] && !(o = otlp_start(nc.otlp_endpoint, nc.otlp_interval, A.m, why, sizeof(why)))) {
+			p_warn("%s; %s", why, A.otlp ? "still pushing to the endpoint in use" : "no OTLP push");
+			strcpy(nc.otlp_endpoint, A.conf.otlp_endpoint);
+			nc.otlp_interval = A.conf.otlp_interval;
+		} else {
+			otlp_stop(A.otlp, false);
+			A.otlp = o;
+			if (o)
+				p_info("pushing OTLP to %s every %g s", nc.otlp_endpoint, nc.otlp_interval);
+		}
+	}
 	g_verbose = nc.verbose;
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
@@ -671,6 +700,14 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	p_info("serving http://%s/metrics", A.conf.listen);
+	if (A.conf.otlp_endpoint[0]) {
+		A.otlp = otlp_start(A.conf.otlp_endpoint, A.conf.otlp_interval, A.m, why, sizeof(why));
+		if (!A.otlp) {
+			code = p_err(EXIT_USAGE, "%s", why);
+			goto out;
+		}
+		p_info("pushing OTLP to %s every %g s", A.conf.otlp_endpoint, A.conf.otlp_interval);
+	}
 	for (int i = 0; i < A.conf.npids; i++)
 		attach(A.conf.pids[i], NULL, NULL, false);
 
@@ -735,6 +772,8 @@ int cmd_agent(int argc, char **argv)
 	while (A.targets)
 		end_target(A.targets, "signal", false);
 out:
+	/* after the targets' ends: the last push has their final values */
+	otlp_stop(A.otlp, true);
 	attacher_free(A.att);
 	ring_buffer__free(A.rb);
 	httpd_stop(A.http);

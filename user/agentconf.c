@@ -19,6 +19,7 @@ void agentconf_init(struct agentconf *c)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->listen, AGENT_DEFAULT_LISTEN);
 	c->scan_interval = 0.5;
+	c->otlp_interval = 10;
 	/* trace's is 256: BPF wakes the loop at a quarter of the ring, and the
 	 * agent's loop does nothing long (attaches are in their own thread),
 	 * so 64 KiB lost nothing under the churn workload (~15k collections/s;
@@ -44,6 +45,33 @@ void agentconf_free(struct agentconf *c)
 	c->nmatch = 0;
 	free(c->owners);
 	c->owners = NULL;
+}
+
+int agentconf_check_url(const char *s, char *why, size_t size)
+{
+	const char *host;
+	size_t hlen;
+
+	if (!strncmp(s, "http://", 7))
+		host = s + 7;
+	else if (!strncmp(s, "https://", 8))
+		host = s + 8;
+	else {
+		snprintf(why, size, "invalid otlp-endpoint '%s': give an http:// or https:// URL, e.g. "
+			 "http://127.0.0.1:4318/v1/metrics", s);
+		return -1;
+	}
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(why, size, "invalid otlp-endpoint: a URL has no spaces or control characters");
+			return -1;
+		}
+	hlen = strcspn(host, "/?#");
+	if (!hlen || host[0] == ':' || host[0] == '@') {
+		snprintf(why, size, "invalid otlp-endpoint '%s': no host after the scheme", s);
+		return -1;
+	}
+	return 0;
 }
 
 int agentconf_split_listen(const char *s, char *host, size_t hsize, char *port, size_t psize, char *why,
@@ -162,6 +190,24 @@ int agentconf_set(struct agentconf *c, const char *key, const char *v, char *why
 		if (agentconf_split_listen(v, host, sizeof(host), port, sizeof(port), why, size))
 			return -1;
 		strcpy(c->listen, v);
+		return 0;
+	}
+	if (!strcmp(key, "otlp-endpoint")) {
+		if (strlen(v) >= sizeof(c->otlp_endpoint)) {
+			snprintf(why, size, "invalid otlp-endpoint: longer than %zu bytes", sizeof(c->otlp_endpoint) - 1);
+			return -1;
+		}
+		/* "" turns the push off (a file's setting, undone by a flag) */
+		if (v[0] && agentconf_check_url(v, why, size))
+			return -1;
+		strcpy(c->otlp_endpoint, v);
+		return 0;
+	}
+	if (!strcmp(key, "otlp-interval")) {
+		if (!parse_double(v, 0.1, 3600, &c->otlp_interval)) {
+			snprintf(why, size, "invalid otlp-interval '%s': give seconds from 0.1 to 3600", v);
+			return -1;
+		}
 		return 0;
 	}
 	if (!strcmp(key, "scan-interval")) {

@@ -39,6 +39,8 @@ struct agentconf {
 	long top;			/* types with their own series */
 	long max_objects;		/* a walk's cap */
 	char *owners;			/* --owners PATTERNS, or NULL */
+	char otlp_endpoint[1024];	/* "" when off: push OTLP/HTTP there */
+	double otlp_interval;		/* seconds between pushes */
 };
 
 void agentconf_init(struct agentconf *c);
@@ -53,6 +55,9 @@ int agentconf_set(struct agentconf *c, const char *key, const char *value, char 
 int agentconf_load(struct agentconf *c, const char *path, char *why, size_t size);
 /* The same from a text in memory (name is what why calls it). */
 int agentconf_parse(struct agentconf *c, const char *text, const char *name, char *why, size_t size);
+
+/* Is s an http:// or https:// URL with a host?  0, or -1 with why. */
+int agentconf_check_url(const char *s, char *why, size_t size);
 
 /* Split "ADDR:PORT" into a numeric host and port (brackets of IPv6 taken
  * off).  0, or -1 with why. */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "metrics.h"
@@ -13,6 +14,7 @@ const double met_bucket_le[MET_NBUCKETS] = {
 };
 
 const char *const met_state_name[MET_NSTATES] = { "attached", "exited" };
+const char *const met_push_reason_name[MET_NPUSH_REASONS] = { "connect", "timeout", "http_status", "other" };
 const char *const met_reason_name[MET_NREASONS] = {
 	"exited", "not_python", "no_probe", "permission", "unsupported", "bpf", "other",
 };
@@ -84,6 +86,10 @@ void met_target_add(struct metrics *m, struct met_target *t)
 {
 	struct met_target **p;
 
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	pthread_mutex_lock(&m->mu);
 	/* in attach order: a scrape lists targets as they came */
 	for (p = &m->targets; *p; p = &(*p)->next)
@@ -190,7 +196,9 @@ void met_render_done(struct metrics *m, uint64_t now_ns, uint64_t max_age_ns)
 	while (*p) {
 		struct met_target *t = *p;
 
-		if (t->state == MET_EXITED && (t->served || now_ns - t->exited_ns >= max_age_ns)) {
+		bool done = m->otlp ? (t->pushed && (t->served || !m->scrapes)) : t->served;
+
+		if (t->state == MET_EXITED && (done || now_ns - t->exited_ns >= max_age_ns)) {
 			*p = t->next;
 			met_target_free(t);
 			continue;

@@ -51,7 +51,17 @@ enum met_reason {
 	MET_NREASONS,
 };
 
+/* Why an OTLP push failed (self-metric label "reason"). */
+enum met_push_reason {
+	MET_P_CONNECT,		/* nothing listening, no route, name not resolved */
+	MET_P_TIMEOUT,
+	MET_P_HTTP,		/* the receiver answered with a status not 2xx */
+	MET_P_OTHER,
+	MET_NPUSH_REASONS,
+};
+
 extern const char *const met_state_name[MET_NSTATES];
+extern const char *const met_push_reason_name[MET_NPUSH_REASONS];
 extern const char *const met_reason_name[MET_NREASONS];
 
 /* EXIT_* of tracer_open() to a reason. */
@@ -85,6 +95,8 @@ struct met_target {
 	uint64_t lost;
 	struct met_types *types;	/* type windows (user/met_types.h), NULL if off */
 	bool served;			/* exited, and one scrape had it */
+	bool pushed;			/* exited, and one OTLP push had it */
+	uint64_t start_unix_ns;		/* CLOCK_REALTIME at its attach (OTLP start time) */
 	uint64_t exited_ns;		/* CLOCK_MONOTONIC */
 	struct met_target *next;
 };
@@ -97,6 +109,9 @@ struct metrics {
 	uint64_t attached_total;	/* targets attached since start */
 	uint64_t scrapes;
 	uint64_t reloads, reload_failures;
+	bool otlp;			/* an OTLP push runs: exited targets wait for it too */
+	uint64_t otlp_pushes;
+	uint64_t otlp_failures[MET_NPUSH_REASONS];
 };
 
 struct metrics *metrics_new(void);
@@ -120,8 +135,9 @@ void met_exited(struct metrics *m, struct met_target *t, uint64_t now_ns);
 void met_target_remove(struct metrics *m, struct met_target *t);
 void met_failure(struct metrics *m, enum met_reason r);
 
-/* With m->mu held, after a render: drop the exited targets it served, and
- * those no scrape took for max_age_ns. */
+/* With m->mu held, after a render or a push: drop the exited targets
+ * served (by a scrape, and by a push when OTLP is on; by a push alone while
+ * nothing has scraped), and those kept for max_age_ns. */
 void met_render_done(struct metrics *m, uint64_t now_ns, uint64_t max_age_ns);
 
 /* The labels of a process: the container id and the systemd unit from the

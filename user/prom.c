@@ -362,6 +362,15 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 	family(&b, om, "gcscope_agent_reload_failures_total", "counter",
 	       "Reloads refused (bad configuration: the previous one is kept)");
 	put(&b, "gcscope_agent_reload_failures_total %llu\n", (unsigned long long)m->reload_failures);
+	if (m->otlp) {
+		family(&b, om, "gcscope_agent_otlp_pushes_total", "counter",
+		       "OTLP pushes the receiver accepted (--otlp-endpoint)");
+		put(&b, "gcscope_agent_otlp_pushes_total %llu\n", (unsigned long long)m->otlp_pushes);
+		family(&b, om, "gcscope_agent_otlp_push_failures_total", "counter", "OTLP pushes that failed, by reason");
+		for (int i = 0; i < MET_NPUSH_REASONS; i++)
+			put(&b, "gcscope_agent_otlp_push_failures_total{reason=\"%s\"} %llu\n", met_push_reason_name[i],
+			    (unsigned long long)m->otlp_failures[i]);
+	}
 	if (self && self->cpu_seconds >= 0) {
 		family(&b, om, "gcscope_agent_cpu_seconds_total", "counter", "CPU time of the agent, user and system");
 		put(&b, "gcscope_agent_cpu_seconds_total %.6f\n", self->cpu_seconds);
