@@ -316,7 +316,9 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		.no_summary = !A.jsonl,
 		.cache_plans = true,
 	};
-	j->tier = A.bpf_ok ? A.conf.tier : AGENT_TIER_MEMORY;
+	/* without the privilege, auto is the memory tier (bpf: the attach
+	 * fails, counted as permission) */
+	j->tier = !A.bpf_ok && A.conf.tier == AGENT_TIER_AUTO ? AGENT_TIER_MEMORY : A.conf.tier;
 	j->jsonl = A.jsonl;
 	if (exe) {
 		snprintf(j->exe, sizeof(j->exe), "%s", exe);
@@ -602,7 +604,8 @@ int cmd_agent(int argc, char **argv)
 		return p_err(code, "%s", why);
 	}
 	g_verbose = A.conf.verbose ? (g_verbose ? g_verbose : 1) : g_verbose;
-	A.bpf_ok = A.conf.tier != AGENT_TIER_MEMORY && privs_can_trace(why, sizeof(why));
+	/* (a reload may change tier: the privilege is known once) */
+	A.bpf_ok = privs_can_trace(why, sizeof(why));
 	if (!A.bpf_ok && A.conf.tier == AGENT_TIER_BPF) {
 		agentconf_free(&A.conf);
 		return p_err(EXIT_PERMISSION, "%s (or give --tier memory or auto: no BPF)", why);

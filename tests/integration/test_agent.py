@@ -711,3 +711,44 @@ def test_bad_tier_and_jsonl(gcscope, tmp_path):
     assert r.returncode == 6, r.stderr
     assert r.stderr.startswith("gcscope: tracing needs root, or CAP_BPF and CAP_PERFMON"), r.stderr
     assert len(r.stderr.splitlines()) == 1
+
+
+def test_auto_falls_back_to_memory(gcscope, tmp_path):
+    """Tier auto, every privilege, a target with nothing to probe (Debian's
+    python3.11 with its USDT notes, build-id and debuglink removed): the
+    attach says BPF cannot be used, the target is read from its memory
+    (the layout from the table), its values are its gc.get_stats(), and
+    doctor names the same tier."""
+    src = "/usr/bin/python3.11"
+    if not os.path.exists(src):
+        pytest.skip(f"{src} is not installed")
+    py = tmp_path / "python3.11"
+    subprocess.run(["objcopy", "--remove-section", ".note.stapsdt", "--remove-section", ".note.gnu.build-id",
+                    "--remove-section", ".gnu_debuglink", src, str(py)], check=True)
+    script = tmp_path / "agent_target.py"
+    shutil.copy(os.path.join(matrix.REPO, "tests", "programs", "agent_target.py"), script)
+    p = subprocess.Popen([str(py), str(script), "1", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    agent = None
+    try:
+        words = p.stdout.readline().split()
+        assert words[0] == "ready" and int(words[1]) == p.pid, words
+        agent = Agent(gcscope, "-p", p.pid)
+        agent.wait_attached([p.pid])
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        r = json.loads(p.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", p.pid) ==
+                        by_gen_of_stats(r["stats"], 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, p.pid) == by_gen_of_stats(r["stats"], i), name
+        assert {l["tier"] for n, l, v in s if l.get("pid") == str(p.pid)} == {"memory"}
+        doc = json.loads(subprocess.run([gcscope, "doctor", "-j", "-p", str(p.pid)], capture_output=True, text=True,
+                                        timeout=120).stdout.splitlines()[-1])
+        assert doc["tier"] == "memory", doc
+    finally:
+        p.kill()
+        p.wait()
+        rc, err = agent.stop() if agent else (EXIT_OK, "")
+    assert rc == EXIT_OK, err
+    assert f"pid {p.pid}: BPF cannot be used: reading its GC counters from its memory (tier memory)" in err, err
