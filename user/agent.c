@@ -32,6 +32,7 @@
 #include "discover.h"
 #include "httpd.h"
 #include "met_types.h"
+#include "memtier.h"
 #include "metrics.h"
 #include "otlp.h"
 #include "privs.h"
@@ -55,6 +56,7 @@ struct agent_target {
 	struct attach_job *job;
 	uint64_t start_ns;
 	struct typewin tw;		/* its type windows (user/typewin.h) */
+	uint64_t next_poll_ns;		/* memory tier: the next read */
 	struct agent_target *next;
 };
 
@@ -85,6 +87,9 @@ static struct agent {
 	 * it was opened with, past a reload that frees the configuration's */
 	char *owners_kept[64];
 	int nowners_kept;
+	bool bpf_ok;			/* the agent may use BPF at all */
+	FILE *jsonl;			/* --jsonl's stream, or NULL */
+	char *jsonl_path;		/* as opened (a reload does not reopen it) */
 } A;
 
 const char argp_agent_doc[] =
@@ -106,6 +111,10 @@ const char argp_agent_doc[] =
 	"With --otlp-endpoint URL, also pushes them over OTLP/HTTP (JSON):\n"
 	"cpython.gc.collections, cpython.gc.collected_objects,\n"
 	"cpython.gc.uncollectable_objects, the cpython.gc.duration histogram.\n"
+	"Where BPF cannot be used (no CAP_BPF, BPF refused) or with --tier memory,\n"
+	"a target's own counters are read from its memory instead (label\n"
+	"tier=\"memory\"; pauses from 3.15 on).  --jsonl writes its collections\n"
+	"and findings as JSON Lines, as gcscope trace -j does.\n"
 	"\v"
 	"EXAMPLES:\n"
 	"  gcscope agent --all                 # every CPython process of the host\n"
@@ -114,13 +123,16 @@ const char argp_agent_doc[] =
 	"  gcscope agent --all --listen 0.0.0.0:9464  # reachable from elsewhere\n"
 	"  gcscope agent --config /etc/gcscope/agent.conf\n"
 	"  gcscope agent --all --otlp-endpoint http://127.0.0.1:4318/v1/metrics\n"
+	"  gcscope agent --all --tier memory   # no BPF: counters from memory\n"
+	"  gcscope agent -p 4242 --jsonl -     # and JSON Lines on stdout\n"
 	"\n"
 	"Every option is also a line of the --config file, under its long name\n"
 	"(\"all = true\", \"pid = 4242\", \"listen = 127.0.0.1:9464\"); flags come\n"
 	"after the file's lines (docs/agent.md).\n"
 	"\n"
 	"Exit codes: 0 ok (SIGTERM), 1 runtime failure, 2 usage (a bad option,\n"
-	"--config line or --otlp-endpoint URL), 6 not enough privilege, 10 cannot\n"
+	"--config line, --otlp-endpoint URL or an unwritable --jsonl), 6 not\n"
+	"enough privilege (--tier bpf), 10 cannot\n"
 	"listen (docs/exit-codes.md).\n";
 
 enum {
@@ -140,6 +152,9 @@ enum {
 	OPT_OWNERS,
 	OPT_OTLP_ENDPOINT,
 	OPT_OTLP_INTERVAL,
+	OPT_TIER,
+	OPT_STATS_INTERVAL,
+	OPT_JSONL,
 };
 
 static const struct argp_option agent_opts[] = {
@@ -165,6 +180,12 @@ static const struct argp_option agent_opts[] = {
 	{ "max-objects", OPT_MAX_OBJECTS, "N", 0, "Objects a walk looks at, at most (default 10000)", 0 },
 	{ "owners", OPT_OWNERS, "PATTERNS", 0, "In windows, objects of these types destroyed off the thread that "
 	  "made them (as trace --owners)", 0 },
+	{ "tier", OPT_TIER, "TIER", 0, "auto (default: BPF, else memory), bpf, or memory (no BPF: the "
+	  "target's own counters; also called stats)", 0 },
+	{ "stats-interval", OPT_STATS_INTERVAL, "S", 0, "Seconds between reads of a memory-tier target "
+	  "(default 0.1)", 0 },
+	{ "jsonl", OPT_JSONL, "FILE", 0, "Also write collections and findings as JSON Lines to FILE "
+	  "(appended; - for stdout)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf too)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", -1 },
 	{},
@@ -189,6 +210,9 @@ static const char *opt_key(int key)
 	case OPT_OWNERS: return "owners";
 	case OPT_OTLP_ENDPOINT: return "otlp-endpoint";
 	case OPT_OTLP_INTERVAL: return "otlp-interval";
+	case OPT_TIER: return "tier";
+	case OPT_STATS_INTERVAL: return "stats-interval";
+	case OPT_JSONL: return "jsonl";
 	case 'v': return "verbose";
 	default: return NULL;
 	}
@@ -356,7 +380,8 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		.ringbuf_kb = A.conf.ringbuf_kb,
 		.top = 5,
 		.max_objects = A.conf.max_objects,
-		.no_summary = true,
+		/* the summary record of --jsonl needs the statistics */
+		.no_summary = !A.jsonl,
 		.cache_plans = true,
 	};
 	if (A.conf.types_every > 0) {
@@ -365,6 +390,10 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		j->opts.walk_windowed = true;
 		j->opts.owners = kept_owners(A.conf.owners);
 	}
+	/* without the privilege, auto is the memory tier (bpf: the attach
+	 * fails, counted as permission) */
+	j->tier = !A.bpf_ok && A.conf.tier == AGENT_TIER_AUTO ? AGENT_TIER_MEMORY : A.conf.tier;
+	j->jsonl = A.jsonl;
 	if (exe) {
 		snprintf(j->exe, sizeof(j->exe), "%s", exe);
 	} else {
@@ -389,6 +418,7 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 static void free_job(struct attach_job *j)
 {
 	tracer_close(j->tr, false);
+	memtier_free(j->mem);
 	sinks_free(&j->sinks);
 	met_target_free(j->mt);
 	free(j);
@@ -480,12 +510,26 @@ static void finish_job(struct attach_job *j)
 		return;
 	}
 	/* -p TID: the tracer works on its process */
-	pid = tracer_pid(j->tr);
+	pid = j->mem ? memtier_pid(j->mem) : tracer_pid(j->tr);
 	if (find_target(pid) || !selected(&A.conf, j) || exiting) {
 		free_job(j);
 		return;
 	}
 	at = calloc(1, sizeof(*at));
+	if (at && j->mem) {
+		/* the memory tier: no ring, read by the loop */
+		at->pid = pid;
+		at->job = j;
+		j->mt->pid = (uint32_t)pid;
+		at->start_ns = mono_ns();
+		met_target_add(A.m, j->mt);
+		at->next = A.targets;
+		A.targets = at;
+		A.ntargets++;
+		p_info("reading pid %d (%s, CPython %s) from its memory every %g s%s", pid, j->mt->executable,
+		       j->mt->python, A.conf.stats_interval, j->mt->durations ? ", its collections' records too" : "");
+		return;
+	}
 	if (A.rb_stale)
 		rebuild_ring();
 	if (!at || tracer_add_ring(j->tr, &A.rb)) {
@@ -526,11 +570,21 @@ static void end_target(struct agent_target *at, const char *reason, bool drop_se
 
 	struct attach_job *j = at->job;
 
-	tracer_check_lost(j->tr);
-	/* what a window in progress found so far is served with the rest */
-	window_commit(at);
-	tracer_end(j->tr, reason, mono_ns() - at->start_ns);
-	tracer_close(j->tr, false);
+	if (j->mem) {
+		char err[PATH_MAX + 512];
+
+		/* its final values (a gone target's last read failed: those
+		 * of the read before) */
+		memtier_poll(j->mem, err, sizeof(err));
+		met_exited(A.m, j->mt, mono_ns());
+		memtier_free(j->mem);
+	} else {
+		tracer_check_lost(j->tr);
+		/* what a window in progress found so far is served with the rest */
+		window_commit(at);
+		tracer_end(j->tr, reason, mono_ns() - at->start_ns);
+		tracer_close(j->tr, false);
+	}
 	sinks_free(&j->sinks);
 	if (drop_series)
 		met_target_remove(A.m, j->mt);
@@ -555,6 +609,8 @@ static void rebuild_ring(void)
 	A.rb_stale = false;
 	for (at = A.targets; at; at = next) {
 		next = at->next;
+		if (at->job->mem)
+			continue;
 		if (tracer_add_ring(at->job->tr, &A.rb))
 			end_target(at, "error", false);
 	}
@@ -615,6 +671,8 @@ static void reload(void)
 		}
 	}
 	g_verbose = nc.verbose;
+	if ((nc.jsonl || A.jsonl_path) && (!nc.jsonl || !A.jsonl_path || strcmp(nc.jsonl, A.jsonl_path)))
+		p_warn("jsonl is read at the start only: still writing to %s", A.jsonl_path ? A.jsonl_path : "no file");
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
@@ -637,6 +695,8 @@ static void housekeeping(void)
 	bool any_gone = false;
 
 	for (struct agent_target *at = A.targets; at; at = at->next) {
+		if (at->job->mem)
+			continue;
 		tracer_check_lost(at->job->tr);
 		if (tracer_target_gone(at->job->tr))
 			any_gone = true;
@@ -648,11 +708,56 @@ static void housekeeping(void)
 		ring_buffer__consume(A.rb);
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
-		if (tracer_target_gone(at->job->tr)) {
+		if (!at->job->mem && tracer_target_gone(at->job->tr)) {
 			p_info("pid %d exited: its final values are served once more", at->pid);
 			end_target(at, "target exited", false);
 		}
 	}
+}
+
+/* The memory tier's reads, each target every stats-interval. */
+static void poll_memory(uint64_t now)
+{
+	for (struct agent_target *at = A.targets, *next; at; at = next) {
+		char err[PATH_MAX + 512];
+		int code;
+
+		next = at->next;
+		if (!at->job->mem || now < at->next_poll_ns)
+			continue;
+		at->next_poll_ns = now + (uint64_t)(A.conf.stats_interval * 1e9);
+		code = memtier_poll(at->job->mem, err, sizeof(err));
+		if (code == EXIT_NO_PROCESS) {
+			p_info("pid %d exited: its final values are served once more", at->pid);
+			end_target(at, "target exited", false);
+		} else if (code) {
+			p_warn("pid %d: %s: no longer read", at->pid, err);
+			end_target(at, "error", false);
+		}
+	}
+}
+
+/* --jsonl: "-" is stdout; a file is appended to (a log shipper follows it). */
+static int open_jsonl(const char *path, char *why, size_t size)
+{
+	if (!path)
+		return 0;
+	A.jsonl_path = strdup(path);
+	if (!A.jsonl_path) {
+		snprintf(why, size, "out of memory");
+		return EXIT_FAILURE_INTERNAL;
+	}
+	if (!strcmp(path, "-")) {
+		A.jsonl = stdout;
+		return 0;
+	}
+	A.jsonl = fopen(path, "ae");
+	if (!A.jsonl) {
+		snprintf(why, size, "cannot write --jsonl '%s': %s; give a writable file, or - for stdout", path,
+			 strerror(errno));
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 int cmd_agent(int argc, char **argv)
@@ -672,9 +777,19 @@ int cmd_agent(int argc, char **argv)
 		return p_err(code, "%s", why);
 	}
 	g_verbose = A.conf.verbose ? (g_verbose ? g_verbose : 1) : g_verbose;
-	if (!privs_can_trace(why, sizeof(why))) {
+	/* (a reload may change tier: the privilege is known once) */
+	A.bpf_ok = privs_can_trace(why, sizeof(why));
+	if (!A.bpf_ok && A.conf.tier == AGENT_TIER_BPF) {
 		agentconf_free(&A.conf);
-		return p_err(EXIT_PERMISSION, "%s", why);
+		return p_err(EXIT_PERMISSION, "%s (or give --tier memory or auto: no BPF)", why);
+	}
+	if (!A.bpf_ok && A.conf.tier == AGENT_TIER_AUTO)
+		p_info("BPF cannot be used (%s): every target is read from its memory (tier memory)", why);
+	code = open_jsonl(A.conf.jsonl, why, sizeof(why));
+	if (code) {
+		agentconf_free(&A.conf);
+		free(A.jsonl_path);
+		return p_err(code, "%s", why);
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -712,6 +827,8 @@ int cmd_agent(int argc, char **argv)
 		attach(A.conf.pids[i], NULL, NULL, false);
 
 	while (!exiting) {
+		/* the memory tier's reads may be more often than 10 a second */
+		int wait_ms = A.conf.stats_interval < 0.1 ? (int)(A.conf.stats_interval * 1000) : 100;
 		uint64_t now;
 
 		if (reload_wanted) {
@@ -722,7 +839,7 @@ int cmd_agent(int argc, char **argv)
 			rebuild_ring();
 		if (A.rb) {
 			/* an open window's budget is looked at every 10 ms */
-			int r = ring_buffer__poll(A.rb, windows_open ? 10 : 100);
+			int r = ring_buffer__poll(A.rb, windows_open && wait_ms > 10 ? 10 : wait_ms);
 
 			if (r < 0 && r != -EINTR) {
 				code = p_err(EXIT_FAILURE_INTERNAL, "error polling ring buffers: %s", strerror(-r));
@@ -732,7 +849,7 @@ int cmd_agent(int argc, char **argv)
 			if (r == 0)
 				ring_buffer__consume(A.rb);
 		} else {
-			struct timespec ts = { 0, 100 * 1000000L };
+			struct timespec ts = { 0, wait_ms * 1000000L };
 
 			nanosleep(&ts, NULL);
 		}
@@ -742,6 +859,7 @@ int cmd_agent(int argc, char **argv)
 			rebuild_ring();
 		windows_open = windows_tick();
 		now = mono_ns();
+		poll_memory(now);
 		if (now >= next_house) {
 			next_house = now + HOUSEKEEPING_NS;
 			/* poll() reads the rings that woke it: while one target
@@ -782,5 +900,10 @@ out:
 	agentconf_free(&A.conf);
 	for (int i = 0; i < A.nowners_kept; i++)
 		free(A.owners_kept[i]);
+	if (A.jsonl && A.jsonl != stdout)
+		fclose(A.jsonl);
+	else if (A.jsonl)
+		fflush(stdout);
+	free(A.jsonl_path);
 	return code;
 }

@@ -36,6 +36,12 @@ void agentconf_init(struct agentconf *c)
 	c->budget = 1;
 	c->top = 10;
 	c->max_objects = 10000;
+	c->tier = AGENT_TIER_AUTO;
+	/* a 3.15 target keeps its last 11 young collections' records: read
+	 * 10 times a second, a target collecting up to ~100 times a second
+	 * loses none of their durations (the counters are exact whatever the
+	 * interval: they are running totals) */
+	c->stats_interval = AGENT_DEFAULT_STATS_INTERVAL;
 }
 
 void agentconf_free(struct agentconf *c)
@@ -45,6 +51,8 @@ void agentconf_free(struct agentconf *c)
 	c->nmatch = 0;
 	free(c->owners);
 	c->owners = NULL;
+	free(c->jsonl);
+	c->jsonl = NULL;
 }
 
 int agentconf_check_url(const char *s, char *why, size_t size)
@@ -291,6 +299,43 @@ int agentconf_set(struct agentconf *c, const char *key, const char *v, char *why
 		}
 		free(c->owners);
 		c->owners = o;
+		return 0;
+	}
+	if (!strcmp(key, "tier")) {
+		/* "stats": the tier's command is gcscope stats */
+		if (!strcmp(v, "auto"))
+			c->tier = AGENT_TIER_AUTO;
+		else if (!strcmp(v, "bpf"))
+			c->tier = AGENT_TIER_BPF;
+		else if (!strcmp(v, "memory") || !strcmp(v, "stats"))
+			c->tier = AGENT_TIER_MEMORY;
+		else {
+			snprintf(why, size, "invalid tier '%s': use auto, bpf or memory (also called stats)", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "stats-interval")) {
+		if (!parse_double(v, 0.01, 60.0, &c->stats_interval)) {
+			snprintf(why, size, "invalid stats-interval '%s': give seconds from 0.01 to 60", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "jsonl")) {
+		char *d;
+
+		if (!v[0]) {
+			snprintf(why, size, "empty jsonl: give a file, or - for stdout");
+			return -1;
+		}
+		d = strdup(v);
+		if (!d) {
+			snprintf(why, size, "out of memory");
+			return -1;
+		}
+		free(c->jsonl);
+		c->jsonl = d;
 		return 0;
 	}
 	snprintf(why, size, "unknown option '%s' (see gcscope agent --help)", key);

@@ -19,6 +19,14 @@
 #define AGENT_MAX_PIDS 1024
 #define AGENT_MAX_MATCH 64
 #define AGENT_DEFAULT_LISTEN "127.0.0.1:9464"
+#define AGENT_DEFAULT_STATS_INTERVAL 0.1
+
+/* How a target's values are read (docs/agent.md, "Tiers"). */
+enum agent_tier {
+	AGENT_TIER_AUTO,		/* BPF, else the target's memory */
+	AGENT_TIER_BPF,			/* BPF only */
+	AGENT_TIER_MEMORY,		/* the target's own counters only (user/gcstats.h) */
+};
 
 struct agentconf {
 	pid_t pids[AGENT_MAX_PIDS];
@@ -41,6 +49,9 @@ struct agentconf {
 	char *owners;			/* --owners PATTERNS, or NULL */
 	char otlp_endpoint[1024];	/* "" when off: push OTLP/HTTP there */
 	double otlp_interval;		/* seconds between pushes */
+	enum agent_tier tier;
+	double stats_interval;		/* seconds between reads of a memory-tier target */
+	char *jsonl;			/* JSON Lines to this file ("-": stdout), or NULL */
 };
 
 void agentconf_init(struct agentconf *c);

@@ -13,6 +13,7 @@
 
 #include "attacher.h"
 #include "common.h"
+#include "memtier.h"
 #include "metrics.h"
 #include "procmaps.h"
 #include "target.h"
@@ -91,9 +92,25 @@ static void run_job(struct attacher *a, struct attach_job *j)
 		j->code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
 		return;
 	}
-	j->code = tracer_open(&j->tr, j->pid, false, &j->opts, &j->sinks);
-	/* a process that went while we attached is "exited", whatever step
-	 * failed (a uprobe on a gone process: ESRCH) */
+	if (j->jsonl) {
+		struct sink_config cfg = { .out = j->jsonl, .top = 5 };
+
+		if (sinks_add(&j->sinks, sink_json_new(&cfg))) {
+			j->code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+			return;
+		}
+	}
+	if (j->tier != AGENT_TIER_MEMORY) {
+		j->code = tracer_open(&j->tr, j->pid, false, &j->opts, &j->sinks);
+		/* a process that went while we attached is "exited", whatever
+		 * step failed (a uprobe on a gone process: ESRCH) */
+		if (j->code && gone(j->pid))
+			j->code = EXIT_NO_PROCESS;
+		if (!j->code || j->tier == AGENT_TIER_BPF || !memtier_fallback(j->code))
+			return;
+		p_info("pid %d: BPF cannot be used: reading its GC counters from its memory (tier memory)", j->pid);
+	}
+	j->code = memtier_open(&j->mem, j->pid, j->opts.no_debuginfo, a->m, j->mt);
 	if (j->code && gone(j->pid))
 		j->code = EXIT_NO_PROCESS;
 }
@@ -186,6 +203,7 @@ static void free_jobs(struct attach_job *j)
 		struct attach_job *next = j->next;
 
 		tracer_close(j->tr, false);
+		memtier_free(j->mem);
 		sinks_free(&j->sinks);
 		met_target_free(j->mt);
 		free(j);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "agentconf.h"
 #include "sink.h"
 #include "tracer.h"
 
@@ -32,9 +33,12 @@ struct attach_job {
 	char comm[64];
 	bool wait_ready;		/* discovered: wait up to 10 s for its runtime and version */
 	struct tracer_opts opts;
+	enum agent_tier tier;		/* AGENT_TIER_MEMORY: no BPF is tried */
+	FILE *jsonl;			/* --jsonl: a JSON Lines sink to it, or NULL */
 	/* the result */
 	int code;			/* 0, or the EXIT_* of the failure (said) */
 	struct tracer *tr;		/* opened, not yet in the loop */
+	struct memtier *mem;		/* or, on the memory tier, this (user/memtier.h) */
 	struct sinks sinks;		/* its metrics sink */
 	struct met_target *mt;		/* its series, not yet published */
 	/* the queue's */

@@ -78,6 +78,7 @@ struct met_target *met_target_new(uint32_t pid)
 	t->pid = pid;
 	/* the tracer kind: "bpf"; the no-BPF tier (user/gcstats.c) sets its own */
 	strcpy(t->tier, "bpf");
+	t->durations = true;
 	strcpy(t->other.name, "other");
 	return t;
 }
@@ -140,6 +141,7 @@ void met_collection(struct metrics *m, struct met_target *t, int gen, uint64_t p
 		return;
 	}
 	t->collections[gen]++;
+	t->timed[gen]++;
 	t->pause_ns[gen] += pause_ns;
 	for (b = 0; b < MET_NBUCKETS && s > met_bucket_le[b]; b++)
 		;
@@ -158,6 +160,44 @@ void met_lost(struct metrics *m, struct met_target *t, uint64_t count)
 	pthread_mutex_lock(&m->mu);
 	t->lost += count;
 	m->lost_total += count;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void met_totals(struct metrics *m, struct met_target *t, int gen, bool known, uint64_t collections,
+		uint64_t collected, uint64_t uncollectable)
+{
+	if (gen < 0 || gen >= MET_NGEN)
+		return;
+	pthread_mutex_lock(&m->mu);
+	t->unknown[gen] = !known;
+	if (known) {
+		t->collections[gen] = collections;
+		t->collected[gen] = collected;
+		t->uncollectable[gen] = uncollectable;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void met_pause(struct metrics *m, struct met_target *t, int gen, uint64_t pause_ns)
+{
+	double s = (double)pause_ns / 1e9;
+	int b;
+
+	if (gen < 0 || gen >= MET_NGEN)
+		return;
+	pthread_mutex_lock(&m->mu);
+	for (b = 0; b < MET_NBUCKETS && s > met_bucket_le[b]; b++)
+		;
+	t->bucket[gen][b]++;
+	t->pause_ns[gen] += pause_ns;
+	t->timed[gen]++;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void met_records_missed(struct metrics *m, struct met_target *t, uint64_t count)
+{
+	pthread_mutex_lock(&m->mu);
+	t->records_missed += count;
 	pthread_mutex_unlock(&m->mu);
 }
 

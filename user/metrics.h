@@ -80,10 +80,16 @@ struct met_target {
 	char python[32];
 	char container[80];
 	char unit[MET_LABEL_MAX];
-	char tier[8];			/* "bpf"; the no-BPF tier plugs in here */
+	char tier[8];			/* "bpf", or "memory" (user/memtier.h) */
 	enum met_state state;
 	bool counts;			/* collected/uncollectable can be read */
+	/* the pause histogram is served: BPF, or a memory-tier target whose
+	 * interpreter publishes its collections' records (3.15+) */
+	bool durations;
+	bool unknown[MET_NGEN];		/* memory tier: this generation's totals unreadable */
 	uint64_t collections[MET_NGEN];
+	uint64_t timed[MET_NGEN];	/* collections in the histogram */
+	uint64_t records_missed;	/* memory tier: records overwritten before read */
 	uint64_t collected[MET_NGEN], uncollectable[MET_NGEN];
 	uint64_t uncounted[MET_NGEN];	/* collections whose counts were unknown */
 	uint64_t bucket[MET_NGEN][MET_NBUCKETS + 1]; /* not cumulative; last: +Inf */
@@ -130,6 +136,13 @@ void met_attached(struct metrics *m, struct met_target *t, const char *python, b
 void met_collection(struct metrics *m, struct met_target *t, int gen, uint64_t pause_ns, bool have_counts,
 		    int64_t collected, int64_t uncollectable, uint32_t tid, const char *thread);
 void met_lost(struct metrics *m, struct met_target *t, uint64_t count);
+/* The memory tier (user/memtier.c): a generation's running totals as the
+ * target's gc.get_stats() has them (known false: unreadable, not served),
+ * and one collection's pause from its record (the histogram only). */
+void met_totals(struct metrics *m, struct met_target *t, int gen, bool known, uint64_t collections,
+		uint64_t collected, uint64_t uncollectable);
+void met_pause(struct metrics *m, struct met_target *t, int gen, uint64_t pause_ns);
+void met_records_missed(struct metrics *m, struct met_target *t, uint64_t count);
 void met_exited(struct metrics *m, struct met_target *t, uint64_t now_ns);
 /* Drop a target's series now (detached by a reload). */
 void met_target_remove(struct metrics *m, struct met_target *t);

@@ -249,8 +249,9 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 	for (t = m->targets; t; t = t->next) {
 		target_labels(t, lab, sizeof(lab));
 		for (int g = 0; g < MET_NGEN; g++)
-			put(&b, "python_gc_collections_total{generation=\"%d\",%s} %llu\n", g, lab,
-			    (unsigned long long)t->collections[g]);
+			if (!t->unknown[g])
+				put(&b, "python_gc_collections_total{generation=\"%d\",%s} %llu\n", g, lab,
+				    (unsigned long long)t->collections[g]);
 	}
 	/* A generation with a collection whose counts could not be read has
 	 * no collected/uncollectable series: its sum would be short, and a
@@ -259,7 +260,7 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 	for (t = m->targets; t; t = t->next) {
 		target_labels(t, lab, sizeof(lab));
 		for (int g = 0; g < MET_NGEN; g++)
-			if (t->counts && !t->uncounted[g])
+			if (t->counts && !t->uncounted[g] && !t->unknown[g])
 				put(&b, "python_gc_objects_collected_total{generation=\"%d\",%s} %llu\n", g, lab,
 				    (unsigned long long)t->collected[g]);
 	}
@@ -267,13 +268,16 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 	for (t = m->targets; t; t = t->next) {
 		target_labels(t, lab, sizeof(lab));
 		for (int g = 0; g < MET_NGEN; g++)
-			if (t->counts && !t->uncounted[g])
+			if (t->counts && !t->uncounted[g] && !t->unknown[g])
 				put(&b, "python_gc_objects_uncollectable_total{generation=\"%d\",%s} %llu\n", g, lab,
 				    (unsigned long long)t->uncollectable[g]);
 	}
 	family(&b, om, "python_gc_duration_seconds", "histogram",
 	       "Pause of each collection (seen from outside the process by gcscope)");
+	/* the memory tier before 3.15 knows no pause: no histogram (not 0s) */
 	for (t = m->targets; t; t = t->next) {
+		if (!t->durations)
+			continue;
 		target_labels(t, lab, sizeof(lab));
 		for (int g = 0; g < MET_NGEN; g++) {
 			uint64_t cum = 0;
@@ -290,7 +294,7 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 			seconds(s, sizeof(s), t->pause_ns[g]);
 			put(&b, "python_gc_duration_seconds_sum{generation=\"%d\",%s} %s\n", g, lab, s);
 			put(&b, "python_gc_duration_seconds_count{generation=\"%d\",%s} %llu\n", g, lab,
-			    (unsigned long long)t->collections[g]);
+			    (unsigned long long)t->timed[g]);
 		}
 	}
 	family(&b, om, "python_gc_thread_pause_seconds_total", "counter",
@@ -339,6 +343,16 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 		put(&b, "gcscope_agent_target_events_lost_total{%s} %llu\n", lab, (unsigned long long)t->lost);
 		nstate[t->state]++;
 	}
+	family(&b, om, "gcscope_agent_target_records_missed_total", "counter",
+	       "Memory tier, 3.15+: collections whose records the target overwrote before they were read "
+	       "(the histogram is short by as many; the counters are not)");
+	for (t = m->targets; t; t = t->next) {
+		if (strcmp(t->tier, "memory") || !t->durations)
+			continue;
+		target_labels(t, lab, sizeof(lab));
+		put(&b, "gcscope_agent_target_records_missed_total{%s} %llu\n", lab,
+		    (unsigned long long)t->records_missed);
+	}
 	family(&b, om, "gcscope_agent_target_state", "gauge",
 	       "1 in the target's state: attached, or exited (final values, served once)");
 	for (t = m->targets; t; t = t->next) {
@@ -349,6 +363,21 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 	family(&b, om, "gcscope_agent_targets", "gauge", "Targets by state");
 	for (int i = 0; i < MET_NSTATES; i++)
 		put(&b, "gcscope_agent_targets{state=\"%s\"} %u\n", met_state_name[i], nstate[i]);
+	family(&b, om, "gcscope_agent_targets_by_tier", "gauge",
+	       "Attached targets by tier: bpf (probes), memory (the target's own counters, no BPF)");
+	{
+		unsigned nbpf = 0, nmem = 0;
+
+		for (t = m->targets; t; t = t->next)
+			if (t->state == MET_ATTACHED) {
+				if (!strcmp(t->tier, "memory"))
+					nmem++;
+				else
+					nbpf++;
+			}
+		put(&b, "gcscope_agent_targets_by_tier{tier=\"bpf\"} %u\n", nbpf);
+		put(&b, "gcscope_agent_targets_by_tier{tier=\"memory\"} %u\n", nmem);
+	}
 	family(&b, om, "gcscope_agent_attached_total", "counter", "Targets attached since the agent started");
 	put(&b, "gcscope_agent_attached_total %llu\n", (unsigned long long)m->attached_total);
 	family(&b, om, "gcscope_agent_attach_failures_total", "counter", "Processes that could not be traced, by reason");

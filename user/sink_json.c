@@ -38,9 +38,26 @@ static void json_stack(struct jw *w, const struct pystack_result *r)
 		jw_str(w, "stack_error", err);
 }
 
+/* The target's pid, from its attach record: in every record, so that the
+ * lines of several targets in one stream (gcscope agent --jsonl) can be
+ * told apart. */
+struct json_priv {
+	uint32_t pid;
+};
+
+static void json_pid(struct sink *s, struct jw *w)
+{
+	const struct json_priv *p = s->priv;
+
+	jw_uint(w, "pid", p->pid);
+}
+
 static void json_attach(struct sink *s, const struct gc_attach *a)
 {
+	struct json_priv *p = s->priv;
 	struct jw w;
+
+	p->pid = a->pid;
 
 	jw_init(&w, s->cfg.out);
 	jw_obj_begin(&w);
@@ -318,6 +335,7 @@ static void json_lost(struct sink *s, uint64_t count, uint64_t total)
 	jw_init(&w, s->cfg.out);
 	jw_obj_begin(&w);
 	jw_str(&w, "type", "lost");
+	json_pid(s, &w);
 	jw_uint(&w, "count", count);
 	jw_uint(&w, "total", total);
 	jw_obj_end(&w);
@@ -464,6 +482,7 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 	jw_init(&w, s->cfg.out);
 	jw_obj_begin(&w);
 	jw_str(&w, "type", "summary");
+	json_pid(s, &w);
 	jw_str(&w, "end", e->reason);
 	if (e->exit_kind == GC_EXIT_STATUS) {
 		jw_int(&w, "exit_status", e->exit_value);
@@ -489,6 +508,7 @@ static void json_detach(struct sink *s, const struct gc_end *e)
 
 static void json_free(struct sink *s)
 {
+	free(s->priv);
 	free(s);
 }
 
@@ -509,6 +529,11 @@ struct sink *sink_json_new(const struct sink_config *cfg)
 
 	if (!s)
 		return NULL;
+	s->priv = calloc(1, sizeof(struct json_priv));
+	if (!s->priv) {
+		free(s);
+		return NULL;
+	}
 	s->ops = &json_ops;
 	s->cfg = *cfg;
 	return s;

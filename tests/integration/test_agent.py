@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -57,10 +58,13 @@ def parse_exposition(text):
 
 
 class Agent:
-    def __init__(self, gcscope, *args, port=None):
+    def __init__(self, gcscope, *args, port=None, raw=False):
+        """raw: gcscope is a prefix (e.g. setpriv ... gcscope agent) and
+        args follow it."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/metrics"
-        self.proc = subprocess.Popen([gcscope, "agent", "--listen", f"127.0.0.1:{self.port}", *map(str, args)],
+        argv = [gcscope, *map(str, args)] if raw else [gcscope, "agent", *map(str, args)]
+        self.proc = subprocess.Popen([*argv, "--listen", f"127.0.0.1:{self.port}"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr = ""
 
@@ -683,3 +687,261 @@ def test_type_window_options_bad(gcscope, tmp_path):
     assert r.returncode == EXIT_USAGE, r
     assert r.stderr == (f"gcscope: {conf}:3: invalid budget '200': give a percent of each target's time from "
                         "0.001 to 100, e.g. budget = 1\n")
+# --- the memory tier (no BPF) and JSON Lines --------------------------------
+
+NO_BPF = ["setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin", "--inh-caps=-bpf,-perfmon,-sys_admin"]
+
+
+def ready_stats(t):
+    """gc.get_stats() as the target printed it with "ready": [[collections,
+    collected, uncollectable]] per generation."""
+    return json.loads(t.words[2])
+
+
+def by_gen_of_stats(stats, i):
+    return {g: float(s[i]) for g, s in enumerate(stats)}
+
+
+def check_no_bpf(prefix):
+    if not shutil.which("setpriv"):
+        pytest.skip("no setpriv (util-linux) to drop CAP_BPF")
+    r = subprocess.run([*prefix, "sh", "-c", "grep ^CapEff /proc/self/status"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    eff = int(r.stdout.split()[1], 16)
+    # CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 gone; CAP_SYS_PTRACE 19
+    # kept (process_vm_readv of a root process with more capabilities)
+    assert not eff & (1 << 21 | 1 << 38 | 1 << 39) and eff & (1 << 19), hex(eff)
+
+
+def test_memory_tier_without_bpf(gcscope, tmp_path):
+    """The agent without CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN (really dropped,
+    setpriv): a Debian 3.11 and a sid 3.15 (chroot) target are read from
+    their memory; a real Prometheus scrapes values equal to each target's
+    own gc.get_stats(), their growth equals its gc.callbacks account, the
+    label says tier="memory", 3.15's records give pauses (3.11 has no
+    histogram), and doctor run the same way says tier memory too."""
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.fail(f"{PROMETHEUS} is not installed: run make test-deps (TEST_PKGS has prometheus)")
+    check_no_bpf(NO_BPF)
+    interps = [pick(names=("debian-3.11",)), pick(names=("sid-3.15",))]
+    if interps[1] is None:
+        pytest.skip("no sid-3.15 chroot: " + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    assert interps[0], "debian-3.11 (/usr/bin/python3.11) is missing"
+    targets = [Target(i, tmp_path, "agent_target.py", 3, 1) for i in interps]
+    port = free_port()
+    agent = Agent(NO_BPF[0], *NO_BPF[1:], gcscope, "agent", "-p", targets[0].pid, "-p", targets[1].pid, port=port,
+                  raw=True)
+    prom = None
+    try:
+        agent.wait_attached([t.pid for t in targets])
+        s = agent.samples()
+        for t in targets:
+            before = ready_stats(t)
+            for name, i in METRICS:
+                assert values(s, name, t.pid) == by_gen_of_stats(before, i), name
+        prom = Prometheus(tmp_path, agent.port)
+        for t in targets:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in targets]
+
+        def agrees():
+            return all(prom.by_gen(name, t.pid) == by_gen_of_stats(r["stats"], i)
+                       for t, r in zip(targets, reports) for name, i in METRICS)
+        wait_for(agrees, timeout=30, step=0.5)
+        for t, r, interp in zip(targets, reports, interps):
+            before = ready_stats(t)
+            for name, i in METRICS:
+                got = prom.by_gen(name, t.pid)
+                assert got == by_gen_of_stats(r["stats"], i), (interp.name, name)
+                # what gc.callbacks saw is what the totals grew by
+                assert {g: got[g] - before[g][i] for g in got} == expected(r, i), (interp.name, name)
+            labels = prom.query(f'python_gc_collections_total{{pid="{t.pid}",generation="0"}}')[0]["metric"]
+            assert labels["tier"] == "memory", labels
+            assert labels["python_version"] == ".".join(map(str, interp.version)), labels
+            assert labels["executable"] == interp.path, labels
+            assert prom.query(f'python_gc_thread_collections_total{{pid="{t.pid}"}}') == []
+            hist = prom.by_gen("python_gc_duration_seconds_count", t.pid)
+            if interp.version[:2] >= (3, 15):
+                # the records read: every collection's, less those the
+                # rings overwrote first (counted)
+                missed = float(prom.query(f'gcscope_agent_target_records_missed_total{{pid="{t.pid}"}}')[0]
+                               ["value"][1])
+                grew = sum(expected(r, 0).values())
+                assert sum(hist.values()) + missed == grew, (hist, missed, expected(r, 0))
+                assert sum(hist.values()) > 0
+                assert sum(prom.by_gen("python_gc_duration_seconds_sum", t.pid).values()) > 0
+                inf = prom.by_gen("python_gc_duration_seconds_bucket", t.pid, ',le="+Inf"')
+                assert inf == hist
+            else:
+                assert hist == {}, "a 3.11 publishes no pauses: no histogram, not zeros"
+        by_tier = {x["metric"]["tier"]: float(x["value"][1]) for x in prom.query("gcscope_agent_targets_by_tier")}
+        assert by_tier == {"bpf": 0, "memory": 2}, by_tier
+        # doctor, as unprivileged, says the same tier
+        for t in targets:
+            d = subprocess.run([*NO_BPF, gcscope, "doctor", "-j", "-p", str(t.pid)], capture_output=True,
+                               text=True, timeout=120)
+            doc = json.loads(d.stdout.splitlines()[-1])
+            assert doc["tier"] == "memory" and "CAP_BPF" in doc["tier_detail"], doc
+    finally:
+        for t in targets:
+            t.kill()
+        if prom:
+            prom.stop()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert "BPF cannot be used (tracing needs root, or CAP_BPF and CAP_PERFMON" in err, err
+
+
+def test_tier_memory_forced(gcscope, tmp_path):
+    """--tier memory with every privilege: no BPF is tried, the counters
+    are the target's own; doctor says bpf would work, and the label says
+    what the agent does."""
+    interp = pick(names=("debian-3.11",))
+    t = Target(interp, tmp_path, "agent_target.py", 2, 1)
+    agent = Agent(gcscope, "--tier", "stats", "-p", t.pid, "--stats-interval", "0.05")
+    try:
+        agent.wait_attached([t.pid])
+        t.go()
+        r = json.loads(t.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                        by_gen_of_stats(r["stats"], 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, t.pid) == by_gen_of_stats(r["stats"], i), name
+        tiers = {l["tier"] for n, l, v in s if l.get("pid") == str(t.pid)}
+        assert tiers == {"memory"}, tiers
+        assert {l["tier"]: v for n, l, v in s if n == "gcscope_agent_targets_by_tier"} == {"bpf": 0, "memory": 1}
+        assert not [n for n, l, v in s if n.startswith("python_gc_duration") and l.get("pid") == str(t.pid)]
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert "BPF cannot be used" not in err
+    assert f"reading pid {t.pid} ({interp.path}, CPython 3.11.2) from its memory every 0.05 s" in err, err
+
+
+@pytest.mark.parametrize("dest", ["file", "stdout"])
+def test_jsonl(gcscope, tmp_path, dest):
+    """--jsonl: two real targets in one stream; every line parses, carries
+    its target's pid, and each target's collection lines are its
+    gc.callbacks records (tid, gen, collected, uncollectable), in order."""
+    interps = [pick(names=("debian-3.11",)), pick(tag="pyenv")]
+    interps = [i for i in interps if i]
+    assert len(interps) == 2, "debian-3.11 and a pyenv interpreter are needed"
+    targets = [Target(i, tmp_path, "agent_target.py", 2, 1) for i in interps]
+    path = tmp_path / "gc.jsonl"
+    agent = Agent(gcscope, "--jsonl", path if dest == "file" else "-", *[a for t in targets for a in ("-p", t.pid)])
+    lines = []
+    if dest == "stdout":    # read as it comes: a full pipe would stop the agent
+        reader = threading.Thread(target=lambda: lines.extend(agent.proc.stdout), daemon=True)
+        reader.start()
+
+    def collections():
+        text = path.read_text() if dest == "file" else "".join(lines)
+        return sum(1 for l in text.splitlines() if '"type":"collection"' in l)
+    try:
+        agent.wait_attached([t.pid for t in targets])
+        for t in targets:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in targets]
+        want = sum(len(r["records"]) for r in reports)
+        assert wait_for(lambda: collections() >= want, timeout=15), (collections(), want)
+        for t in targets:
+            t.kill()
+        assert wait_for(lambda: not {t.pid for t in targets} & {p for p, st in agent.states().items()
+                                                                if st == "attached"}, timeout=15)
+    finally:
+        for t in targets:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    if dest == "stdout":
+        reader.join(timeout=30)
+    text = path.read_text() if dest == "file" else "".join(lines)
+    assert text.endswith("\n")
+    recs = [json.loads(l) for l in text.splitlines()]
+    pids = {t.pid for t in targets}
+    assert all(x.get("pid") in pids for x in recs), [x for x in recs if x.get("pid") not in pids][:3]
+    for t, r in zip(targets, reports):
+        mine = [x for x in recs if x["pid"] == t.pid]
+        assert mine[0]["type"] == "attach", mine[0]
+        assert mine[-1]["type"] == "summary" and mine[-1]["end"] == "target exited", mine[-1]
+        got = [[x["tid"], x["gen"], x["collected"], x["uncollectable"]] for x in mine if x["type"] == "collection"]
+        assert got == r["records"], t.pid
+        assert len(got) >= 12
+        # the summary's statistics are kept with --jsonl: they are the account's
+        gens = {g["gen"]: g["count"] for g in mine[-1]["generations"]}
+        assert {g: gens.get(g, 0) for g in range(3)} == expected(r, 0)
+
+
+def test_bad_tier_and_jsonl(gcscope, tmp_path):
+    r = subprocess.run([gcscope, "agent", "--all", "--tier", "frob"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr.startswith("gcscope agent: invalid tier 'frob': use auto, bpf or memory (also called stats)\n")
+    conf = tmp_path / "agent.conf"
+    conf.write_text("all = true\ntier = fast\n")
+    r = subprocess.run([gcscope, "agent", "--config", conf], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr == f"gcscope: {conf}:2: invalid tier 'fast': use auto, bpf or memory (also called stats)\n"
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o500)
+    r = subprocess.run([*NO_BPF[:1], "--reuid=65534", "--regid=65534", "--clear-groups", gcscope, "agent",
+                        "--all", "--tier", "memory", "--jsonl", d / "gc.jsonl"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert r.stderr == (f"gcscope: cannot write --jsonl '{d / 'gc.jsonl'}': Permission denied; give a writable "
+                        "file, or - for stdout\n")
+    r = subprocess.run([gcscope, "agent", "--all", "--jsonl", tmp_path / "no" / "gc.jsonl"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE
+    assert r.stderr.startswith("gcscope: cannot write --jsonl") and "No such file or directory" in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    # --tier bpf without the privilege: the agent stops, as before the tier
+    r = subprocess.run([*NO_BPF, gcscope, "agent", "--all", "--tier", "bpf"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 6, r.stderr
+    assert r.stderr.startswith("gcscope: tracing needs root, or CAP_BPF and CAP_PERFMON"), r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_auto_falls_back_to_memory(gcscope, tmp_path):
+    """Tier auto, every privilege, a target with nothing to probe (Debian's
+    python3.11 with its USDT notes, build-id and debuglink removed): the
+    attach says BPF cannot be used, the target is read from its memory
+    (the layout from the table), its values are its gc.get_stats(), and
+    doctor names the same tier."""
+    src = "/usr/bin/python3.11"
+    if not os.path.exists(src):
+        pytest.skip(f"{src} is not installed")
+    py = tmp_path / "python3.11"
+    subprocess.run(["objcopy", "--remove-section", ".note.stapsdt", "--remove-section", ".note.gnu.build-id",
+                    "--remove-section", ".gnu_debuglink", src, str(py)], check=True)
+    script = tmp_path / "agent_target.py"
+    shutil.copy(os.path.join(matrix.REPO, "tests", "programs", "agent_target.py"), script)
+    p = subprocess.Popen([str(py), str(script), "1", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    agent = None
+    try:
+        words = p.stdout.readline().split()
+        assert words[0] == "ready" and int(words[1]) == p.pid, words
+        agent = Agent(gcscope, "-p", p.pid)
+        agent.wait_attached([p.pid])
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        r = json.loads(p.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", p.pid) ==
+                        by_gen_of_stats(r["stats"], 0), timeout=10)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, p.pid) == by_gen_of_stats(r["stats"], i), name
+        assert {l["tier"] for n, l, v in s if l.get("pid") == str(p.pid)} == {"memory"}
+        doc = json.loads(subprocess.run([gcscope, "doctor", "-j", "-p", str(p.pid)], capture_output=True, text=True,
+                                        timeout=120).stdout.splitlines()[-1])
+        assert doc["tier"] == "memory", doc
+    finally:
+        p.kill()
+        p.wait()
+        rc, err = agent.stop() if agent else (EXIT_OK, "")
+    assert rc == EXIT_OK, err
+    assert f"pid {p.pid}: BPF cannot be used: reading its GC counters from its memory (tier memory)" in err, err

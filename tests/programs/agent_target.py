@@ -3,10 +3,13 @@
 """A target for gcscope agent (tests/integration/test_agent.py) that keeps
 its own account of every collection, per generation, and then stays alive.
 
-Protocol: prints "ready PID"; on "go" it runs a deterministic workload on
+Protocol: prints "ready PID STATS" (STATS: gc.get_stats() as compact JSON); on "go" it runs a deterministic workload on
 its main thread and THREADS threads, with gc.callbacks counting; prints one
 JSON line: per generation the collections, collected and uncollectable
-gc.callbacks saw, and the thread ids; then waits for a line and ends with
+gc.callbacks saw, the thread ids, each collection as [tid, generation,
+collected, uncollectable] ("records"), and gc.get_stats() ("stats": its
+running totals since the start, what the agent's memory tier reads); then
+waits for a line and ends with
 os._exit(0), so that no shutdown collection comes after the account.
 
 The collector is disabled outside the account (gc.disable()), so that every
@@ -29,6 +32,7 @@ COMM = sys.argv[3] if len(sys.argv) > 3 else ""
 
 account = {g: [0, 0, 0] for g in range(3)}
 tids = set()
+records = []
 
 
 def on_gc(phase, info):
@@ -38,6 +42,7 @@ def on_gc(phase, info):
         a[1] += info["collected"]
         a[2] += info["uncollectable"]
         tids.add(threading.get_native_id())
+        records.append([threading.get_native_id(), info["generation"], info["collected"], info["uncollectable"]])
 
 
 class Node:
@@ -66,7 +71,11 @@ def work():
 gc.disable()
 if COMM:
     ctypes.CDLL(None).prctl(15, COMM.encode(), 0, 0, 0)    # PR_SET_NAME
-print("ready", os.getpid(), flush=True)
+def stats():
+    return [[g["collections"], g["collected"], g["uncollectable"]] for g in gc.get_stats()]
+
+
+print("ready", os.getpid(), json.dumps(stats(), separators=(",", ":")), flush=True)
 sys.stdin.readline()
 gc.callbacks.append(on_gc)
 gc.enable()
@@ -76,6 +85,6 @@ for t in [threading.Thread(target=work) for _ in range(THREADS)]:
     t.join()
 gc.disable()
 gc.callbacks.remove(on_gc)
-print(json.dumps({"account": account, "tids": sorted(tids)}), flush=True)
+print(json.dumps({"account": account, "tids": sorted(tids), "records": records, "stats": stats()}), flush=True)
 sys.stdin.readline()
 os._exit(0)

@@ -48,6 +48,26 @@ static void test_conf(void)
 	CHECK(!strchr(why, '\x1b'));
 	agentconf_free(&c);
 
+	/* tiers, the memory tier's interval, JSON Lines */
+	agentconf_init(&c);
+	CHECK(c.tier == AGENT_TIER_AUTO && c.stats_interval == AGENT_DEFAULT_STATS_INTERVAL && !c.jsonl);
+	CHECK_EQ_INT(agentconf_parse(&c, "tier = memory\nstats-interval 0.5\njsonl = /tmp/a\njsonl -\n", "t", why,
+				     sizeof(why)), 0);
+	CHECK(c.tier == AGENT_TIER_MEMORY && c.stats_interval == 0.5);
+	CHECK(c.jsonl && !strcmp(c.jsonl, "-"));
+	CHECK_EQ_INT(agentconf_set(&c, "tier", "stats", why, sizeof(why)), 0);
+	CHECK(c.tier == AGENT_TIER_MEMORY);
+	CHECK_EQ_INT(agentconf_set(&c, "tier", "bpf", why, sizeof(why)), 0);
+	CHECK(c.tier == AGENT_TIER_BPF);
+	CHECK_EQ_INT(agentconf_parse(&c, "tier = fast\n", "t", why, sizeof(why)), EXIT_USAGE);
+	CHECK_EQ_STR(why, "t:1: invalid tier 'fast': use auto, bpf or memory (also called stats)");
+	CHECK_EQ_INT(agentconf_parse(&c, "stats-interval = 0\n", "t", why, sizeof(why)), EXIT_USAGE);
+	CHECK_EQ_STR(why, "t:1: invalid stats-interval '0': give seconds from 0.01 to 60");
+	CHECK_EQ_INT(agentconf_parse(&c, "jsonl\n", "t", why, sizeof(why)), EXIT_USAGE);
+	CHECK_EQ_STR(why, "t:1: jsonl needs a value");
+	agentconf_free(&c);
+	CHECK(!c.jsonl);
+
 	/* listen addresses */
 	{
 		static const char *const good[] = { "127.0.0.1:9464", "0.0.0.0:1", "[::1]:9464", "[::]:65535" };
@@ -211,6 +231,46 @@ static void test_metrics_and_exposition(void)
 	CHECK(text && strstr(text, "pid=\"200\""));
 	CHECK(text && strstr(text, "gcscope_agent_targets{state=\"exited\"} 0\n"));
 	free(text);
+	/* the memory tier: totals set (not added), pauses only from records,
+	 * an unreadable generation and a target without records not served
+	 * as numbers */
+	{
+		struct met_target *c3 = met_target_new(300), *d = met_target_new(400);
+
+		CHECK(c3 && d);
+		if (!c3 || !d)
+			goto out;
+		strcpy(c3->tier, "memory");
+		c3->durations = false;
+		c3->counts = d->counts = true;	/* as memtier_open() says */
+		strcpy(d->tier, "memory");
+		met_target_add(m, c3);
+		met_target_add(m, d);
+		met_totals(m, c3, 0, true, 40, 400, 1);
+		met_totals(m, c3, 0, true, 45, 450, 1);
+		met_totals(m, c3, 1, false, 0, 0, 0);
+		met_totals(m, d, 2, true, 3, 30, 0);
+		met_pause(m, d, 2, 3000000);		/* 3 ms */
+		met_records_missed(m, d, 2);
+		text = prom_render(m, false, NULL, 5, &len);
+		CHECK(text && strstr(text, "python_gc_collections_total{generation=\"0\",pid=\"300\",executable=\"\","
+				   "python_version=\"\",tier=\"memory\"} 45\n"));
+		CHECK(text && strstr(text, "python_gc_objects_collected_total{generation=\"0\",pid=\"300\","));
+		CHECK(text && strstr(text, "tier=\"memory\"} 450\n"));
+		CHECK(text && !strstr(text, "python_gc_collections_total{generation=\"1\",pid=\"300\""));
+		CHECK(text && !strstr(text, "python_gc_objects_collected_total{generation=\"1\",pid=\"300\""));
+		CHECK(text && !strstr(text, "python_gc_duration_seconds_count{generation=\"0\",pid=\"300\""));
+		CHECK(text && strstr(text, "python_gc_duration_seconds_count{generation=\"2\",pid=\"400\",executable=\"\","
+				   "python_version=\"\",tier=\"memory\"} 1\n"));
+		CHECK(text && strstr(text, "python_gc_duration_seconds_count{generation=\"0\",pid=\"400\",executable=\"\","
+				   "python_version=\"\",tier=\"memory\"} 0\n"));
+		CHECK(text && strstr(text, "gcscope_agent_target_records_missed_total{pid=\"400\",executable=\"\","
+				   "python_version=\"\",tier=\"memory\"} 2\n"));
+		CHECK(text && !strstr(text, "gcscope_agent_target_records_missed_total{pid=\"300\""));
+		CHECK(text && strstr(text, "gcscope_agent_targets_by_tier{tier=\"bpf\"} 1\n"));
+		CHECK(text && strstr(text, "gcscope_agent_targets_by_tier{tier=\"memory\"} 2\n"));
+		free(text);
+	}
 	CHECK(prom_wants_openmetrics("application/openmetrics-text; version=1.0.0,text/plain;q=0.5"));
 	CHECK(!prom_wants_openmetrics("text/plain"));
 	CHECK(!prom_wants_openmetrics(NULL));
