@@ -177,13 +177,19 @@ static void *worker(void *arg)
 			j->code = p_err(EXIT_NO_PROCESS, "no process with pid %d (gone before its attach)", j->pid);
 		else
 			run_job(a, j);
-		/* an attach's transient memory (libbpf's parse of the kernel's
-		 * BTF, about 6 MiB; a -dbg build's DWARF, tens of MiB) back to
-		 * the system, not kept by this thread's arena */
-		malloc_trim(0);
 		pthread_mutex_lock(&a->mu);
 		a->current = 0;
 		push(&a->done, j);
+		if (!a->todo) {
+			/* the queue done: the attaches' transient memory (libbpf's
+			 * parse of the kernel's BTF, about 6 MiB each; a -dbg
+			 * build's DWARF, tens of MiB) back to the system, not kept
+			 * by this thread's arena.  Not after each attach: that cost
+			 * 100 attaches 2-4 s (faulting the freed pages in again) */
+			pthread_mutex_unlock(&a->mu);
+			malloc_trim(0);
+			pthread_mutex_lock(&a->mu);
+		}
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
