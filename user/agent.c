@@ -559,7 +559,16 @@ static void finish_job(struct attach_job *j)
 	at->next = A.targets;
 	A.targets = at;
 	A.ntargets++;
-	p_info("attached to pid %d (%s, CPython %s)", pid, j->mt->executable, j->mt->python);
+	{
+		double age = attacher_proc_age_s(pid);
+		char since[64] = "";
+
+		/* how long after its start (make bench reads it: the --all
+		 * latency with short-lived processes) */
+		if (age >= 0)
+			snprintf(since, sizeof(since), ", %.2f s after its start", age);
+		p_info("attached to pid %d (%s, CPython %s%s)", pid, j->mt->executable, j->mt->python, since);
+	}
 }
 
 /* The end of a target: its last records read, the summary to its sinks

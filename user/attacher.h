@@ -55,6 +55,10 @@ void attacher_free(struct attacher *a);
 int attacher_submit(struct attacher *a, struct attach_job *j, bool first);
 /* A finished job, or NULL: the caller owns it. */
 struct attach_job *attacher_take(struct attacher *a);
+/* Seconds since process pid started (/proc/PID/stat starttime against
+ * CLOCK_BOOTTIME; at the clock tick's resolution), or -1: what the log says
+ * of an attach, the delay --all promises to keep under 2 s. */
+double attacher_proc_age_s(pid_t pid);
 /* Is pid queued or being attached? */
 bool attacher_busy(struct attacher *a, pid_t pid);
 

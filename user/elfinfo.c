@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "elfinfo.h"
@@ -101,6 +102,21 @@ int elf_open_memory(struct elffile *ef, void *image, size_t size, const char *na
 		return -ENOEXEC;
 	}
 	return 0;
+}
+
+void elf_drop_pages(struct elffile *ef)
+{
+	size_t size = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+	char *raw;
+	uintptr_t start;
+
+	/* only a file libelf mapped read-only (ELF_C_READ_MMAP: PROT_READ,
+	 * MAP_PRIVATE, elfutils' elf_begin.c): its pages come back from the
+	 * page cache when touched again; an image in memory is the caller's */
+	if (!ef->elf || ef->fd < 0 || !(raw = elf_rawfile(ef->elf, &size)) || !size)
+		return;
+	start = (uintptr_t)raw & ~(uintptr_t)(page - 1);
+	madvise((void *)start, size + ((uintptr_t)raw - start), MADV_DONTNEED);
 }
 
 void elf_close(struct elffile *ef)

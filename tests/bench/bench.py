@@ -414,6 +414,64 @@ def agent_metric(text, name):
     return None
 
 
+def agent_latency(args, name, python, results):
+    """--all with short-lived processes (issue 10, item 2: a new process
+    attached within 2 s of its start): one started every 1/RATE s, each
+    living LIFE s (collections all along), for FOR s; the delay of each
+    attach as the agent's own log states it ("attached to pid N (...,
+    X s after its start)"), for the pids started here (--all attaches the
+    host's other Python processes too: their first scan's backlog is part
+    of what a new process must go ahead of)."""
+    import re
+    import tempfile
+    rate, life, dur = args.agent_spawn_rate, args.agent_spawn_life, args.agent_spawn_for
+    if rate <= 0 or dur <= 0:
+        return
+    code = ("import gc,sys,time\nclass N: pass\nend=time.time()+float(sys.argv[1])\n"
+            "while time.time()<end:\n a=N(); b=N(); a.b=b; b.a=a; del a,b\n gc.collect(0); time.sleep(0.01)\n")
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(mode="w+", prefix="gcscope-agent-", suffix=".log")
+    agent = subprocess.Popen([args.gcscope, "agent", "--all", "--listen", f"127.0.0.1:{port}", *AGENT_ARGS],
+                             stderr=log)
+    procs, pids = [], set()
+    try:
+        end = time.time() + 60
+        while time.time() < end and not agent_states(port)[1]:
+            time.sleep(0.1)
+        time.sleep(2)               # its first scan's targets queued
+        t0 = time.time()
+        k = 0
+        while time.time() < t0 + dur:
+            procs.append(subprocess.Popen([python, "-c", code, str(life)]))
+            pids.add(procs[-1].pid)
+            k += 1
+            time.sleep(max(0.0, t0 + k / rate - time.time()))
+        for p in procs:
+            p.wait()
+        time.sleep(2)
+    finally:
+        agent.send_signal(15)
+        agent.wait(timeout=120)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    log.seek(0)
+    delays = sorted(float(m.group(2)) for m in re.finditer(
+        r"attached to pid (\d+) \(.*?, ([\d.]+) s after its start\)", log.read()) if int(m.group(1)) in pids)
+    log.close()
+    if delays:
+        q = lambda f: delays[min(len(delays) - 1, int(f * len(delays)))]
+        within = sum(d <= 2.0 for d in delays)
+        print(f"\nagent --all {' '.join(AGENT_ARGS)}, {name} processes started {rate:g}/s, living {life:g} s, "
+              f"for {dur:g} s: {len(delays)} of {len(pids)} attached; after their start: median {q(0.5):.2f} s, "
+              f"p90 {q(0.9):.2f} s, max {delays[-1]:.2f} s; {within} within 2 s")
+    else:
+        print(f"\nagent --all: none of {len(pids)} short-lived {name} processes attached")
+    results.append({"agent_spawn_rate": rate, "life_s": life, "for_s": dur, "target": name, "started": len(pids),
+                    "attached": len(delays), "attach_delays_s": delays})
+
+
 def agent_section(args, targets, churn, results):
     """The agent with its defaults (issue 10, item 9): what it costs the churn
     workload, as a ratio of the untraced time in the same rounds; and one
@@ -459,6 +517,7 @@ def agent_section(args, targets, churn, results):
         return
     n = args.agent_n
     name, python, _ = targets[0]
+    agent_latency(args, name, python, results)
     # each target: a collection every 10 ms or so, as a service would
     code = ("import gc,os,sys,time\nprint('ready',os.getpid(),flush=True)\n"
             "class N: pass\n"
@@ -476,7 +535,11 @@ def agent_section(args, targets, churn, results):
         rss0 = rss_kb(agent.pid)
         _, text = agent_states(port)
         cpu0 = agent_metric(text, "gcscope_agent_cpu_seconds_total")
-        time.sleep(args.agent_watch)
+        # RSS through the watch, ten samples (flat or growing)
+        rss_seen, step = [], args.agent_watch / 10
+        for _ in range(10):
+            time.sleep(step)
+            rss_seen.append(rss_kb(agent.pid))
         _, text = agent_states(port)
         cpu1 = agent_metric(text, "gcscope_agent_cpu_seconds_total")
         rss1 = rss_kb(agent.pid)
@@ -485,8 +548,10 @@ def agent_section(args, targets, churn, results):
         print(f"\nagent {' '.join(AGENT_ARGS)}, {n} {name} processes (a collection each ~10 ms): all attached in {attach_s:.1f} s; "
               f"RSS {rss0} KiB after the attaches, {rss1} KiB {args.agent_watch:g} s later; "
               f"own CPU {100 * share:.1f}% of one core; events lost {lost:g}")
+        print(f"agent RSS every {step:g} s: {' '.join(f'{k / 1024:.1f}' for k in rss_seen)} MiB "
+              f"(after the attaches {rss0 / 1024:.1f} MiB, growth {(max(rss_seen) - rss0) / 1024:+.1f} MiB)")
         results.append({"agent_processes": n, "target": name, "attach_all_s": attach_s, "rss_kb": [rss0, rss1],
-                        "watch_s": args.agent_watch, "cpu_share": share, "lost": lost})
+                        "rss_samples_kb": rss_seen, "watch_s": args.agent_watch, "cpu_share": share, "lost": lost})
     finally:
         if agent:
             agent.send_signal(15)
@@ -508,6 +573,10 @@ def main():
     ap.add_argument("--gcmonitor-n", type=int, default=200000, help="churn size of the gcmonitor section")
     ap.add_argument("--agent-n", type=int, default=100, help="processes one agent watches (0: none)")
     ap.add_argument("--agent-watch", type=float, default=60, help="seconds its CPU and RSS are watched")
+    ap.add_argument("--agent-spawn-rate", type=float, default=4,
+                    help="short-lived processes started a second for the --all latency (0: skip it)")
+    ap.add_argument("--agent-spawn-life", type=float, default=3, help="seconds each of them lives")
+    ap.add_argument("--agent-spawn-for", type=float, default=30, help="seconds they are started for")
     ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
     args = ap.parse_args()
     AGENT_ARGS.extend(args.agent_args.split())
