@@ -27,12 +27,12 @@ WARN := -Wall -Wextra -Werror
 # snprintf() truncating a message is deliberate (bounded output); paths we
 # open are length-checked where built.
 override CFLAGS += $(WARN) -Wno-format-truncation -std=gnu11 -I$(OUTPUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd -lcurl
+LDLIBS := -lbpf -lelf -ldw -lz -lm -lmicrohttpd -lcurl -lcapstone
 # BPF_USDT/BPF_KPROBE wrappers declare ctx whether it is used or not.
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf
 
 BUILD_PKGS := gcc make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev gawk libmicrohttpd-dev \
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libcapstone-dev
 TEST_PKGS := $(BUILD_PKGS) gdb python3 python3-pytest python3-pytest-xdist python3.11-dbg python3-pyqt5 python3-pyqt6 \
 	python3-pyside2.qtcore debootstrap binutils debuginfod \
 	elfutils bpftrace chromium python3-websocket fonts-noto-color-emoji groff prometheus

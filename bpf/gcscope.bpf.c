@@ -327,6 +327,15 @@ int BPF_KRETPROBE(uprobe_alloc_return, void *obj)
 	return owner_alloc((__u64)obj, false);
 }
 
+/* Inside an allocator, just past the store of the new object's type
+ * (user/allocsite.c): the cookie is the pt_regs offset of the register
+ * that holds the object there.  One emulated uprobe instead of two traps. */
+SEC("uprobe")
+int uprobe_alloc_at(struct pt_regs *ctx)
+{
+	return owner_alloc(site_reg(ctx, (__u32)bpf_get_attach_cookie(ctx)), false);
+}
+
 /* PyObject_GC_Track(op): where instances that no hooked allocator made
  * (shiboken's, some extensions' PyObject_GC_New + track) first show up */
 SEC("uprobe")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "allocsite.h"
 #include "common.h"
 #include "gcstats.h"
 #include "gdbpick.h"
@@ -193,6 +194,17 @@ static struct argp doctor_argp = {
 	.doc = doctor_doc,
 };
 
+/* --owners: how each allocator of the plan is probed (user/allocsite.c):
+ * the number of uprobes past the store of the type, 0 for an entry uprobe
+ * and a uretprobe (why says why). */
+static int alloc_points(struct pytarget *t, const struct probe_sym *a, char *why, size_t whylen)
+{
+	struct allocpoint pt[ALLOCSITE_MAX];
+
+	return allocsite_find(&t->elf, a->vaddr, a->size, pyl(&t->layout, PYL_OBJECT_OB_TYPE), pt, ALLOCSITE_MAX,
+			      why, whylen);
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	char err[PATH_MAX + 512], why[256], v[32], layout[1024], usdt[256], mem[512], tier_why[768];
@@ -297,6 +309,19 @@ int cmd_doctor(int argc, char **argv)
 		jw_bool(&w, "records", ring);
 		jw_str(&w, "tier", tier);
 		jw_str(&w, "tier_detail", tier_why);
+		jw_key_arr(&w, "allocators");
+		for (int i = 0; i < plan.nalloc; i++) {
+			char why[256];
+			int np = alloc_points(&t, &plan.alloc[i], why, sizeof(why));
+
+			jw_obj_begin(&w);
+			jw_str(&w, "name", plan.alloc[i].name);
+			jw_str(&w, "probe", np ? "type_store" : "uretprobe");
+			jw_int(&w, "uprobes", np);
+			jw_str(&w, "detail", np ? NULL : why);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
 		jw_bool(&w, "can_trace", code == 0);
 		jw_int(&w, "exit_code", code);
 		if (denv.layout) {
@@ -334,6 +359,18 @@ int cmd_doctor(int argc, char **argv)
 				len += snprintf(list + len, sizeof(list) - len, "%s %s", i ? "," : "",
 						plan.alloc[i].name);
 			p_line("  owners        new instances from%s", list);
+			/* how each is probed (user/allocsite.c) */
+			for (int i = 0; i < plan.nalloc; i++) {
+				char why[256];
+				int np = alloc_points(&t, &plan.alloc[i], why, sizeof(why));
+
+				if (np)
+					p_line("  owners        %s: %d uprobe%s past the store of the type", plan.alloc[i].name,
+					       np, np > 1 ? "s" : "");
+				else
+					p_line("  owners        %s: entry uprobe and uretprobe (twice the cost): %s",
+					       plan.alloc[i].name, why);
+			}
 		} else {
 			p_line("  owners        not available: %s", plan.alloc_why);
 		}

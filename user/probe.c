@@ -93,6 +93,7 @@ static int all_cb(const struct elfsym *s, void *ctx)
 		return 0;
 	snprintf(ps->name, sizeof(ps->name), "%s", s->name);
 	ps->vaddr = s->value;
+	ps->size = s->size;
 	p->nalloc++;
 	return 0;
 }

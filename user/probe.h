@@ -42,10 +42,11 @@ struct probe_plan {
 		uint64_t base[3], index[3];	/* each ring's items[] and index in struct gc_stats */
 		uint32_t len[3];		/* its slots */
 	} shape;
-	/* --owners: functions that return every new instance (uretprobes) */
+	/* --owners: functions that return every new instance (probed past the
+	 * store of its type, user/allocsite.c, else with a uretprobe) */
 	struct probe_sym {
 		char name[128];
-		uint64_t vaddr, offset;
+		uint64_t vaddr, offset, size;
 	} alloc[12];
 	int nalloc;
 	char alloc_why[256];

@@ -16,6 +16,7 @@
 
 #include "gcscope.h"
 #include "gcscope.skel.h"
+#include "allocsite.h"
 #include "common.h"
 #include "correlate.h"
 #include "launch.h"
@@ -46,7 +47,8 @@ struct tracer {
 	struct bpf_link *site_links[GCSITE_MAX];
 	uint64_t site_offs[GCSITE_MAX];	/* where they go (tracer_walk) */
 	int nsite_offs;
-	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)];
+	/* --owners: each allocator's points past the type store, or [0] its uretprobe */
+	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)][ALLOCSITE_MAX];
 	struct code_hook dealloc_hooks[MAX_HOOKS];
 	int ndealloc_hooks;
 	struct code_hook traverse_hooks[MAX_HOOKS];
@@ -372,12 +374,39 @@ static int attach_objects(struct tracer *tr)
 		}
 	}
 	for (int i = 0; i < plan->nalloc; i++) {
-		tr->alloc_links[i] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
-								t->py_open, plan->alloc[i].offset +
-								endbr_skip(&t->elf, plan->alloc[i].vaddr));
-		if (!tr->alloc_links[i])
-			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s",
-				     plan->alloc[i].name, strerror(errno));
+		const struct probe_sym *a = &plan->alloc[i];
+		struct allocpoint pt[ALLOCSITE_MAX];
+		char why[256];
+		int np = allocsite_find((struct elffile *)&t->elf, a->vaddr, a->size, pyl(&t->layout, PYL_OBJECT_OB_TYPE),
+					pt, ALLOCSITE_MAX, why, sizeof(why));
+
+		for (int k = 0; k < np; k++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)gcsite_pt_regs_offset(pt[k].dwarf_reg));
+			uint64_t off;
+
+			if (elf_vaddr_to_offset((struct elffile *)&t->elf, pt[k].vaddr, &off) ||
+			    !(tr->alloc_links[i][k] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_alloc_at, t->pid,
+										     t->py_open, off, &opts))) {
+				snprintf(why, sizeof(why), "cannot attach a uprobe at 0x%llx: %s",
+					 (unsigned long long)pt[k].vaddr, strerror(errno));
+				for (int j = 0; j < k; j++) {
+					bpf_link__destroy(tr->alloc_links[i][j]);
+					tr->alloc_links[i][j] = NULL;
+				}
+				np = 0;
+				break;
+			}
+			p_debug("owners: %s: new instances at 0x%llx (reg %d), past the store of their type",
+				a->name, (unsigned long long)pt[k].vaddr, pt[k].dwarf_reg);
+		}
+		if (np)
+			continue;
+		p_debug("owners: %s: a uretprobe (costs about twice as much): %s", a->name, why);
+		tr->alloc_links[i][0] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
+								   t->py_open, a->offset + endbr_skip(&t->elf, a->vaddr));
+		if (!tr->alloc_links[i][0])
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s", a->name,
+				     strerror(errno));
 	}
 	return 0;
 }
@@ -530,6 +559,7 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_collect_return, plan->kind == PROBE_UPROBE);
 	bpf_program__set_autoload(obj->progs.uprobe_collected, tr->ot != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_alloc_return, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_alloc_at, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_gc_track, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
@@ -881,7 +911,8 @@ void tracer_close(struct tracer *t, bool failed)
 	for (int i = 0; i < GCSITE_MAX; i++)
 		bpf_link__destroy(t->site_links[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(t->alloc_links); i++)
-		bpf_link__destroy(t->alloc_links[i]);
+		for (size_t k = 0; k < ALLOCSITE_MAX; k++)
+			bpf_link__destroy(t->alloc_links[i][k]);
 	bpf_link__destroy(t->gc_track_link);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);

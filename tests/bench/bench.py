@@ -173,7 +173,24 @@ def feature_rows(args, targets, workload, features, results, title):
                   f"   ({statistics.median(times[label]):.3f} s)")
 
 
+def sid_targets():
+    """sid's python3.14 and 3.15 in the chroot the tests make, when it is
+    there: the allocators GCC builds differently from the host's (cold
+    parts, endbr64), measured by the owners section."""
+    root = os.path.join(os.environ.get("GCSCOPE_CACHE", os.path.expanduser("~/.cache/gcscope")), "chroots", "sid")
+    out = []
+    for ver in ("3.14", "3.15"):
+        if not os.path.exists(os.path.join(root, f"usr/bin/python{ver}")):
+            print(f"sid-{ver}: no chroot at {root} (tests/targets/chroot.sh sid makes it): skipped")
+            continue
+        inside = "/tmp/gcscope-bench-gc_bench.py"
+        shutil.copy(WORKLOAD, os.path.join(root, inside.lstrip("/")))
+        out.append((f"sid-{ver} (usdt)", ["chroot", root, f"/usr/bin/python{ver}", inside], None))
+    return out
+
+
 def owners_section(args, targets, churn, results):
+    targets = targets + sid_targets()
     feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with")
     feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
 

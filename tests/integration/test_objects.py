@@ -134,6 +134,32 @@ def test_types_without_owners(gcscope, interp, tmp_path):
     assert type_total(records, "Widget") == 100
 
 
+def test_allocators_probed_past_type_store(gcscope, interp, tmp_path):
+    """--owners sees new instances with one emulated uprobe past the store
+    of their type (user/allocsite.c) in every release build of the matrix;
+    debug builds keep the type on the stack, so there gcscope says it uses
+    the entry uprobe and uretprobe, and why.  The owners scenarios above
+    check that the findings stay exact with these probes."""
+    import json
+    from harness import run
+    target = Target(interp, tmp_path, "owners_program.py", "main", 1)
+    try:
+        r = run(gcscope, "doctor", "-j", "-p", target.pid)
+    finally:
+        target.kill()
+    assert r.returncode == 0, r.stderr
+    allocs = json.loads(r.stdout)["allocators"]
+    assert allocs, r.stdout
+    names = {a["name"].split(".")[0] for a in allocs}
+    assert names & {"PyType_GenericAlloc", "_PyType_AllocNoTrack"}, allocs
+    for a in allocs:
+        if interp.debug:
+            assert a["probe"] in ("type_store", "uretprobe"), a
+            assert (a["probe"] == "uretprobe") == bool(a["detail"]), a
+        else:
+            assert a["probe"] == "type_store" and 1 <= a["uprobes"] <= 4 and a["detail"] is None, a
+
+
 def test_no_debuginfo_says_why(gcscope, interp, tmp_path):
     if not interp.usdt:
         pytest.skip(f"{interp.name}: without debug info and USDT there is nothing to trace at all")
