@@ -54,6 +54,13 @@ const volatile __u32 targ_st_candidates = 0;
 const volatile __u32 targ_st_heap_size = 0;
 const volatile bool targ_gen_in_parm2 = false;	/* uprobe: 2nd argument is the generation */
 const volatile bool targ_ret_is_total = false;	/* uretprobe: return value is n+m */
+/* Free-threaded builds (3.13t, Python/gc_free_threading.c gc_collect_main):
+ * a call that finds gcstate->collecting set returns 0 at once, with the
+ * world running, so another thread's collection can end inside it and move
+ * generation_stats; only the thread that collected returns what they moved
+ * by (n + m).  Under the GIL the collecting thread cannot finish inside
+ * such a call: the call does not release the GIL. */
+const volatile bool targ_total_tells_own = false;
 const volatile __u64 targ_wakeup_bytes = 0;	/* wake user space past this much data */
 
 struct start {
@@ -257,6 +264,10 @@ static __always_inline int on_done(__s64 total, bool have_total)
 		for (int g = GCSCOPE_NGEN - 1; g >= 0; g--) {
 			if (after[g].collections == s->before[g].collections)
 				continue;
+			if (targ_total_tells_own && have_total &&
+			    total != (after[g].collected - s->before[g].collected) +
+					     (after[g].uncollectable - s->before[g].uncollectable))
+				break;	/* another thread's collection: below */
 			e->gen = g;
 			e->collected = after[g].collected - s->before[g].collected;
 			e->uncollectable = after[g].uncollectable - s->before[g].uncollectable;
@@ -270,8 +281,9 @@ static __always_inline int on_done(__s64 total, bool have_total)
 		}
 		/* No counter moved: the collector was entered but collected
 		 * nothing, e.g. 3.13's gc_collect_main() returning 0 at once
-		 * while another thread collects (gcstate->collecting).  Not a
-		 * collection: counted, not reported. */
+		 * while another thread collects (gcstate->collecting); or they
+		 * moved by another thread's collection (targ_total_tells_own).
+		 * Not a collection: counted, not reported. */
 		if (!(e->flags & GCSCOPE_F_STATS)) {
 			bpf_ringbuf_discard(e, 0);
 			bpf_map_delete_elem(&starts, &tid);

@@ -257,6 +257,7 @@ static void plan_uprobe(struct pytarget *t, struct probe_plan *p)
 		 from->path);
 	p->gen_in_parm2 = b.rank >= 2;
 	p->ret_is_total = b.rank >= 2;
+	p->total_tells_own = p->ret_is_total && t->free_threaded;
 }
 
 static void plan_sites(struct pytarget *t, struct probe_plan *p)

@@ -30,6 +30,9 @@ struct probe_plan {
 	char func_from[PATH_MAX + 32];	/* which symbol table */
 	bool gen_in_parm2;		/* the function has its source ABI */
 	bool ret_is_total;
+	/* free-threaded: a return value that is not what the counters moved
+	 * by is another thread's collection (bpf/gcscope.bpf.c on_done) */
+	bool total_tells_own;
 	/* generation_stats can be read (collected/uncollectable per collection) */
 	bool stats;
 	char stats_why[256];

@@ -549,6 +549,7 @@ static int load_and_attach(struct tracer *tr)
 	}
 	obj->rodata->targ_gen_in_parm2 = plan->gen_in_parm2;
 	obj->rodata->targ_ret_is_total = plan->ret_is_total;
+	obj->rodata->targ_total_tells_own = plan->total_tells_own;
 	bpf_map__set_max_entries(obj->maps.events, (uint32_t)tr->opts.ringbuf_kb * 1024);
 	/* a quarter of the buffer: early enough never to lose events to a
 	 * sleeping reader, late enough to batch (see bpf/gcscope.bpf.c) */
