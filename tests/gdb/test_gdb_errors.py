@@ -326,7 +326,7 @@ def test_gcscope_gdb_in_chroot(interp, tmp_path, gcscope_bin, gdbkind):
     # cannot make inferior calls on AMX): its note on stderr names it.
     picked = env.get("GCSCOPE_GDB")
     if picked is None:
-        m = re.search(r"using gdb \S+ \(([^)]+)\)", r.stderr)
+        m = re.search(r"^gcscope: gdb: using gdb \S+ \(([^)]+)\)", r.stderr, re.M)
         picked = m.group(1) if m else None
     own = os.path.realpath(picked).rsplit("/usr/bin/gdb", 1)[0] if picked else ""
     for lib in re.findall(r'^Using host libthread_db library "([^"]+)"', r.stdout, re.M):
