@@ -59,23 +59,26 @@ A GC list that cannot be walked to its end (broken link, loop, more than
             types = set()
             notes = []      # lists not walked to their end
 
-            def count(op):
+            def count(op, tracked=True):
                 tp = tgt.type_of(op)
-                counts[tp] = counts.get(tp, 0) + 1
-                first.setdefault(tp, op)
+                if tracked:
+                    counts[tp] = counts.get(tp, 0) + 1
+                    first.setdefault(tp, op)
                 try:
                     if tgt.type_flags(tp) & O.Py_TPFLAGS_TYPE_SUBCLASS:
                         types.add(op)
                 except GcScopeError:
                     pass
             if tgt.free_threaded:
-                # no lists: the tracked objects of the mimalloc heaps
+                # no lists: the objects of the mimalloc heaps; the types
+                # among the untracked ones too (FtHeap.objects())
                 n = 0
-                heap, objs = tgt.ft_objects(interp)
+                heap, objs = tgt.ft_objects(interp, untracked=True)
+                tracked = heap.o["ft.gcbits.tracked"]
                 try:
-                    for op, _bits, _tp in objs:
+                    for op, bits, _tp in objs:
                         n += 1
-                        count(op)
+                        count(op, bool(bits & tracked))
                         if n >= WALK_LIMIT:
                             notes.append("heaps: INCOMPLETE: walk stopped at the limit of %d objects"
                                          % WALK_LIMIT)

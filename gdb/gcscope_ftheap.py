@@ -263,14 +263,21 @@ class FtHeap:
             i += cnt
             n += 1
 
-    def objects(self, interp):
+    def objects(self, interp, untracked=False):
         """Yield (op, ob_gc_bits, ob_type) of every tracked GC object of an
-        interpreter; what could not be walked goes to self.problems.
+        interpreter (untracked: of every object in a GC heap block in use);
+        what could not be walked goes to self.problems.
+
+        untracked is for type objects: 3.13t makes the classes of Python
+        code immortal and untracks them once a second thread starts
+        (gh-117783, _PyGC_ImmortalizeDeferredObjects(); seen on 3.13.15t:
+        gc.is_tracked(cls) turns False), so a walk of the tracked objects
+        alone misses most heap types.
 
         A page or heap that cannot be read (damaged, or memory a core cut
         short lacks: MemoryMissing) is skipped and named there, as a GIL
         census marks a list INCOMPLETE and goes on with the others."""
-        tracked = self.o["ft.gcbits.tracked"]
+        tracked = 0 if untracked else self.o["ft.gcbits.tracked"]
         self.problems = []
         self.threads = 0
         self.segments = 0
@@ -285,7 +292,7 @@ class FtHeap:
             for page in pages:
                 try:
                     for op, bits, tp in self.page_objects(page, tag, delayed):
-                        if bits & tracked:
+                        if not tracked or bits & tracked:
                             yield op, bits, tp
                 except GcScopeError as e:
                     self._problem(str(e))
@@ -300,7 +307,7 @@ class FtHeap:
                 for page in pages:
                     try:
                         for op, bits, tp in self.page_objects(page):
-                            if bits & tracked:
+                            if not tracked or bits & tracked:
                                 yield op, bits, tp
                     except GcScopeError as e:
                         self._problem(str(e))

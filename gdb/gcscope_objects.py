@@ -290,8 +290,12 @@ class Target:
 
     # ------------------------------------------------------------ census
 
-    def census(self, head, limit=None, progress=None, every=200000, type_objects=None):
+    def census(self, head, limit=None, progress=None, every=200000, type_objects=None,
+               worklist=False):
         """{type address: count} of the objects on one GC list, and the count.
+
+        worklist: head is a free-threaded collector's worklist (its first
+        word the first object, ob_tid links: Mem.walk_chain), not a list.
 
         Returns (counts, n, why): why is None when the whole list was
         walked, else why the counts are partial: "walk stopped at the limit
@@ -299,7 +303,11 @@ class Target:
         INTERRUPTED (Ctrl-C: the caller prints what was counted, then must
         stop: raise KeyboardInterrupt).  type_objects: a set to which the
         addresses of the type objects met on the list are added."""
-        self.require_gc_lists()
+        if worklist:
+            nodes = self.mem.walk_chain(head, self.layout["object.ob_tid"], limit=limit)
+        else:
+            self.require_gc_lists()
+            nodes = self.mem.walk_list(head, limit=limit)
         counts = {}
         get = counts.get
         mem = self.mem
@@ -311,7 +319,7 @@ class Target:
         why = None
         last = time.monotonic()
         try:
-            for node in mem.walk_list(head, limit=limit):
+            for node in nodes:
                 a = node + off
                 base = a & ~(CHUNK - 1)
                 d = chunks.get(base)
@@ -399,11 +407,13 @@ class Target:
                                       " (and %d more damaged parts)" % (len(heap.problems) - 1))
         return heap, [("heaps", live, nl), ("permanent generation", frozen, nf)], why
 
-    def ft_objects(self, interp):
-        """(FtHeap, iterator of (op, ob_gc_bits, ob_type)) of a free-threaded build."""
+    def ft_objects(self, interp, untracked=False):
+        """(FtHeap, iterator of (op, ob_gc_bits, ob_type)) of a free-threaded
+        build: its tracked objects, or with untracked every object of its
+        GC heaps (FtHeap.objects())."""
         from gcscope_ftheap import FtHeap     # noqa: late import (cycle)
         heap = FtHeap(self)
-        return heap, heap.objects(interp)
+        return heap, heap.objects(interp, untracked)
 
     def by_name(self, counts):
         """Fold {type address: n} into {type name: n}."""
