@@ -27,6 +27,8 @@ else the GIL holder), the phase, and the object being worked on when a frame
 variable (self, op, gc) is readable.  Then a census of the collector's local
 "unreachable" list when debug info gives its address and it is set up, and
 of the generation being collected (all generations when it is not known).
+A free-threaded build has neither: its census is of the collector's worklist
+of unreachable objects (state->unreachable, debug info needed).
 --top N: types per census (default 20, 0 = all).  Read-only."""
     NAME = "py-gc-collecting"
 
@@ -41,6 +43,9 @@ of the generation being collected (all generations when it is not known).
                 out(line)
             if not col.collecting:
                 continue
+            if tgt.free_threaded:
+                self.ft_worklist(tgt, col, top)
+                continue
             if col.unreachable:
                 self.unreachable(tgt, col, top)
             gc = tgt.gcstate(interp)
@@ -52,6 +57,24 @@ of the generation being collected (all generations when it is not known).
                 if col.generation is not None:
                     title = "generation being collected (%s)" % name
                 print_census(tgt, title, counts, n, why, top)
+
+    def ft_worklist(self, tgt, col, top):
+        """Free-threaded (gc_free_threading.c): no generations (a collection
+        looks at the whole heap, py-gc-census all counts it) and no list: the
+        collector's worklist state->unreachable, when a frame's state is
+        readable."""
+        if col.worklist is None:
+            out("unreachable: the collector's worklist is not readable here (no collector "
+                "frame with a readable `state`: needs libpython's debug info); "
+                "py-gc-census all counts the whole heap")
+            return
+        counts, n, why = tgt.census(col.worklist, limit=10000000, worklist=True)
+        if n == 0 and why is None:
+            out("unreachable: the collector's worklist at 0x%x is empty (not built yet, "
+                "or delete_garbage has emptied it)" % col.worklist)
+            return
+        print_census(tgt, "unreachable (collector's worklist state->unreachable at 0x%x)"
+                     % col.worklist, counts, n, why, top)
 
     def unreachable(self, tgt, col, top):
         head = col.unreachable

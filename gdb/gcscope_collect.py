@@ -25,6 +25,9 @@ class Collection:
         self.generation_bad = None  # a `generation` local outside 0..2 (not usable)
         self.notes = []           # INCOMPLETE walks of the type search
         self.unreachable = None   # address of the local list head, if found
+        # free-threaded: state->unreachable, the collector's worklist of the
+        # objects found unreachable (no list: Target.census(worklist=True))
+        self.worklist = None
         self.threads = []
 
 
@@ -95,7 +98,30 @@ def _read_local(fi, name):
         return None
 
 
-def _collector_locals(col, fi):
+def _ft_worklist(tgt, col, fi):
+    """Python/gc_free_threading.c (3.13t+): the collector's functions take
+    struct collection_state *state (finalize_garbage, delete_garbage,
+    call_weakref_callbacks, ...); gc_collect_main holds the struct itself.
+    Its member unreachable is the worklist of what the collection found
+    unreachable, until delete_garbage pops it empty."""
+    off = tgt.layout.get("ft_state.unreachable")
+    v = _read_local(fi, "state")
+    if off is None or v is None:
+        return
+    try:
+        if v.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
+            base = int(v)
+        else:
+            base = int(v.address) if v.address is not None else 0
+    except (gdb.error, ValueError):
+        return
+    if base:
+        col.worklist = base + off
+
+
+def _collector_locals(tgt, col, fi):
+    if tgt.free_threaded:
+        _ft_worklist(tgt, col, fi)
     v = _read_local(fi, "generation")
     if v is not None:
         try:
@@ -157,7 +183,7 @@ def find(tgt, interp, with_threads=True):
             col.slot = (col.slot[0], tgt.type_of(col.obj), col.slot[2])
         if st.collector is not None:
             with T.on_thread(st):
-                _collector_locals(col, st.collector)
+                _collector_locals(tgt, col, st.collector)
     return col
 
 

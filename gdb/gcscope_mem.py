@@ -256,3 +256,41 @@ class Memory:
                 power <<= 1
                 lam = 0
             node = nxt
+
+    def walk_chain(self, head, next_off, limit=None):
+        """Yield each node of the NULL-terminated chain whose first node is
+        the word at head, each linking the next at next_off: a free-threaded
+        collector's worklist (Python/gc_free_threading.c worklist_push(): the
+        head word is the first object, each object's ob_tid the next).
+
+        Same defences as walk_list: a link that is not 8-aligned or cannot be
+        read raises BrokenList, and so does a loop (Brent)."""
+        n = 0
+        try:
+            node = self.u64(head)
+        except MemoryMissing:
+            raise
+        except GcScopeError:
+            raise BrokenList(head, "cannot read its head") from None
+        tortoise, power, lam = None, 1, 0
+        while node:
+            if node == tortoise:
+                raise BrokenList(head, "loops after %d objects" % n)
+            if node & 7:
+                raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n))
+            try:
+                nxt = self.u64(node + next_off)
+            except MemoryMissing:
+                raise
+            except GcScopeError:
+                raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
+            yield node
+            n += 1
+            if limit is not None and n >= limit:
+                return
+            lam += 1
+            if lam == power:
+                tortoise = node
+                power <<= 1
+                lam = 0
+            node = nxt

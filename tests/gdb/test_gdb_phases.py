@@ -15,7 +15,9 @@ GIL held, in one of:
 gdb attaches while it waits.  The collecting thread must be the worker,
 exactly, and the phase the one the program is in; for weakref and dealloc
 the object must be the one at work, by address (the program prints it).
-The tp_traverse phase is covered by test_gdb_crash.py.
+The tp_traverse phase is covered by test_gdb_crash.py.  On a free-threaded
+build py-gc-collecting's census of the collector's worklist must hold exactly
+the program's garbage (FT_WORKLIST).
 
 Without debug info (Debian's stripped release build) libpython's static
 functions have no names: the tp_clear phase is still found from the
@@ -51,7 +53,8 @@ def run_phase(interp, tmp_path, mode, dwarf):
     t = gdbutil.start(interp, tmp_path, "phase_program.py", interp.inside(scratch), mode,
                       scratch=scratch)
     try:
-        out, err = gdbutil.run_gdb(interp, ["py-gc-status"], pid=t.pid, dwarf=dwarf)
+        out, err = gdbutil.run_gdb(interp, ["py-gc-status", "py-gc-collecting --top 0"],
+                                   pid=t.pid, dwarf=dwarf)
     finally:
         t.stop()
     # the collection went on and ended normally once released
@@ -69,7 +72,29 @@ def run_phase(interp, tmp_path, mode, dwarf):
     m = re.search(r"^    thread: \d+ \(LWP (\d+)\) tstate 0x[0-9a-f]+ \[found by (.*)\]$", status, re.M)
     assert m, status
     assert int(m.group(1)) == t.report["worker_native_id"], status
+    if "freethreaded" in interp.tags and dwarf:
+        check_ft_worklist(out, mode)
     return status, m.group(2), t.ready
+
+
+# What the free-threaded collector's worklist state->unreachable holds in each
+# phase (3.13's Python/gc_free_threading.c): every object of the N garbage
+# cycles while weakref callbacks and finalizers run (call_weakref_callbacks and
+# finalize_garbage walk it without taking anything off); in delete_garbage,
+# which pops each object before its tp_clear, all but the one being cleared
+# (a SlowClear, or the list whose clearing deallocates a SlowDealloc).
+FT_WORKLIST = {"finalize": ("Fin", 2 * N), "weakref": ("Node", 2 * N),
+               "clear": ("gcxt.SlowClear", N - 1), "dealloc": ("list", N - 1)}
+
+
+def check_ft_worklist(out, mode):
+    """py-gc-collecting's census of the worklist has the program's garbage, exactly."""
+    coll = out.split("\ninterpreter 0:\n")[-1]
+    m = re.search(r"^unreachable \(collector's worklist state->unreachable at 0x[0-9a-f]+\): "
+                  r"(\d+) objects, \d+ types$", coll, re.M)
+    assert m, coll
+    tname, want = FT_WORKLIST[mode]
+    assert re.search(r"^ +%d  %s$" % (want, re.escape(tname)), coll, re.M), coll
 
 
 def at_work(ready):
@@ -121,7 +146,10 @@ def weakref_helper(interp):
     """The collector's function that calls weakref callbacks: handle_weakrefs in
     3.9-3.12's gcmodule.c and 3.13-3.14's gc.c (pyenv 3.13.0, trixie 3.13.5,
     sid 3.14.10 all show it), handle_weakref_callbacks in CPython main's (3.15) gc.c (which
-    moved the clearing of weakrefs without callbacks to clear_weakrefs)."""
+    moved the clearing of weakrefs without callbacks to clear_weakrefs); free-threaded
+    builds run them from call_weakref_callbacks (3.13's Python/gc_free_threading.c)."""
+    if "freethreaded" in interp.tags:
+        return "call_weakref_callbacks"
     return "handle_weakref_callbacks" if interp.version[:2] >= (3, 15) else "handle_weakrefs"
 
 

@@ -8,8 +8,9 @@ clear: self-referencing gcxt.SlowClear objects whose tp_clear blocks;
 weakref: cycles of Node objects, each cycle with one live weakref (kept in a
   list) to one of its nodes, whose callback calls gcxt.hold_gil_wait(): the
   collector runs it when it finds the referent in cyclic garbage;
-dealloc: self-referencing lists each holding a gcxt.SlowDealloc (no GC, not in
-  any cycle, referenced only from the garbage list) whose tp_dealloc blocks:
+dealloc: self-referencing lists, made by the collecting thread, each holding a
+  gcxt.SlowDealloc (no GC, not in any cycle, referenced only from the garbage
+  list) whose tp_dealloc blocks:
   it runs when the collector's tp_clear of the list drops the last reference.
 Each time the first call writes "ready" to READY_FIFO from inside the
 collection (so the test only looks once the phase is reached), then blocks
@@ -84,15 +85,26 @@ def main():
             weakrefs.append(weakref.ref(a, weakref_callback))
             del a, b
         elif mode == "dealloc":
-            lst = [gcxt.SlowDealloc()]
-            lst.append(lst)
-            del lst
+            pass        # made by the collecting thread itself (make_dealloc_garbage)
         else:
             raise SystemExit("unknown mode %r" % mode)
     report = {"pid": os.getpid(), "version": list(sys.version_info[:3]), "mode": mode}
 
+    def make_dealloc_garbage():
+        # On a free-threaded build a reference dropped by a thread that does not
+        # own the object goes to its shared count, and the object is deallocated
+        # by its owner (biased reference counting, PEP 703): SlowDealloc objects
+        # the main thread made would die on the main thread after join(), not
+        # in the collection.  Made here, the collector owns them.
+        for _ in range(N):
+            lst = [gcxt.SlowDealloc()]
+            lst.append(lst)
+            del lst
+
     def collect():
         report["worker_native_id"] = threading.get_native_id()
+        if mode == "dealloc":
+            make_dealloc_garbage()
         with open(report_path, "w") as f:
             json.dump(report, f)
         fd = os.open(ready_path, os.O_WRONLY)
