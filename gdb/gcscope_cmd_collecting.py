@@ -14,6 +14,12 @@ from gcscope_objects import target
 _BEFORE_UNREACHABLE = (None, "collect", "traverse")
 
 
+# phases after handle_resurrected_objects (3.9+, bpo-38379) has moved what
+# the finalizers left unreachable from `unreachable` to `final_unreachable`,
+# the list delete_garbage clears (each object stays on it while cleared)
+_AFTER_FINALIZERS = ("clear", "dealloc")
+
+
 class PyGcCollecting(GcCommand):
     """Show the collection in progress, if any: thread, phase, object, and the objects involved.
 
@@ -25,7 +31,9 @@ frames (collector functions when libpython has symbols; else a frame running
 the tp_traverse/tp_clear/tp_finalize/tp_dealloc of a type on the GC lists;
 else the GIL holder), the phase, and the object being worked on when a frame
 variable (self, op, gc) is readable.  Then a census of the collector's local
-"unreachable" list when debug info gives its address and it is set up, and
+"unreachable" list when debug info gives its address and it is set up (in
+tp_clear and deallocation: its "final_unreachable" list, what survived the
+finalizers), and
 of the generation being collected (all generations when it is not known).
 A free-threaded build has neither: its census is of the collector's worklist
 of unreachable objects (state->unreachable, debug info needed).
@@ -46,7 +54,9 @@ of unreachable objects (state->unreachable, debug info needed).
             if tgt.free_threaded:
                 self.ft_worklist(tgt, col, top)
                 continue
-            if col.unreachable:
+            if col.final_unreachable and col.phase in _AFTER_FINALIZERS:
+                self.final_unreachable(tgt, col, top)
+            elif col.unreachable:
                 self.unreachable(tgt, col, top)
             gc = tgt.gcstate(interp)
             for name, head, _t, _c in tgt.generation_heads(gc):
@@ -75,6 +85,11 @@ of unreachable objects (state->unreachable, debug info needed).
             return
         print_census(tgt, "unreachable (collector's worklist state->unreachable at 0x%x)"
                      % col.worklist, counts, n, why, top)
+
+    def final_unreachable(self, tgt, col, top):
+        counts, n, why = tgt.census(col.final_unreachable, limit=10000000)
+        print_census(tgt, "unreachable after finalizers (collector's local list "
+                     "final_unreachable at 0x%x)" % col.final_unreachable, counts, n, why, top)
 
     def unreachable(self, tgt, col, top):
         head = col.unreachable

@@ -28,6 +28,9 @@ class Collection:
         # free-threaded: state->unreachable, the collector's worklist of the
         # objects found unreachable (no list: Target.census(worklist=True))
         self.worklist = None
+        # GIL builds 3.9+: what survived the finalizers (handle_resurrected_objects
+        # moves unreachable's objects there; delete_garbage clears that list)
+        self.final_unreachable = None
         self.threads = []
 
 
@@ -133,12 +136,13 @@ def _collector_locals(tgt, col, fi):
                 col.generation = g
             else:
                 col.generation_bad = g
-    v = _read_local(fi, "unreachable")
-    if v is not None:
-        try:
-            col.unreachable = int(v.address) if v.address is not None else None
-        except (gdb.error, ValueError):
-            pass
+    for name in ("unreachable", "final_unreachable"):
+        v = _read_local(fi, name)
+        if v is not None:
+            try:
+                setattr(col, name, int(v.address) if v.address is not None else None)
+            except (gdb.error, ValueError):
+                pass
 
 
 def find(tgt, interp, with_threads=True):

@@ -15,9 +15,9 @@ GIL held, in one of:
 gdb attaches while it waits.  The collecting thread must be the worker,
 exactly, and the phase the one the program is in; for weakref and dealloc
 the object must be the one at work, by address (the program prints it).
-The tp_traverse phase is covered by test_gdb_crash.py.  On a free-threaded
-build py-gc-collecting's census of the collector's worklist must hold exactly
-the program's garbage (FT_WORKLIST).
+The tp_traverse phase is covered by test_gdb_crash.py.
+With debug info, py-gc-collecting's census of what the collection found
+unreachable must hold exactly the program's garbage (UNREACHABLE).
 
 Without debug info (Debian's stripped release build) libpython's static
 functions have no names: the tp_clear phase is still found from the
@@ -72,29 +72,40 @@ def run_phase(interp, tmp_path, mode, dwarf):
     m = re.search(r"^    thread: \d+ \(LWP (\d+)\) tstate 0x[0-9a-f]+ \[found by (.*)\]$", status, re.M)
     assert m, status
     assert int(m.group(1)) == t.report["worker_native_id"], status
-    if "freethreaded" in interp.tags and dwarf:
-        check_ft_worklist(out, mode)
+    if dwarf:
+        check_unreachable(interp, out, mode)
     return status, m.group(2), t.ready
 
 
-# What the free-threaded collector's worklist state->unreachable holds in each
-# phase (3.13's Python/gc_free_threading.c): every object of the N garbage
-# cycles while weakref callbacks and finalizers run (call_weakref_callbacks and
-# finalize_garbage walk it without taking anything off); in delete_garbage,
-# which pops each object before its tp_clear, all but the one being cleared
-# (a SlowClear, or the list whose clearing deallocates a SlowDealloc).
-FT_WORKLIST = {"finalize": ("Fin", 2 * N), "weakref": ("Node", 2 * N),
-               "clear": ("gcxt.SlowClear", N - 1), "dealloc": ("list", N - 1)}
+# py-gc-collecting's census of what the collection found unreachable, per
+# phase: (title, type, count of the program's garbage objects of that type).
+# GIL builds (3.9-3.15 gc.c/gcmodule.c): the local list `unreachable` while
+# weakref callbacks and finalizers run, less the object whose finalizer runs
+# (finalize_garbage moves each to its `seen` list first); in delete_garbage
+# `final_unreachable`, where the object being cleared stays.  Free-threaded
+# (3.13's Python/gc_free_threading.c): the worklist state->unreachable, every
+# object while callbacks and finalizers run (call_weakref_callbacks and
+# finalize_garbage walk it without taking anything off), in delete_garbage
+# all but the one being cleared (it pops each object before its tp_clear).
+GIL_LIST = r"unreachable \(collector's local list at 0x[0-9a-f]+\)"
+GIL_FINAL = r"unreachable after finalizers \(collector's local list final_unreachable at 0x[0-9a-f]+\)"
+FT_LIST = r"unreachable \(collector's worklist state->unreachable at 0x[0-9a-f]+\)"
+UNREACHABLE = {
+    False: {"finalize": (GIL_LIST, "Fin", 2 * N - 1), "weakref": (GIL_LIST, "Node", 2 * N),
+            "clear": (GIL_FINAL, "gcxt.SlowClear", N), "dealloc": (GIL_FINAL, "list", N)},
+    True: {"finalize": (FT_LIST, "Fin", 2 * N), "weakref": (FT_LIST, "Node", 2 * N),
+           "clear": (FT_LIST, "gcxt.SlowClear", N - 1), "dealloc": (FT_LIST, "list", N - 1)},
+}
 
 
-def check_ft_worklist(out, mode):
-    """py-gc-collecting's census of the worklist has the program's garbage, exactly."""
+def check_unreachable(interp, out, mode):
+    """py-gc-collecting's census of the collector's list or worklist has the
+    program's garbage, exactly (libpython's debug info finds it)."""
     coll = out.split("\ninterpreter 0:\n")[-1]
-    m = re.search(r"^unreachable \(collector's worklist state->unreachable at 0x[0-9a-f]+\): "
-                  r"(\d+) objects, \d+ types$", coll, re.M)
+    title, tname, want = UNREACHABLE["freethreaded" in interp.tags][mode]
+    m = re.search(r"^%s: (\d+) objects, \d+ types\n((?: +\d+  .*\n)+)" % title, coll, re.M)
     assert m, coll
-    tname, want = FT_WORKLIST[mode]
-    assert re.search(r"^ +%d  %s$" % (want, re.escape(tname)), coll, re.M), coll
+    assert re.search(r"^ +%d  %s$" % (want, re.escape(tname)), m.group(2), re.M), coll
 
 
 def at_work(ready):
