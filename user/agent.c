@@ -705,13 +705,13 @@ static void jsonl_reopen(const char *path)
 	if (!dup) {
 		if (fd >= 0)
 			close(fd);
-		p_warn("%s: still writing to %s", why, A.jsonl_path);
+		p_warn("%s; still writing to %s", why, A.jsonl_path);
 		return;
 	}
 	if (fflush(A.jsonl))
 		p_warn("writing --jsonl '%s': %s", A.jsonl_path, strerror(errno));
 	if (dup3(fd, fileno(A.jsonl), O_CLOEXEC) < 0) {
-		p_warn("cannot reopen --jsonl '%s': %s: still writing to %s", path, strerror(errno), A.jsonl_path);
+		p_warn("cannot reopen --jsonl '%s': %s; still writing to %s", path, strerror(errno), A.jsonl_path);
 		free(dup);
 	} else {
 		/* a write error of the old file is not the new one's */
