@@ -1135,3 +1135,29 @@ def test_jsonl_rotation(gcscope, tmp_path):
     assert [x["type"] for x in recs].count("summary") == 1 and recs[-1]["type"] == "summary"
     assert recs[-1]["end"] == "target exited", recs[-1]
     assert sum(g["count"] for g in recs[-1]["generations"]) == len(r["records"])
+
+
+def test_jsonl_not_turned_on_by_reload(gcscope, tmp_path):
+    """jsonl is turned on at the start only (the targets' JSON sinks and
+    summary statistics are made at their attach): a reload that adds it
+    says so in one line, writes no file, and the agent goes on."""
+    interp = pick(names=("debian-3.11",))
+    t = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    conf = tmp_path / "agent.conf"
+    conf.write_text(f"pid = {t.pid}\n")
+    path = tmp_path / "gc.jsonl"
+    agent = Agent(gcscope, "--config", conf)
+    try:
+        agent.wait_attached([t.pid])
+        conf.write_text(f"pid = {t.pid}\njsonl = {path}\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: any(n == "gcscope_agent_reloads_total" and v == 1 for n, l, v in agent.samples()),
+                        timeout=10)
+        assert agent.states().get(t.pid) == "attached"
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert ("gcscope: warning: jsonl is turned on or off at the start only (restart the agent): writing no JSON "
+            "Lines\n") in err, err
+    assert not path.exists()
