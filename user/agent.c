@@ -670,7 +670,10 @@ static int open_jsonl(const char *path, char *why, size_t size)
 	fd = jsonl_fd(path, why, size);
 	if (fd < 0)
 		return EXIT_USAGE;
-	A.jsonl = fdopen(fd, "a");
+	/* "w" does not truncate; a file is O_APPEND from its open, and stdout
+	 * (whose open file description is shared with whoever gave it) is
+	 * left as it was given ("a" would set O_APPEND on it) */
+	A.jsonl = fdopen(fd, "w");
 	if (!A.jsonl) {
 		close(fd);
 		snprintf(why, size, "out of memory");
