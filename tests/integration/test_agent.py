@@ -1073,7 +1073,7 @@ def expected_all(report):
 
 def test_jsonl_rotation(gcscope, tmp_path):
     """logrotate's way: the file moved away, SIGHUP, and the agent writes a
-    new one; then a reload with another jsonl path in the --config file
+    new one (also when the reload itself is refused); then a reload with another jsonl path in the --config file
     writes there, and one that cannot be opened keeps the file in use.
     All the while a target collects without pause: the files together hold
     each of its collections exactly once (its gc.callbacks records, in
@@ -1097,8 +1097,11 @@ def test_jsonl_rotation(gcscope, tmp_path):
             moved = tmp_path / f"out.jsonl.{i}"
             out.rename(moved)
             rotated.append(moved)
+            if i == 2:      # a refused reload reopens the file all the same
+                conf.write_text(f"pid = {t.pid}\njsonl = {out}\nfrobnicate = 1\n")
             agent.proc.send_signal(signal.SIGHUP)
             assert wait_for(out.exists, timeout=10), f"SIGHUP did not reopen {out}"
+            conf.write_text(f"pid = {t.pid}\njsonl = {out}\n")
         assert wait_for(lambda: collections(out) >= 200, timeout=15)
         conf.write_text(f"pid = {t.pid}\njsonl = {other}\n")
         agent.proc.send_signal(signal.SIGHUP)
@@ -1121,6 +1124,7 @@ def test_jsonl_rotation(gcscope, tmp_path):
         rc, err = agent.stop()
     assert rc == EXIT_OK, err
     assert f"gcscope: jsonl: now writing to {other}\n" in err, err
+    assert err.count("gcscope: warning: reload refused, the configuration in use is kept:") == 1, err
     assert (f"gcscope: warning: cannot write --jsonl '{bad}': No such file or directory; give a writable file, or - "
             f"for stdout; still writing to {other}\n") in err, err
     files = [*rotated, out, other]
