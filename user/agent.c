@@ -17,6 +17,7 @@
 #include <argp.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,8 +89,11 @@ static struct agent {
 	char *owners_kept[64];
 	int nowners_kept;
 	bool bpf_ok;			/* the agent may use BPF at all */
-	FILE *jsonl;			/* --jsonl's stream, or NULL */
-	char *jsonl_path;		/* as opened (a reload does not reopen it) */
+	/* --jsonl's stream, or NULL: every JSON sink writes to it.  Its fd is
+	 * the agent's own (stdout's a dup of fd 1), so that a reopen can put
+	 * another file under the same FILE (jsonl_reopen()). */
+	FILE *jsonl;
+	char *jsonl_path;		/* what it writes to now ("-": stdout) */
 } A;
 
 const char argp_agent_doc[] =
@@ -114,7 +118,8 @@ const char argp_agent_doc[] =
 	"Where BPF cannot be used (no CAP_BPF, BPF refused) or with --tier memory,\n"
 	"a target's own counters are read from its memory instead (label\n"
 	"tier=\"memory\"; pauses from 3.15 on).  --jsonl writes its collections\n"
-	"and findings as JSON Lines, as gcscope trace -j does.\n"
+	"and findings as JSON Lines, as gcscope trace -j does; SIGHUP reopens it\n"
+	"(log rotation).\n"
 	"\v"
 	"EXAMPLES:\n"
 	"  gcscope agent --all                 # every CPython process of the host\n"
@@ -420,6 +425,7 @@ static void free_job(struct attach_job *j)
 	tracer_close(j->tr, false);
 	memtier_free(j->mem);
 	sinks_free(&j->sinks);
+	sinks_free(&j->records);
 	met_target_free(j->mt);
 	free(j);
 }
@@ -523,6 +529,7 @@ static void finish_job(struct attach_job *j)
 		j->mt->pid = (uint32_t)pid;
 		at->start_ns = mono_ns();
 		met_target_add(A.m, j->mt);
+		memtier_start(j->mem);
 		at->next = A.targets;
 		A.targets = at;
 		A.ntargets++;
@@ -595,6 +602,7 @@ static void end_target(struct agent_target *at, const char *reason, bool drop_se
 		tracer_close(j->tr, false);
 	}
 	sinks_free(&j->sinks);
+	sinks_free(&j->records);
 	if (drop_series)
 		met_target_remove(A.m, j->mt);
 	free(j);
@@ -634,6 +642,91 @@ static enum disc_verdict offer(const struct disc_proc *p, void *ctx)
 	return DISC_DONE;
 }
 
+/* --jsonl's file as a new fd of the agent's own: "-" is stdout (a dup of
+ * it); a file is appended to (a log shipper follows it), made if need be.
+ * -1 with one line in why. */
+static int jsonl_fd(const char *path, char *why, size_t size)
+{
+	int fd = !strcmp(path, "-") ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)
+				    : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		snprintf(why, size, "cannot write --jsonl '%s': %s; give a writable file, or - for stdout", path,
+			 strerror(errno));
+	return fd;
+}
+
+static int open_jsonl(const char *path, char *why, size_t size)
+{
+	int fd;
+
+	if (!path)
+		return 0;
+	A.jsonl_path = strdup(path);
+	if (!A.jsonl_path) {
+		snprintf(why, size, "out of memory");
+		return EXIT_FAILURE_INTERNAL;
+	}
+	fd = jsonl_fd(path, why, size);
+	if (fd < 0)
+		return EXIT_USAGE;
+	/* "w" does not truncate; a file is O_APPEND from its open, and stdout
+	 * (whose open file description is shared with whoever gave it) is
+	 * left as it was given ("a" would set O_APPEND on it) */
+	A.jsonl = fdopen(fd, "w");
+	if (!A.jsonl) {
+		close(fd);
+		snprintf(why, size, "out of memory");
+		return EXIT_FAILURE_INTERNAL;
+	}
+	return 0;
+}
+
+/* SIGHUP: --jsonl's path (path, or the one in use if NULL) opened again
+ * and put under the sinks' stream: after `mv out.jsonl out.jsonl.1`, the
+ * records go to a new out.jsonl, as logrotate expects.  Every record is
+ * written whole by this thread between two sink calls, and the stream is
+ * flushed before its fd changes: each record is in the old file or the new
+ * one, once.  A path that cannot be opened keeps the file in use (said). */
+static void jsonl_reopen(const char *path)
+{
+	char why[PATH_MAX + 256];
+	char *dup;
+	int fd;
+
+	if (!A.jsonl)
+		return;
+	if (!path)
+		path = A.jsonl_path;
+	/* stdout stays what it is */
+	if (!strcmp(path, "-") && !strcmp(A.jsonl_path, "-"))
+		return;
+	fd = jsonl_fd(path, why, sizeof(why));
+	dup = fd >= 0 ? strdup(path) : NULL;
+	if (fd >= 0 && !dup)
+		snprintf(why, sizeof(why), "out of memory");
+	if (!dup) {
+		if (fd >= 0)
+			close(fd);
+		p_warn("%s; still writing to %s", why, A.jsonl_path);
+		return;
+	}
+	if (fflush(A.jsonl))
+		p_warn("writing --jsonl '%s': %s", A.jsonl_path, strerror(errno));
+	if (dup3(fd, fileno(A.jsonl), O_CLOEXEC) < 0) {
+		p_warn("cannot reopen --jsonl '%s': %s; still writing to %s", path, strerror(errno), A.jsonl_path);
+		free(dup);
+	} else {
+		/* a write error of the old file is not the new one's */
+		clearerr(A.jsonl);
+		if (strcmp(dup, A.jsonl_path))
+			p_info("jsonl: now writing to %s", dup);
+		free(A.jsonl_path);
+		A.jsonl_path = dup;
+	}
+	close(fd);
+}
+
 static void reload(void)
 {
 	struct agentconf nc;
@@ -647,6 +740,8 @@ static void reload(void)
 	if (code) {
 		p_warn("reload refused, the configuration in use is kept: %s", why);
 		agentconf_free(&nc);
+		/* logrotate's SIGHUP: the file is reopened all the same */
+		jsonl_reopen(NULL);
 		pthread_mutex_lock(&A.m->mu);
 		A.m->reload_failures++;
 		pthread_mutex_unlock(&A.m->mu);
@@ -680,8 +775,15 @@ static void reload(void)
 		}
 	}
 	g_verbose = nc.verbose;
-	if ((nc.jsonl || A.jsonl_path) && (!nc.jsonl || !A.jsonl_path || strcmp(nc.jsonl, A.jsonl_path)))
-		p_warn("jsonl is read at the start only: still writing to %s", A.jsonl_path ? A.jsonl_path : "no file");
+	/* the JSON sinks are made at the attach (and the statistics of the
+	 * summary kept) only with --jsonl at the start: it cannot be turned
+	 * on or off by a reload; its path can change */
+	if (!nc.jsonl != !A.jsonl)
+		p_warn("jsonl is turned on or off at the start only (restart the agent): %s%s",
+		       A.jsonl ? "still writing to " : "writing no JSON Lines", A.jsonl ? A.jsonl_path : "");
+	jsonl_reopen(A.jsonl && nc.jsonl ? nc.jsonl : NULL);
+	free(nc.jsonl);
+	nc.jsonl = A.jsonl_path ? strdup(A.jsonl_path) : NULL;
 	/* detach what is no longer selected */
 	for (struct agent_target *at = A.targets, *next; at; at = next) {
 		next = at->next;
@@ -744,29 +846,6 @@ static void poll_memory(uint64_t now)
 			end_target(at, "error", false);
 		}
 	}
-}
-
-/* --jsonl: "-" is stdout; a file is appended to (a log shipper follows it). */
-static int open_jsonl(const char *path, char *why, size_t size)
-{
-	if (!path)
-		return 0;
-	A.jsonl_path = strdup(path);
-	if (!A.jsonl_path) {
-		snprintf(why, size, "out of memory");
-		return EXIT_FAILURE_INTERNAL;
-	}
-	if (!strcmp(path, "-")) {
-		A.jsonl = stdout;
-		return 0;
-	}
-	A.jsonl = fopen(path, "ae");
-	if (!A.jsonl) {
-		snprintf(why, size, "cannot write --jsonl '%s': %s; give a writable file, or - for stdout", path,
-			 strerror(errno));
-		return EXIT_USAGE;
-	}
-	return 0;
 }
 
 int cmd_agent(int argc, char **argv)
@@ -909,10 +988,8 @@ out:
 	agentconf_free(&A.conf);
 	for (int i = 0; i < A.nowners_kept; i++)
 		free(A.owners_kept[i]);
-	if (A.jsonl && A.jsonl != stdout)
+	if (A.jsonl)
 		fclose(A.jsonl);
-	else if (A.jsonl)
-		fflush(stdout);
 	free(A.jsonl_path);
 	return code;
 }

@@ -113,7 +113,7 @@ static void run_job(struct attacher *a, struct attach_job *j)
 		j->code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
 		return;
 	}
-	if (j->jsonl) {
+	if (j->jsonl && j->tier != AGENT_TIER_MEMORY) {
 		struct sink_config cfg = { .out = j->jsonl, .top = 5 };
 
 		if (sinks_add(&j->sinks, sink_json_new(&cfg))) {
@@ -131,7 +131,16 @@ static void run_job(struct attacher *a, struct attach_job *j)
 			return;
 		p_info("pid %d: BPF cannot be used: reading its GC counters from its memory (tier memory)", j->pid);
 	}
-	j->code = memtier_open(&j->mem, j->pid, j->opts.no_debuginfo, a->m, j->mt);
+	/* its own list: the metrics are set from its totals, not from records */
+	if (j->jsonl) {
+		struct sink_config cfg = { .out = j->jsonl, .top = 5 };
+
+		if (sinks_add(&j->records, sink_json_new(&cfg))) {
+			j->code = p_err(EXIT_FAILURE_INTERNAL, "out of memory");
+			return;
+		}
+	}
+	j->code = memtier_open(&j->mem, j->pid, j->opts.no_debuginfo, a->m, j->mt, &j->records);
 	if (j->code && gone(j->pid))
 		j->code = EXIT_NO_PROCESS;
 }
@@ -249,6 +258,7 @@ static void free_jobs(struct attach_job *j)
 		tracer_close(j->tr, false);
 		memtier_free(j->mem);
 		sinks_free(&j->sinks);
+		sinks_free(&j->records);
 		met_target_free(j->mt);
 		free(j);
 		j = next;

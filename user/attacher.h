@@ -39,7 +39,8 @@ struct attach_job {
 	int code;			/* 0, or the EXIT_* of the failure (said) */
 	struct tracer *tr;		/* opened, not yet in the loop */
 	struct memtier *mem;		/* or, on the memory tier, this (user/memtier.h) */
-	struct sinks sinks;		/* its metrics sink */
+	struct sinks sinks;		/* its metrics sink (and --jsonl's, for the tracer) */
+	struct sinks records;		/* on the memory tier: --jsonl's sink, or none */
 	struct met_target *mt;		/* its series, not yet published */
 	/* the queue's */
 	uint64_t not_before_ns, deadline_ns;

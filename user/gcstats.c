@@ -216,11 +216,12 @@ int gcstats_ring_new(const struct gcstats_rec_shape *rs, const struct gcstats_ri
 			pred = &zero;
 		if (n && r.collections <= out[n - 1].rec.collections)
 			return -1;	/* the ring does not go forward: not CPython's */
-		/* r.collections is past both: the unsigned difference is exact */
-		*gap += (uint64_t)r.collections - (uint64_t)(n ? out[n - 1].rec.collections : last_c) - 1;
 		if (n >= max)
 			return -1;
 		fill_collection(g, &r, pred, &out[n]);
+		/* r.collections is past both: the unsigned difference is exact */
+		out[n].missed_before = (uint64_t)r.collections - (uint64_t)(n ? out[n - 1].rec.collections : last_c) - 1;
+		*gap += out[n].missed_before;
 		out[n].c.flags = 0;
 		if (pred && r.has_duration && pred->has_duration && r.duration >= pred->duration)
 			out[n].duration_s = r.duration - pred->duration;

@@ -133,6 +133,9 @@ struct gcstats_item {
 	struct gc_collection c;
 	struct gcstats_rec rec;
 	double duration_s;		/* the target's own measure of it; -1 if unknown */
+	uint64_t missed_before;		/* collections of its generation between the record
+					 * given before it and this one that the ring no
+					 * longer holds (their sum is *gap) */
 };
 
 /* The records of generation g in a gc_stats image (ring->size bytes) that

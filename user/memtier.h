@@ -10,6 +10,13 @@
  * records its interpreter published since the last read, whose pauses go
  * into the histogram.  No thread is known: no per-thread series.
  *
+ * Its records (--jsonl) go to its own sinks, beside the metrics it sets
+ * itself (its counters are the target's totals, not a sum of records): an
+ * attach record, then on 3.15+ a collection record per published record
+ * (thread unknown, with the collections its ring overwrote before it as
+ * missed), and before 3.15 a counts record (stats_delta) for each read in
+ * which the totals moved.
+ *
  * Opened by the attach thread (user/attacher.c), polled by the event loop.
  */
 #ifndef GCSCOPE_MEMTIER_H
@@ -22,11 +29,16 @@
 struct memtier;
 struct metrics;
 struct met_target;
+struct sinks;
 
 /* Open pid, check its counters can be read, read them once; t's labels
  * (python version, tier "memory", whether it has durations) are set.
  * Returns an EXIT_* code, said in one line (p_err). */
-int memtier_open(struct memtier **out, pid_t pid, bool no_debuginfo, struct metrics *m, struct met_target *t);
+int memtier_open(struct memtier **out, pid_t pid, bool no_debuginfo, struct metrics *m, struct met_target *t,
+		 struct sinks *records);
+/* Into the event loop: the attach record to the record sinks (from the
+ * thread that writes all records, like tracer_start()). */
+void memtier_start(struct memtier *mt);
 /* Read the totals and new records into t.  EXIT_OK; EXIT_NO_PROCESS when
  * the target has gone; another EXIT_* on an error, with one line in err. */
 int memtier_poll(struct memtier *mt, char *err, size_t errsz);

@@ -62,6 +62,8 @@ struct gc_collection {
 	uint32_t pid;			/* tgid, in gcscope's pid namespace */
 	uint32_t tid;			/* the collecting thread */
 	const char *thread;		/* its kernel name (comm), cleaned */
+	bool thread_unknown;		/* tid and thread are not known (the agent's memory
+					 * tier: the interpreter's records name no thread) */
 	const char *py_thread;		/* its threading.Thread name, NULL if unknown */
 	bool py_threads_traced;		/* the trace looks Python thread names up */
 	int gen;			/* -1 if unknown */
@@ -82,6 +84,11 @@ struct gc_collection {
 	int64_t candidates;
 	bool have_heap_size;
 	int64_t heap_size;
+	/* The memory tier (3.15+): collections of this generation just before
+	 * this one whose records the interpreter's ring overwrote before they
+	 * were read. */
+	bool have_missed;
+	uint64_t missed;
 
 	/* --stack (and --owners, whose findings carry it): the collecting
 	 * thread's Python stack; NULL if its record was lost. */
@@ -147,7 +154,8 @@ struct gc_attach {
 	const char *version_source;
 	const char *binary;		/* the ELF with the runtime, as the target sees it */
 	const char *root;		/* "/" or the target's root */
-	const char *probe;		/* "usdt", "uprobe" */
+	const char *probe;		/* "usdt", "uprobe"; NULL: none (the memory tier) */
+	const char *tier;		/* the agent's "bpf" or "memory"; NULL: not the agent */
 	const char *probe_detail;
 	bool counts;			/* collected/uncollectable are read */
 	const char *counts_why;		/* why not */
@@ -156,6 +164,21 @@ struct gc_attach {
 	bool stacks;			/* and they can be had */
 	const char *stacks_why;
 	int64_t mono_to_real;		/* add to a CLOCK_MONOTONIC ns for wall-clock ns */
+};
+
+/* The agent's memory tier before 3.15 (user/memtier.h): what the target's
+ * own running totals per generation (gc.get_stats()) grew by between two
+ * reads.  A generation not known at both reads, or whose totals went back
+ * (untrusted memory), is not known: the read cannot tell what happened. */
+#define GC_COUNTS_NGEN 4
+struct gc_counts {
+	uint32_t pid;
+	uint64_t ts, ts_prev;		/* CLOCK_MONOTONIC ns: this read, the one before */
+	int ngen;
+	struct {
+		bool known;
+		uint64_t collections, collected, uncollectable;
+	} gen[GC_COUNTS_NGEN];
 };
 
 /* How the target ended, when it did. */

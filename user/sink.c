@@ -63,6 +63,13 @@ void sinks_touch(struct sinks *l, const struct gc_touch *t)
 			l->s[i]->ops->touch(l->s[i], t);
 }
 
+void sinks_counts(struct sinks *l, const struct gc_counts *d)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->s[i]->ops->counts)
+			l->s[i]->ops->counts(l->s[i], d);
+}
+
 void sinks_detach(struct sinks *l, const struct gc_end *e)
 {
 	for (int i = 0; i < l->n; i++)

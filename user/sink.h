@@ -31,6 +31,9 @@ struct sink_ops {
 	void (*fatal)(struct sink *s, const struct gc_fatal *f);
 	/* --owners: a watched object traversed by a foreign thread's collection */
 	void (*touch)(struct sink *s, const struct gc_touch *t);
+	/* the agent's memory tier before 3.15: the totals' growth since the
+	 * last read (only when something moved) */
+	void (*counts)(struct sink *s, const struct gc_counts *d);
 	void (*detach)(struct sink *s, const struct gc_end *e);
 	void (*free)(struct sink *s);
 };
@@ -73,6 +76,7 @@ void sinks_lost(struct sinks *l, uint64_t count, uint64_t total);
 void sinks_tick(struct sinks *l, uint64_t now_ns);
 void sinks_fatal(struct sinks *l, const struct gc_fatal *f);
 void sinks_touch(struct sinks *l, const struct gc_touch *t);
+void sinks_counts(struct sinks *l, const struct gc_counts *d);
 void sinks_detach(struct sinks *l, const struct gc_end *e);
 void sinks_free(struct sinks *l);
 

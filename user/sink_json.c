@@ -72,6 +72,8 @@ static void json_attach(struct sink *s, const struct gc_attach *a)
 	jw_str(&w, "probe_detail", a->probe_detail);
 	jw_bool(&w, "counts", a->counts);
 	jw_bool(&w, "launched", a->launched);
+	if (a->tier)
+		jw_str(&w, "tier", a->tier);
 	if (a->stack_requested)
 		jw_bool(&w, "stacks", a->stacks);
 	if (a->stack_requested && !a->stacks)
@@ -94,8 +96,14 @@ static void json_head(struct sink *s, struct jw *w, const char *type, const stru
 	jw_str(w, "time", when);
 	jw_uint(w, "ts_ns", c->ts_start);
 	jw_uint(w, "pid", c->pid);
-	jw_uint(w, "tid", c->tid);
-	jw_str(w, "thread", c->thread);
+	if (c->thread_unknown) {
+		/* unknown, never 0 */
+		jw_null(w, "tid");
+		jw_null(w, "thread");
+	} else {
+		jw_uint(w, "tid", c->tid);
+		jw_str(w, "thread", c->thread);
+	}
 	if (c->py_threads_traced) {
 		if (c->py_thread)
 			jw_str(w, "py_thread", c->py_thread);
@@ -188,6 +196,8 @@ static void json_collection(struct sink *s, const struct gc_collection *c)
 		jw_int_known(&w, "unreachable", c->have_total, c->total);
 		jw_int_known(&w, "candidates", c->have_candidates, c->candidates);
 		jw_int_known(&w, "heap_size", c->have_heap_size, c->heap_size);
+		if (c->have_missed)
+			jw_uint(&w, "missed", c->missed);
 		if (c->stack_wanted)
 			json_stack(&w, c->stack);
 		json_objects_fields(&w, c);
@@ -338,6 +348,35 @@ static void json_lost(struct sink *s, uint64_t count, uint64_t total)
 	json_pid(s, &w);
 	jw_uint(&w, "count", count);
 	jw_uint(&w, "total", total);
+	jw_obj_end(&w);
+	jw_line(&w);
+	fflush(s->cfg.out);
+}
+
+/* "stats_delta" (docs/json-schema.md): the agent's memory tier before 3.15 */
+static void json_counts(struct sink *s, const struct gc_counts *d)
+{
+	char when[40];
+	struct jw w;
+
+	sink_fmt_time(d->ts, s->mono_to_real, when, sizeof(when), true);
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "stats_delta");
+	jw_str(&w, "time", when);
+	jw_uint(&w, "ts_ns", d->ts);
+	jw_uint(&w, "since_ts_ns", d->ts_prev);
+	jw_uint(&w, "pid", d->pid);
+	jw_key_arr(&w, "generations");
+	for (int g = 0; g < d->ngen && g < GC_COUNTS_NGEN; g++) {
+		jw_obj_begin(&w);
+		jw_int(&w, "gen", g);
+		jw_int_known(&w, "collections", d->gen[g].known, (int64_t)d->gen[g].collections);
+		jw_int_known(&w, "collected", d->gen[g].known, (int64_t)d->gen[g].collected);
+		jw_int_known(&w, "uncollectable", d->gen[g].known, (int64_t)d->gen[g].uncollectable);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_line(&w);
 	fflush(s->cfg.out);
@@ -519,6 +558,7 @@ static const struct sink_ops json_ops = {
 	.lost = json_lost,
 	.fatal = json_fatal,
 	.touch = json_touch,
+	.counts = json_counts,
 	.detach = json_detach,
 	.free = json_free,
 };

@@ -945,3 +945,223 @@ def test_auto_falls_back_to_memory(gcscope, tmp_path):
         rc, err = agent.stop() if agent else (EXIT_OK, "")
     assert rc == EXIT_OK, err
     assert f"pid {p.pid}: BPF cannot be used: reading its GC counters from its memory (tier memory)" in err, err
+
+
+# --- --jsonl of memory-tier targets, and its rotation ------------------------
+
+def jsonl_records(*paths):
+    """Every line of these files parsed (each must be a whole record)."""
+    out = []
+    for p in paths:
+        text = p.read_text()
+        assert not text or text.endswith("\n"), f"{p}: a cut last line {text[-200:]!r}"
+        out.extend(json.loads(l) for l in text.splitlines())
+    return out
+
+
+@pytest.mark.parametrize("name", ["debian-3.11", "pyenv-3.9.18", "pyenv-3.13.0"])
+def test_jsonl_memory_tier_deltas(gcscope, tmp_path, name):
+    """A memory-tier target before 3.15 (--tier memory) writes an attach
+    record and stats_delta records: their sums per generation are exactly
+    what its gc.get_stats() totals grew by, which is what its gc.callbacks
+    counted; a read in which nothing moved writes nothing."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not installed: " + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    t = Target(interp, tmp_path, "agent_target.py", 3, 1)
+    path = tmp_path / "gc.jsonl"
+    agent = Agent(gcscope, "--tier", "memory", "--stats-interval", "0.02", "--jsonl", path, "-p", t.pid)
+
+    def sums(recs):
+        tot = {g: [0, 0, 0] for g in range(3)}
+        for x in recs:
+            if x["type"] == "stats_delta":
+                for d in x["generations"]:
+                    for i, k in enumerate(("collections", "collected", "uncollectable")):
+                        tot[d["gen"]][i] += d[k]
+        return tot
+    try:
+        agent.wait_attached([t.pid])
+        before = ready_stats(t)
+        t.go()
+        r = json.loads(t.proc.stdout.readline())
+        grew = {g: [a - b for a, b in zip(r["stats"][g], before[g])] for g in range(3)}
+        assert grew == {int(g): a for g, a in r["account"].items()}, "the target's own two accounts differ"
+        assert wait_for(lambda: sums(jsonl_records(path)) == grew, timeout=15), (sums(jsonl_records(path)), grew)
+        n = len(jsonl_records(path))
+        time.sleep(0.5)         # 25 reads in which nothing moved
+        assert len(jsonl_records(path)) == n
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    recs = jsonl_records(path)
+    assert recs[0]["type"] == "attach" and recs[0]["pid"] == t.pid, recs[0]
+    assert recs[0]["tier"] == "memory" and recs[0]["probe"] is None and recs[0]["counts"] is True, recs[0]
+    assert recs[0]["python"] == ".".join(map(str, interp.version)), recs[0]
+    deltas = [x for x in recs if x["type"] == "stats_delta"]
+    assert {x["type"] for x in recs} == {"attach", "stats_delta"}, {x["type"] for x in recs}
+    assert sums(recs) == grew
+    last = 0
+    for x in deltas:
+        assert x["pid"] == t.pid and x["since_ts_ns"] < x["ts_ns"] and x["since_ts_ns"] >= last, x
+        assert [d["gen"] for d in x["generations"]] == [0, 1, 2], x
+        assert any(d["collections"] for d in x["generations"]), x
+        last = x["ts_ns"]
+
+
+@pytest.mark.parametrize("name", ["sid-3.15"])
+def test_jsonl_memory_tier_records(gcscope, tmp_path, name):
+    """A 3.15 memory-tier target: each record its interpreter published is
+    a collection record with no thread (null, not 0).  A target whose
+    collections fit in the rings (11 young, 3 of each old generation)
+    between two reads gives exactly its gc.callbacks records (generation,
+    collected, uncollectable, in order); one whose rings are overwritten
+    between two reads (a read a second) gives, per generation, records plus
+    their missed equal to its collections."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"no {name} chroot: " + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    # (rounds, threads): 1 of each old generation and a few young ones; 10 of each
+    targets = [Target(interp, tmp_path, "agent_target.py", *a) for a in ((1, 0), (5, 1))]
+    path = tmp_path / "gc.jsonl"
+    agent = Agent(gcscope, "--tier", "memory", "--stats-interval", "1", "--jsonl", path,
+                  *[a for t in targets for a in ("-p", t.pid)])
+
+    def mine(recs, t):
+        return [x for x in recs if x["pid"] == t.pid and x["type"] == "collection"]
+
+    def complete(t, r):
+        got = mine(jsonl_records(path), t)
+        return all(sum(1 + x["missed"] for x in got if x["gen"] == g) == a[0] for g, a in expected_all(r).items())
+    try:
+        agent.wait_attached([t.pid for t in targets])
+        for t in targets:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in targets]
+        assert wait_for(lambda: all(complete(t, r) for t, r in zip(targets, reports)), timeout=15)
+    finally:
+        for t in targets:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    recs = jsonl_records(path)
+    for t in targets:
+        att = [x for x in recs if x["pid"] == t.pid and x["type"] == "attach"]
+        assert len(att) == 1 and att[0]["tier"] == "memory" and att[0]["probe"] is None, att
+    for x in recs:
+        if x["type"] == "collection":
+            assert x["tid"] is None and x["thread"] is None, x
+            assert "py_thread" not in x and x["pause_ns"] > 0 and x["heap_size"] is not None, x
+    exact, wrapped = (mine(recs, t) for t in targets)
+    # the first fits: every collection's record, and no more
+    assert [[x["gen"], x["collected"], x["uncollectable"]] for x in exact] == [rec[1:] for rec in reports[0]["records"]]
+    assert all(x["missed"] == 0 for x in exact)
+    # the second: what the rings kept, and how many they did not
+    for g, a in expected_all(reports[1]).items():
+        assert sum(1 + x["missed"] for x in wrapped if x["gen"] == g) == a[0], g
+    missed = sum(x["missed"] for x in wrapped)
+    assert missed > 0, "10 collections of each old generation in one second: a ring of 3 overwritten"
+    # a record right after lost ones has no predecessor to subtract: counts unknown
+    assert all(x["collected"] is None for x in wrapped if x["missed"]), [x for x in wrapped if x["missed"]]
+
+
+def expected_all(report):
+    """{generation: [collections, collected, uncollectable]} of gc.callbacks."""
+    return {int(g): a for g, a in report["account"].items()}
+
+
+def test_jsonl_rotation(gcscope, tmp_path):
+    """logrotate's way: the file moved away, SIGHUP, and the agent writes a
+    new one (also when the reload itself is refused); then a reload with another jsonl path in the --config file
+    writes there, and one that cannot be opened keeps the file in use.
+    All the while a target collects without pause: the files together hold
+    each of its collections exactly once (its gc.callbacks records, in
+    order), one attach and one summary, and every line parses."""
+    interp = pick(names=("debian-3.11",))
+    assert interp, "debian-3.11 (/usr/bin/python3.11) is missing"
+    t = Target(interp, tmp_path, "jsonl_target.py")
+    out, other = tmp_path / "out.jsonl", tmp_path / "other.jsonl"
+    conf = tmp_path / "agent.conf"
+    conf.write_text(f"pid = {t.pid}\njsonl = {out}\n")
+    agent = Agent(gcscope, "--config", conf)
+    rotated = []
+
+    def collections(p):
+        return p.read_text().count('"type":"collection"') if p.exists() else 0
+    try:
+        agent.wait_attached([t.pid])
+        t.go()
+        for i in (1, 2, 3):
+            assert wait_for(lambda: collections(out) >= 200, timeout=15), collections(out)
+            moved = tmp_path / f"out.jsonl.{i}"
+            out.rename(moved)
+            rotated.append(moved)
+            if i == 2:      # a refused reload reopens the file all the same
+                conf.write_text(f"pid = {t.pid}\njsonl = {out}\nfrobnicate = 1\n")
+            agent.proc.send_signal(signal.SIGHUP)
+            assert wait_for(out.exists, timeout=10), f"SIGHUP did not reopen {out}"
+            conf.write_text(f"pid = {t.pid}\njsonl = {out}\n")
+        assert wait_for(lambda: collections(out) >= 200, timeout=15)
+        conf.write_text(f"pid = {t.pid}\njsonl = {other}\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: collections(other) >= 200, timeout=15), collections(other)
+        n_out = collections(out)
+        time.sleep(0.3)
+        assert collections(out) == n_out, "still writing to the old path"
+        bad = tmp_path / "no" / "gc.jsonl"
+        conf.write_text(f"pid = {t.pid}\njsonl = {bad}\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        n_other = collections(other)
+        assert wait_for(lambda: collections(other) >= n_other + 200, timeout=15)
+        t.proc.stdin.write("stop\n")
+        t.proc.stdin.flush()
+        r = json.loads(t.proc.stdout.readline())
+        t.kill()
+        assert wait_for(lambda: agent.states().get(t.pid) != "attached", timeout=15)
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert f"gcscope: jsonl: now writing to {other}\n" in err, err
+    assert err.count("gcscope: warning: reload refused, the configuration in use is kept:") == 1, err
+    assert (f"gcscope: warning: cannot write --jsonl '{bad}': No such file or directory; give a writable file, or - "
+            f"for stdout; still writing to {other}\n") in err, err
+    files = [*rotated, out, other]
+    assert all(collections(p) > 0 for p in files), [(p.name, collections(p)) for p in files]
+    recs = jsonl_records(*files)
+    got = [[x["tid"], x["gen"], x["collected"], x["uncollectable"]] for x in recs if x["type"] == "collection"]
+    assert len(got) == len(r["records"]) and got == r["records"]
+    # exactly once: no record in two files
+    stamps = [x["ts_ns"] for x in recs if x["type"] == "collection"]
+    assert len(set(stamps)) == len(stamps) and stamps == sorted(stamps)
+    assert [x["type"] for x in recs].count("attach") == 1 and recs[0]["type"] == "attach"
+    assert [x["type"] for x in recs].count("summary") == 1 and recs[-1]["type"] == "summary"
+    assert recs[-1]["end"] == "target exited", recs[-1]
+    assert sum(g["count"] for g in recs[-1]["generations"]) == len(r["records"])
+
+
+def test_jsonl_not_turned_on_by_reload(gcscope, tmp_path):
+    """jsonl is turned on at the start only (the targets' JSON sinks and
+    summary statistics are made at their attach): a reload that adds it
+    says so in one line, writes no file, and the agent goes on."""
+    interp = pick(names=("debian-3.11",))
+    t = Target(interp, tmp_path, "agent_target.py", 1, 0)
+    conf = tmp_path / "agent.conf"
+    conf.write_text(f"pid = {t.pid}\n")
+    path = tmp_path / "gc.jsonl"
+    agent = Agent(gcscope, "--config", conf)
+    try:
+        agent.wait_attached([t.pid])
+        conf.write_text(f"pid = {t.pid}\njsonl = {path}\n")
+        agent.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: any(n == "gcscope_agent_reloads_total" and v == 1 for n, l, v in agent.samples()),
+                        timeout=10)
+        assert agent.states().get(t.pid) == "attached"
+    finally:
+        t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert ("gcscope: warning: jsonl is turned on or off at the start only (restart the agent): writing no JSON "
+            "Lines\n") in err, err
+    assert not path.exists()

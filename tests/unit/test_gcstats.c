@@ -147,6 +147,10 @@ static void test_wrap(void)
 	CHECK_EQ_INT(out[1].c.collected, 9);
 	CHECK_EQ_INT(out[2].c.collected, 10);
 	CHECK_EQ_INT(gap, 7);		/* #1-#7 overwritten */
+	/* each record says the ones lost just before it (--jsonl's missed) */
+	CHECK_EQ_INT(out[0].missed_before, 7);
+	CHECK_EQ_INT(out[1].missed_before, 0);
+	CHECK_EQ_INT(out[2].missed_before, 0);
 	/* a cursor at #8 has #8 to subtract from #9 */
 	cur.have_last = true;
 	cur.last = out[0].rec;
@@ -155,6 +159,8 @@ static void test_wrap(void)
 	n = gcstats_ring_new(&rs, &sh, img, 2, &cur, out, 16, &gap);
 	CHECK_EQ_INT(n, 3);		/* #12-#14 */
 	CHECK_EQ_INT(gap, 3);		/* #9-#11 lost */
+	CHECK_EQ_INT(out[0].missed_before, 3);
+	CHECK_EQ_INT(out[1].missed_before + out[2].missed_before, 0);
 	CHECK(!out[0].c.have_counts);
 	CHECK_EQ_INT(out[2].c.collected, 14);
 	/* max: out[] too small is garbage, not an overflow */
