@@ -202,10 +202,18 @@ struct gcscope_qt_cfg {
 #define GCSCOPE_NEW_TYPE_F_WALK	(1U << 0) /* asked by a walk: no instance was seen created */
 #define GCSCOPE_NEW_TYPE_F_TRACK (1U << 1) /* asked by PyObject_GC_Track: an allocator not hooked */
 
+/* The question may be read after the target has exited (a short program, a
+ * process that aborts): so that the answer needs no read of its memory, BPF
+ * names the type and its bases (GCSCOPE_EV_TYPE_NAME, before this record)
+ * and sends the bases' addresses here. */
+#define GCSCOPE_NEW_TYPE_BASES	8
 struct gcscope_new_type {
 	__u32 type;		/* GCSCOPE_EV_NEW_TYPE */
 	__u32 flags;		/* GCSCOPE_NEW_TYPE_F_* */
 	__u64 pytype;
+	__u32 nbases;		/* bases[] read: tp_mro[1..nbases] (0: none read) */
+	__u32 mro_len;		/* tp_mro's length, 0 if unread (more than nbases + 1: cut) */
+	__u64 bases[GCSCOPE_NEW_TYPE_BASES];	/* nearest first */
 };
 
 /* A type's tp_name, read in BPF the first time a walk meets the type: by the

@@ -34,6 +34,10 @@ const volatile __u64 targ_gc_head_size = 16;	/* gc_head.sizeof: PyGC_Head before
 const volatile __u64 targ_off_ob_type = 8;	/* object.ob_type */
 const volatile __u64 targ_off_tp_name = 24;	/* type.tp_name */
 const volatile __u64 targ_off_tp_flags = 168;	/* type.tp_flags */
+/* type.tp_mro, tuple.ob_item, varobject.ob_size: a new type's bases (0: unknown) */
+const volatile __u64 targ_off_tp_mro = 0;
+const volatile __u64 targ_off_tuple_item = 0;
+const volatile __u64 targ_off_ob_size = 0;
 
 /* Py_TPFLAGS_TYPE_SUBCLASS (Include/object.h, 3.9-3.14): instances are types */
 #define PY_TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
@@ -144,19 +148,43 @@ static __always_inline __u64 type_seen(__u64 pytype)
 }
 
 /* Ask user space whether to watch pytype (first sight of the type, by an
- * allocator or a walk); false if someone asked already. */
+ * allocator or a walk); false if someone asked already.  The type and its
+ * bases (tp_mro[1..], at most GCSCOPE_NEW_TYPE_BASES) are named first, and
+ * the bases listed in the question: user space may read it only after the
+ * target has exited. */
 static __always_inline bool ask_verdict(__u64 pytype, __u32 flags)
 {
-	__u32 pending = GCSCOPE_VERDICT_PENDING;
+	__u32 pending = GCSCOPE_VERDICT_PENDING, nbases = 0;
+	__u64 bases[GCSCOPE_NEW_TYPE_BASES] = {}, mro = 0, len = 0;
 	struct gcscope_new_type *nt;
 
 	if (bpf_map_update_elem(&type_verdict, &pytype, &pending, BPF_NOEXIST))
 		return false;
+	type_seen(pytype);
+	if (targ_off_tp_mro && targ_off_tuple_item && targ_off_ob_size &&
+	    !bpf_probe_read_user(&mro, sizeof(mro), (void *)(pytype + targ_off_tp_mro)) && mro &&
+	    bpf_probe_read_user(&len, sizeof(len), (void *)(mro + targ_off_ob_size)))
+		len = 0;
+	for (__u32 i = 0; i < GCSCOPE_NEW_TYPE_BASES; i++) {
+		__u64 base = 0;
+
+		if (i + 1 >= len ||
+		    bpf_probe_read_user(&base, sizeof(base), (void *)(mro + targ_off_tuple_item + 8 * (i + 1))) ||
+		    !base)
+			break;
+		type_seen(base);
+		bases[i] = base;
+		nbases = i + 1;
+	}
 	nt = bpf_ringbuf_reserve(&events, sizeof(*nt), 0);
 	if (nt) {
 		nt->type = GCSCOPE_EV_NEW_TYPE;
 		nt->flags = flags;
 		nt->pytype = pytype;
+		nt->nbases = nbases;
+		nt->mro_len = len > 0xffffffffULL ? 0xffffffffU : (__u32)len;
+		for (__u32 i = 0; i < GCSCOPE_NEW_TYPE_BASES; i++)
+			nt->bases[i] = bases[i];
 		bpf_ringbuf_submit(nt, BPF_RB_FORCE_WAKEUP);
 	} else {
 		count(GCSCOPE_CNT_LOST);

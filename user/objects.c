@@ -192,6 +192,18 @@ static uint64_t rd_ptr(struct objtrack *o, uint64_t addr, bool *ok)
 	return v;
 }
 
+/* The entry of a type BPF named (GCSCOPE_EV_TYPE_NAME) or that was named
+ * here, without making one: NULL if none. */
+static const struct typeinfo *type_named(const struct objtrack *o, uint64_t addr)
+{
+	const struct typeinfo *ti;
+
+	if (!addr || !o->cap)
+		return NULL;
+	ti = type_find(o->types, o->cap, addr);
+	return ti->addr == addr && ti->name[0] && strncmp(ti->name, "<type at", 8) ? ti : NULL;
+}
+
 static void name_of(struct objtrack *o, uint64_t type, char *out, size_t size, bool *heap)
 {
 	bool ok = true;
@@ -199,6 +211,16 @@ static void name_of(struct objtrack *o, uint64_t type, char *out, size_t size, b
 	uint64_t flags = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_FLAGS), &ok);
 
 	if (!ok || !p || read_cstr(o->pid, p, out, size) || !out[0]) {
+		/* gone (the target exited before this was read): the name BPF
+		 * read while the type existed (ask_verdict() names it first) */
+		const struct typeinfo *ti = type_named(o, type);
+
+		if (ti && ti->name != out) {
+			snprintf(out, size, "%s", ti->name);
+			if (heap)
+				*heap = ti->heap;
+			return;
+		}
 		snprintf(out, size, "<type at 0x%llx>", (unsigned long long)type);
 		if (heap)
 			*heap = false;
@@ -453,7 +475,19 @@ static bool qualified_name(struct objtrack *o, uint64_t type, char *out, size_t 
 	uint64_t flags = rd_ptr(o, type + pyl(l, PYL_TYPE_TP_FLAGS), &ok);
 	char *mod, *qual = NULL;
 
-	if (!ok || !(flags & PY_TPFLAGS_HEAPTYPE) || !o->strs || !pyl_known(l, PYL_TYPE_TP_DICT))
+	if (!ok) {
+		/* gone: a tp_name BPF read that is module-qualified already
+		 * (PyType_FromSpec's "gcxt.Unsendable", PyO3's
+		 * "builtins.Holder", PySide's "PySide2.QtCore.QObject") is its
+		 * qualified name; a Python class's ("Widget") says no module */
+		const struct typeinfo *ti = type_named(o, type);
+
+		if (!ti || !ti->heap || !strchr(ti->name, '.'))
+			return false;
+		snprintf(out, size, "%s", ti->name);
+		return true;
+	}
+	if (!(flags & PY_TPFLAGS_HEAPTYPE) || !o->strs || !pyl_known(l, PYL_TYPE_TP_DICT))
 		return false;
 	mod = pyobj_dict_get_str(&(struct pyobj_reader){ .pid = o->pid, .l = l, .strs = o->strs },
 				 rd_ptr(o, type + pyl(l, PYL_TYPE_TP_DICT), &ok), "__module__");
@@ -500,10 +534,29 @@ static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 /* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*
  * bits if a base is the QObject of a Qt binding (by module-qualified name,
  * so that no class that merely shares the name counts). */
-static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
+/* One entry of the type's MRO (i 0: the type itself): does it make the
+ * type match, is it a binding's QObject?  True when nothing more can change. */
+static bool mro_entry(struct objtrack *o, uint64_t i, uint64_t base, bool *match, uint32_t *qt)
+{
+	char qual[320];
+
+	/* every watched QObject subclass is owned by where it lives */
+	if (!*qt && qualified_name(o, base, qual, sizeof(qual))) {
+		*qt = qtaff_binding(qual);
+		/* PySide's tp_name is "PySide2.QtCore.QObject": let
+		 * "QObject" select every binding's, as it does PyQt's */
+		if (*qt && !*match && objtrack_pattern_match(o, "QObject"))
+			*match = true;
+	}
+	if (i && !*match && o->npatterns && one_matches(o, base, NULL))
+		*match = true;
+	return *match && *qt;
+}
+
+static bool type_matches(struct objtrack *o, const struct gcscope_new_type *e, uint32_t *qt)
 {
 	bool heap = false, ok = true, match;
-	uint64_t mro, n;
+	uint64_t type = e->pytype, mro, n;
 
 	*qt = 0;
 	match = one_matches(o, type, &heap) || (o->all_heap && heap);
@@ -512,25 +565,31 @@ static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
 		return match;
 	mro = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_MRO), &ok);
 	n = mro ? rd_ptr(o, mro + pyl(&o->layout, PYL_VAROBJECT_OB_SIZE), &ok) : 0;
-	if (!ok || !mro || n > MRO_MAX)
+	if (!ok) {
+		/* gone (the target exited first): the bases BPF read and named
+		 * while the type existed; a longer MRO is cut there */
+		uint32_t nb = e->nbases < GCSCOPE_NEW_TYPE_BASES ? e->nbases : GCSCOPE_NEW_TYPE_BASES;
+
+		mro_entry(o, 0, type, &match, qt);
+		for (uint32_t i = 0; i < nb && e->bases[i]; i++) {
+			const struct typeinfo *b = type_named(o, e->bases[i]);
+			const struct typeinfo *next = i + 1 < nb ? type_named(o, e->bases[i + 1]) : NULL;
+
+			/* PyQt's QObject: by its name and sip's wrapper after it */
+			if (!*qt && b && (*qt = qtaff_binding_by_names(b->name, next ? next->name : NULL)) &&
+			    !match && objtrack_pattern_match(o, "QObject"))
+				match = true;
+			if (mro_entry(o, i + 1, e->bases[i], &match, qt))
+				break;
+		}
+		return match || (o->all_qt && *qt);
+	}
+	if (!mro || n > MRO_MAX)
 		return match;
 	for (uint64_t i = 0; i < n; i++) {	/* [0] is the type itself */
 		uint64_t base = rd_ptr(o, mro + pyl(&o->layout, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
-		char qual[320];
 
-		if (!ok || !base)
-			break;
-		/* every watched QObject subclass is owned by where it lives */
-		if (!*qt && qualified_name(o, base, qual, sizeof(qual))) {
-			*qt = qtaff_binding(qual);
-			/* PySide's tp_name is "PySide2.QtCore.QObject": let
-			 * "QObject" select every binding's, as it does PyQt's */
-			if (*qt && !match && objtrack_pattern_match(o, "QObject"))
-				match = true;
-		}
-		if (i && !match && o->npatterns && one_matches(o, base, NULL))
-			match = true;
-		if (match && *qt)
+		if (!ok || !base || mro_entry(o, i, base, &match, qt))
 			break;
 	}
 	return match || (o->all_qt && *qt);
@@ -538,7 +597,7 @@ static bool type_matches(struct objtrack *o, uint64_t type, uint32_t *qt)
 
 uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type *e)
 {
-	uint32_t qt, freed = 0, v = type_matches(o, e->pytype, &qt) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
+	uint32_t qt, freed = 0, v = type_matches(o, e, &qt) ? GCSCOPE_VERDICT_WATCH : GCSCOPE_VERDICT_IGNORE;
 	struct typeinfo *ti;
 
 	objtrack_type_name(o, e->pytype);	/* named while it surely exists */

@@ -58,6 +58,26 @@ uint32_t qtaff_binding(const char *qualname)
 	return 0;
 }
 
+/* A binding's QObject known by tp_names alone (what BPF read before the
+ * target exited, when __module__ can no longer be read): PySide's and
+ * PyQt's QObject differ there.  PySide's tp_name is qualified already
+ * ("PySide2.QtCore.QObject"); PyQt's is "QObject", and its next base is
+ * sip's wrapper type, named by its sip module: "sip.wrapper" (sip ABI 12,
+ * PyQt5 only; bookworm's python3-pyqt5.sip 12.11) or "PyQt5.sip.wrapper",
+ * "PyQt6.sip.wrapper" (ABI 13, PyQt6). */
+uint32_t qtaff_binding_by_names(const char *tp_name, const char *next_tp_name)
+{
+	uint32_t bits = qtaff_binding(tp_name);
+
+	if (bits || strcmp(tp_name, "QObject") || !next_tp_name)
+		return bits;
+	if (!strcmp(next_tp_name, "sip.wrapper") || !strcmp(next_tp_name, "PyQt5.sip.wrapper"))
+		return qtaff_binding("PyQt5.QtCore.QObject");
+	if (!strcmp(next_tp_name, "PyQt6.sip.wrapper"))
+		return qtaff_binding("PyQt6.QtCore.QObject");
+	return 0;
+}
+
 /* "mov disp(%src),%rax" (REX.W 8B /r, mod 01 or 10, reg rax): its
  * displacement, the source register (0 rax, 7 rdi) and its length. */
 static int mov_load(const uint8_t *c, size_t len, uint32_t *disp, int *src)

@@ -21,6 +21,10 @@
  * otherwise. */
 uint32_t qtaff_binding(const char *qualname);
 
+/* The same from tp_names only: a MRO entry's and the next one's (NULL if
+ * none), for a type whose module can no longer be read. */
+uint32_t qtaff_binding_by_names(const char *tp_name, const char *next_tp_name);
+
 /* Qt's layout in process pid, read from its mapped libQt5Core/libQt6Core
  * and libc: into cfg (ob_size: sizeof(PyObject) of the target, where the
  * wrappers' own fields start).  Returns how many Qt majors are mapped (0:

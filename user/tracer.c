@@ -275,6 +275,13 @@ static int setup_objects(struct tracer *tr)
 	}
 	obj->rodata->targ_off_tp_name = pyl(&t->layout, PYL_TYPE_TP_NAME);
 	obj->rodata->targ_off_tp_flags = pyl(&t->layout, PYL_TYPE_TP_FLAGS);
+	/* a new type's bases, read in BPF for a verdict taken after the exit */
+	if (pyl_known(&t->layout, PYL_TYPE_TP_MRO) && pyl_known(&t->layout, PYL_TUPLE_OB_ITEM) &&
+	    pyl_known(&t->layout, PYL_VAROBJECT_OB_SIZE)) {
+		obj->rodata->targ_off_tp_mro = pyl(&t->layout, PYL_TYPE_TP_MRO);
+		obj->rodata->targ_off_tuple_item = pyl(&t->layout, PYL_TUPLE_OB_ITEM);
+		obj->rodata->targ_off_ob_size = pyl(&t->layout, PYL_VAROBJECT_OB_SIZE);
+	}
 	return 0;
 }
 

@@ -100,6 +100,27 @@ def trace_running(gcscope, target, trace_args=(), trace_env=None):
     return attach, report, records
 
 
+def trace_late(gcscope, target, trace_args=(), trace_env=None):
+    """trace_running(), but gcscope is stopped (SIGSTOP) from its attach until
+    the target has exited: it reads its ring buffer only then, when nothing
+    of the target's memory can be read any more (a short program, one that
+    aborts)."""
+    g = Gcscope(gcscope, "trace", "-j", "-p", target.pid, *trace_args, env=trace_env)
+    try:
+        attach = g.wait_attached()
+        os.kill(g.proc.pid, signal.SIGSTOP)
+        try:
+            target.go()
+            report = target.report()
+        finally:
+            os.kill(g.proc.pid, signal.SIGCONT)
+        records = g.finish()
+    finally:
+        target.kill()
+    assert g.proc.returncode == 0, g.stderr
+    return attach, report, records
+
+
 def run(gcscope, *args, timeout=60, **kw):
     return subprocess.run([gcscope, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, **kw)

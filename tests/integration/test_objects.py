@@ -10,7 +10,7 @@ import os
 import pytest
 
 import extbuild  # noqa: E402  (tests/extbuild.py)
-from harness import Gcscope, Target, trace_target
+from harness import Gcscope, Target, trace_late, trace_target
 
 
 def run_scenario(gcscope, interp, tmp_path, scenario, *trace_args, n=50, extdir=None):
@@ -65,6 +65,22 @@ def test_worker_collects_main_threads_cycles(gcscope, interp, tmp_path):
     assert s["findings"]["by_pair"] == [{
         "object_type": "Widget", "owner_tid": report["main_tid"], "owner_thread": s["findings"]["by_pair"][0]["owner_thread"],
         "tid": report["collector_tid"], "thread": s["findings"]["by_pair"][0]["thread"], "count": 100}]
+
+
+def test_verdict_after_target_exit(gcscope, interp, tmp_path):
+    """gcscope reads its ring buffer only once the target has exited (it is
+    stopped meanwhile): whether Widget is watched is decided from what BPF
+    read of the type while it existed (its name, flags and bases, sent before
+    the question), not from the target's memory, which is gone.  Every
+    finding is still there."""
+    needs_objects(interp)
+    target = Target(interp, tmp_path, "owners_program.py", "worker", 50)
+    _attach, report, records = trace_late(gcscope, target, ("--owners", "Widget"))
+    f = findings(records)
+    assert len(f) == report["widgets"] == 100
+    assert {r["object_type"] for r in f} == {"Widget"}
+    assert {r["owner_tid"] for r in f} == {report["main_tid"]}
+    assert {r["tid"] for r in f} == {report["collector_tid"]}
 
 
 def test_main_collects_its_own_cycles(gcscope, interp, tmp_path):

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from harness import trace_target
+from harness import Target, trace_late, trace_target
 
 BINDINGS = ["PyQt5", "PyQt6", "PySide2", "PySide6"]
 # Debian package of each binding, for the skip message
@@ -102,6 +102,24 @@ def test_qt_affinity(gcscope, interp, tmp_path, binding, mode):
     assert s["findings"]["total"] == 40
     assert [(p["owner_tid"], p["tid"], p["count"]) for p in s["findings"]["by_pair"]] == \
         [(report[lives], report["collector_tid"], 40)]
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_qt_verdict_after_target_exit(gcscope, interp, tmp_path, binding):
+    """gcscope reads its ring buffer only once the program has exited: that
+    Gadget is a QObject subclass is decided from what BPF read of the type
+    and its bases while they existed (their tp_name: the binding's QObject
+    by its module-qualified name), and every finding is still there."""
+    needs(interp, binding)
+    target = Target(interp, tmp_path, "qt_affinity.py", binding, "worker", 20,
+                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    _attach, report, records = trace_late(gcscope, target, ("--owners", "@qt"))
+    f = findings(records)
+    assert report["gadgets"] == 40
+    assert len(f) == 40, gadgets_died(records)
+    assert {r["object_type"] for r in f} == {"Gadget"}
+    assert {r["owner_tid"] for r in f} == {report["main_tid"]}
+    assert {r["tid"] for r in f} == {report["collector_tid"]}
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
