@@ -497,6 +497,83 @@ def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
     assert rc == EXIT_OK, err
 
 
+def gauge(agent, name):
+    return [v for n, l, v in agent.samples() if n == name][0]
+
+
+def finish(t):
+    """Let a target that gave its account end."""
+    t.proc.stdin.write("exit\n")
+    t.proc.stdin.flush()
+    t.proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("shared,other", [("debian-3.11", "pyenv-3.11.7"), ("pyenv-3.12.1", "debian-3.11"),
+                                          ("ft-3.13t", "debian-3.11")])
+def test_one_bpf_object_per_build(gcscope, tmp_path, shared, other):
+    """Three targets of one build and one of another under one agent: two
+    BPF objects (gcscope_agent_bpf_objects), the three sharing one (its
+    per-target state in a map, one ring dispatched by pid), and each
+    target's counts still its own, exact against its gc.callbacks account,
+    while they collect at the same time.  One of them exits: the others go
+    on, exact; when the last of the build has gone, its object goes too.
+    The other build is of the same version where the matrix has one
+    (Debian's 3.11 beside pyenv's): the build-id keeps them apart."""
+    interps = [pick(names=(shared,)), pick(names=(other,))]
+    if None in interps:
+        pytest.skip(f"{shared} or {other} is not in the matrix: "
+                    + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    a = [Target(interps[0], tmp_path, "agent_target.py", 2, 1) for _ in range(3)]
+    b = Target(interps[1], tmp_path, "agent_target.py", 2, 1)
+    agent = Agent(gcscope, *[x for t in a + [b] for x in ("-p", t.pid)])
+    try:
+        agent.wait_attached([t.pid for t in a + [b]])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 2, timeout=10), \
+            gauge(agent, "gcscope_agent_bpf_objects")
+
+        def exact(t, report):
+            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                            expected(report, 0), timeout=15), \
+                (t.pid, values(agent.samples(), "python_gc_collections_total", t.pid), expected(report, 0))
+            s = agent.samples()
+            for name, i in METRICS:
+                assert values(s, name, t.pid) == expected(report, i), (t.pid, name)
+            hist = {int(l["generation"]): v for n, l, v in s
+                    if n == "python_gc_duration_seconds_bucket" and l.get("pid") == str(t.pid) and l["le"] == "+Inf"}
+            assert hist == expected(report, 0), t.pid
+
+        # two of the shared build and the other collect at once
+        for t in (a[0], a[1], b):
+            t.go()
+        reports = {t.pid: json.loads(t.proc.stdout.readline()) for t in (a[0], a[1], b)}
+        for t in (a[0], a[1], b):
+            exact(t, reports[t.pid])
+        # the third has collected nothing yet: no collection of the others is its
+        assert sum(values(agent.samples(), "python_gc_collections_total", a[2].pid).values()) == 0
+
+        # one of the shared build exits; the others go on in the same object
+        finish(a[0])
+        assert wait_for(lambda: a[0].pid not in agent.states(), timeout=30)
+        assert gauge(agent, "gcscope_agent_bpf_objects") == 2
+        a[2].go()
+        reports[a[2].pid] = json.loads(a[2].proc.stdout.readline())
+        for t in (a[1], a[2], b):
+            exact(t, reports[t.pid])
+        assert gauge(agent, "gcscope_agent_events_lost_total") == 0
+
+        # the last of the build gone, its object is gone
+        finish(a[1])
+        finish(a[2])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=30), \
+            gauge(agent, "gcscope_agent_bpf_objects")
+        exact(b, reports[b.pid])
+    finally:
+        for t in a + [b]:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
 def metric(samples, name, pid, **match):
     """The samples of name for pid whose labels include match: [(labels, value)]."""
     return [(l, v) for n, l, v in samples
