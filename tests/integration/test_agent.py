@@ -574,6 +574,54 @@ def test_one_bpf_object_per_build(gcscope, tmp_path, shared, other):
     assert rc == EXIT_OK, err
 
 
+def test_shared_object_fatal_collection(gcscope, tmp_path):
+    """A target that dies in a collection, beside another of its build in
+    the same shared BPF object: the fatal-signal programs, attached once
+    for the object, find it through the object's targets map; --jsonl has
+    its fatal_collection record (its pid, its thread, its own signal, its
+    stack), none for the other, whose counts stay exact."""
+    import test_fatal
+    interp = pick(names=("debian-3.11",))
+    if interp is None:
+        pytest.skip("debian-3.11 is not in the matrix")
+    d = test_fatal.prepare(interp, tmp_path)
+    other = Target(interp, tmp_path, "agent_target.py", 2, 1)
+    f = subprocess.Popen(test_fatal.argv(interp, d, "wait"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out = tmp_path / "gc.jsonl"
+    agent = None
+    try:
+        line = f.stdout.readline()
+        assert line.startswith("ready"), (line, f.stderr.read())
+        agent = Agent(gcscope, "-p", f.pid, "-p", other.pid, "--jsonl", out)
+        agent.wait_attached([f.pid, other.pid])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=10)
+        f.stdin.write("go\n")
+        f.stdin.flush()
+        assert f.wait(timeout=120) == -6, f.stderr.read()[-2000:]
+        assert wait_for(lambda: f.pid not in agent.states(), timeout=30)
+        other.go()
+        report = json.loads(other.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", other.pid) ==
+                        expected(report, 0), timeout=15)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, other.pid) == expected(report, i), name
+        rc, err = agent.stop()
+        assert rc == EXIT_OK, err
+    finally:
+        if f.poll() is None:
+            f.kill()
+            f.wait()
+        other.kill()
+        if agent:
+            agent.stop()
+    records = [json.loads(l) for l in out.read_text().splitlines()]
+    assert not [r for r in records if r["type"] == "fatal_collection" and r["pid"] != f.pid], records[-3:]
+    test_fatal.check_fatal(interp, [r for r in records if r.get("pid") == f.pid], test_fatal.report_of(d),
+                           launched=False)
+
+
 def metric(samples, name, pid, **match):
     """The samples of name for pid whose labels include match: [(labels, value)]."""
     return [(l, v) for n, l, v in samples
