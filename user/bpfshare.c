@@ -45,6 +45,9 @@ struct bpfshare_member {
 	uint64_t lost;
 };
 
+/* USDT specs a target may take: probe locations of gc__start and gc__done */
+#define BPFSHARE_USDT_SPECS 4
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct bpfshare *shared;
 static int nobjects;
@@ -104,6 +107,19 @@ static int share_create(struct gcscope_bpf *obj, long ringbuf_kb, char *why, siz
 	    bpf_map__set_max_entries(obj->maps.events, (uint32_t)ring)) {
 		snprintf(why, size, "cannot size the shared maps: %s", strerror(errno));
 		return -errno;
+	}
+	/* libbpf gives each USDT attach its own spec ids (one per probe
+	 * location: Debian's 3.11 has one gc__start, one gc__done) from the
+	 * object's spec map, 256 by default (bpf/usdt.bpf.h): 128 targets */
+	{
+		struct bpf_map *specs = bpf_object__find_map_by_name(obj->obj, "__bpf_usdt_specs");
+		struct bpf_map *ips = bpf_object__find_map_by_name(obj->obj, "__bpf_usdt_ip_to_spec_id");
+
+		if ((specs && bpf_map__set_max_entries(specs, BPFSHARE_USDT_SPECS * BPFSHARE_SLOTS)) ||
+		    (ips && bpf_map__set_max_entries(ips, 4 * BPFSHARE_USDT_SPECS * BPFSHARE_SLOTS))) {
+			snprintf(why, size, "cannot size the shared USDT maps: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	/* a quarter of the ring, as for a target's own (user/tracer.c) */
 	obj->rodata->targ_wakeup_bytes = ring / 4;
