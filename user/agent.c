@@ -167,7 +167,8 @@ static const struct argp_option agent_opts[] = {
 	{ "otlp-interval", OPT_OTLP_INTERVAL, "S", 0, "Seconds between OTLP pushes (default 10)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read options from FILE (again at SIGHUP)", 0 },
 	{ "scan-interval", OPT_SCAN_INTERVAL, "S", 0, "Seconds between scans of /proc (default 0.5, at most 1)", 0 },
-	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
+	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64; "
+	  "a build's shared BPF object has one of 16 times this)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
 	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
 	{ "types-every", OPT_TYPES_EVERY, "S", 0, "A window of --types every S seconds per target (default 0: "
