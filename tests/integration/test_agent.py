@@ -574,6 +574,48 @@ def test_one_bpf_object_per_build(gcscope, tmp_path, shared, other):
     assert rc == EXIT_OK, err
 
 
+def test_shared_object_taken_again(gcscope, tmp_path):
+    """A target of a build joins the build's object while another of it
+    runs, after a third has left it (its slot, taken again, counts from
+    zero): found by --match, each one's counts exact, one object all along."""
+    interp = pick(names=("debian-3.11",))
+    if interp is None:
+        pytest.skip("debian-3.11 is not in the matrix")
+    comm = "gcsh-" + os.urandom(3).hex()
+    agent = Agent(gcscope, "--match", comm + "*", "--scan-interval", "0.2")
+    ts = []
+    try:
+        assert wait_for(agent.up, timeout=60)
+        ts = [Target(interp, tmp_path, "agent_target.py", 2, 1, comm) for _ in range(2)]
+        agent.wait_attached([t.pid for t in ts])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=10)
+        ts[0].go()
+        r0 = json.loads(ts[0].proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", ts[0].pid) ==
+                        expected(r0, 0), timeout=15)
+        finish(ts[0])
+        assert wait_for(lambda: ts[0].pid not in agent.states(), timeout=30)
+        ts.append(Target(interp, tmp_path, "agent_target.py", 2, 1, comm))
+        agent.wait_attached([ts[2].pid])
+        assert gauge(agent, "gcscope_agent_bpf_objects") == 1
+        for t in ts[1:]:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in ts[1:]]
+        for t, r in zip(ts[1:], reports):
+            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                            expected(r, 0), timeout=15), (t.pid, values(agent.samples(),
+                                                                        "python_gc_collections_total", t.pid))
+            s = agent.samples()
+            for name, i in METRICS:
+                assert values(s, name, t.pid) == expected(r, i), (t.pid, name)
+            assert total(s, "gcscope_agent_target_events_lost_total", t.pid) == 0
+    finally:
+        for t in ts:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
 def test_shared_object_fatal_collection(gcscope, tmp_path):
     """A target that dies in a collection, beside another of its build in
     the same shared BPF object: the fatal-signal programs, attached once
