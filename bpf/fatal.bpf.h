@@ -225,7 +225,8 @@ struct fatal_sig {
 	__u64 ts;
 };
 
-/* Fatal signals seen generated: by tid, and the last one under key 0. */
+/* Fatal signals seen generated: by tid, and the last one of the process
+ * under its process key (fatal_proc_key()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 256);
@@ -233,21 +234,37 @@ struct {
 	__type(value, struct fatal_sig);
 } fatal_sigs SEC(".maps");
 
+/* Is tgid a target?  These programs see every process of the host. */
+static __always_inline bool fatal_traced(__u32 tgid)
+{
+	return targ_shared ? shared_target(tgid) != NULL : tgid == targ_tgid;
+}
+
+/* The key of a process's last fatal signal in fatal_sigs: 0 for the one
+ * target of an object; shared, one per target, apart from the tids (which
+ * are below 2^22). */
+static __always_inline __u32 fatal_proc_key(__u32 tgid)
+{
+	return targ_shared ? tgid | 0x80000000U : 0;
+}
+
 static __always_inline int fatal_on_signal(int sig, struct task_struct___fatal *task, int result)
 {
 	struct fatal_sig fs = {};
-	__u32 tid, zero = 0;
+	__u32 tid, tgid, pkey;
 
 	if (result != FATAL_TRACE_SIGNAL_DELIVERED && result != FATAL_TRACE_SIGNAL_LOSE_INFO)
 		return 0;
-	if ((__u32)BPF_CORE_READ(task, tgid) != targ_tgid || !fatal_signal(sig, task))
+	tgid = (__u32)BPF_CORE_READ(task, tgid);
+	if (!fatal_traced(tgid) || !fatal_signal(sig, task))
 		return 0;
+	pkey = fatal_proc_key(tgid);
 	tid = (__u32)BPF_CORE_READ(task, pid);
 	fs.sig = (__u32)sig;
 	fs.sender = bpf_get_current_pid_tgid() >> 32;
 	fs.ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&fatal_sigs, &tid, &fs, BPF_ANY);
-	bpf_map_update_elem(&fatal_sigs, &zero, &fs, BPF_ANY);
+	bpf_map_update_elem(&fatal_sigs, &pkey, &fs, BPF_ANY);
 	return 0;
 }
 
@@ -506,9 +523,9 @@ static __always_inline int fatal_on_exit(struct task_struct___fatal *task)
 	struct gcscope_fatal *f;
 	struct fatal_sig *fs;
 	struct start *s;
-	__u32 tid = (__u32)id, zero = 0;
+	__u32 tid = (__u32)id, tgid = id >> 32, zero = 0, pkey = fatal_proc_key(tgid);
 
-	if ((id >> 32) != targ_tgid || (__u32)BPF_CORE_READ(task, pid) != tid)
+	if (!fatal_traced(tgid) || (__u32)BPF_CORE_READ(task, pid) != tid)
 		return 0;	/* only the exiting thread's own memory is readable */
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s || !s->depth)
@@ -523,7 +540,7 @@ static __always_inline int fatal_on_exit(struct task_struct___fatal *task)
 		return 0;
 	f->type = GCSCOPE_EV_FATAL;
 	f->flags = 0;
-	f->pid = targ_tgid;
+	f->pid = tgid;
 	f->tid = tid;
 	f->ts_start = s->ts;
 	f->ts_exit = bpf_ktime_get_ns();
@@ -537,13 +554,13 @@ static __always_inline int fatal_on_exit(struct task_struct___fatal *task)
 	bpf_get_current_comm(f->comm, sizeof(f->comm));
 	fs = bpf_map_lookup_elem(&fatal_sigs, &tid);
 	if (!fs)
-		fs = bpf_map_lookup_elem(&fatal_sigs, &zero);
+		fs = bpf_map_lookup_elem(&fatal_sigs, &pkey);
 	if (fs) {
 		f->flags |= GCSCOPE_FATAL_F_SIGNAL;
 		f->sig = fs->sig;
 		f->sender = fs->sender;
 		f->ts_signal = fs->ts;
-		if (fs->sender == targ_tgid)
+		if (fs->sender == tgid)
 			f->flags |= GCSCOPE_FATAL_F_SELF;
 	} else {
 		/* do_exit(code): the signal, or the exit status << 8 */

@@ -31,6 +31,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "gcscope.h"
+#include "shared.bpf.h"
 #include "pystack.bpf.h"
 
 /* Set by user space before load (user/trace.c). */
@@ -93,9 +94,22 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Shared (bpf/shared.bpf.h): each target's counters are its slot's, so
+ * that they stay its own; a process with no slot counts nowhere. */
+static __always_inline __u32 counter_key(__u32 what)
+{
+	struct gcscope_target *tg;
+
+	if (!targ_shared)
+		return what;
+	tg = shared_target(bpf_get_current_pid_tgid() >> 32);
+	return tg ? tg->slot * GCSCOPE_CNT__MAX + what : (__u32)-1;
+}
+
 static __always_inline void count(__u32 what)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &what);
+	__u32 key = counter_key(what);
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
 
 	if (v)
 		(*v)++;
@@ -103,7 +117,8 @@ static __always_inline void count(__u32 what)
 
 static __always_inline void count_add(__u32 what, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &what);
+	__u32 key = counter_key(what);
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
 
 	if (v)
 		*v += n;
@@ -115,12 +130,12 @@ static __always_inline void count_add(__u32 what, __u64 n)
 /* The main interpreter's GC state, read through _PyRuntime each time: in a
  * process started under gcscope the runtime is not initialised yet when the
  * probes are attached. */
-static __always_inline __u64 gcstate_addr(void)
+static __always_inline __u64 gcstate_addr(__u64 runtime)
 {
 	__u64 interp = 0;
 
 	if (bpf_probe_read_user(&interp, sizeof(interp),
-				(void *)(targ_runtime + targ_off_interp_main)) || !interp)
+				(void *)(runtime + targ_off_interp_main)) || !interp)
 		return 0;
 	return interp + targ_off_interp_gc;
 }
@@ -181,9 +196,17 @@ static __always_inline int on_start(__s32 gen_arg, __u64 sp)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct start *cur, s = {};
+	__u64 runtime = targ_runtime;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (targ_shared) {
+		struct gcscope_target *tg = shared_target(id >> 32);
+
+		if (!tg)
+			return 0;
+		runtime = tg->runtime;
+	} else if (targ_tgid && (id >> 32) != targ_tgid) {
 		return 0;
+	}
 	cur = bpf_map_lookup_elem(&starts, &tid);
 	if (cur && cur->depth) {
 		/* A real re-entry runs deeper in the same stack (the stack grows
@@ -206,7 +229,7 @@ static __always_inline int on_start(__s32 gen_arg, __u64 sp)
 	if (targ_stack)
 		pystack_emit(&events, tid, s.ts);
 	if (targ_have_stats) {
-		s.gcstate = gcstate_addr();
+		s.gcstate = gcstate_addr(runtime);
 		if (s.gcstate && !read_stats(s.gcstate, s.before))
 			s.stats_ok = 1;
 		else
@@ -225,7 +248,7 @@ static __always_inline int on_done(__s64 total, bool have_total)
 	struct gcscope_collection *e;
 	struct start *s;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (targ_shared ? !shared_target(id >> 32) : targ_tgid && (id >> 32) != targ_tgid)
 		return 0;
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s || !s->depth) {

@@ -311,6 +311,14 @@ struct gcscope_fatal {
 	struct gcscope_fatal_frame frames[GCSCOPE_FATAL_FRAMES];
 };
 
+/* A target of a shared object (bpf/shared.bpf.h, user/bpfshare.c): the
+ * value of the "targets" map, keyed by its tgid. */
+struct gcscope_target {
+	__u64 runtime;		/* &_PyRuntime in it (targ_runtime, targ_ps_runtime) */
+	__u32 slot;		/* its counters: "counters"[slot * GCSCOPE_CNT__MAX + c] */
+	__u32 pad;
+};
+
 /* Indexes of the "counters" array map: things that went wrong in BPF. */
 enum gcscope_counter {
 	GCSCOPE_CNT_LOST = 0,		/* ring buffer full: event dropped */

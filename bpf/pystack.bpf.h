@@ -133,9 +133,16 @@ static long pystack_thread_cb(__u64 i, void *ctx)
 static __always_inline __u64 pystack_tstate(__u64 *frame)
 {
 	struct pystack_walk w = {};
-	__u64 interp = 0;
+	__u64 interp = 0, runtime = targ_ps_runtime;
 
-	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)(targ_ps_runtime + targ_ps_interp_main)) ||
+	if (targ_shared) {
+		struct gcscope_target *tg = shared_target(bpf_get_current_pid_tgid() >> 32);
+
+		if (!tg)
+			return 0;
+		runtime = tg->runtime;
+	}
+	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)(runtime + targ_ps_interp_main)) ||
 	    !interp)
 		return 0;
 	if (bpf_probe_read_user(&w.ptr, sizeof(w.ptr), (void *)(interp + targ_ps_threads_head)))

@@ -172,7 +172,8 @@ static const struct argp_option agent_opts[] = {
 	{ "otlp-interval", OPT_OTLP_INTERVAL, "S", 0, "Seconds between OTLP pushes (default 10)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read options from FILE (again at SIGHUP)", 0 },
 	{ "scan-interval", OPT_SCAN_INTERVAL, "S", 0, "Seconds between scans of /proc (default 0.5, at most 1)", 0 },
-	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64)", 0 },
+	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer per target in KiB, a power of 2 (default 64; "
+	  "a build's shared BPF object has one of 16 times this)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0, "auto (default), usdt or uprobe", 0 },
 	{ "no-debuginfo", OPT_NO_DEBUGINFO, NULL, 0, "Do not look for DWARF (use the built-in layout table)", 0 },
 	{ "types-every", OPT_TYPES_EVERY, "S", 0, "A window of --types every S seconds per target (default 0: "
@@ -388,6 +389,9 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		/* the summary record of --jsonl needs the statistics */
 		.no_summary = !A.jsonl,
 		.cache_plans = true,
+		/* one BPF object per build (user/bpfshare.h): type windows
+		 * attach and detach the walk per target, in an object of its own */
+		.share = !(A.conf.types_every > 0),
 	};
 	if (A.conf.types_every > 0) {
 		/* the walk attached in windows only (user/typewin.h) */
@@ -422,6 +426,9 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 
 static void free_job(struct attach_job *j)
 {
+	/* its object may be a shared one that goes with it */
+	if (j->tr)
+		A.rb_stale = true;
 	tracer_close(j->tr, false);
 	memtier_free(j->mem);
 	sinks_free(&j->sinks);
@@ -801,6 +808,16 @@ static void reload(void)
 	p_info("reloaded %s: %d target%s", A.config ? A.config : "the options", A.ntargets, A.ntargets == 1 ? "" : "s");
 }
 
+/* The gauge of BPF objects, as the tracers and the registry count them. */
+static void count_objects(void)
+{
+	int n = tracer_bpf_objects();
+
+	pthread_mutex_lock(&A.m->mu);
+	A.m->bpf_objects = n > 0 ? (unsigned)n : 0;
+	pthread_mutex_unlock(&A.m->mu);
+}
+
 static void housekeeping(void)
 {
 	bool any_gone = false;
@@ -956,6 +973,7 @@ int cmd_agent(int argc, char **argv)
 			if (A.rb && !A.rb_stale)
 				ring_buffer__consume(A.rb);
 			housekeeping();
+			count_objects();
 			for (struct agent_target *at = A.targets; at; at = at->next)
 				if (at->job->mt->types)
 					window_budget(at, now);

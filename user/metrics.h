@@ -115,6 +115,9 @@ struct metrics {
 	uint64_t attached_total;	/* targets attached since start */
 	uint64_t scrapes;
 	uint64_t reloads, reload_failures;
+	/* BPF objects the agent has loaded: one per target with type
+	 * windows, one per build (user/bpfshare.h) for the others */
+	unsigned bpf_objects;
 	bool otlp;			/* an OTLP push runs: exited targets wait for it too */
 	uint64_t otlp_pushes;
 	uint64_t otlp_failures[MET_NPUSH_REASONS];

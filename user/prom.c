@@ -378,6 +378,9 @@ char *prom_render(struct metrics *m, bool om, const struct prom_self *self, uint
 		put(&b, "gcscope_agent_targets_by_tier{tier=\"bpf\"} %u\n", nbpf);
 		put(&b, "gcscope_agent_targets_by_tier{tier=\"memory\"} %u\n", nmem);
 	}
+	family(&b, om, "gcscope_agent_bpf_objects", "gauge",
+	       "BPF objects loaded: one per interpreter build shared by its targets, one per target with type windows");
+	put(&b, "gcscope_agent_bpf_objects %u\n", m->bpf_objects);
 	family(&b, om, "gcscope_agent_attached_total", "counter", "Targets attached since the agent started");
 	put(&b, "gcscope_agent_attached_total %llu\n", (unsigned long long)m->attached_total);
 	family(&b, om, "gcscope_agent_attach_failures_total", "counter", "Processes that could not be traced, by reason");

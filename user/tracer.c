@@ -17,6 +17,7 @@
 #include "gcscope.h"
 #include "gcscope.skel.h"
 #include "allocsite.h"
+#include "bpfshare.h"
 #include "common.h"
 #include "correlate.h"
 #include "launch.h"
@@ -43,7 +44,11 @@ struct tracer {
 	struct pytarget t;
 	bool have_target;
 	struct probe_plan plan;
-	struct gcscope_bpf *obj;
+	struct gcscope_bpf *obj;	/* its own, or the shared one (sm) */
+	struct bpfshare_member *sm;	/* shared: its membership */
+	bool loaded;			/* obj is its own and loaded */
+	/* the collection probes: start and end (for this pid, in either object) */
+	struct bpf_link *coll_links[2];
 	struct bpf_link *site_links[GCSITE_MAX];
 	uint64_t site_offs[GCSITE_MAX];	/* where they go (tracer_walk) */
 	int nsite_offs;
@@ -73,6 +78,14 @@ struct tracer {
 pid_t tracer_pid(const struct tracer *t)
 {
 	return t->pid;
+}
+
+/* the tracers' own objects loaded (attach thread and event loop) */
+static int own_objects;
+
+int tracer_bpf_objects(void)
+{
+	return __atomic_load_n(&own_objects, __ATOMIC_RELAXED) + bpfshare_objects();
 }
 
 static uint64_t read_counter(struct tracer *t, enum gcscope_counter c);
@@ -113,7 +126,7 @@ void tracer_walk_cost(struct tracer *t, uint64_t *ns, uint64_t *walks)
 static uint64_t read_counter(struct tracer *t, enum gcscope_counter c)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->obj->maps.counters);
-	uint32_t key = c;
+	uint32_t key = t->sm ? bpfshare_counter_key(t->sm, c) : c;
 	uint64_t sum = 0, *vals;
 
 	if (ncpu <= 0)
@@ -435,21 +448,21 @@ static int attach_collector(struct tracer *tr)
 		l = bpf_program__attach_usdt(obj->progs.usdt_gc_done, t->pid, t->py_open, "python", "gc__done", NULL);
 		if (!l)
 			return -errno;
-		obj->links.usdt_gc_done = l;
+		tr->coll_links[1] = l;
 		l = bpf_program__attach_usdt(obj->progs.usdt_gc_start, t->pid, t->py_open, "python", "gc__start", NULL);
 		if (!l)
 			return -errno;
-		obj->links.usdt_gc_start = l;
+		tr->coll_links[0] = l;
 		return 0;
 	}
 	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_return, true, t->pid, t->py_open, p->func_offset);
 	if (!l)
 		return -errno;
-	obj->links.uprobe_collect_return = l;
+	tr->coll_links[1] = l;
 	l = bpf_program__attach_uprobe(obj->progs.uprobe_collect_entry, false, t->pid, t->py_open, p->func_offset);
 	if (!l)
 		return -errno;
-	obj->links.uprobe_collect_entry = l;
+	tr->coll_links[0] = l;
 	return 0;
 }
 
@@ -490,6 +503,30 @@ static void attach_fatal(struct tracer *tr)
 		return;
 	}
 	tr->obj->links.sched_process_exit = l;
+}
+
+static int on_record(void *ctx, void *data, size_t size);
+
+/* The agent: into the shared object of this target's build and
+ * configuration (user/bpfshare.h), which the rodata configured so far
+ * identifies once what is per target is out of it: that goes into the
+ * object's targets map instead. */
+static int join_shared(struct tracer *tr)
+{
+	struct gcscope_bpf *obj = tr->obj;
+	const char *build = tr->t.elf.build_id[0] ? tr->t.elf.build_id : tr->t.py_inside;
+	char why[512];
+	int r;
+
+	obj->rodata->targ_tgid = 0;
+	obj->rodata->targ_runtime = 0;
+	obj->rodata->targ_ps_runtime = 0;
+	obj->rodata->targ_shared = true;
+	r = bpfshare_join(&tr->obj, build, tr->opts.ringbuf_kb, tr->pid, tr->t.runtime_addr, on_record, tr, &tr->sm,
+			  why, sizeof(why));
+	if (r)
+		return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s", why);
+	return 0;
 }
 
 /* BPF open, rodata, load, attach. */
@@ -572,14 +609,25 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
 
-	if (gcscope_bpf__load(obj))
-		return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
-			     strerror(errno));
+	if (tr->opts.share && !tr->opts.stack && !tr->ot && !tr->opts.owners) {
+		code = join_shared(tr);
+		if (code)
+			return code;
+		obj = tr->obj;
+	} else {
+		if (gcscope_bpf__load(obj))
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to load BPF programs: %s (run with -v for details)",
+				     strerror(errno));
+		tr->loaded = true;
+		__atomic_add_fetch(&own_objects, 1, __ATOMIC_RELAXED);
+	}
 	code = attach_collector(tr);
 	if (code)
 		return p_err(EXIT_FAILURE_INTERNAL, "failed to attach %s probes to %s: %s",
 			     probe_kind_name(plan->kind), t->py_open, strerror(-code));
-	attach_fatal(tr);
+	/* a shared object watches fatal signals once for all its targets */
+	if (!tr->sm)
+		attach_fatal(tr);
 	if (tr->ot)
 		return attach_objects(tr);
 	return 0;
@@ -771,10 +819,20 @@ int tracer_add_ring(struct tracer *t, struct ring_buffer **rb)
 {
 	int fd = bpf_map__fd(t->obj->maps.events);
 
+	if (t->sm) {
+		/* the object's one ring, dispatched by pid (user/bpfshare.c) */
+		int r = bpfshare_add_ring(t->sm, rb);
+
+		if (r)
+			return p_err(EXIT_FAILURE_INTERNAL, "failed to add pid %d's shared ring buffer: %s", t->pid,
+				     strerror(-r));
+		return 0;
+	}
 	if (!*rb) {
 		*rb = ring_buffer__new(fd, on_record, t, NULL);
 		if (!*rb)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to create ring buffer: %s", strerror(errno));
+		bpfshare_ring_made(*rb);
 		return 0;
 	}
 	if (ring_buffer__add(*rb, fd, on_record, t))
@@ -814,6 +872,9 @@ void tracer_start(struct tracer *tr)
 
 	py_version_str(t->version, v, sizeof(v));
 	sinks_attach(tr->sinks, &a);
+	/* shared: its records from now on, those that came before first */
+	if (tr->sm)
+		bpfshare_start(tr->sm);
 	if (tr->launched) {
 		launch_release(tr->pid);
 		tr->started = true;
@@ -837,7 +898,7 @@ void tracer_check_lost(struct tracer *t)
 		}
 	}
 
-	uint64_t lost = read_counter(t, GCSCOPE_CNT_LOST);
+	uint64_t lost = read_counter(t, GCSCOPE_CNT_LOST) + (t->sm ? bpfshare_lost(t->sm) : 0);
 
 	if (lost <= t->lost_reported)
 		return;
@@ -902,7 +963,7 @@ void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns)
 		e.exit_kind = GC_EXIT_SIGNAL;
 		e.exit_value = WTERMSIG(t->wait_status);
 	}
-	e.lost = read_counter(t, GCSCOPE_CNT_LOST);
+	e.lost = read_counter(t, GCSCOPE_CNT_LOST) + (t->sm ? bpfshare_lost(t->sm) : 0);
 	e.unpaired = read_counter(t, GCSCOPE_CNT_NO_START) + read_counter(t, GCSCOPE_CNT_NO_DONE);
 	correlator_end(t->corr, &e);
 	if (t->ot && objtrack_untracked_line(t->ot))
@@ -926,7 +987,16 @@ void tracer_close(struct tracer *t, bool failed)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
 	for (int i = 0; i < t->ntraverse_hooks; i++)
 		bpf_link__destroy(t->traverse_hooks[i].link);
-	gcscope_bpf__destroy(t->obj);
+	for (size_t i = 0; i < ARRAY_SIZE(t->coll_links); i++)
+		bpf_link__destroy(t->coll_links[i]);
+	if (t->sm) {
+		/* the object is the registry's: the last to leave destroys it */
+		bpfshare_leave(t->sm);
+	} else {
+		gcscope_bpf__destroy(t->obj);
+		if (t->loaded)
+			__atomic_sub_fetch(&own_objects, 1, __ATOMIC_RELAXED);
+	}
 	correlator_free(t->corr);
 	objtrack_free(t->ot);
 	pystack_free(t->ps);

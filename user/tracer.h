@@ -43,6 +43,9 @@ struct tracer_opts {
 	 * uprobes are attached only between tracer_walk(t, true) and
 	 * tracer_walk(t, false) */
 	bool walk_windowed;
+	/* the agent: one BPF object for the targets of one build and
+	 * configuration (user/bpfshare.h), not with stack, types, owners */
+	bool share;
 };
 
 /* Open process pid and attach to it; launched: gcscope started it and it
@@ -75,6 +78,9 @@ void tracer_end(struct tracer *t, const char *reason, uint64_t wall_ns);
 void tracer_close(struct tracer *t, bool failed);
 
 pid_t tracer_pid(const struct tracer *t);
+
+/* BPF objects loaded now: the tracers' own and the shared ones. */
+int tracer_bpf_objects(void);
 
 /* opts.walk_windowed: attach (on) or detach the walk's uprobes.  0, or an
  * EXIT_* code (said); off never fails.  A collection whose walk began

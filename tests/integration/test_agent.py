@@ -497,6 +497,173 @@ def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
     assert rc == EXIT_OK, err
 
 
+def gauge(agent, name):
+    return [v for n, l, v in agent.samples() if n == name][0]
+
+
+def finish(t):
+    """Let a target that gave its account end."""
+    t.proc.stdin.write("exit\n")
+    t.proc.stdin.flush()
+    t.proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("shared,other", [("debian-3.11", "pyenv-3.11.7"), ("pyenv-3.12.1", "debian-3.11"),
+                                          ("ft-3.13t", "debian-3.11")])
+def test_one_bpf_object_per_build(gcscope, tmp_path, shared, other):
+    """Three targets of one build and one of another under one agent: two
+    BPF objects (gcscope_agent_bpf_objects), the three sharing one (its
+    per-target state in a map, one ring dispatched by pid), and each
+    target's counts still its own, exact against its gc.callbacks account,
+    while they collect at the same time.  One of them exits: the others go
+    on, exact; when the last of the build has gone, its object goes too.
+    The other build is of the same version where the matrix has one
+    (Debian's 3.11 beside pyenv's): the build-id keeps them apart."""
+    interps = [pick(names=(shared,)), pick(names=(other,))]
+    if None in interps:
+        pytest.skip(f"{shared} or {other} is not in the matrix: "
+                    + "; ".join(i.missing for i in matrix.interpreters() if i.missing))
+    a = [Target(interps[0], tmp_path, "agent_target.py", 2, 1) for _ in range(3)]
+    b = Target(interps[1], tmp_path, "agent_target.py", 2, 1)
+    agent = Agent(gcscope, *[x for t in a + [b] for x in ("-p", t.pid)])
+    try:
+        agent.wait_attached([t.pid for t in a + [b]])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 2, timeout=10), \
+            gauge(agent, "gcscope_agent_bpf_objects")
+
+        def exact(t, report):
+            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                            expected(report, 0), timeout=15), \
+                (t.pid, values(agent.samples(), "python_gc_collections_total", t.pid), expected(report, 0))
+            s = agent.samples()
+            for name, i in METRICS:
+                assert values(s, name, t.pid) == expected(report, i), (t.pid, name)
+            hist = {int(l["generation"]): v for n, l, v in s
+                    if n == "python_gc_duration_seconds_bucket" and l.get("pid") == str(t.pid) and l["le"] == "+Inf"}
+            assert hist == expected(report, 0), t.pid
+
+        # two of the shared build and the other collect at once
+        for t in (a[0], a[1], b):
+            t.go()
+        reports = {t.pid: json.loads(t.proc.stdout.readline()) for t in (a[0], a[1], b)}
+        for t in (a[0], a[1], b):
+            exact(t, reports[t.pid])
+        # the third has collected nothing yet: no collection of the others is its
+        assert sum(values(agent.samples(), "python_gc_collections_total", a[2].pid).values()) == 0
+
+        # one of the shared build exits; the others go on in the same object
+        finish(a[0])
+        assert wait_for(lambda: a[0].pid not in agent.states(), timeout=30)
+        assert gauge(agent, "gcscope_agent_bpf_objects") == 2
+        a[2].go()
+        reports[a[2].pid] = json.loads(a[2].proc.stdout.readline())
+        for t in (a[1], a[2], b):
+            exact(t, reports[t.pid])
+        assert gauge(agent, "gcscope_agent_events_lost_total") == 0
+
+        # the last of the build gone, its object is gone
+        finish(a[1])
+        finish(a[2])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=30), \
+            gauge(agent, "gcscope_agent_bpf_objects")
+        exact(b, reports[b.pid])
+    finally:
+        for t in a + [b]:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+def test_shared_object_taken_again(gcscope, tmp_path):
+    """A target of a build joins the build's object while another of it
+    runs, after a third has left it (its slot, taken again, counts from
+    zero): found by --match, each one's counts exact, one object all along."""
+    interp = pick(names=("debian-3.11",))
+    if interp is None:
+        pytest.skip("debian-3.11 is not in the matrix")
+    comm = "gcsh-" + os.urandom(3).hex()
+    agent = Agent(gcscope, "--match", comm + "*", "--scan-interval", "0.2")
+    ts = []
+    try:
+        assert wait_for(agent.up, timeout=60)
+        ts = [Target(interp, tmp_path, "agent_target.py", 2, 1, comm) for _ in range(2)]
+        agent.wait_attached([t.pid for t in ts])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=10)
+        ts[0].go()
+        r0 = json.loads(ts[0].proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", ts[0].pid) ==
+                        expected(r0, 0), timeout=15)
+        finish(ts[0])
+        assert wait_for(lambda: ts[0].pid not in agent.states(), timeout=30)
+        ts.append(Target(interp, tmp_path, "agent_target.py", 2, 1, comm))
+        agent.wait_attached([ts[2].pid])
+        assert gauge(agent, "gcscope_agent_bpf_objects") == 1
+        for t in ts[1:]:
+            t.go()
+        reports = [json.loads(t.proc.stdout.readline()) for t in ts[1:]]
+        for t, r in zip(ts[1:], reports):
+            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
+                            expected(r, 0), timeout=15), (t.pid, values(agent.samples(),
+                                                                        "python_gc_collections_total", t.pid))
+            s = agent.samples()
+            for name, i in METRICS:
+                assert values(s, name, t.pid) == expected(r, i), (t.pid, name)
+            assert total(s, "gcscope_agent_target_events_lost_total", t.pid) == 0
+    finally:
+        for t in ts:
+            t.kill()
+        rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+
+
+def test_shared_object_fatal_collection(gcscope, tmp_path):
+    """A target that dies in a collection, beside another of its build in
+    the same shared BPF object: the fatal-signal programs, attached once
+    for the object, find it through the object's targets map; --jsonl has
+    its fatal_collection record (its pid, its thread, its own signal, its
+    stack), none for the other, whose counts stay exact."""
+    import test_fatal
+    interp = pick(names=("debian-3.11",))
+    if interp is None:
+        pytest.skip("debian-3.11 is not in the matrix")
+    d = test_fatal.prepare(interp, tmp_path)
+    other = Target(interp, tmp_path, "agent_target.py", 2, 1)
+    f = subprocess.Popen(test_fatal.argv(interp, d, "wait"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out = tmp_path / "gc.jsonl"
+    agent = None
+    try:
+        line = f.stdout.readline()
+        assert line.startswith("ready"), (line, f.stderr.read())
+        agent = Agent(gcscope, "-p", f.pid, "-p", other.pid, "--jsonl", out)
+        agent.wait_attached([f.pid, other.pid])
+        assert wait_for(lambda: gauge(agent, "gcscope_agent_bpf_objects") == 1, timeout=10)
+        f.stdin.write("go\n")
+        f.stdin.flush()
+        assert f.wait(timeout=120) == -6, f.stderr.read()[-2000:]
+        assert wait_for(lambda: f.pid not in agent.states(), timeout=30)
+        other.go()
+        report = json.loads(other.proc.stdout.readline())
+        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", other.pid) ==
+                        expected(report, 0), timeout=15)
+        s = agent.samples()
+        for name, i in METRICS:
+            assert values(s, name, other.pid) == expected(report, i), name
+        rc, err = agent.stop()
+        assert rc == EXIT_OK, err
+    finally:
+        if f.poll() is None:
+            f.kill()
+            f.wait()
+        other.kill()
+        if agent:
+            agent.stop()
+    records = [json.loads(l) for l in out.read_text().splitlines()]
+    assert not [r for r in records if r["type"] == "fatal_collection" and r["pid"] != f.pid], records[-3:]
+    test_fatal.check_fatal(interp, [r for r in records if r.get("pid") == f.pid], test_fatal.report_of(d),
+                           launched=False)
+
+
 def metric(samples, name, pid, **match):
     """The samples of name for pid whose labels include match: [(labels, value)]."""
     return [(l, v) for n, l, v in samples
