@@ -218,44 +218,8 @@ class Memory:
         detection: O(1) memory, and no trust in _gc_prev, which holds gc_refs
         during a collection).
         """
-        chunks = self.chunks
-        unpack = _Q.unpack_from
-        n = 0
-        try:
-            node = self.u64(head + next_off) & ~3
-        except MemoryMissing:
-            raise
-        except GcScopeError:
-            raise BrokenList(head, "cannot read its head") from None
-        tortoise = head     # Brent: the tortoise jumps to the hare at each power of two
-        power, lam = 1, 0
-        while node != head:
-            if node == tortoise:
-                raise BrokenList(head, "loops after %d objects" % n)
-            if node == 0 or node & 15:
-                raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n))
-            a = node + next_off
-            base = a & ~(CHUNK - 1)
-            d = chunks.get(base)
-            if d is not None and a + 8 <= base + CHUNK:
-                nxt = unpack(d, a - base)[0] & ~3
-            else:
-                try:
-                    nxt = self.u64(a) & ~3
-                except MemoryMissing:
-                    raise
-                except GcScopeError:
-                    raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
-            yield node
-            n += 1
-            if limit is not None and n >= limit:
-                return
-            lam += 1
-            if lam == power:
-                tortoise = node
-                power <<= 1
-                lam = 0
-            node = nxt
+        return self._walk_links(head, head + next_off, next_off, limit, end=head, mask=~3, align=15,
+                                 tortoise=head)
 
     def walk_chain(self, head, next_off, limit=None):
         """Yield each node of the NULL-terminated chain whose first node is
@@ -265,25 +229,41 @@ class Memory:
 
         Same defences as walk_list: a link that is not 8-aligned or cannot be
         read raises BrokenList, and so does a loop (Brent)."""
+        return self._walk_links(head, head, next_off, limit, end=0, mask=~0, align=7, tortoise=None)
+
+    def _walk_links(self, head, first, next_off, limit, end, mask, align, tortoise):
+        """walk_list's and walk_chain's walk: the first node is the word at
+        first, each node's link the word at node + next_off (& mask), until
+        end; a node that is 0 or has a bit of align set is a bad link, one
+        met again (Brent, from tortoise) a loop.  head names the list in
+        BrokenList."""
+        chunks = self.chunks
+        unpack = _Q.unpack_from
         n = 0
         try:
-            node = self.u64(head)
+            node = self.u64(first) & mask
         except MemoryMissing:
             raise
         except GcScopeError:
             raise BrokenList(head, "cannot read its head") from None
-        tortoise, power, lam = None, 1, 0
-        while node:
+        power, lam = 1, 0   # Brent: the tortoise jumps to the hare at each power of two
+        while node != end:
             if node == tortoise:
                 raise BrokenList(head, "loops after %d objects" % n)
-            if node & 7:
+            if node == 0 or node & align:
                 raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n))
-            try:
-                nxt = self.u64(node + next_off)
-            except MemoryMissing:
-                raise
-            except GcScopeError:
-                raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
+            a = node + next_off
+            base = a & ~(CHUNK - 1)
+            d = chunks.get(base)
+            if d is not None and a + 8 <= base + CHUNK:
+                nxt = unpack(d, a - base)[0] & mask
+            else:
+                try:
+                    nxt = self.u64(a) & mask
+                except MemoryMissing:
+                    raise
+                except GcScopeError:
+                    raise BrokenList(head, "bad link 0x%x after %d objects" % (node, n)) from None
             yield node
             n += 1
             if limit is not None and n >= limit:
