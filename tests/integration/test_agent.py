@@ -115,6 +115,18 @@ def expected(report, i):
     return {int(g): a[i] for g, a in report["account"].items()}
 
 
+def assert_served(agent, pid, want, timeout=10):
+    """Once the agent serves pid's collections as want(0), every metric of
+    METRICS equals want(i): the target's own account (expected(report, i),
+    or its gc.get_stats()).  Returns those samples."""
+    assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", pid) == want(0),
+                    timeout=timeout), (pid, values(agent.samples(), "python_gc_collections_total", pid), want(0))
+    s = agent.samples()
+    for name, i in METRICS:
+        assert values(s, name, pid) == want(i), (pid, name)
+    return s
+
+
 def pick(tag=None, not_tag=None, names=()):
     for i in matrix.interpreters():
         if i.missing or (tag and tag not in i.tags) or (not_tag and not_tag in i.tags):
@@ -268,11 +280,7 @@ def test_exited_target_served_once(gcscope, tmp_path, kind):
         assert agent.states(after).get(b.pid) == "attached"
         b.go()
         report_b = json.loads(b.proc.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", b.pid) ==
-                        expected(report_b, 0), timeout=10)
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, b.pid) == expected(report_b, i), name
+        assert_served(agent, b.pid, lambda i: expected(report_b, i))
         rc, err = agent.stop()
         # SIGTERM detached: b goes on, untouched
         assert b.proc.poll() is None
@@ -308,11 +316,7 @@ def test_all_finds_a_new_target(gcscope, tmp_path, kind):
         print(f"--all: {interp.name} pid {t.pid} attached {time.time() - started:.2f} s after its start")
         t.go()
         report = json.loads(t.proc.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
-                        expected(report, 0), timeout=10)
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, t.pid) == expected(report, i), name
+        assert_served(agent, t.pid, lambda i: expected(report, i))
     finally:
         if t:
             t.kill()
@@ -477,13 +481,8 @@ def test_quiet_target_beside_a_busy_one(gcscope, tmp_path):
         agent.wait_attached([busy.pid, quiet.pid])
         quiet.go()
         report = json.loads(quiet.proc.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", quiet.pid) ==
-                        expected(report, 0), timeout=10), \
-            (values(agent.samples(), "python_gc_collections_total", quiet.pid), expected(report, 0))
+        assert_served(agent, quiet.pid, lambda i: expected(report, i))
         assert busy.poll() is None
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, quiet.pid) == expected(report, i), name
         # (the busy target's own count is not asserted: on this kernel
         # (6.18) a process spinning in the collector is, one attach in five
         # or so, attached without its probes ever firing, with `gcscope
@@ -532,12 +531,7 @@ def test_one_bpf_object_per_build(gcscope, tmp_path, shared, other):
             gauge(agent, "gcscope_agent_bpf_objects")
 
         def exact(t, report):
-            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
-                            expected(report, 0), timeout=15), \
-                (t.pid, values(agent.samples(), "python_gc_collections_total", t.pid), expected(report, 0))
-            s = agent.samples()
-            for name, i in METRICS:
-                assert values(s, name, t.pid) == expected(report, i), (t.pid, name)
+            s = assert_served(agent, t.pid, lambda i: expected(report, i), timeout=15)
             hist = {int(l["generation"]): v for n, l, v in s
                     if n == "python_gc_duration_seconds_bucket" and l.get("pid") == str(t.pid) and l["le"] == "+Inf"}
             assert hist == expected(report, 0), t.pid
@@ -602,12 +596,7 @@ def test_shared_object_taken_again(gcscope, tmp_path):
             t.go()
         reports = [json.loads(t.proc.stdout.readline()) for t in ts[1:]]
         for t, r in zip(ts[1:], reports):
-            assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
-                            expected(r, 0), timeout=15), (t.pid, values(agent.samples(),
-                                                                        "python_gc_collections_total", t.pid))
-            s = agent.samples()
-            for name, i in METRICS:
-                assert values(s, name, t.pid) == expected(r, i), (t.pid, name)
+            s = assert_served(agent, t.pid, lambda i: expected(r, i), timeout=15)
             assert total(s, "gcscope_agent_target_events_lost_total", t.pid) == 0
     finally:
         for t in ts:
@@ -644,11 +633,7 @@ def test_shared_object_fatal_collection(gcscope, tmp_path):
         assert wait_for(lambda: f.pid not in agent.states(), timeout=30)
         other.go()
         report = json.loads(other.proc.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", other.pid) ==
-                        expected(report, 0), timeout=15)
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, other.pid) == expected(report, i), name
+        assert_served(agent, other.pid, lambda i: expected(report, i), timeout=15)
         rc, err = agent.stop()
         assert rc == EXIT_OK, err
     finally:
@@ -971,11 +956,7 @@ def test_tier_memory_forced(gcscope, tmp_path):
         agent.wait_attached([t.pid])
         t.go()
         r = json.loads(t.proc.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", t.pid) ==
-                        by_gen_of_stats(r["stats"], 0), timeout=10)
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, t.pid) == by_gen_of_stats(r["stats"], i), name
+        s = assert_served(agent, t.pid, lambda i: by_gen_of_stats(r["stats"], i))
         tiers = {l["tier"] for n, l, v in s if l.get("pid") == str(t.pid)}
         assert tiers == {"memory"}, tiers
         assert {l["tier"]: v for n, l, v in s if n == "gcscope_agent_targets_by_tier"} == {"bpf": 0, "memory": 1}
@@ -1097,11 +1078,7 @@ def test_auto_falls_back_to_memory(gcscope, tmp_path):
         p.stdin.write("go\n")
         p.stdin.flush()
         r = json.loads(p.stdout.readline())
-        assert wait_for(lambda: values(agent.samples(), "python_gc_collections_total", p.pid) ==
-                        by_gen_of_stats(r["stats"], 0), timeout=10)
-        s = agent.samples()
-        for name, i in METRICS:
-            assert values(s, name, p.pid) == by_gen_of_stats(r["stats"], i), name
+        s = assert_served(agent, p.pid, lambda i: by_gen_of_stats(r["stats"], i))
         assert {l["tier"] for n, l, v in s if l.get("pid") == str(p.pid)} == {"memory"}
         doc = json.loads(subprocess.run([gcscope, "doctor", "-j", "-p", str(p.pid)], capture_output=True, text=True,
                                         timeout=120).stdout.splitlines()[-1])
