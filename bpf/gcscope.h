@@ -212,7 +212,7 @@ struct gcscope_new_type {
 	__u32 flags;		/* GCSCOPE_NEW_TYPE_F_* */
 	__u64 pytype;
 	__u32 nbases;		/* bases[] read: tp_mro[1..nbases] (0: none read) */
-	__u32 mro_len;		/* tp_mro's length, 0 if unread (more than nbases + 1: cut) */
+	__u32 pad;
 	__u64 bases[GCSCOPE_NEW_TYPE_BASES];	/* nearest first */
 };
 

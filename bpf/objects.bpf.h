@@ -182,7 +182,7 @@ static __always_inline bool ask_verdict(__u64 pytype, __u32 flags)
 		nt->flags = flags;
 		nt->pytype = pytype;
 		nt->nbases = nbases;
-		nt->mro_len = len > 0xffffffffULL ? 0xffffffffU : (__u32)len;
+		nt->pad = 0;
 		for (__u32 i = 0; i < GCSCOPE_NEW_TYPE_BASES; i++)
 			nt->bases[i] = bases[i];
 		bpf_ringbuf_submit(nt, BPF_RB_FORCE_WAKEUP);

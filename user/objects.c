@@ -531,28 +531,33 @@ static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 	       objtrack_pattern_match(o, qual + sizeof(builtins) - 1);
 }
 
-/* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*
- * bits if a base is the QObject of a Qt binding (by module-qualified name,
- * so that no class that merely shares the name counts). */
 /* One entry of the type's MRO (i 0: the type itself): does it make the
- * type match, is it a binding's QObject?  True when nothing more can change. */
-static bool mro_entry(struct objtrack *o, uint64_t i, uint64_t base, bool *match, uint32_t *qt)
+ * type match, is it a binding's QObject?  next: the entry after it, given
+ * when the target is gone (0 otherwise): PyQt's QObject is then known by
+ * its tp_name and sip's wrapper type after it (qtaff_binding_by_names()).
+ * True when nothing more can change. */
+static bool mro_entry(struct objtrack *o, uint64_t i, uint64_t base, uint64_t next, bool *match, uint32_t *qt)
 {
+	const struct typeinfo *b, *n;
 	char qual[320];
 
 	/* every watched QObject subclass is owned by where it lives */
-	if (!*qt && qualified_name(o, base, qual, sizeof(qual))) {
+	if (!*qt && qualified_name(o, base, qual, sizeof(qual)))
 		*qt = qtaff_binding(qual);
-		/* PySide's tp_name is "PySide2.QtCore.QObject": let
-		 * "QObject" select every binding's, as it does PyQt's */
-		if (*qt && !*match && objtrack_pattern_match(o, "QObject"))
-			*match = true;
-	}
+	if (!*qt && next && (b = type_named(o, base)) && (n = type_named(o, next)))
+		*qt = qtaff_binding_by_names(b->name, n->name);
+	/* PySide's tp_name is "PySide2.QtCore.QObject": let "QObject" select
+	 * every binding's, as it does PyQt's */
+	if (*qt && !*match && objtrack_pattern_match(o, "QObject"))
+		*match = true;
 	if (i && !*match && o->npatterns && one_matches(o, base, NULL))
 		*match = true;
 	return *match && *qt;
 }
 
+/* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*
+ * bits if a base is the QObject of a Qt binding (by module-qualified name,
+ * so that no class that merely shares the name counts). */
 static bool type_matches(struct objtrack *o, const struct gcscope_new_type *e, uint32_t *qt)
 {
 	bool heap = false, ok = true, match;
@@ -568,20 +573,14 @@ static bool type_matches(struct objtrack *o, const struct gcscope_new_type *e, u
 	if (!ok) {
 		/* gone (the target exited first): the bases BPF read and named
 		 * while the type existed; a longer MRO is cut there */
-		uint32_t nb = e->nbases < GCSCOPE_NEW_TYPE_BASES ? e->nbases : GCSCOPE_NEW_TYPE_BASES;
+		uint64_t chain[1 + GCSCOPE_NEW_TYPE_BASES] = { type };
+		uint32_t len = 1;
 
-		mro_entry(o, 0, type, &match, qt);
-		for (uint32_t i = 0; i < nb && e->bases[i]; i++) {
-			const struct typeinfo *b = type_named(o, e->bases[i]);
-			const struct typeinfo *next = i + 1 < nb ? type_named(o, e->bases[i + 1]) : NULL;
-
-			/* PyQt's QObject: by its name and sip's wrapper after it */
-			if (!*qt && b && (*qt = qtaff_binding_by_names(b->name, next ? next->name : NULL)) &&
-			    !match && objtrack_pattern_match(o, "QObject"))
-				match = true;
-			if (mro_entry(o, i + 1, e->bases[i], &match, qt))
+		for (uint32_t i = 0; i < e->nbases && i < GCSCOPE_NEW_TYPE_BASES && e->bases[i]; i++)
+			chain[len++] = e->bases[i];
+		for (uint32_t i = 0; i < len; i++)
+			if (mro_entry(o, i, chain[i], i + 1 < len ? chain[i + 1] : 0, &match, qt))
 				break;
-		}
 		return match || (o->all_qt && *qt);
 	}
 	if (!mro || n > MRO_MAX)
@@ -589,7 +588,7 @@ static bool type_matches(struct objtrack *o, const struct gcscope_new_type *e, u
 	for (uint64_t i = 0; i < n; i++) {	/* [0] is the type itself */
 		uint64_t base = rd_ptr(o, mro + pyl(&o->layout, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
 
-		if (!ok || !base || mro_entry(o, i, base, &match, qt))
+		if (!ok || !base || mro_entry(o, i, base, 0, &match, qt))
 			break;
 	}
 	return match || (o->all_qt && *qt);
