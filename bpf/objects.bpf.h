@@ -148,18 +148,23 @@ static __always_inline __u64 type_seen(__u64 pytype)
 }
 
 /* Ask user space whether to watch pytype (first sight of the type, by an
- * allocator or a walk); false if someone asked already.  The type and its
+ * allocator or a walk); 0 if someone asked already.  The type and its
  * bases (tp_mro[1..], at most GCSCOPE_NEW_TYPE_BASES) are named first, and
  * the bases listed in the question: user space may read it only after the
- * target has exited. */
-static __always_inline bool ask_verdict(__u64 pytype, __u32 flags)
+ * target has exited.
+ *
+ * A global function, so that the verifier checks it once, on its own: inlined
+ * into the walk's loop (chunk_add()), its nine type_seen() took the walk
+ * program past the verifier's million instructions on kernel 6.18.44
+ * ("BPF program is too large"), and --owners could not load. */
+__noinline int ask_verdict(__u64 pytype, __u32 flags)
 {
 	__u32 pending = GCSCOPE_VERDICT_PENDING, nbases = 0;
 	__u64 bases[GCSCOPE_NEW_TYPE_BASES] = {}, mro = 0, len = 0;
 	struct gcscope_new_type *nt;
 
 	if (bpf_map_update_elem(&type_verdict, &pytype, &pending, BPF_NOEXIST))
-		return false;
+		return 0;
 	type_seen(pytype);
 	if (targ_off_tp_mro && targ_off_tuple_item && targ_off_ob_size &&
 	    !bpf_probe_read_user(&mro, sizeof(mro), (void *)(pytype + targ_off_tp_mro)) && mro &&
@@ -189,7 +194,7 @@ static __always_inline bool ask_verdict(__u64 pytype, __u32 flags)
 	} else {
 		count(GCSCOPE_CNT_LOST);
 	}
-	return true;
+	return 1;
 }
 
 /* The verdict on pytype for the walk (--owners), asking for one the first
