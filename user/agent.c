@@ -57,6 +57,7 @@ struct agent_target {
 	struct attach_job *job;
 	uint64_t start_ns;
 	struct typewin tw;		/* its type windows (user/typewin.h) */
+	uint64_t tw_walk0;		/* the walks' total when the open window opened */
 	uint64_t next_poll_ns;		/* memory tier: the next read */
 	struct agent_target *next;
 };
@@ -477,16 +478,42 @@ static void window_budget(struct agent_target *at, uint64_t now)
 	met_types_budget(A.m, at->job->mt, w->walk_ns, now - at->start_ns, w->run, w->cut, w->skipped, w->active);
 }
 
-/* The window's counts into the served ones: the records of the walks that
- * ran read first. */
-static void window_commit(struct agent_target *at)
+/* A closed window's record to the target's sinks (--jsonl): what it walked,
+ * as the served counters will have it. */
+static void window_record(struct agent_target *at, uint64_t now, const char *closed_by)
 {
+	static struct gc_window_type types[MET_WINDOW_TYPES];
+	static struct gc_window_pair pairs[MET_WINDOW_PAIRS];
+	const struct typewin *w = &at->tw;
+	struct gc_type_window r = {
+		.pid = (uint32_t)at->pid,
+		.window = w->run,
+		.ts_start = w->start_ns,
+		.ts_end = now,
+		.closed_by = closed_by,
+		.walk_ns = w->walk_ns - at->tw_walk0,
+		.budget_used = now > w->t0 ? (double)w->walk_ns / (double)(now - w->t0) : 0,
+	};
+
+	met_types_window(at->job->mt->types, &r, types, pairs);
+	sinks_type_window(&at->job->sinks, &r);
+}
+
+/* The window's counts into the served ones: the records of the walks that
+ * ran read first.  closed_by: how it closed, for its record; NULL: no
+ * window closed (nothing to record unless one was open). */
+static void window_commit(struct agent_target *at, const char *closed_by)
+{
+	uint64_t now = mono_ns();
+
 	if (!at->job->mt->types)
 		return;
 	if (A.rb && !A.rb_stale)
 		ring_buffer__consume(A.rb);
+	if (closed_by)
+		window_record(at, now, closed_by);
 	met_types_commit(A.m, at->job->mt, log_pair, at);
-	window_budget(at, mono_ns());
+	window_budget(at, now);
 }
 
 /* Each target's type window: opened, closed, its cost looked at.  Returns
@@ -498,14 +525,17 @@ static bool windows_tick(void)
 
 	for (struct agent_target *at = A.targets; at; at = at->next) {
 		enum typewin_step s;
+		uint64_t cut = at->tw.cut;
 
 		if (!at->job->mt->types)
 			continue;
 		s = typewin_tick(&at->tw, at->job->tr, now);
-		if (s == TW_CLOSED)
-			window_commit(at);
-		else if (s == TW_OPENED)
+		if (s == TW_CLOSED) {
+			window_commit(at, at->tw.cut > cut ? "budget" : "time");
+		} else if (s == TW_OPENED) {
+			at->tw_walk0 = at->tw.walk_ns;
 			window_budget(at, now);
+		}
 		open |= at->tw.active;
 	}
 	return open;
@@ -603,8 +633,12 @@ static void end_target(struct agent_target *at, const char *reason, bool drop_se
 		memtier_free(j->mem);
 	} else {
 		tracer_check_lost(j->tr);
-		/* what a window in progress found so far is served with the rest */
-		window_commit(at);
+		/* what a window in progress found so far is served with the
+		 * rest, and recorded as closed by the end's reason */
+		if (at->job->mt->types)
+			tracer_walk_cost(j->tr, &at->tw.walk_ns, &at->tw.walks);
+		window_commit(at, at->job->mt->types && (at->tw.active || met_types_pending(at->job->mt->types))
+					  ? reason : NULL);
 		tracer_end(j->tr, reason, mono_ns() - at->start_ns);
 		tracer_close(j->tr, false);
 	}

@@ -129,15 +129,58 @@ static void add_row(struct met_type_row *to, const struct met_type_row *from)
 		to->n[g] += from->n[g];
 }
 
+/* most first: the free slots go to the window's most numerous */
+static void sort_pending(struct met_types *ty)
+{
+	qsort(ty->p_type, (size_t)ty->np_types, sizeof(ty->p_type[0]), by_total_desc);
+	qsort(ty->p_pair, (size_t)ty->np_pairs, sizeof(ty->p_pair[0]), pair_desc);
+}
+
+bool met_types_pending(const struct met_types *ty)
+{
+	for (int g = 0; g < MET_TGEN; g++)
+		if (ty->p_collections[g])
+			return true;
+	return false;
+}
+
+void met_types_window(struct met_types *ty, struct gc_type_window *w, struct gc_window_type types[MET_WINDOW_TYPES],
+		      struct gc_window_pair pairs[MET_WINDOW_PAIRS])
+{
+	size_t n = 0;
+
+	_Static_assert(GC_WINDOW_NGEN == MET_TGEN, "one generation index for both");
+	sort_pending(ty);
+	for (int g = 0; g < MET_TGEN; g++)
+		w->collections[g] = ty->p_collections[g];
+	w->objects_seen = ty->p_seen;
+	w->walks_capped = ty->p_capped;
+	for (int i = 0; i < ty->np_types; i++)
+		types[n++] = (struct gc_window_type){ ty->p_type[i].name, row_total(&ty->p_type[i]) };
+	if (row_total(&ty->p_other))
+		types[n++] = (struct gc_window_type){ "other", row_total(&ty->p_other) };
+	w->types = types;
+	w->ntypes = n;
+	w->owners_traced = ty->owners;
+	w->findings = ty->p_findings;
+	n = 0;
+	for (int i = 0; i < ty->np_pairs; i++)
+		pairs[n++] = (struct gc_window_pair){ ty->p_pair[i].type, ty->p_pair[i].owner, ty->p_pair[i].thread,
+						      ty->p_pair[i].n };
+	if (ty->p_pair_other.n)
+		pairs[n++] = (struct gc_window_pair){ "other", "other", "other", ty->p_pair_other.n };
+	w->pairs = pairs;
+	w->npairs = n;
+	w->budget = ty->budget;
+}
+
 void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, void *ctx)
 {
 	struct met_types *ty = t->types;
 
 	if (!ty)
 		return;
-	/* most first: the free slots go to the window's most numerous */
-	qsort(ty->p_type, (size_t)ty->np_types, sizeof(ty->p_type[0]), by_total_desc);
-	qsort(ty->p_pair, (size_t)ty->np_pairs, sizeof(ty->p_pair[0]), pair_desc);
+	sort_pending(ty);
 	if (fn) {
 		for (int i = 0; i < ty->np_pairs; i++)
 			fn(&ty->p_pair[i], ctx);

@@ -87,6 +87,19 @@ struct met_types *met_types_new(int top, bool owners, double budget);
 /* A collection the window walked (c->walked), from the metrics sink. */
 void met_types_collection(struct met_types *ty, const struct gc_collection *c);
 
+/* The current window as a record for the sinks (JSON Lines): its types
+ * and pairs, most first, into types[] (room for MET_TYPES_PENDING + 1:
+ * "other") and pairs[] (MET_PAIRS_PENDING + 1), which w then points at;
+ * the caller sets the window's number, times and how it closed.  Call
+ * before met_types_commit(), which empties the window. */
+#define MET_WINDOW_TYPES (MET_TYPES_PENDING + 1)
+#define MET_WINDOW_PAIRS (MET_PAIRS_PENDING + 1)
+void met_types_window(struct met_types *ty, struct gc_type_window *w, struct gc_window_type types[MET_WINDOW_TYPES],
+		      struct gc_window_pair pairs[MET_WINDOW_PAIRS]);
+
+/* Whether the current window has walked anything. */
+bool met_types_pending(const struct met_types *ty);
+
 /* What one pending pair was, for the log line of a commit. */
 typedef void (*met_pair_fn)(const struct met_pair_row *row, void *ctx);
 /* The window's counts into the served ones (takes m->mu); each pending

@@ -181,6 +181,43 @@ struct gc_counts {
 	} gen[GC_COUNTS_NGEN];
 };
 
+/* The agent's type windows (user/typewin.h): one window closed, with what
+ * its walks found.  The collections a window walked are also in their own
+ * collection records (with types); this is their sum, as the agent serves
+ * it.  Counts of a generation not known (a walk without its collection
+ * record) are in gen 3. */
+#define GC_WINDOW_NGEN 4
+struct gc_window_type {
+	const char *name;		/* "other": those past the window's room */
+	uint64_t count;
+};
+
+struct gc_window_pair {
+	const char *type;
+	const char *owner;		/* owner thread: Python name, or kernel name */
+	const char *thread;		/* collecting thread, likewise */
+	uint64_t count;
+};
+
+struct gc_type_window {
+	uint32_t pid;
+	uint64_t window;		/* the target's windows so far, this one included */
+	uint64_t ts_start, ts_end;	/* CLOCK_MONOTONIC ns */
+	const char *closed_by;		/* "time", "budget", or the trace's end (gc_end.reason) */
+	uint64_t collections[GC_WINDOW_NGEN];
+	uint64_t objects_seen;
+	uint64_t walks_capped;		/* walks stopped at --max-objects */
+	const struct gc_window_type *types; /* most first */
+	size_t ntypes;
+	bool owners_traced;
+	uint64_t findings;		/* in all: the sum of pairs' counts */
+	const struct gc_window_pair *pairs; /* most first */
+	size_t npairs;
+	uint64_t walk_ns;		/* the walks' cost in this window */
+	double budget;			/* the fraction of the target's time allowed */
+	double budget_used;		/* walks' total since the attach / time since the attach */
+};
+
 /* How the target ended, when it did. */
 enum gc_exit_kind {
 	GC_EXIT_UNKNOWN = 0,		/* not ours to reap (-p) and no signal seen */

@@ -70,6 +70,13 @@ void sinks_counts(struct sinks *l, const struct gc_counts *d)
 			l->s[i]->ops->counts(l->s[i], d);
 }
 
+void sinks_type_window(struct sinks *l, const struct gc_type_window *w)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->s[i]->ops->type_window)
+			l->s[i]->ops->type_window(l->s[i], w);
+}
+
 void sinks_detach(struct sinks *l, const struct gc_end *e)
 {
 	for (int i = 0; i < l->n; i++)

@@ -7,8 +7,9 @@
  * outside the sinks asks which output was chosen.
  *
  * The calls come in this order: attach once, then collection / lost / tick
- * in any order, then detach once, then free.  A sink must not fail the
- * trace: an output error is remembered (sink.failed) and said once.
+ * (and the others) in any order, then detach once, then free.  A sink must
+ * not fail the trace: an output error is remembered (sink.failed) and said
+ * once.
  */
 #ifndef GCSCOPE_SINK_H
 #define GCSCOPE_SINK_H
@@ -34,6 +35,8 @@ struct sink_ops {
 	/* the agent's memory tier before 3.15: the totals' growth since the
 	 * last read (only when something moved) */
 	void (*counts)(struct sink *s, const struct gc_counts *d);
+	/* the agent: a type window closed */
+	void (*type_window)(struct sink *s, const struct gc_type_window *w);
 	void (*detach)(struct sink *s, const struct gc_end *e);
 	void (*free)(struct sink *s);
 };
@@ -77,6 +80,7 @@ void sinks_tick(struct sinks *l, uint64_t now_ns);
 void sinks_fatal(struct sinks *l, const struct gc_fatal *f);
 void sinks_touch(struct sinks *l, const struct gc_touch *t);
 void sinks_counts(struct sinks *l, const struct gc_counts *d);
+void sinks_type_window(struct sinks *l, const struct gc_type_window *w);
 void sinks_detach(struct sinks *l, const struct gc_end *e);
 void sinks_free(struct sinks *l);
 

@@ -2,7 +2,8 @@
 /* Copyright (c) 2026 The gcscope authors */
 /*
  * The JSON Lines sink: one object per line, as docs/json-schema.md says:
- * attach, collection, finding, lost, summary.  Unknown values are null.
+ * attach, collection, finding, lost, summary, and the agent's records.
+ * Unknown values are null.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -382,6 +383,70 @@ static void json_counts(struct sink *s, const struct gc_counts *d)
 	fflush(s->cfg.out);
 }
 
+/* "type_window" (docs/json-schema.md): the agent's type window closed */
+static void json_type_window(struct sink *s, const struct gc_type_window *tw)
+{
+	char when[40];
+	uint64_t all = 0;
+	struct jw w;
+
+	sink_fmt_time(tw->ts_end, s->mono_to_real, when, sizeof(when), true);
+	jw_init(&w, s->cfg.out);
+	jw_obj_begin(&w);
+	jw_str(&w, "type", "type_window");
+	jw_str(&w, "time", when);
+	jw_uint(&w, "ts_ns", tw->ts_end);
+	jw_uint(&w, "start_ts_ns", tw->ts_start);
+	jw_uint(&w, "pid", tw->pid);
+	jw_uint(&w, "window", tw->window);
+	jw_str(&w, "closed_by", tw->closed_by);
+	for (int g = 0; g < GC_WINDOW_NGEN; g++)
+		all += tw->collections[g];
+	jw_uint(&w, "collections", all);
+	jw_key_arr(&w, "generations");
+	for (int g = 0; g < GC_WINDOW_NGEN; g++) {
+		if (g == GC_WINDOW_NGEN - 1 && !tw->collections[g])
+			continue;
+		jw_obj_begin(&w);
+		if (g < GC_WINDOW_NGEN - 1)
+			jw_int(&w, "gen", g);
+		else
+			jw_null(&w, "gen");
+		jw_uint(&w, "collections", tw->collections[g]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_uint(&w, "objects_seen", tw->objects_seen);
+	jw_uint(&w, "walks_capped", tw->walks_capped);
+	jw_key_arr(&w, "types");
+	for (size_t i = 0; i < tw->ntypes; i++) {
+		jw_obj_begin(&w);
+		jw_str(&w, "name", tw->types[i].name);
+		jw_uint(&w, "count", tw->types[i].count);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	if (tw->owners_traced) {
+		jw_uint(&w, "findings", tw->findings);
+		jw_key_arr(&w, "finding_pairs");
+		for (size_t i = 0; i < tw->npairs; i++) {
+			jw_obj_begin(&w);
+			jw_str(&w, "object_type", tw->pairs[i].type);
+			jw_str(&w, "owner_thread", tw->pairs[i].owner);
+			jw_str(&w, "thread", tw->pairs[i].thread);
+			jw_uint(&w, "count", tw->pairs[i].count);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	jw_fixed(&w, "walk_ms", (int64_t)(tw->walk_ns / 1000), 3);
+	jw_double(&w, "budget", tw->budget);
+	jw_double(&w, "budget_used", tw->budget_used);
+	jw_obj_end(&w);
+	jw_line(&w);
+	fflush(s->cfg.out);
+}
+
 static void json_gen(struct jw *w, struct gen_stats *gs, int g)
 {
 	int top = -1;
@@ -559,6 +624,7 @@ static const struct sink_ops json_ops = {
 	.fatal = json_fatal,
 	.touch = json_touch,
 	.counts = json_counts,
+	.type_window = json_type_window,
 	.detach = json_detach,
 	.free = json_free,
 };

@@ -778,6 +778,57 @@ def test_type_windows_owners(gcscope, tmp_path, name):
     assert logged and sum(logged) == findings[0][1], err
 
 
+@pytest.mark.parametrize("name,scenario", [("debian-3.11", "nodes"), ("pyenv-3.12.1", "worker")])
+def test_type_windows_jsonl(gcscope, tmp_path, name, scenario):
+    """--jsonl with type windows: one type_window record per window that
+    closed, numbered 1, 2, ...; together they hold exactly the collections,
+    types and findings of the collection and finding records the windows
+    walked, which are the target's own account (N objects of the class each)
+    and what the agent serves."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine")
+    n, cls = (50, "WindowNode") if scenario == "nodes" else (20, "WindowOwned")
+    target = Target(interp, tmp_path, "window_target.py", scenario, 6, n)
+    path = tmp_path / "gc.jsonl"
+    owners = ("--owners", cls) if scenario == "worker" else ()
+    agent = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, *owners, "--jsonl", path)
+        agent.wait_attached([target.pid])
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        s = windows_settled(agent, target.pid, run0 + 1)
+        recs = [json.loads(l) for l in path.read_text().splitlines()]
+    finally:
+        target.kill()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert report["each"] == [n], report
+    windows = [r for r in recs if r["type"] == "type_window"]
+    walked = [r for r in recs if r["type"] == "collection" and r.get("types")]
+    served = total(s, "gcscope_gc_window_collections_total", target.pid)
+    assert windows and [w["window"] for w in windows] == list(range(1, len(windows) + 1)), windows
+    assert all(w["pid"] == target.pid and w["closed_by"] in ("time", "budget") for w in windows), windows
+    assert all(w["start_ts_ns"] < w["ts_ns"] and w["budget"] == 0.01 for w in windows), windows
+    assert sum(w["collections"] for w in windows) == len(walked) == served > 0, (windows, len(walked), served)
+    assert all(w["collections"] == sum(g["collections"] for g in w["generations"]) for w in windows), windows
+    # every walked collection of the scenario destroyed n objects of cls, and nothing else
+    assert all(w["types"] == ([{"name": cls, "count": n * w["collections"]}] if w["collections"] else [])
+               for w in windows), windows
+    assert sum(w["objects_seen"] for w in windows) == n * served
+    if scenario == "worker":
+        findings = [r for r in recs if r["type"] == "finding"]
+        assert sum(w["findings"] for w in windows) == len(findings) == n * served, (windows, len(findings))
+        assert all(w["finding_pairs"] == ([{"object_type": cls, "owner_thread": "MainThread",
+                                            "thread": "collector", "count": n * w["collections"]}]
+                                          if w["collections"] else []) for w in windows), windows
+    else:
+        assert all("findings" not in w for w in windows), windows
+
+
 
 def test_type_windows_budget_adapts(gcscope, tmp_path):
     """A budget the walks overrun at once (0.005% of the target's time):

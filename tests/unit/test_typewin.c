@@ -180,6 +180,67 @@ static void test_top_k(void)
 	metrics_free(m);
 }
 
+/* The window's record (--jsonl): the pending window, most first, with
+ * "other" for the names and pairs past the pending room; the same window
+ * is then committed (and emptied) as before. */
+static void test_window_record(void)
+{
+	static struct gc_window_type types[MET_WINDOW_TYPES];
+	static struct gc_window_pair pairs[MET_WINDOW_PAIRS];
+	static struct gc_type_count many[MET_TYPES_PENDING + 3];
+	static char names[MET_TYPES_PENDING + 3][16];
+	struct gc_finding f[MET_PAIRS_PENDING + 2];
+	struct metrics *m = metrics_new();
+	struct met_target *t = met_target_new(7);
+	struct gc_type_window w = { 0 };
+	struct gc_collection c;
+
+	t->types = met_types_new(3, true, 0.01);
+	met_target_add(m, t);
+	CHECK(!met_types_pending(t->types));
+	for (int i = 0; i < MET_TYPES_PENDING + 3; i++) {
+		snprintf(names[i], sizeof(names[i]), "N%d", i);
+		/* N0 the most numerous; past the room, 3 names of 1 each */
+		many[i] = (struct gc_type_count){ names[i], i == 0 ? 1000 : 1 };
+	}
+	for (int i = 0; i < MET_PAIRS_PENDING + 2; i++)
+		f[i] = (struct gc_finding){ .type = "Owned", .owner_thread = names[i] };
+	c = walked(1, many, MET_TYPES_PENDING + 3);
+	c.findings = f;
+	c.nfindings = MET_PAIRS_PENDING + 2;
+	c.thread = "worker";
+	met_types_collection(t->types, &c);
+	c = walked(-1, many, 1);
+	c.findings = f;
+	c.nfindings = 1;
+	c.thread = "worker";
+	met_types_collection(t->types, &c);
+	CHECK(met_types_pending(t->types));
+	met_types_window(t->types, &w, types, pairs);
+	CHECK_EQ_INT(w.collections[1], 1);
+	CHECK_EQ_INT(w.collections[3], 1);	/* generation unknown */
+	CHECK_EQ_INT(w.objects_seen, 2000 + MET_TYPES_PENDING + 2);
+	CHECK_EQ_INT(w.ntypes, MET_TYPES_PENDING + 1);
+	CHECK_EQ_STR(w.types[0].name, "N0");
+	CHECK_EQ_INT(w.types[0].count, 2000);
+	CHECK_EQ_STR(w.types[w.ntypes - 1].name, "other");
+	CHECK_EQ_INT(w.types[w.ntypes - 1].count, 3);
+	CHECK(w.owners_traced);
+	CHECK_EQ_INT(w.findings, MET_PAIRS_PENDING + 3);
+	CHECK_EQ_INT(w.npairs, MET_PAIRS_PENDING + 1);
+	CHECK_EQ_STR(w.pairs[0].owner, "N0");	/* 2 of them: first */
+	CHECK_EQ_INT(w.pairs[0].count, 2);
+	CHECK_EQ_STR(w.pairs[0].thread, "worker");
+	CHECK_EQ_STR(w.pairs[w.npairs - 1].type, "other");
+	CHECK_EQ_INT(w.pairs[w.npairs - 1].count, 2);
+	CHECK(w.budget == 0.01);
+	met_types_commit(m, t, NULL, NULL);
+	CHECK(!met_types_pending(t->types));
+	CHECK_EQ_INT(t->types->findings, MET_PAIRS_PENDING + 3);
+	CHECK_EQ_INT(t->types->slot[0].n[1] + t->types->slot[0].n[3], 2000);
+	metrics_free(m);
+}
+
 static void test_conf(void)
 {
 	struct agentconf c;
@@ -214,5 +275,6 @@ int main(void)
 	test_budget();
 	test_conf();
 	test_top_k();
+	test_window_record();
 	CHECK_DONE("test_typewin");
 }
