@@ -46,9 +46,12 @@ def test_attach_while_collecting(gcscope, interp, tmp_path, probe):
             records = g.finish()
             assert g.proc.returncode == 0, g.stderr
             got = [c for c in traced_collections(records) if c[2] >= 2 * 5000]
+            summary = next((r for r in records if r["type"] == "summary"), {})
             assert find_run(got, expected) >= 0, (
                 f"attach {n + 1} of {ATTACHES}: the target saw {len(expected)} collections, "
-                f"gcscope reported {len(got)} in all: {got[:5]}")
+                f"gcscope reported {len(got)} in all: {got[:5]}; "
+                f"the target's first {expected[:2]}; lost {summary.get('lost')}, "
+                f"unpaired {summary.get('unpaired')}, hidden {summary.get('hidden')}; {g.stderr[-2000:]}")
     finally:
         t.proc.stdin.close()
         t.kill()
