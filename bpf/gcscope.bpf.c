@@ -226,7 +226,7 @@ static __always_inline int on_start(__s32 gen_arg, __u64 sp)
 	s.sp = sp;
 	s.gen_arg = gen_arg;
 	s.depth = 1;
-	if (targ_stack)
+	if (targ_stack || (targ_stack_windowed && stack_window))
 		pystack_emit(&events, tid, s.ts);
 	if (targ_have_stats) {
 		s.gcstate = gcstate_addr(runtime);

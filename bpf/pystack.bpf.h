@@ -38,6 +38,11 @@
 
 /* Set by user space before load (user/pystack.c: pystack_configure()). */
 const volatile bool targ_stack = false;
+/* The agent's --window-stacks: captured only while a type window is open,
+ * which user space says in stack_window (.bss, written through the
+ * skeleton's mapping: tracer_walk()). */
+const volatile bool targ_stack_windowed = false;
+volatile bool stack_window = false;
 const volatile __u64 targ_ps_runtime = 0;	/* &_PyRuntime */
 const volatile __u64 targ_ps_interp_main = 0;	/* runtime.interpreters_main */
 const volatile __u64 targ_ps_threads_head = 0;	/* interp.threads_head */

@@ -156,6 +156,7 @@ enum {
 	OPT_TOP,
 	OPT_MAX_OBJECTS,
 	OPT_OWNERS,
+	OPT_WINDOW_STACKS,
 	OPT_OTLP_ENDPOINT,
 	OPT_OTLP_INTERVAL,
 	OPT_TIER,
@@ -187,6 +188,8 @@ static const struct argp_option agent_opts[] = {
 	{ "max-objects", OPT_MAX_OBJECTS, "N", 0, "Objects a walk looks at, at most (default 10000)", 0 },
 	{ "owners", OPT_OWNERS, "PATTERNS", 0, "In windows, objects of these types destroyed off the thread that "
 	  "made them (as trace --owners)", 0 },
+	{ "window-stacks", OPT_WINDOW_STACKS, NULL, 0, "In windows, the Python stacks that ran the collections: "
+	  "the most frequent in each window's JSON Lines record", 0 },
 	{ "tier", OPT_TIER, "TIER", 0, "auto (default: BPF, else memory), bpf, or memory (no BPF: the "
 	  "target's own counters; also called stats)", 0 },
 	{ "stats-interval", OPT_STATS_INTERVAL, "S", 0, "Seconds between reads of a memory-tier target "
@@ -215,6 +218,7 @@ static const char *opt_key(int key)
 	case OPT_TOP: return "top";
 	case OPT_MAX_OBJECTS: return "max-objects";
 	case OPT_OWNERS: return "owners";
+	case OPT_WINDOW_STACKS: return "window-stacks";
 	case OPT_OTLP_ENDPOINT: return "otlp-endpoint";
 	case OPT_OTLP_INTERVAL: return "otlp-interval";
 	case OPT_TIER: return "tier";
@@ -314,6 +318,11 @@ static int build_conf(struct agentconf *c, char *why, size_t size)
 		snprintf(why, size, "owners works in type windows: give types-every S too (e.g. --types-every 60)");
 		return EXIT_USAGE;
 	}
+	if (c->window_stacks && !(c->types_every > 0)) {
+		snprintf(why, size, "window-stacks works in type windows: give types-every S too (e.g. "
+			 "--types-every 60)");
+		return EXIT_USAGE;
+	}
 	if (c->otlp_endpoint[0] && otlp_check_url(c->otlp_endpoint, why, size))
 		return EXIT_USAGE;
 	if (!c->npids && !c->nmatch && !c->all) {
@@ -399,6 +408,7 @@ static void attach(pid_t pid, const char *exe, const char *comm, bool wait_ready
 		j->opts.types = true;
 		j->opts.walk_windowed = true;
 		j->opts.owners = kept_owners(A.conf.owners);
+		j->opts.window_stacks = A.conf.window_stacks;
 	}
 	/* without the privilege, auto is the memory tier (bpf: the attach
 	 * fails, counted as permission) */
@@ -482,8 +492,7 @@ static void window_budget(struct agent_target *at, uint64_t now)
  * as the served counters will have it. */
 static void window_record(struct agent_target *at, uint64_t now, const char *closed_by)
 {
-	static struct gc_window_type types[MET_WINDOW_TYPES];
-	static struct gc_window_pair pairs[MET_WINDOW_PAIRS];
+	static struct met_window_buf buf;	/* the event loop's */
 	const struct typewin *w = &at->tw;
 	struct gc_type_window r = {
 		.pid = (uint32_t)at->pid,
@@ -495,7 +504,7 @@ static void window_record(struct agent_target *at, uint64_t now, const char *clo
 		.budget_used = now > w->t0 ? (double)w->walk_ns / (double)(now - w->t0) : 0,
 	};
 
-	met_types_window(at->job->mt->types, &r, types, pairs);
+	met_types_window(at->job->mt->types, &r, &buf);
 	sinks_type_window(&at->job->sinks, &r);
 }
 
@@ -589,7 +598,8 @@ static void finish_job(struct attach_job *j)
 	j->mt->pid = (uint32_t)pid;
 	if (j->opts.walk_windowed) {
 		/* NULL (out of memory): no windows for this one, said */
-		j->mt->types = met_types_new((int)A.conf.top, j->opts.owners != NULL, A.conf.budget / 100);
+		j->mt->types = met_types_new((int)A.conf.top, j->opts.owners != NULL, j->opts.window_stacks,
+					     A.conf.budget / 100);
 		if (!j->mt->types)
 			p_warn("pid %d: out of memory: no type windows", pid);
 	}

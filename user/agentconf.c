@@ -144,6 +144,8 @@ int agentconf_set(struct agentconf *c, const char *key, const char *v, char *why
 		return boolean(key, v, &c->all, why, size);
 	if (!strcmp(key, "no-debuginfo"))
 		return boolean(key, v, &c->no_debuginfo, why, size);
+	if (!strcmp(key, "window-stacks"))
+		return boolean(key, v, &c->window_stacks, why, size);
 	if (!strcmp(key, "verbose")) {
 		bool b;
 

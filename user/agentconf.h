@@ -47,6 +47,7 @@ struct agentconf {
 	long top;			/* types with their own series */
 	long max_objects;		/* a walk's cap */
 	char *owners;			/* --owners PATTERNS, or NULL */
+	bool window_stacks;		/* and the collecting thread's stack of each */
 	char otlp_endpoint[1024];	/* "" when off: push OTLP/HTTP there */
 	double otlp_interval;		/* seconds between pushes */
 	enum agent_tier tier;

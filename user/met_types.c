@@ -5,14 +5,19 @@
 #include <string.h>
 
 #include "met_types.h"
+#include "pystack.h"
 #include "metrics.h"
 
-struct met_types *met_types_new(int top, bool owners, double budget)
+struct met_types *met_types_new(int top, bool owners, bool stacks, double budget)
 {
 	struct met_types *ty = calloc(1, sizeof(*ty));
 
 	if (!ty)
 		return NULL;
+	if (stacks && !(ty->p_stack = calloc(MET_STACKS_PENDING, sizeof(*ty->p_stack)))) {
+		free(ty);
+		return NULL;
+	}
 	ty->top = top < 1 ? 1 : top > MET_TYPES_TOP_MAX ? MET_TYPES_TOP_MAX : top;
 	ty->owners = owners;
 	ty->budget = budget;
@@ -21,6 +26,13 @@ struct met_types *met_types_new(int top, bool owners, double budget)
 	strcpy(ty->pair_other.owner, "other");
 	strcpy(ty->pair_other.thread, "other");
 	return ty;
+}
+
+void met_types_free(struct met_types *ty)
+{
+	if (ty)
+		free(ty->p_stack);
+	free(ty);
 }
 
 static void copy_name(char *out, size_t size, const char *in)
@@ -63,6 +75,55 @@ static struct met_pair_row *find_pair(struct met_pair_row *rows, int n, const ch
 	return NULL;
 }
 
+/* The innermost frames of r as a row (for comparing, and for keeping). */
+static void stack_row(struct met_stack_row *row, const struct pystack_result *r)
+{
+	memset(row, 0, sizeof(*row));
+	row->nframes = r->n < MET_STACK_FRAMES ? r->n : MET_STACK_FRAMES;
+	row->truncated = r->truncated || r->n > MET_STACK_FRAMES;
+	for (int i = 0; i < row->nframes; i++) {
+		copy_name(row->f[i].file, sizeof(row->f[i].file), r->frames[i].file);
+		copy_name(row->f[i].function, sizeof(row->f[i].function), r->frames[i].function);
+		row->f[i].line = r->frames[i].line;
+	}
+}
+
+static bool same_stack(const struct met_stack_row *a, const struct met_stack_row *b)
+{
+	if (a->nframes != b->nframes || a->truncated != b->truncated)
+		return false;
+	for (int i = 0; i < a->nframes; i++)
+		if (a->f[i].line != b->f[i].line || strcmp(a->f[i].file, b->f[i].file) ||
+		    strcmp(a->f[i].function, b->f[i].function))
+			return false;
+	return true;
+}
+
+/* --window-stacks: the collection's stack counted in the window. */
+static void count_stack(struct met_types *ty, const struct gc_collection *c)
+{
+	struct met_stack_row row;
+	int i;
+
+	if (!c->stack || c->stack->n <= 0) {
+		ty->p_no_stack++;
+		return;
+	}
+	stack_row(&row, c->stack);
+	for (i = 0; i < ty->np_stacks; i++)
+		if (same_stack(&ty->p_stack[i], &row))
+			break;
+	if (i == ty->np_stacks) {
+		if (ty->np_stacks == MET_STACKS_PENDING) {
+			ty->p_stack_other++;
+			return;
+		}
+		ty->p_stack[ty->np_stacks++] = row;
+	}
+	ty->p_stack[i].collections++;
+	ty->p_stack[i].pause_ns += c->pause_ns;
+}
+
 void met_types_collection(struct met_types *ty, const struct gc_collection *c)
 {
 	int g = gen_index(c->gen);
@@ -71,6 +132,8 @@ void met_types_collection(struct met_types *ty, const struct gc_collection *c)
 	if (!c->walked)
 		return;
 	ty->p_collections[g]++;
+	if (ty->p_stack)
+		count_stack(ty, c);
 	ty->p_seen += c->objects_seen;
 	ty->p_capped += c->walk_capped;
 	for (size_t i = 0; i < c->ntypes; i++) {
@@ -129,11 +192,22 @@ static void add_row(struct met_type_row *to, const struct met_type_row *from)
 		to->n[g] += from->n[g];
 }
 
+static int stack_desc(const void *a, const void *b)
+{
+	const struct met_stack_row *x = a, *y = b;
+
+	if (x->collections != y->collections)
+		return x->collections < y->collections ? 1 : -1;
+	return x->pause_ns < y->pause_ns ? 1 : x->pause_ns > y->pause_ns ? -1 : 0;
+}
+
 /* most first: the free slots go to the window's most numerous */
 static void sort_pending(struct met_types *ty)
 {
 	qsort(ty->p_type, (size_t)ty->np_types, sizeof(ty->p_type[0]), by_total_desc);
 	qsort(ty->p_pair, (size_t)ty->np_pairs, sizeof(ty->p_pair[0]), pair_desc);
+	if (ty->p_stack)
+		qsort(ty->p_stack, (size_t)ty->np_stacks, sizeof(ty->p_stack[0]), stack_desc);
 }
 
 bool met_types_pending(const struct met_types *ty)
@@ -144,9 +218,10 @@ bool met_types_pending(const struct met_types *ty)
 	return false;
 }
 
-void met_types_window(struct met_types *ty, struct gc_type_window *w, struct gc_window_type types[MET_WINDOW_TYPES],
-		      struct gc_window_pair pairs[MET_WINDOW_PAIRS])
+void met_types_window(struct met_types *ty, struct gc_type_window *w, struct met_window_buf *buf)
 {
+	struct gc_window_type *types = buf->types;
+	struct gc_window_pair *pairs = buf->pairs;
 	size_t n = 0;
 
 	_Static_assert(GC_WINDOW_NGEN == MET_TGEN, "one generation index for both");
@@ -172,6 +247,24 @@ void met_types_window(struct met_types *ty, struct gc_type_window *w, struct gc_
 	w->pairs = pairs;
 	w->npairs = n;
 	w->budget = ty->budget;
+	w->stacks_traced = ty->p_stack != NULL;
+	w->stacks = buf->stacks;
+	w->nstacks = 0;
+	w->stacks_other = ty->p_stack_other;
+	w->no_stack = ty->p_no_stack;
+	for (int i = 0; ty->p_stack && i < ty->np_stacks; i++) {
+		const struct met_stack_row *r = &ty->p_stack[i];
+		struct gc_window_frame *f = buf->frames[w->nstacks];
+
+		if (w->nstacks == MET_WINDOW_STACKS) {
+			w->stacks_other += r->collections;
+			continue;
+		}
+		for (int k = 0; k < r->nframes; k++)
+			f[k] = (struct gc_window_frame){ r->f[k].file, r->f[k].function, r->f[k].line };
+		buf->stacks[w->nstacks++] = (struct gc_window_stack){ f, r->nframes, r->truncated, r->collections,
+								      r->pause_ns };
+	}
 }
 
 void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, void *ctx)
@@ -229,6 +322,8 @@ void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, v
 	ty->np_pairs = 0;
 	ty->p_pair_other.n = 0;
 	ty->p_findings = 0;
+	ty->np_stacks = 0;
+	ty->p_stack_other = ty->p_no_stack = 0;
 }
 
 void met_types_budget(struct metrics *m, struct met_target *t, uint64_t walk_ns, uint64_t wall_ns, uint64_t run,

@@ -49,6 +49,23 @@ struct met_pair_row {
 	uint64_t n;
 };
 
+/* --window-stacks: the distinct stacks a window keeps (more: counted as
+ * other), their innermost frames, and how many go in its record. */
+#define MET_STACKS_PENDING 16
+#define MET_STACK_FRAMES 8
+#define MET_WINDOW_STACKS 5
+
+struct met_stack_row {
+	int nframes;
+	bool truncated;
+	struct {
+		char file[128];
+		char function[96];
+		int line;
+	} f[MET_STACK_FRAMES];
+	uint64_t collections, pause_ns;
+};
+
 struct met_types {
 	int top;			/* K */
 	bool owners;			/* findings are traced */
@@ -78,24 +95,34 @@ struct met_types {
 	int np_pairs;
 	struct met_pair_row p_pair_other;
 	uint64_t p_findings;
+	/* --window-stacks: NULL without */
+	struct met_stack_row *p_stack;	/* [MET_STACKS_PENDING] */
+	int np_stacks;
+	uint64_t p_stack_other, p_no_stack;
 };
 
-/* The windows' series of a target (before met_target_add); NULL on out of
+/* The windows' series of a target (before met_target_add), with stacks: room
+ * for --window-stacks; NULL on out of
  * memory.  Freed with the target. */
-struct met_types *met_types_new(int top, bool owners, double budget);
+struct met_types *met_types_new(int top, bool owners, bool stacks, double budget);
+void met_types_free(struct met_types *ty);
 
 /* A collection the window walked (c->walked), from the metrics sink. */
 void met_types_collection(struct met_types *ty, const struct gc_collection *c);
 
-/* The current window as a record for the sinks (JSON Lines): its types
- * and pairs, most first, into types[] (room for MET_TYPES_PENDING + 1:
- * "other") and pairs[] (MET_PAIRS_PENDING + 1), which w then points at;
- * the caller sets the window's number, times and how it closed.  Call
- * before met_types_commit(), which empties the window. */
-#define MET_WINDOW_TYPES (MET_TYPES_PENDING + 1)
-#define MET_WINDOW_PAIRS (MET_PAIRS_PENDING + 1)
-void met_types_window(struct met_types *ty, struct gc_type_window *w, struct gc_window_type types[MET_WINDOW_TYPES],
-		      struct gc_window_pair pairs[MET_WINDOW_PAIRS]);
+/* Where a window's record points (types and pairs with room for "other"). */
+struct met_window_buf {
+	struct gc_window_type types[MET_TYPES_PENDING + 1];
+	struct gc_window_pair pairs[MET_PAIRS_PENDING + 1];
+	struct gc_window_stack stacks[MET_WINDOW_STACKS];
+	struct gc_window_frame frames[MET_WINDOW_STACKS][MET_STACK_FRAMES];
+};
+
+/* The current window as a record for the sinks (JSON Lines): its types,
+ * pairs and stacks, most first, in buf, which w then points at; the
+ * caller sets the window's number, times and how it closed.  Call before
+ * met_types_commit(), which empties the window. */
+void met_types_window(struct met_types *ty, struct gc_type_window *w, struct met_window_buf *buf);
 
 /* Whether the current window has walked anything. */
 bool met_types_pending(const struct met_types *ty);

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "metrics.h"
+#include "met_types.h"
 
 const double met_bucket_le[MET_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
@@ -65,7 +66,7 @@ void metrics_free(struct metrics *m)
 void met_target_free(struct met_target *t)
 {
 	if (t)
-		free(t->types);
+		met_types_free(t->types);
 	free(t);
 }
 

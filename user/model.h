@@ -199,6 +199,22 @@ struct gc_window_pair {
 	uint64_t count;
 };
 
+/* --window-stacks: a Python stack that ran collections of the window,
+ * innermost frame first (as pystack_result), cut to the innermost few. */
+struct gc_window_frame {
+	const char *file;
+	const char *function;
+	int line;			/* -1 if unknown */
+};
+
+struct gc_window_stack {
+	const struct gc_window_frame *frames;
+	int nframes;
+	bool truncated;			/* more frames than these */
+	uint64_t collections;
+	uint64_t pause_ns;		/* those collections' pauses in all */
+};
+
 struct gc_type_window {
 	uint32_t pid;
 	uint64_t window;		/* the target's windows so far, this one included */
@@ -213,6 +229,11 @@ struct gc_type_window {
 	uint64_t findings;		/* in all: the sum of pairs' counts */
 	const struct gc_window_pair *pairs; /* most first */
 	size_t npairs;
+	bool stacks_traced;		/* --window-stacks */
+	const struct gc_window_stack *stacks; /* the most frequent first */
+	size_t nstacks;
+	uint64_t stacks_other;		/* collections of the stacks not listed */
+	uint64_t no_stack;		/* walked collections without a stack (lost, no thread state) */
 	uint64_t walk_ns;		/* the walks' cost in this window */
 	double budget;			/* the fraction of the target's time allowed */
 	double budget_used;		/* walks' total since the attach / time since the attach */

@@ -439,6 +439,33 @@ static void json_type_window(struct sink *s, const struct gc_type_window *tw)
 		}
 		jw_arr_end(&w);
 	}
+	if (tw->stacks_traced) {
+		jw_key_arr(&w, "stacks");
+		for (size_t i = 0; i < tw->nstacks; i++) {
+			const struct gc_window_stack *st = &tw->stacks[i];
+
+			jw_obj_begin(&w);
+			jw_uint(&w, "collections", st->collections);
+			jw_fixed(&w, "pause_ms", (int64_t)(st->pause_ns / 1000), 3);
+			jw_key_arr(&w, "frames");
+			for (int k = 0; k < st->nframes; k++) {
+				jw_obj_begin(&w);
+				jw_str(&w, "file", st->frames[k].file);
+				jw_str(&w, "function", st->frames[k].function);
+				if (st->frames[k].line >= 0)
+					jw_int(&w, "line", st->frames[k].line);
+				else
+					jw_null(&w, "line");
+				jw_obj_end(&w);
+			}
+			jw_arr_end(&w);
+			jw_bool(&w, "truncated", st->truncated);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_uint(&w, "stacks_other", tw->stacks_other);
+		jw_uint(&w, "no_stack", tw->no_stack);
+	}
 	jw_fixed(&w, "walk_ms", (int64_t)(tw->walk_ns / 1000), 3);
 	jw_double(&w, "budget", tw->budget);
 	jw_double(&w, "budget_used", tw->budget_used);

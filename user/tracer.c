@@ -94,6 +94,8 @@ int tracer_walk(struct tracer *t, bool on)
 {
 	if (!t->ot || !t->opts.walk_windowed)
 		return 0;
+	if (t->opts.window_stacks && t->ps && t->obj->bss)
+		t->obj->bss->stack_window = on;
 	for (int i = 0; i < t->nsite_offs; i++) {
 		if (!on) {
 			bpf_link__destroy(t->site_links[i]);
@@ -561,13 +563,17 @@ static int load_and_attach(struct tracer *tr)
 		}
 	}
 	/* --owners reports the collecting thread's stack with each finding. */
-	if (tr->opts.stack || tr->opts.owners) {
+	if (tr->opts.stack || tr->opts.owners || tr->opts.window_stacks) {
 		/* Without a usable layout: say why once, trace without stacks. */
 		if (!pystack_configure(obj, t, tr->stack_why, sizeof(tr->stack_why)))
 			tr->ps = pystack_new(t, tr->stack_why, sizeof(tr->stack_why));
 		if (!tr->ps) {
 			obj->rodata->targ_stack = false;
 			p_warn("no Python stacks: %s", tr->stack_why);
+		} else if (!tr->opts.stack && !tr->opts.owners) {
+			/* windows only: captured while the walk is attached */
+			obj->rodata->targ_stack = false;
+			obj->rodata->targ_stack_windowed = true;
 		}
 	}
 	setup_fatal(tr);

@@ -43,6 +43,9 @@ struct tracer_opts {
 	 * uprobes are attached only between tracer_walk(t, true) and
 	 * tracer_walk(t, false) */
 	bool walk_windowed;
+	/* and the collecting thread's Python stack of each collection that
+	 * starts while the walk is attached (--window-stacks) */
+	bool window_stacks;
 	/* the agent: one BPF object for the targets of one build and
 	 * configuration (user/bpfshare.h), not with stack, types, owners */
 	bool share;

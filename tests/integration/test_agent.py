@@ -31,7 +31,7 @@ import urllib.request
 import pytest
 
 import matrix
-from harness import Target, wait_for
+from harness import PROGRAMS, Target, wait_for
 
 EXIT_OK, EXIT_USAGE, EXIT_LISTEN = 0, 2, 10
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -829,6 +829,57 @@ def test_type_windows_jsonl(gcscope, tmp_path, name, scenario):
         assert all("findings" not in w for w in windows), windows
 
 
+def collect_line(function, indent):
+    """The line of window_target.py's gc.collect() in function."""
+    with open(os.path.join(PROGRAMS, "window_target.py")) as f:
+        src = f.read().splitlines()
+    start = next(i for i, l in enumerate(src) if l.lstrip().startswith(f"def {function}("))
+    return next(i + 1 for i in range(start, len(src)) if src[i] == " " * indent + "gc.collect()")
+
+
+@pytest.mark.parametrize("name,scenario", [("debian-3.11", "nodes"), ("pyenv-3.12.1", "worker"),
+                                           ("sid-3.14", "worker")])
+def test_type_windows_stacks(gcscope, tmp_path, name, scenario):
+    """--window-stacks: each window's record lists the Python stacks that
+    ran its collections: every collection of the scenario runs from one
+    gc.collect() line (in nodes() on the main thread, or in the worker's
+    run() on the thread "collector"), so each window has that one stack,
+    innermost frame that line, for all its collections; and collection
+    records carry no stack (only the windows ask for them)."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine: " +
+                    "; ".join(i.missing for i in matrix.interpreters() if i.name == name and i.missing))
+    target = Target(interp, tmp_path, "window_target.py", scenario, 5, 20)
+    path = tmp_path / "gc.jsonl"
+    agent = None
+    try:
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--window-stacks", "--jsonl", path)
+        agent.wait_attached([target.pid])
+        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
+        target.go()
+        report = json.loads(target.proc.stdout.readline())
+        windows_settled(agent, target.pid, run0 + 1)
+        recs = [json.loads(l) for l in path.read_text().splitlines()]
+    finally:
+        target.kill()
+        if agent:
+            rc, err = agent.stop()
+    assert rc == EXIT_OK, err
+    assert report["each"] == [20], report
+    function, line = ("nodes", collect_line("nodes", 8)) if scenario == "nodes" else \
+        ("worker.<locals>.run", collect_line("worker", 12))
+    windows = [w for w in recs if w["type"] == "type_window" and w["collections"]]
+    assert windows, recs[-5:]
+    for w in windows:
+        assert w["no_stack"] == 0 and w["stacks_other"] == 0 and len(w["stacks"]) == 1, w
+        st = w["stacks"][0]
+        assert st["collections"] == w["collections"] and st["pause_ms"] > 0, w
+        inner = st["frames"][0]
+        assert (inner["function"], inner["line"]) == (function, line), st
+        assert inner["file"].endswith("/window_target.py"), st
+    assert not [r for r in recs if r["type"] == "collection" and "stack" in r]
+
 
 def test_type_windows_budget_adapts(gcscope, tmp_path):
     """A budget the walks overrun at once (0.005% of the target's time):
@@ -878,18 +929,28 @@ def test_type_windows_budget_adapts(gcscope, tmp_path):
 
 
 def test_type_window_options_bad(gcscope, tmp_path):
-    """--owners without windows, and a bad budget in the config file: one
-    line each, exit code 2."""
+    """--owners or --window-stacks without windows, a bad budget and a bad
+    window-stacks in the config file: one line each, exit code 2."""
     r = subprocess.run([gcscope, "agent", "-p", str(os.getpid()), "--owners", "Foo"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == EXIT_USAGE, r
     assert r.stderr == "gcscope: owners works in type windows: give types-every S too (e.g. --types-every 60)\n"
+    r = subprocess.run([gcscope, "agent", "-p", str(os.getpid()), "--window-stacks"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == ("gcscope: window-stacks works in type windows: give types-every S too (e.g. "
+                        "--types-every 60)\n")
     conf = tmp_path / "agent.conf"
     conf.write_text("all\ntypes-every = 60\nbudget = 200\n")
     r = subprocess.run([gcscope, "agent", "--config", str(conf)], capture_output=True, text=True, timeout=60)
     assert r.returncode == EXIT_USAGE, r
     assert r.stderr == (f"gcscope: {conf}:3: invalid budget '200': give a percent of each target's time from "
                         "0.001 to 100, e.g. budget = 1\n")
+    conf.write_text("all\ntypes-every = 60\nwindow-stacks = maybe\n")
+    r = subprocess.run([gcscope, "agent", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_USAGE, r
+    assert r.stderr == f"gcscope: {conf}:3: invalid window-stacks 'maybe': give true or false\n"
+
 # --- the memory tier (no BPF) and JSON Lines --------------------------------
 
 NO_BPF = ["setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin", "--inh-caps=-bpf,-perfmon,-sys_admin"]

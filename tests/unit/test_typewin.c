@@ -96,7 +96,7 @@ static void test_top_k(void)
 	char *text;
 
 	strcpy(t->executable, "/usr/bin/python3");
-	t->types = met_types_new(2, true, 0.01);
+	t->types = met_types_new(2, true, false, 0.01);
 	met_target_add(m, t);
 
 	c = walked(0, w1, 3);
@@ -185,8 +185,7 @@ static void test_top_k(void)
  * is then committed (and emptied) as before. */
 static void test_window_record(void)
 {
-	static struct gc_window_type types[MET_WINDOW_TYPES];
-	static struct gc_window_pair pairs[MET_WINDOW_PAIRS];
+	static struct met_window_buf buf;
 	static struct gc_type_count many[MET_TYPES_PENDING + 3];
 	static char names[MET_TYPES_PENDING + 3][16];
 	struct gc_finding f[MET_PAIRS_PENDING + 2];
@@ -195,7 +194,7 @@ static void test_window_record(void)
 	struct gc_type_window w = { 0 };
 	struct gc_collection c;
 
-	t->types = met_types_new(3, true, 0.01);
+	t->types = met_types_new(3, true, false, 0.01);
 	met_target_add(m, t);
 	CHECK(!met_types_pending(t->types));
 	for (int i = 0; i < MET_TYPES_PENDING + 3; i++) {
@@ -216,7 +215,7 @@ static void test_window_record(void)
 	c.thread = "worker";
 	met_types_collection(t->types, &c);
 	CHECK(met_types_pending(t->types));
-	met_types_window(t->types, &w, types, pairs);
+	met_types_window(t->types, &w, &buf);
 	CHECK_EQ_INT(w.collections[1], 1);
 	CHECK_EQ_INT(w.collections[3], 1);	/* generation unknown */
 	CHECK_EQ_INT(w.objects_seen, 2000 + MET_TYPES_PENDING + 2);
