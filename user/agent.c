@@ -286,14 +286,6 @@ static void on_signal(int sig)
 
 /* libbpf's own lines only with -v: a target that exits in the middle of
  * its attach would give three lines (two of libbpf's) instead of one. */
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG && g_verbose < 2)
-		return 0;
-	if (!g_verbose)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 static uint64_t mono_ns(void)
 {
@@ -919,7 +911,7 @@ int cmd_agent(int argc, char **argv)
 
 	if (argp_parse(&agent_argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(tracer_libbpf_print);
 	code = build_conf(&A.conf, why, sizeof(why));
 	if (code) {
 		agentconf_free(&A.conf);

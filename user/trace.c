@@ -206,14 +206,6 @@ static void sig_handler(int sig)
 	exiting = 1;
 }
 
-static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
-{
-	if (level == LIBBPF_DEBUG && g_verbose < 2)
-		return 0;
-	if (level == LIBBPF_INFO && !g_verbose)
-		return 0;
-	return vfprintf(stderr, format, args);
-}
 
 static uint64_t mono_ns(void)
 {
@@ -281,7 +273,7 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_USAGE;
 	/* errors as JSON records where the JSON records go: stdout */
 	g_json = opt.json && !opt.output;
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(tracer_libbpf_print);
 
 	if (!privs_can_trace(why, sizeof(why)))
 		return p_err(EXIT_PERMISSION, "%s", why);

@@ -80,6 +80,13 @@ pid_t tracer_pid(const struct tracer *t)
 	return t->pid;
 }
 
+int tracer_libbpf_print(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (!g_verbose || (level == LIBBPF_DEBUG && g_verbose < 2))
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
 /* the tracers' own objects loaded (attach thread and event loop) */
 static int own_objects;
 

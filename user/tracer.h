@@ -14,15 +14,24 @@
 #ifndef GCSCOPE_TRACER_H
 #define GCSCOPE_TRACER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <bpf/libbpf.h>
 
 #include "probe.h"
 #include "sink.h"
 
 struct ring_buffer;
 struct tracer;
+
+/* libbpf's messages (libbpf_set_print): none without -v, whose failures
+ * gcscope says in one line of its own ("run with -v for details"); a
+ * failed load's verifier log alone can be megabytes.  -v: warnings and
+ * information, -vv: libbpf's debug lines too. */
+int tracer_libbpf_print(enum libbpf_print_level level, const char *format, va_list args);
 
 struct tracer_opts {
 	enum probe_kind probe;		/* PROBE_AUTO, or forced */

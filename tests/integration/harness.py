@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,22 +55,32 @@ class Gcscope:
     def __init__(self, gcscope, *args, stdout=subprocess.PIPE, env=None):
         self.proc = subprocess.Popen([gcscope, *map(str, args)], stdout=stdout,
                                      stderr=subprocess.PIPE, text=True, env=env)
+        # stderr read as it comes: a gcscope that writes more than a pipe
+        # holds there (a verifier log) must fail the test, not hang it
+        # with both sides waiting
+        self._err = []
+        self._err_reader = threading.Thread(target=lambda: self._err.extend(self.proc.stderr), daemon=True)
+        self._err_reader.start()
+
+    def err_text(self, timeout=60):
+        """All gcscope wrote to stderr (once it has closed it: it has exited)."""
+        self._err_reader.join(timeout)
+        return "".join(self._err)
 
     def wait_attached(self, timeout=60):
         line = self.proc.stdout.readline()
         if not line:
-            raise AssertionError(f"gcscope did not attach: rc={self.proc.wait()} {self.proc.stderr.read()}")
+            raise AssertionError(f"gcscope did not attach: rc={self.proc.wait()} {self.err_text()[-4000:]}")
         rec = json.loads(line)
         assert rec["type"] == "attach", rec
         return rec
 
     def finish(self, timeout=120):
         # Not communicate(): it reads the raw pipe and would skip what an
-        # earlier readline() left in the text buffer.  stderr is one or two
-        # lines, so reading stdout to EOF first cannot deadlock.
+        # earlier readline() left in the text buffer.
         out = self.proc.stdout.read()
-        self.stderr = self.proc.stderr.read()
         self.proc.wait(timeout=timeout)
+        self.stderr = self.err_text()
         self.records = [json.loads(l) for l in out.splitlines() if l.strip()]
         return self.records
 

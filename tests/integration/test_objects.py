@@ -182,8 +182,9 @@ def test_no_debuginfo_says_why(gcscope, interp, tmp_path):
     target = Target(interp, tmp_path, "owners_program.py", "main", 1)
     try:
         g = Gcscope(gcscope, "trace", "--no-debuginfo", "--types", "-p", target.pid)
-        out, err = g.proc.stdout.read(), g.proc.stderr.read()
+        out = g.proc.stdout.read()
         g.proc.wait()
+        err = g.err_text()
     finally:
         target.kill()
     assert g.proc.returncode == 5, (out, err)

@@ -123,7 +123,7 @@ def attached(gcscope, interp, d, mode, *trace_args, json_out=True, rc=-6):
             g.wait_attached()
         else:
             head = g.proc.stdout.readline()
-            assert head.startswith("Tracing GC of pid %d" % t.pid), (head, g.proc.stderr.read())
+            assert head.startswith("Tracing GC of pid %d" % t.pid), (head, g.proc.wait(timeout=60), g.err_text())
         t.stdin.write("go\n")
         t.stdin.flush()
         assert t.wait(timeout=120) == rc, t.stderr.read()[-2000:]
@@ -131,8 +131,8 @@ def attached(gcscope, interp, d, mode, *trace_args, json_out=True, rc=-6):
             out = g.finish()
         else:
             out = head + g.proc.stdout.read()
-            g.stderr = g.proc.stderr.read()
             g.proc.wait(timeout=120)
+            g.stderr = g.err_text()
     finally:
         if t.poll() is None:
             t.kill()

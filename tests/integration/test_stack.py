@@ -62,7 +62,7 @@ def run_stack_program(gcscope, interp, tmp_path, *extra, json_mode=True):
         # the attach line (JSON) or the banner and the column titles (text)
         for _ in range(1 if json_mode else 2):
             line = lines.get()
-            assert line is not None, f"gcscope did not attach: {g.proc.wait()} {g.proc.stderr.read()}"
+            assert line is not None, f"gcscope did not attach: {g.proc.wait()} {g.err_text()}"
             head.append(line)
         target.go()
         report = json.loads(target.proc.stdout.readline())
@@ -71,7 +71,7 @@ def run_stack_program(gcscope, interp, tmp_path, *extra, json_mode=True):
         seen = 0
         while seen < len(report["collections"]):
             line = lines.get()
-            assert line is not None, f"gcscope ended early: {g.proc.stderr.read()}"
+            assert line is not None, f"gcscope ended early: {g.proc.wait()} {g.err_text()}"
             head.append(line)
             if (json_mode and json.loads(line)["type"] == "collection") or \
                     (not json_mode and not line.startswith(" ") and re.match(r"\d\d:", line)):
@@ -83,7 +83,7 @@ def run_stack_program(gcscope, interp, tmp_path, *extra, json_mode=True):
         while rest and rest[0].startswith("    "):
             head.append(rest.pop(0))
         g.proc.wait(timeout=60)
-        stderr = g.proc.stderr.read()
+        stderr = g.err_text()
     finally:
         target.kill()
         if g.proc.poll() is None:
