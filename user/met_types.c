@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "met_types.h"
-#include "pystack.h"
 #include "metrics.h"
 
 struct met_types *met_types_new(int top, bool owners, bool stacks, double budget)
@@ -254,14 +253,14 @@ void met_types_window(struct met_types *ty, struct gc_type_window *w, struct met
 	w->no_stack = ty->p_no_stack;
 	for (int i = 0; ty->p_stack && i < ty->np_stacks; i++) {
 		const struct met_stack_row *r = &ty->p_stack[i];
-		struct gc_window_frame *f = buf->frames[w->nstacks];
+		struct pystack_frame *f = buf->frames[w->nstacks];
 
 		if (w->nstacks == MET_WINDOW_STACKS) {
 			w->stacks_other += r->collections;
 			continue;
 		}
 		for (int k = 0; k < r->nframes; k++)
-			f[k] = (struct gc_window_frame){ r->f[k].file, r->f[k].function, r->f[k].line };
+			f[k] = (struct pystack_frame){ r->f[k].file, r->f[k].function, r->f[k].line };
 		buf->stacks[w->nstacks++] = (struct gc_window_stack){ f, r->nframes, r->truncated, r->collections,
 								      r->pause_ns };
 	}

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "pystack.h"
 
 struct metrics;
 struct met_target;
@@ -115,7 +116,7 @@ struct met_window_buf {
 	struct gc_window_type types[MET_TYPES_PENDING + 1];
 	struct gc_window_pair pairs[MET_PAIRS_PENDING + 1];
 	struct gc_window_stack stacks[MET_WINDOW_STACKS];
-	struct gc_window_frame frames[MET_WINDOW_STACKS][MET_STACK_FRAMES];
+	struct pystack_frame frames[MET_WINDOW_STACKS][MET_STACK_FRAMES];
 };
 
 /* The current window as a record for the sinks (JSON Lines): its types,

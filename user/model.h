@@ -201,14 +201,10 @@ struct gc_window_pair {
 
 /* --window-stacks: a Python stack that ran collections of the window,
  * innermost frame first (as pystack_result), cut to the innermost few. */
-struct gc_window_frame {
-	const char *file;
-	const char *function;
-	int line;			/* -1 if unknown */
-};
+struct pystack_frame;
 
 struct gc_window_stack {
-	const struct gc_window_frame *frames;
+	const struct pystack_frame *frames;
 	int nframes;
 	bool truncated;			/* more frames than these */
 	uint64_t collections;

@@ -17,22 +17,28 @@
 #include "sink.h"
 #include "stats.h"
 
-static void json_stack(struct jw *w, const struct pystack_result *r)
+/* key: an array of n frames, innermost first; an unknown line is null */
+static void json_frames(struct jw *w, const char *key, const struct pystack_frame *f, int n)
 {
-	const char *err = r ? pystack_error(r) : "the stack record was lost";
-
-	jw_key_arr(w, "stack");
-	for (int i = 0; r && i < r->n; i++) {
+	jw_key_arr(w, key);
+	for (int i = 0; i < n; i++) {
 		jw_obj_begin(w);
-		jw_str(w, "file", r->frames[i].file);
-		jw_str(w, "function", r->frames[i].function);
-		if (r->frames[i].line >= 0)
-			jw_int(w, "line", r->frames[i].line);
+		jw_str(w, "file", f[i].file);
+		jw_str(w, "function", f[i].function);
+		if (f[i].line >= 0)
+			jw_int(w, "line", f[i].line);
 		else
 			jw_null(w, "line");
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+}
+
+static void json_stack(struct jw *w, const struct pystack_result *r)
+{
+	const char *err = r ? pystack_error(r) : "the stack record was lost";
+
+	json_frames(w, "stack", r ? r->frames : NULL, r ? r->n : 0);
 	if (r && r->truncated)
 		jw_bool(w, "stack_truncated", true);
 	if (err && (!r || !r->n))
@@ -51,6 +57,20 @@ static void json_pid(struct sink *s, struct jw *w)
 	const struct json_priv *p = s->priv;
 
 	jw_uint(w, "pid", p->pid);
+}
+
+/* The opening of a record of type at ts (CLOCK_MONOTONIC): its "type",
+ * its "time" (UTC) and "ts_ns". */
+static void json_open(struct sink *s, struct jw *w, const char *type, uint64_t ts)
+{
+	char when[40];
+
+	sink_fmt_time(ts, s->mono_to_real, when, sizeof(when), true);
+	jw_init(w, s->cfg.out);
+	jw_obj_begin(w);
+	jw_str(w, "type", type);
+	jw_str(w, "time", when);
+	jw_uint(w, "ts_ns", ts);
 }
 
 static void json_attach(struct sink *s, const struct gc_attach *a)
@@ -88,14 +108,7 @@ static void json_attach(struct sink *s, const struct gc_attach *a)
  * records share (docs/json-schema.md). */
 static void json_head(struct sink *s, struct jw *w, const char *type, const struct gc_collection *c)
 {
-	char when[40];
-
-	sink_fmt_time(c->ts_start, s->mono_to_real, when, sizeof(when), true);
-	jw_init(w, s->cfg.out);
-	jw_obj_begin(w);
-	jw_str(w, "type", type);
-	jw_str(w, "time", when);
-	jw_uint(w, "ts_ns", c->ts_start);
+	json_open(s, w, type, c->ts_start);
 	jw_uint(w, "pid", c->pid);
 	if (c->thread_unknown) {
 		/* unknown, never 0 */
@@ -303,16 +316,11 @@ static void json_fatal(struct sink *s, const struct gc_fatal *fa)
 /* "traversal" (docs/json-schema.md) */
 static void json_touch(struct sink *s, const struct gc_touch *t)
 {
-	char when[40], addr[24];
+	char addr[24];
 	struct jw w;
 
-	sink_fmt_time(t->ts, s->mono_to_real, when, sizeof(when), true);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)t->f.obj);
-	jw_init(&w, s->cfg.out);
-	jw_obj_begin(&w);
-	jw_str(&w, "type", "traversal");
-	jw_str(&w, "time", when);
-	jw_uint(&w, "ts_ns", t->ts);
+	json_open(s, &w, "traversal", t->ts);
 	jw_uint(&w, "collection_ts_ns", t->ts_start);
 	jw_uint(&w, "pid", t->pid);
 	jw_uint(&w, "tid", t->tid);
@@ -357,15 +365,9 @@ static void json_lost(struct sink *s, uint64_t count, uint64_t total)
 /* "stats_delta" (docs/json-schema.md): the agent's memory tier before 3.15 */
 static void json_counts(struct sink *s, const struct gc_counts *d)
 {
-	char when[40];
 	struct jw w;
 
-	sink_fmt_time(d->ts, s->mono_to_real, when, sizeof(when), true);
-	jw_init(&w, s->cfg.out);
-	jw_obj_begin(&w);
-	jw_str(&w, "type", "stats_delta");
-	jw_str(&w, "time", when);
-	jw_uint(&w, "ts_ns", d->ts);
+	json_open(s, &w, "stats_delta", d->ts);
 	jw_uint(&w, "since_ts_ns", d->ts_prev);
 	jw_uint(&w, "pid", d->pid);
 	jw_key_arr(&w, "generations");
@@ -386,16 +388,10 @@ static void json_counts(struct sink *s, const struct gc_counts *d)
 /* "type_window" (docs/json-schema.md): the agent's type window closed */
 static void json_type_window(struct sink *s, const struct gc_type_window *tw)
 {
-	char when[40];
 	uint64_t all = 0;
 	struct jw w;
 
-	sink_fmt_time(tw->ts_end, s->mono_to_real, when, sizeof(when), true);
-	jw_init(&w, s->cfg.out);
-	jw_obj_begin(&w);
-	jw_str(&w, "type", "type_window");
-	jw_str(&w, "time", when);
-	jw_uint(&w, "ts_ns", tw->ts_end);
+	json_open(s, &w, "type_window", tw->ts_end);
 	jw_uint(&w, "start_ts_ns", tw->ts_start);
 	jw_uint(&w, "pid", tw->pid);
 	jw_uint(&w, "window", tw->window);
@@ -447,18 +443,7 @@ static void json_type_window(struct sink *s, const struct gc_type_window *tw)
 			jw_obj_begin(&w);
 			jw_uint(&w, "collections", st->collections);
 			jw_fixed(&w, "pause_ms", (int64_t)(st->pause_ns / 1000), 3);
-			jw_key_arr(&w, "frames");
-			for (int k = 0; k < st->nframes; k++) {
-				jw_obj_begin(&w);
-				jw_str(&w, "file", st->frames[k].file);
-				jw_str(&w, "function", st->frames[k].function);
-				if (st->frames[k].line >= 0)
-					jw_int(&w, "line", st->frames[k].line);
-				else
-					jw_null(&w, "line");
-				jw_obj_end(&w);
-			}
-			jw_arr_end(&w);
+			json_frames(&w, "frames", st->frames, st->nframes);
 			jw_bool(&w, "truncated", st->truncated);
 			jw_obj_end(&w);
 		}
