@@ -778,23 +778,15 @@ def test_type_windows_owners(gcscope, tmp_path, name):
     assert logged and sum(logged) == findings[0][1], err
 
 
-@pytest.mark.parametrize("name,scenario", [("debian-3.11", "nodes"), ("pyenv-3.12.1", "worker")])
-def test_type_windows_jsonl(gcscope, tmp_path, name, scenario):
-    """--jsonl with type windows: one type_window record per window that
-    closed, numbered 1, 2, ...; together they hold exactly the collections,
-    types and findings of the collection and finding records the windows
-    walked, which are the target's own account (N objects of the class each)
-    and what the agent serves."""
-    interp = pick(names=(name,))
-    if interp is None:
-        pytest.skip(f"{name} is not on this machine")
-    n, cls = (50, "WindowNode") if scenario == "nodes" else (20, "WindowOwned")
-    target = Target(interp, tmp_path, "window_target.py", scenario, 6, n)
+def windows_jsonl(gcscope, tmp_path, interp, scenario, seconds, n, *args):
+    """window_target.py SCENARIO SECONDS N under an agent with type windows and
+    --jsonl (and args): the target's report, the samples once its windows
+    settled, and the records the agent wrote."""
+    target = Target(interp, tmp_path, "window_target.py", scenario, seconds, n)
     path = tmp_path / "gc.jsonl"
-    owners = ("--owners", cls) if scenario == "worker" else ()
     agent = None
     try:
-        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, *owners, "--jsonl", path)
+        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, *args, "--jsonl", path)
         agent.wait_attached([target.pid])
         run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
         target.go()
@@ -806,12 +798,28 @@ def test_type_windows_jsonl(gcscope, tmp_path, name, scenario):
         if agent:
             rc, err = agent.stop()
     assert rc == EXIT_OK, err
+    return target.pid, report, s, recs
+
+
+@pytest.mark.parametrize("name,scenario", [("debian-3.11", "nodes"), ("pyenv-3.12.1", "worker")])
+def test_type_windows_jsonl(gcscope, tmp_path, name, scenario):
+    """--jsonl with type windows: one type_window record per window that
+    closed, numbered 1, 2, ...; together they hold exactly the collections,
+    types and findings of the collection and finding records the windows
+    walked, which are the target's own account (N objects of the class each)
+    and what the agent serves."""
+    interp = pick(names=(name,))
+    if interp is None:
+        pytest.skip(f"{name} is not on this machine")
+    n, cls = (50, "WindowNode") if scenario == "nodes" else (20, "WindowOwned")
+    owners = ("--owners", cls) if scenario == "worker" else ()
+    pid, report, s, recs = windows_jsonl(gcscope, tmp_path, interp, scenario, 6, n, *owners)
     assert report["each"] == [n], report
     windows = [r for r in recs if r["type"] == "type_window"]
     walked = [r for r in recs if r["type"] == "collection" and r.get("types")]
-    served = total(s, "gcscope_gc_window_collections_total", target.pid)
+    served = total(s, "gcscope_gc_window_collections_total", pid)
     assert windows and [w["window"] for w in windows] == list(range(1, len(windows) + 1)), windows
-    assert all(w["pid"] == target.pid and w["closed_by"] in ("time", "budget") for w in windows), windows
+    assert all(w["pid"] == pid and w["closed_by"] in ("time", "budget") for w in windows), windows
     assert all(w["start_ts_ns"] < w["ts_ns"] and w["budget"] == 0.01 for w in windows), windows
     assert sum(w["collections"] for w in windows) == len(walked) == served > 0, (windows, len(walked), served)
     assert all(w["collections"] == sum(g["collections"] for g in w["generations"]) for w in windows), windows
@@ -850,22 +858,7 @@ def test_type_windows_stacks(gcscope, tmp_path, name, scenario):
     if interp is None:
         pytest.skip(f"{name} is not on this machine: " +
                     "; ".join(i.missing for i in matrix.interpreters() if i.name == name and i.missing))
-    target = Target(interp, tmp_path, "window_target.py", scenario, 5, 20)
-    path = tmp_path / "gc.jsonl"
-    agent = None
-    try:
-        agent = Agent(gcscope, "-p", target.pid, *WINDOW_ARGS, "--window-stacks", "--jsonl", path)
-        agent.wait_attached([target.pid])
-        run0 = total(agent.samples(), "gcscope_agent_types_windows_total", target.pid, result="run")
-        target.go()
-        report = json.loads(target.proc.stdout.readline())
-        windows_settled(agent, target.pid, run0 + 1)
-        recs = [json.loads(l) for l in path.read_text().splitlines()]
-    finally:
-        target.kill()
-        if agent:
-            rc, err = agent.stop()
-    assert rc == EXIT_OK, err
+    _, report, _, recs = windows_jsonl(gcscope, tmp_path, interp, scenario, 5, 20, "--window-stacks")
     assert report["each"] == [20], report
     function, line = ("nodes", collect_line("nodes", 8)) if scenario == "nodes" else \
         ("worker.<locals>.run", collect_line("worker", 12))
