@@ -17,6 +17,7 @@
 #define PY_TPFLAGS_HEAPTYPE (1UL << 9)
 #define MAX_PENDING 16		/* collections whose walk arrived, record not yet */
 #define MRO_MAX 64		/* bases looked at for a match */
+_Static_assert(MRO_MAX > GCSCOPE_NEW_TYPE_BASES, "an MRO holds at least what BPF sends of it");
 /* Bounds of the tables that grow with what the target does (a trace may
  * run for weeks, docs/objects.md): past them the least useful entries are
  * evicted and counted. */
@@ -532,9 +533,9 @@ static bool one_matches(struct objtrack *o, uint64_t type, bool *heap)
 }
 
 /* One entry of the type's MRO (i 0: the type itself): does it make the
- * type match, is it a binding's QObject?  next: the entry after it, given
- * when the target is gone (0 otherwise): PyQt's QObject is then known by
- * its tp_name and sip's wrapper type after it (qtaff_binding_by_names()).
+ * type match, is it a binding's QObject?  next: the entry after it (0 for
+ * the last): PyQt's QObject is known by its tp_name and sip's wrapper type
+ * after it (qtaff_binding_by_names()) where its __module__ cannot be read.
  * True when nothing more can change. */
 static bool mro_entry(struct objtrack *o, uint64_t i, uint64_t base, uint64_t next, bool *match, uint32_t *qt)
 {
@@ -555,42 +556,56 @@ static bool mro_entry(struct objtrack *o, uint64_t i, uint64_t base, uint64_t ne
 	return *match && *qt;
 }
 
+/* The type's MRO into chain[MRO_MAX] ([0] the type itself); its length.
+ * First the bases BPF read with the question, while the type surely
+ * existed: the answer may come after the target began to exit, when
+ * finalization has cleared its types (tp_mro NULL, __dict__ emptied) or
+ * freed them (seen: sid 3.14, PyQt5, a worker's gc.collect() right before
+ * exit; every QObject finding was dropped).  The target is read only for
+ * what the question could not hold: an MRO longer than it, or none read
+ * (a page BPF could not fault in). */
+static uint32_t type_mro(struct objtrack *o, const struct gcscope_new_type *e, uint64_t *chain)
+{
+	const struct pylayout *l = &o->layout;
+	uint32_t len = 1;
+	uint64_t mro, n;
+	bool ok = true;
+
+	chain[0] = e->pytype;
+	for (uint32_t i = 0; i < e->nbases && i < GCSCOPE_NEW_TYPE_BASES && e->bases[i]; i++)
+		chain[len++] = e->bases[i];
+	if ((len > 1 && len < 1 + GCSCOPE_NEW_TYPE_BASES) || !pyl_known(l, PYL_TYPE_TP_MRO) ||
+	    !pyl_known(l, PYL_TUPLE_OB_ITEM) || !pyl_known(l, PYL_VAROBJECT_OB_SIZE))
+		return len;
+	mro = rd_ptr(o, e->pytype + pyl(l, PYL_TYPE_TP_MRO), &ok);
+	n = ok && mro ? rd_ptr(o, mro + pyl(l, PYL_VAROBJECT_OB_SIZE), &ok) : 0;
+	if (!ok || n > MRO_MAX)
+		return len;
+	for (uint64_t i = len; i < n; i++) {
+		uint64_t base = rd_ptr(o, mro + pyl(l, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
+
+		if (!ok || !base)
+			break;
+		chain[len++] = base;
+	}
+	return len;
+}
+
 /* Does the type or one of its bases match?  *qt gets the GCSCOPE_QT_*
  * bits if a base is the QObject of a Qt binding (by module-qualified name,
  * so that no class that merely shares the name counts). */
 static bool type_matches(struct objtrack *o, const struct gcscope_new_type *e, uint32_t *qt)
 {
-	bool heap = false, ok = true, match;
-	uint64_t type = e->pytype, mro, n;
+	uint64_t chain[MRO_MAX];
+	bool heap = false, match;
+	uint32_t len;
 
 	*qt = 0;
-	match = one_matches(o, type, &heap) || (o->all_heap && heap);
-	if (!pyl_known(&o->layout, PYL_TYPE_TP_MRO) || !pyl_known(&o->layout, PYL_TUPLE_OB_ITEM) ||
-	    !pyl_known(&o->layout, PYL_VAROBJECT_OB_SIZE))
-		return match;
-	mro = rd_ptr(o, type + pyl(&o->layout, PYL_TYPE_TP_MRO), &ok);
-	n = mro ? rd_ptr(o, mro + pyl(&o->layout, PYL_VAROBJECT_OB_SIZE), &ok) : 0;
-	if (!ok) {
-		/* gone (the target exited first): the bases BPF read and named
-		 * while the type existed; a longer MRO is cut there */
-		uint64_t chain[1 + GCSCOPE_NEW_TYPE_BASES] = { type };
-		uint32_t len = 1;
-
-		for (uint32_t i = 0; i < e->nbases && i < GCSCOPE_NEW_TYPE_BASES && e->bases[i]; i++)
-			chain[len++] = e->bases[i];
-		for (uint32_t i = 0; i < len; i++)
-			if (mro_entry(o, i, chain[i], i + 1 < len ? chain[i + 1] : 0, &match, qt))
-				break;
-		return match || (o->all_qt && *qt);
-	}
-	if (!mro || n > MRO_MAX)
-		return match;
-	for (uint64_t i = 0; i < n; i++) {	/* [0] is the type itself */
-		uint64_t base = rd_ptr(o, mro + pyl(&o->layout, PYL_TUPLE_OB_ITEM) + 8 * i, &ok);
-
-		if (!ok || !base || mro_entry(o, i, base, 0, &match, qt))
+	match = one_matches(o, e->pytype, &heap) || (o->all_heap && heap);
+	len = type_mro(o, e, chain);
+	for (uint32_t i = 0; i < len; i++)
+		if (mro_entry(o, i, chain[i], i + 1 < len ? chain[i + 1] : 0, &match, qt))
 			break;
-	}
 	return match || (o->all_qt && *qt);
 }
 
