@@ -70,7 +70,7 @@ struct start {
 	__s32 gen_arg;
 	__u32 depth;		/* nested entries of the probed function (3.13: re-entry returns 0) */
 	__u32 stats_ok;
-	__u32 pad;
+	__u32 in_window;	/* --window-stacks: began while a window was open */
 	__u64 sp;		/* the user stack pointer at the outermost entry */
 	struct gcscope_gen_stats before[GCSCOPE_NGEN];
 };
@@ -226,7 +226,13 @@ static __always_inline int on_start(__s32 gen_arg, __u64 sp)
 	s.sp = sp;
 	s.gen_arg = gen_arg;
 	s.depth = 1;
-	if (targ_stack || (targ_stack_windowed && stack_window))
+	/* a collection belongs to the window it began in: its stack is read
+	 * here and its walk needs it (objects.bpf.h), so that one that began
+	 * just before a window opened or after it closed, while the walk's
+	 * probes were still being attached or removed, is not a walked
+	 * collection without a stack */
+	s.in_window = targ_stack_windowed && stack_window;
+	if (targ_stack || s.in_window)
 		pystack_emit(&events, tid, s.ts);
 	if (targ_have_stats) {
 		s.gcstate = gcstate_addr(runtime);

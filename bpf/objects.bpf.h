@@ -452,6 +452,8 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s || !s->depth)
 		return 0;	/* a collection that began before we attached */
+	if (targ_stack_windowed && !s->in_window)
+		return 0;	/* began outside the window (gcscope.bpf.c on_start) */
 	idx = (__u32)bpf_get_attach_cookie(ctx);
 	site = bpf_map_lookup_elem(&sites, &idx);
 	c = bpf_map_lookup_elem(&types_chunk, &zero);

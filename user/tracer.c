@@ -101,7 +101,8 @@ int tracer_walk(struct tracer *t, bool on)
 {
 	if (!t->ot || !t->opts.walk_windowed)
 		return 0;
-	if (t->opts.window_stacks && t->ps && t->obj->bss)
+	/* stacks are windowed whenever the walk is (load_and_attach()) */
+	if (t->ps && t->obj->bss)
 		t->obj->bss->stack_window = on;
 	for (int i = 0; i < t->nsite_offs; i++) {
 		if (!on) {
@@ -577,8 +578,11 @@ static int load_and_attach(struct tracer *tr)
 		if (!tr->ps) {
 			obj->rodata->targ_stack = false;
 			p_warn("no Python stacks: %s", tr->stack_why);
-		} else if (!tr->opts.stack && !tr->opts.owners) {
-			/* windows only: captured while the walk is attached */
+		} else if (tr->opts.walk_windowed || (!tr->opts.stack && !tr->opts.owners)) {
+			/* windows only: captured while the walk is attached.
+			 * Also the agent's --owners: its findings come from
+			 * walks, which run in windows only, and reading every
+			 * collection's stack would cost outside the budget */
 			obj->rodata->targ_stack = false;
 			obj->rodata->targ_stack_windowed = true;
 		}

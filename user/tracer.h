@@ -96,7 +96,9 @@ int tracer_bpf_objects(void);
 
 /* opts.walk_windowed: attach (on) or detach the walk's uprobes.  0, or an
  * EXIT_* code (said); off never fails.  A collection whose walk began
- * before the detach still sends all of it. */
+ * before the detach still sends all of it.  With stacks (owners,
+ * window_stacks) a collection is walked only if it began after the attach,
+ * so that each walked one has its stack (bpf/gcscope.bpf.c on_start()). */
 int tracer_walk(struct tracer *t, bool on);
 /* What the walks cost the target so far, as BPF measured it: ns inside
  * the walk program, and walks run (GCSCOPE_CNT_WALK_NS, _WALKS). */
