@@ -16,8 +16,12 @@ function fail(msg) {
 /^# field\t/ {
 	for (i = 4; i <= NF; i++) {
 		split($i, v, ".")
-		colmicro[ncols + 1] = (v[3] == "" ? 0 : v[3])
-		cols[++ncols] = sprintf("0x%02x%02x%02x00", v[1], v[2], colmicro[ncols + 1])
+		# ncols is bumped on a line of its own: mawk and gawk
+		# evaluate "a[++n] = f(a2[n + 1])" in different orders
+		# (mawk 1.3.4 wrote 3.14.5's micro as 0)
+		ncols++
+		colmicro[ncols] = (v[3] == "" ? 0 : v[3])
+		cols[ncols] = sprintf("0x%02x%02x%02x00", v[1], v[2], colmicro[ncols])
 		colname[ncols] = $i
 	}
 	next
