@@ -496,11 +496,12 @@ def agent_section(args, targets, churn, results):
     and its own CPU."""
     # the type windows (issue 10, item 3): a window every second, half a
     # second long, within the default 1% budget, against the same agent
-    # without them, in the same rounds
-    configs = [("(defaults)", ()), ("type windows", WINDOWS)]
+    # without them, in the same rounds; and with --owners in the windows
+    # (its findings, and the stacks of the collections they walk)
+    configs = [("(defaults)", ()), ("type windows", WINDOWS), ("windows+owners", (*WINDOWS, "--owners", "Node"))]
     print(f"\n{'target':<22} {'churn, agent':<16} {'ratio':>7} {'vs defaults':>12} {'budget used':>12}")
     for name, python, _ in targets:
-        base, times, used = [], {c: [] for c, _ in configs}, []
+        base, times, used = [], {c: [] for c, _ in configs}, {c: [] for c, _ in configs}
         for _ in range(args.repeat):
             base.append(run_one("baseline", python, churn, args.gcscope, None))
             for label, extra in configs:
@@ -514,7 +515,7 @@ def agent_section(args, targets, churn, results):
                         _, text = agent_states(port)
                         for line in text.splitlines():
                             if line.startswith("gcscope_agent_types_budget_used_ratio{"):
-                                used.append(float(line.split()[-1]))
+                                used[label].append(float(line.split()[-1]))
                 finally:
                     agent.send_signal(15)
                     agent.wait(timeout=60)
@@ -525,7 +526,7 @@ def agent_section(args, targets, churn, results):
         for label, extra in configs:
             r = statistics.median(times[label]) / b
             vs = statistics.median(times[label]) / d
-            u = statistics.median(used) if extra and used else None
+            u = statistics.median(used[label]) if used[label] else None
             results.append({"target": name, "workload": f"churn {churn[1]}", "options": f"agent {label}",
                             "ratio": r, "vs_defaults": vs, "budget_used": u})
             print(f"{name:<22} {label:<16} {r:7.2f} {vs:12.3f} {'' if u is None else f'{u:.4f}':>12}")
