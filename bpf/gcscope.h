@@ -94,7 +94,8 @@ struct gcscope_stack {
 
 struct gcscope_type_count {
 	__u64 type;		/* PyTypeObject * */
-	__u64 count;
+	__u32 count;		/* in a chunk: at most the walk's cap (a __u32) */
+	__u32 no_creator;	/* --owners: of those, with no creator known (not QObjects) */
 };
 
 struct gcscope_types {

@@ -29,6 +29,13 @@
 
 const volatile bool targ_types = false;		/* walk the collected list */
 const volatile bool targ_owners = false;	/* track creators, report findings */
+/* The agent's type windows: the allocation probes are attached only while a
+ * window is open (user/tracer.c tracer_walk()), so that a creator is known
+ * only if it was recorded in the current window, which began at
+ * owners_since (bpf_ktime_get_ns()): an older entry may be of an object
+ * that died, unseen, outside the windows, its address now another's. */
+const volatile bool targ_owners_windowed = false;
+volatile __u64 owners_since = 0;
 const volatile __u32 targ_walk_cap = 10000;	/* objects per collection */
 const volatile __u64 targ_gc_head_size = 16;	/* gc_head.sizeof: PyGC_Head before the object */
 const volatile __u64 targ_off_ob_type = 8;	/* object.ob_type */
@@ -58,6 +65,7 @@ struct chunk_buf {
 	struct gcscope_types c;
 	__u8 meta[GCSCOPE_TYPES_MAX];
 	__u32 verdict[GCSCOPE_TYPES_MAX];	/* --owners: the type's, when the chunk met it */
+	__u32 last;				/* the entry chunk_add() counted the object in */
 };
 
 struct {
@@ -109,6 +117,13 @@ struct walk {
 	__u32 tid;
 	__u32 flags;
 };
+
+/* A creator recorded for this object as it is now (the address may have
+ * been another object's: its type tells) and, in windows, in this one. */
+static __always_inline bool creator_valid(const struct gcscope_owner *o, __u64 pytype)
+{
+	return o && o->pytype == pytype && (!targ_owners_windowed || o->ts >= owners_since);
+}
 
 static __always_inline void chunk_flush(struct gcscope_types *c, __u32 flags)
 {
@@ -230,6 +245,7 @@ static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 py
 			break;
 		if (c->t[i].type == pytype) {
 			c->t[i].count++;
+			cb->last = i;
 			if (cb->meta[i])
 				bpf_map_delete_elem(&type_named, &obj);
 			return cb->verdict[i];
@@ -245,6 +261,8 @@ static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 py
 	v = walk_verdict(pytype);
 	c->t[n].type = pytype;
 	c->t[n].count = 1;
+	c->t[n].no_creator = 0;
+	cb->last = n;
 	cb->meta[n] = meta;
 	cb->verdict[n] = v;
 	c->n = n + 1;
@@ -256,14 +274,16 @@ static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 py
 /* obj, of type pytype with verdict v, dies in w's collection: a finding if
  * it is destroyed off its owner's thread.  The owner of a QObject is the
  * thread it lives in now (bpf/qt.bpf.h); of anything else, or of a QObject
- * whose C++ side cannot be read, the thread that created it. */
-static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype, __u32 v)
+ * whose C++ side cannot be read, the thread that created it.  True if its
+ * owner is unknown: a type not ignored (perhaps still pending) and no
+ * creator recorded. */
+static __always_inline bool owner_check(struct walk *w, __u64 obj, __u64 pytype, __u32 v)
 {
 	struct gcscope_owner *o = bpf_map_lookup_elem(&owners, &obj);
 	struct gcscope_finding *f;
 	__u32 zero = 0, lives_tid = 0, flags = 0;
 	__u64 handle = 0;
-	bool creator = o && o->pytype == pytype, off;
+	bool creator = creator_valid(o, pytype), off, unknown = false;
 
 	/* PENDING too: user space may not have answered yet, but it has the
 	 * question (it precedes this record in the ring buffer) and drops
@@ -280,6 +300,10 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype,
 	} else {
 		/* the same object only if it still has the type it was created with */
 		off = creator && o->tid != w->tid;
+		/* counted by type: the verdict may still be pending, and user
+		 * space counts those of watched types only */
+		if (!creator)
+			unknown = true;
 	}
 	if (!off)
 		goto out;
@@ -306,6 +330,7 @@ static __always_inline void owner_check(struct walk *w, __u64 obj, __u64 pytype,
 out:
 	if (o)
 		bpf_map_delete_elem(&owners, &obj);	/* it dies now */
+	return unknown;
 }
 
 /* --owners: the tp_traverse of watched extension types (a uprobe user
@@ -416,8 +441,8 @@ static long walk_one(__u32 i, void *ctx)
 	if (!cb)
 		return 1;
 	v = chunk_add(cb, obj, pytype);
-	if (targ_owners)
-		owner_check(w, obj, pytype, v);
+	if (targ_owners && owner_check(w, obj, pytype, v) && cb->last < GCSCOPE_TYPES_MAX)
+		cb->c.t[cb->last].no_creator++;
 	w->seen++;
 	cb->c.seen = w->seen;
 	/* _gc_next's low bits are flags (NEXT_MASK_UNREACHABLE); PyGC_Head is
@@ -523,7 +548,7 @@ static __always_inline int owner_alloc(__u64 obj, bool keep)
 	/* only a type whose deaths are seen can tell "tracked again" from "a
 	 * new object where a dead one was" (GCSCOPE_VERDICT_F_FREED) */
 	if (keep && v && (*v & GCSCOPE_VERDICT_F_FREED) && (old = bpf_map_lookup_elem(&owners, &obj)) &&
-	    old->pytype == pytype)
+	    creator_valid(old, pytype))
 		return 0;
 	o.tid = (__u32)id;
 	o.pytype = pytype;

@@ -135,6 +135,7 @@ void met_types_collection(struct met_types *ty, const struct gc_collection *c)
 		count_stack(ty, c);
 	ty->p_seen += c->objects_seen;
 	ty->p_capped += c->walk_capped;
+	ty->p_owners_unknown += c->owners_unknown;
 	for (size_t i = 0; i < c->ntypes; i++) {
 		struct met_type_row *r = pending_type(ty, c->types[i].name ? c->types[i].name : "");
 
@@ -237,6 +238,7 @@ void met_types_window(struct met_types *ty, struct gc_type_window *w, struct met
 	w->ntypes = n;
 	w->owners_traced = ty->owners;
 	w->findings = ty->p_findings;
+	w->owners_unknown = ty->p_owners_unknown;
 	n = 0;
 	for (int i = 0; i < ty->np_pairs; i++)
 		pairs[n++] = (struct gc_window_pair){ ty->p_pair[i].type, ty->p_pair[i].owner, ty->p_pair[i].thread,
@@ -312,6 +314,7 @@ void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, v
 	}
 	ty->pair_other.n += ty->p_pair_other.n;
 	ty->findings += ty->p_findings;
+	ty->owners_unknown += ty->p_owners_unknown;
 	pthread_mutex_unlock(&m->mu);
 
 	ty->np_types = 0;
@@ -320,7 +323,7 @@ void met_types_commit(struct metrics *m, struct met_target *t, met_pair_fn fn, v
 	ty->p_seen = ty->p_capped = 0;
 	ty->np_pairs = 0;
 	ty->p_pair_other.n = 0;
-	ty->p_findings = 0;
+	ty->p_findings = ty->p_owners_unknown = 0;
 	ty->np_stacks = 0;
 	ty->p_stack_other = ty->p_no_stack = 0;
 }

@@ -81,6 +81,7 @@ struct met_types {
 	int npairs;
 	struct met_pair_row pair_other;
 	uint64_t findings;
+	uint64_t owners_unknown;	/* watched objects destroyed, owner unknown */
 	/* the budget (user/typewin.c) */
 	double budget;			/* the fraction of the target's time allowed */
 	uint64_t walk_ns, wall_ns;	/* spent by walks; since the attach */
@@ -95,7 +96,7 @@ struct met_types {
 	struct met_pair_row p_pair[MET_PAIRS_PENDING];
 	int np_pairs;
 	struct met_pair_row p_pair_other;
-	uint64_t p_findings;
+	uint64_t p_findings, p_owners_unknown;
 	/* --window-stacks: NULL without */
 	struct met_stack_row *p_stack;	/* [MET_STACKS_PENDING] */
 	int np_stacks;

@@ -106,6 +106,10 @@ struct gc_collection {
 	bool owners_traced;		/* the trace has --owners */
 	const struct gc_finding *findings;
 	size_t nfindings;
+	/* objects of watched types it destroyed whose owner is not known (no
+	 * creator recorded: made before the attach or, in the agent, outside
+	 * the window; not QObjects, whose owner is read at death) */
+	uint64_t owners_unknown;
 };
 
 /* --owners: an object of a watched type whose tp_traverse a collection on
@@ -223,6 +227,7 @@ struct gc_type_window {
 	size_t ntypes;
 	bool owners_traced;
 	uint64_t findings;		/* in all: the sum of pairs' counts */
+	uint64_t owners_unknown;	/* watched objects destroyed, owner unknown (gc_collection) */
 	const struct gc_window_pair *pairs; /* most first */
 	size_t npairs;
 	bool stacks_traced;		/* --window-stacks */

@@ -384,9 +384,11 @@ void objtrack_on_types(struct objtrack *o, const struct gcscope_types *e)
 			if (grow_array(&c->types, &c->cap, c->ntypes, sizeof(*c->types), 16))
 				return;
 			c->types[c->ntypes].type = e->t[i].type;
+			c->types[c->ntypes].no_creator = 0;
 			c->types[c->ntypes++].count = 0;
 		}
 		c->types[j].count += e->t[i].count;
+		c->types[j].no_creator += e->t[i].no_creator;
 	}
 	c->seen = e->seen;
 	c->flags |= e->flags;
@@ -921,4 +923,18 @@ void obj_summary_free(struct obj_summary *s)
 size_t objtrack_nfindings(const struct objcoll *c)
 {
 	return c ? c->nfindings : 0;
+}
+
+uint64_t objtrack_owners_unknown(const struct objtrack *o, const struct objcoll *c)
+{
+	uint64_t n = 0;
+
+	/* BPF counted them for types still pending an answer too */
+	for (size_t i = 0; c && o->cap && i < c->ntypes; i++) {
+		const struct typeinfo *ti = type_find(o->types, o->cap, c->types[i].type);
+
+		if (ti->addr == c->types[i].type && ti->verdict == GCSCOPE_VERDICT_WATCH)
+			n += c->types[i].no_creator;
+	}
+	return n;
 }

@@ -23,6 +23,7 @@ struct objtrack;
 struct objcoll_type {
 	uint64_t type;
 	uint64_t count;
+	uint64_t no_creator;		/* --owners: of those, with no owner known */
 };
 
 /* What the walk found for one collection. */
@@ -86,6 +87,9 @@ const char *objtrack_type_name(struct objtrack *o, uint64_t type);
  * call that may add a type.  Returns the number of names. */
 size_t objtrack_type_counts(struct objtrack *o, const struct objcoll *c, struct gc_type_count **out);
 size_t objtrack_nfindings(const struct objcoll *c);
+/* --owners: objects of watched types the collection destroyed whose owner
+ * is not known (no creator recorded, not a QObject whose thread was read) */
+uint64_t objtrack_owners_unknown(const struct objtrack *o, const struct objcoll *c);
 bool objtrack_has_owners(const struct objtrack *o);
 /* Do the patterns need creators (allocation hooks)?  Not for @qt alone. */
 bool objtrack_needs_creators(const struct objtrack *o);

@@ -192,6 +192,15 @@ static void render_types(struct pbuf *b, bool om, struct metrics *m)
 				    "%llu\n", name, o, th, lab, (unsigned long long)r->n);
 			}
 		}
+		family(b, om, "gcscope_gc_owner_unknown_objects_total", "counter",
+		       "Objects of --owners types that type windows saw destroyed whose owner is unknown: made before "
+		       "the window opened (creators are recorded in windows only), so not checked");
+		for (t = m->targets; t; t = t->next)
+			if (t->types && t->types->owners) {
+				target_labels(t, lab, sizeof(lab));
+				put(b, "gcscope_gc_owner_unknown_objects_total{%s} %llu\n", lab,
+				    (unsigned long long)t->types->owners_unknown);
+			}
 	}
 	family(b, om, "gcscope_agent_types_windows_total", "counter",
 	       "Type windows: run; cut (of those run, closed early by the budget); skipped (not run: over budget)");

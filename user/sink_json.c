@@ -191,6 +191,8 @@ static void json_objects_fields(struct jw *w, const struct gc_collection *c)
 		jw_obj_end(w);
 	}
 	jw_uint(w, "findings", c->nfindings);
+	if (c->owners_traced && c->walked)
+		jw_uint(w, "owners_unknown", c->owners_unknown);
 }
 
 static void json_collection(struct sink *s, const struct gc_collection *c)
@@ -424,6 +426,7 @@ static void json_type_window(struct sink *s, const struct gc_type_window *tw)
 	jw_arr_end(&w);
 	if (tw->owners_traced) {
 		jw_uint(&w, "findings", tw->findings);
+		jw_uint(&w, "owners_unknown", tw->owners_unknown);
 		jw_key_arr(&w, "finding_pairs");
 		for (size_t i = 0; i < tw->npairs; i++) {
 			jw_obj_begin(&w);

@@ -37,6 +37,14 @@ struct code_hook {
 	struct bpf_link *link;
 };
 
+/* A uprobe that records creators (--owners): what attaches it again. */
+struct own_probe {
+	struct bpf_program *prog;
+	bool retprobe;
+	uint64_t off, cookie;
+	struct bpf_link *link;		/* NULL while detached */
+};
+
 struct tracer {
 	struct tracer_opts opts;
 	pid_t pid;
@@ -52,14 +60,16 @@ struct tracer {
 	struct bpf_link *site_links[GCSITE_MAX];
 	uint64_t site_offs[GCSITE_MAX];	/* where they go (tracer_walk) */
 	int nsite_offs;
-	/* --owners: each allocator's points past the type store, or [0] its uretprobe */
-	struct bpf_link *alloc_links[ARRAY_SIZE(((struct probe_plan *)0)->alloc)][ALLOCSITE_MAX];
+	/* --owners: where creators are recorded (PyObject_GC_Track, each
+	 * allocator's points past the type store or its uretprobe); with
+	 * opts.walk_windowed attached in windows only (tracer_walk) */
+	struct own_probe own[1 + ARRAY_SIZE(((struct probe_plan *)0)->alloc) * ALLOCSITE_MAX];
+	int nown;
 	struct code_hook dealloc_hooks[MAX_HOOKS];
 	int ndealloc_hooks;
 	struct code_hook traverse_hooks[MAX_HOOKS];
 	int ntraverse_hooks;
 	int verdict_fd;
-	struct bpf_link *gc_track_link;	/* --owners: PyObject_GC_Track */
 	bool qt_found;			/* Qt's layout is in the qt_cfg map */
 	uint64_t qt_tried_ns;		/* when it was last looked for */
 	int pidfd;
@@ -97,6 +107,22 @@ int tracer_bpf_objects(void)
 
 static uint64_t read_counter(struct tracer *t, enum gcscope_counter c);
 
+static int own_attach(struct tracer *t, struct own_probe *p)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = p->cookie, .retprobe = p->retprobe);
+
+	p->link = bpf_program__attach_uprobe_opts(p->prog, t->pid, t->t.py_open, p->off, &opts);
+	return p->link ? 0 : -errno;
+}
+
+static void own_detach(struct tracer *t)
+{
+	for (int i = 0; i < t->nown; i++) {
+		bpf_link__destroy(t->own[i].link);
+		t->own[i].link = NULL;
+	}
+}
+
 int tracer_walk(struct tracer *t, bool on)
 {
 	if (!t->ot || !t->opts.walk_windowed)
@@ -104,6 +130,24 @@ int tracer_walk(struct tracer *t, bool on)
 	/* stacks are windowed whenever the walk is (load_and_attach()) */
 	if (t->ps && t->obj->bss)
 		t->obj->bss->stack_window = on;
+	/* creators too: the window's own (bpf/objects.bpf.h owners_since) */
+	if (!on) {
+		own_detach(t);
+	} else if (t->nown && t->obj->bss) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
+		t->obj->bss->owners_since = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		for (int i = 0; i < t->nown; i++) {
+			int err = own_attach(t, &t->own[i]);
+
+			if (err) {
+				tracer_walk(t, false);
+				return p_err(EXIT_FAILURE_INTERNAL, "pid %d: failed to attach an allocation uprobe: %s",
+					     t->pid, strerror(-err));
+			}
+		}
+	}
 	for (int i = 0; i < t->nsite_offs; i++) {
 		if (!on) {
 			bpf_link__destroy(t->site_links[i]);
@@ -278,6 +322,7 @@ static int setup_objects(struct tracer *tr)
 	obj->rodata->targ_qt = tr->opts.owners != NULL;
 	obj->rodata->targ_types = true;
 	obj->rodata->targ_owners = tr->opts.owners != NULL;
+	obj->rodata->targ_owners_windowed = tr->opts.owners && tr->opts.walk_windowed;
 	obj->rodata->targ_walk_cap = (uint32_t)tr->opts.max_objects;
 	{
 		/* GIL builds: a list of PyGC_Head linked by _gc_next; free-threaded:
@@ -393,9 +438,10 @@ static int attach_objects(struct tracer *tr)
 
 		if (!elf_find_symbol((struct elffile *)&t->elf, "PyObject_GC_Track", &s) &&
 		    !elf_vaddr_to_offset((struct elffile *)&t->elf, s.value + gc_track_skip(&t->elf, s.value), &off)) {
-			tr->gc_track_link = bpf_program__attach_uprobe(obj->progs.uprobe_gc_track, false, t->pid,
-								       t->py_open, off);
-			if (!tr->gc_track_link)
+			tr->own[tr->nown] = (struct own_probe){ .prog = obj->progs.uprobe_gc_track, .off = off };
+			if (!own_attach(tr, &tr->own[tr->nown]))
+				tr->nown++;
+			else
 				p_warn("cannot hook PyObject_GC_Track: %s; objects made by extensions that "
 				       "allocate themselves are not tracked", strerror(errno));
 		} else {
@@ -411,17 +457,21 @@ static int attach_objects(struct tracer *tr)
 					pt, ALLOCSITE_MAX, why, sizeof(why));
 
 		for (int k = 0; k < np; k++) {
-			LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)gcsite_pt_regs_offset(pt[k].dwarf_reg));
+			struct own_probe *p = &tr->own[tr->nown + k];
 			uint64_t off;
+			int err = -ENOENT;
 
-			if (elf_vaddr_to_offset((struct elffile *)&t->elf, pt[k].vaddr, &off) ||
-			    !(tr->alloc_links[i][k] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_alloc_at, t->pid,
-										     t->py_open, off, &opts))) {
+			if (!elf_vaddr_to_offset((struct elffile *)&t->elf, pt[k].vaddr, &off)) {
+				*p = (struct own_probe){ .prog = obj->progs.uprobe_alloc_at, .off = off,
+							 .cookie = (uint64_t)gcsite_pt_regs_offset(pt[k].dwarf_reg) };
+				err = own_attach(tr, p);
+			}
+			if (err) {
 				snprintf(why, sizeof(why), "cannot attach a uprobe at 0x%llx: %s",
-					 (unsigned long long)pt[k].vaddr, strerror(errno));
+					 (unsigned long long)pt[k].vaddr, strerror(-err));
 				for (int j = 0; j < k; j++) {
-					bpf_link__destroy(tr->alloc_links[i][j]);
-					tr->alloc_links[i][j] = NULL;
+					bpf_link__destroy(tr->own[tr->nown + j].link);
+					tr->own[tr->nown + j].link = NULL;
 				}
 				np = 0;
 				break;
@@ -429,15 +479,23 @@ static int attach_objects(struct tracer *tr)
 			p_debug("owners: %s: new instances at 0x%llx (reg %d), past the store of their type",
 				a->name, (unsigned long long)pt[k].vaddr, pt[k].dwarf_reg);
 		}
-		if (np)
+		if (np) {
+			tr->nown += np;
 			continue;
+		}
 		p_debug("owners: %s: a uretprobe (costs about twice as much): %s", a->name, why);
-		tr->alloc_links[i][0] = bpf_program__attach_uprobe(obj->progs.uprobe_alloc_return, true, t->pid,
-								   t->py_open, a->offset + endbr_skip(&t->elf, a->vaddr));
-		if (!tr->alloc_links[i][0])
+		tr->own[tr->nown] = (struct own_probe){ .prog = obj->progs.uprobe_alloc_return, .retprobe = true,
+							.off = a->offset + endbr_skip(&t->elf, a->vaddr) };
+		np = own_attach(tr, &tr->own[tr->nown]);
+		if (np)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s", a->name,
-				     strerror(errno));
+				     strerror(-np));
+		tr->nown++;
 	}
+	/* the agent's windows attach them (tracer_walk()): attached here
+	 * first, so that what cannot be attached is said now */
+	if (tr->opts.walk_windowed)
+		own_detach(tr);
 	return 0;
 }
 
@@ -996,10 +1054,7 @@ void tracer_close(struct tracer *t, bool failed)
 		return;
 	for (int i = 0; i < GCSITE_MAX; i++)
 		bpf_link__destroy(t->site_links[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(t->alloc_links); i++)
-		for (size_t k = 0; k < ALLOCSITE_MAX; k++)
-			bpf_link__destroy(t->alloc_links[i][k]);
-	bpf_link__destroy(t->gc_track_link);
+	own_detach(t);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
 	for (int i = 0; i < t->ntraverse_hooks; i++)

@@ -124,17 +124,26 @@ static void golden_type_name(golden_feed_fn feed, void *ctx, uint64_t type, cons
 	feed(&e, sizeof(e), ctx);
 }
 
-static void golden_types(golden_feed_fn feed, void *ctx, uint32_t tid, uint64_t start, uint32_t flags,
-			 uint64_t seen, const uint64_t (*tc)[2], int n)
+/* tc: (type, count) pairs; unknown: per pair, how many have no creator
+ * known (NULL: none) */
+static void golden_types_unknown(golden_feed_fn feed, void *ctx, uint32_t tid, uint64_t start, uint32_t flags,
+				 uint64_t seen, const uint64_t (*tc)[2], const uint32_t *unknown, int n)
 {
 	struct gcscope_types e = { .type = GCSCOPE_EV_TYPES, .flags = flags, .tid = tid, .ts_start = start,
 				   .n = (uint32_t)n, .seen = seen };
 
 	for (int i = 0; i < n; i++) {
 		e.t[i].type = tc[i][0];
-		e.t[i].count = tc[i][1];
+		e.t[i].count = (uint32_t)tc[i][1];
+		e.t[i].no_creator = unknown ? unknown[i] : 0;
 	}
 	feed(&e, sizeof(e), ctx);
+}
+
+static void golden_types(golden_feed_fn feed, void *ctx, uint32_t tid, uint64_t start, uint32_t flags,
+			 uint64_t seen, const uint64_t (*tc)[2], int n)
+{
+	golden_types_unknown(feed, ctx, tid, start, flags, seen, tc, NULL, n);
 }
 
 static void golden_finding(golden_feed_fn feed, void *ctx, uint32_t tid, uint64_t start, uint64_t obj,
@@ -172,7 +181,10 @@ static void golden_records(golden_feed_fn feed, void *ctx)
 	golden_stack(feed, ctx, 100, t, codes, 2);
 	golden_type_name(feed, ctx, T_WIDGET, "Widget");
 	golden_type_name(feed, ctx, T_LEAF, "Leaf");
-	golden_types(feed, ctx, 100, t, 0, 5, (const uint64_t[][2]){ { T_WIDGET, 3 }, { T_LEAF, 2 } }, 2);
+	/* --owners: one Widget (watched) and both Leafs (not) of no known
+	 * creator: owners_unknown 1 */
+	golden_types_unknown(feed, ctx, 100, t, 0, 5, (const uint64_t[][2]){ { T_WIDGET, 3 }, { T_LEAF, 2 } },
+			     (const uint32_t[]){ 1, 2 }, 2);
 	golden_types(feed, ctx, 100, t, GCSCOPE_TYPES_F_LAST, 6, (const uint64_t[][2]){ { T_WIDGET, 1 } }, 1);
 	golden_collection(feed, ctx, 100, "python3", 0, t, 1500000, GCSCOPE_F_STATS | GCSCOPE_F_TOTAL_ARG, 6, 0, 6);
 
