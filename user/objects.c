@@ -52,6 +52,7 @@ struct objtrack {
 	/* totals */
 	uint64_t walks, seen, capped, faults;
 	uint64_t findings, qt_findings;
+	uint64_t owners_unknown;	/* watched objects destroyed, owner not known */
 	struct obj_pair *pairs;
 	size_t npairs, cappairs;
 	uint64_t types_evicted, pairs_evicted, pair_findings_evicted;
@@ -772,6 +773,7 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 	if (c->walked) {
 		o->walks++;
 		o->seen += c->seen;
+		o->owners_unknown += objtrack_owners_unknown(o, c);
 		if (c->flags & GCSCOPE_TYPES_F_CAPPED)
 			o->capped++;
 		if (c->flags & GCSCOPE_TYPES_F_FAULT)
@@ -904,6 +906,7 @@ struct obj_summary *objtrack_summary(struct objtrack *o)
 	s->owners = objtrack_has_owners(o);
 	s->findings = o->findings;
 	s->qt_findings = o->qt_findings;
+	s->owners_unknown = o->owners_unknown;
 	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	s->pairs = o->pairs;
 	s->npairs = o->npairs;

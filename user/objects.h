@@ -121,6 +121,7 @@ struct obj_summary {
 	bool owners;			/* --owners was given */
 	uint64_t findings;
 	uint64_t qt_findings;		/* of those, QObjects owned by the thread they live in */
+	uint64_t owners_unknown;	/* watched objects destroyed, owner not known (gc_collection) */
 	const struct obj_pair *pairs;	/* most findings first; owned by the objtrack */
 	size_t npairs;
 	uint64_t pairs_evicted, pair_findings_evicted;

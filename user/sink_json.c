@@ -573,6 +573,7 @@ static void json_objects(struct jw *w, const struct obj_summary *o)
 	jw_uint(w, "total", o->findings);
 	if (o->qt_findings)
 		jw_uint(w, "qt_affinity", o->qt_findings);
+	jw_uint(w, "owners_unknown", o->owners_unknown);
 	jw_key_arr(w, "by_pair");
 	for (size_t i = 0; i < o->npairs; i++) {
 		const struct obj_pair *p = &o->pairs[i];

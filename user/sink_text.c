@@ -349,6 +349,10 @@ static void print_objects(FILE *f, const struct obj_summary *o, int top)
 	fprintf(f, "\nFindings: %llu objects destroyed by a collection on a thread other than "
 		   "their %s\n", (unsigned long long)o->findings,
 		o->qt_findings ? "owner's (the creating thread; a QObject's: the thread it lives in)" : "creator's");
+	if (o->owners_unknown)
+		fprintf(f, "(not checked: %llu destroyed objects of watched types whose owner is not known, "
+			   "made before gcscope attached or by an allocator it does not hook)\n",
+			(unsigned long long)o->owners_unknown);
 	if (!o->npairs)
 		return;
 	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", o->qt_findings ? "OWNER" : "CREATED BY",

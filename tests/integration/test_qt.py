@@ -165,6 +165,7 @@ def test_untracked_types_say_so(gcscope, interp, tmp_path):
     assert died == report["plains"] == 40
     # each of them counted as an object of unknown owner, in its collection
     assert sum(r.get("owners_unknown", 0) for r in records if r["type"] == "collection") == 40
+    assert [r["findings"]["owners_unknown"] for r in records if r["type"] == "summary"] == [40]
     lines = [l for l in g.stderr.splitlines() if "without seeing any made" in l]
     assert len(lines) == 1, g.stderr
     assert "40 objects of 1 watched type" in lines[0] and ": Plain (" in lines[0], lines[0]
