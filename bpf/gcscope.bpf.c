@@ -70,7 +70,7 @@ struct start {
 	__s32 gen_arg;
 	__u32 depth;		/* nested entries of the probed function (3.13: re-entry returns 0) */
 	__u32 stats_ok;
-	__u32 in_window;	/* --window-stacks: began while a window was open */
+	__u32 in_window;	/* windowed stacks (--window-stacks, the agent's type windows): began while a window was open */
 	__u64 sp;		/* the user stack pointer at the outermost entry */
 	struct gcscope_gen_stats before[GCSCOPE_NGEN];
 };

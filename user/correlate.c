@@ -103,7 +103,7 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 	if (oc->walked) {
 		gc->walked = true;
 		gc->objects_seen = oc->seen;
-		gc->owners_unknown = objtrack_owners_unknown(ot, oc);
+		gc->owners_unknown = oc->owners_unknown;
 		gc->walk_capped = oc->flags & GCSCOPE_TYPES_F_CAPPED;
 		gc->walk_faulted = !gc->walk_capped && (oc->flags & GCSCOPE_TYPES_F_FAULT);
 		gc->ntypes = objtrack_type_counts(ot, oc, &types);

@@ -675,9 +675,30 @@ void objtrack_hook_pending(struct objtrack *o)
 		p_debug("not hooking tp_traverse 0x%llx", (unsigned long long)fn);
 }
 
+/* The walk's objects of watched types whose owner is not known. */
+static uint64_t owners_unknown(const struct objtrack *o, const struct objcoll *c)
+{
+	uint64_t n = 0;
+
+	/* BPF counted them for types still pending an answer too */
+	for (size_t i = 0; c && o->cap && i < c->ntypes; i++) {
+		const struct typeinfo *ti = type_find(o->types, o->cap, c->types[i].type);
+
+		if (ti->addr == c->types[i].type && ti->verdict == GCSCOPE_VERDICT_WATCH)
+			n += c->types[i].no_creator;
+	}
+	return n;
+}
+
+/* Its last chunk is in, and the verdicts on its types (their questions
+ * precede the chunks in the ring buffer). */
 struct objcoll *objtrack_take(struct objtrack *o, uint32_t tid, uint64_t ts_start)
 {
-	return pending_get(o, tid, ts_start, false);
+	struct objcoll *c = pending_get(o, tid, ts_start, false);
+
+	if (c)
+		c->owners_unknown = owners_unknown(o, c);
+	return c;
 }
 
 static int cmp_named(const void *a, const void *b)
@@ -773,7 +794,7 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 	if (c->walked) {
 		o->walks++;
 		o->seen += c->seen;
-		o->owners_unknown += objtrack_owners_unknown(o, c);
+		o->owners_unknown += c->owners_unknown;
 		if (c->flags & GCSCOPE_TYPES_F_CAPPED)
 			o->capped++;
 		if (c->flags & GCSCOPE_TYPES_F_FAULT)
@@ -928,16 +949,3 @@ size_t objtrack_nfindings(const struct objcoll *c)
 	return c ? c->nfindings : 0;
 }
 
-uint64_t objtrack_owners_unknown(const struct objtrack *o, const struct objcoll *c)
-{
-	uint64_t n = 0;
-
-	/* BPF counted them for types still pending an answer too */
-	for (size_t i = 0; c && o->cap && i < c->ntypes; i++) {
-		const struct typeinfo *ti = type_find(o->types, o->cap, c->types[i].type);
-
-		if (ti->addr == c->types[i].type && ti->verdict == GCSCOPE_VERDICT_WATCH)
-			n += c->types[i].no_creator;
-	}
-	return n;
-}

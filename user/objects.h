@@ -33,6 +33,10 @@ struct objcoll {
 	uint64_t ts_start;
 	uint64_t seen;			/* objects walked */
 	uint32_t flags;			/* GCSCOPE_TYPES_F_* */
+	/* --owners: objects of watched types it destroyed whose owner is
+	 * not known (no creator recorded, not a QObject whose thread was
+	 * read); counted once the walk is in (objtrack_take()) */
+	uint64_t owners_unknown;
 	struct objcoll_type *types;
 	size_t ntypes, cap;
 	struct gcscope_finding *findings;
@@ -87,9 +91,6 @@ const char *objtrack_type_name(struct objtrack *o, uint64_t type);
  * call that may add a type.  Returns the number of names. */
 size_t objtrack_type_counts(struct objtrack *o, const struct objcoll *c, struct gc_type_count **out);
 size_t objtrack_nfindings(const struct objcoll *c);
-/* --owners: objects of watched types the collection destroyed whose owner
- * is not known (no creator recorded, not a QObject whose thread was read) */
-uint64_t objtrack_owners_unknown(const struct objtrack *o, const struct objcoll *c);
 bool objtrack_has_owners(const struct objtrack *o);
 /* Do the patterns need creators (allocation hooks)?  Not for @qt alone. */
 bool objtrack_needs_creators(const struct objtrack *o);

@@ -37,8 +37,9 @@ struct code_hook {
 	struct bpf_link *link;
 };
 
-/* A uprobe that records creators (--owners): what attaches it again. */
-struct own_probe {
+/* A uprobe of --types/--owners, with what attaches it again: the agent's
+ * windows attach and detach them (tracer_walk()). */
+struct ulink {
 	struct bpf_program *prog;
 	bool retprobe;
 	uint64_t off, cookie;
@@ -57,13 +58,13 @@ struct tracer {
 	bool loaded;			/* obj is its own and loaded */
 	/* the collection probes: start and end (for this pid, in either object) */
 	struct bpf_link *coll_links[2];
-	struct bpf_link *site_links[GCSITE_MAX];
-	uint64_t site_offs[GCSITE_MAX];	/* where they go (tracer_walk) */
-	int nsite_offs;
-	/* --owners: where creators are recorded (PyObject_GC_Track, each
-	 * allocator's points past the type store or its uretprobe); with
-	 * opts.walk_windowed attached in windows only (tracer_walk) */
-	struct own_probe own[1 + ARRAY_SIZE(((struct probe_plan *)0)->alloc) * ALLOCSITE_MAX];
+	/* the walk's sites, each with its recipe by cookie; and for --owners
+	 * where creators are recorded (PyObject_GC_Track, each allocator's
+	 * points past the type store or its uretprobe).  With
+	 * opts.walk_windowed both are attached in windows only (tracer_walk) */
+	struct ulink sites[GCSITE_MAX];
+	int nsites;
+	struct ulink own[1 + ARRAY_SIZE(((struct probe_plan *)0)->alloc) * ALLOCSITE_MAX];
 	int nown;
 	struct code_hook dealloc_hooks[MAX_HOOKS];
 	int ndealloc_hooks;
@@ -107,19 +108,33 @@ int tracer_bpf_objects(void)
 
 static uint64_t read_counter(struct tracer *t, enum gcscope_counter c);
 
-static int own_attach(struct tracer *t, struct own_probe *p)
+/* Attach p unless it is: 0 or -errno. */
+static int ulink_attach(struct tracer *t, struct ulink *p)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = p->cookie, .retprobe = p->retprobe);
 
+	if (p->link)
+		return 0;
 	p->link = bpf_program__attach_uprobe_opts(p->prog, t->pid, t->t.py_open, p->off, &opts);
 	return p->link ? 0 : -errno;
 }
 
-static void own_detach(struct tracer *t)
+static int ulinks_attach(struct tracer *t, struct ulink *p, int n)
 {
-	for (int i = 0; i < t->nown; i++) {
-		bpf_link__destroy(t->own[i].link);
-		t->own[i].link = NULL;
+	for (int i = 0; i < n; i++) {
+		int err = ulink_attach(t, &p[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void ulinks_detach(struct ulink *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		bpf_link__destroy(p[i].link);
+		p[i].link = NULL;
 	}
 }
 
@@ -130,42 +145,32 @@ int tracer_walk(struct tracer *t, bool on)
 	/* stacks are windowed whenever the walk is (load_and_attach()) */
 	if (t->ps && t->obj->bss)
 		t->obj->bss->stack_window = on;
-	/* creators too: the window's own (bpf/objects.bpf.h owners_since) */
 	if (!on) {
-		own_detach(t);
-	} else if (t->nown && t->obj->bss) {
+		ulinks_detach(t->own, t->nown);
+		ulinks_detach(t->sites, t->nsites);
+		return 0;
+	}
+	/* creators too: the window's own (bpf/objects.bpf.h owners_since) */
+	if (t->nown && t->obj->bss) {
 		struct timespec ts;
+		int err;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns()'s clock */
 		t->obj->bss->owners_since = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		for (int i = 0; i < t->nown; i++) {
-			int err = own_attach(t, &t->own[i]);
-
-			if (err) {
-				tracer_walk(t, false);
-				return p_err(EXIT_FAILURE_INTERNAL, "pid %d: failed to attach an allocation uprobe: %s",
-					     t->pid, strerror(-err));
-			}
+		err = ulinks_attach(t, t->own, t->nown);
+		if (err) {
+			tracer_walk(t, false);
+			return p_err(EXIT_FAILURE_INTERNAL, "pid %d: failed to attach an allocation uprobe: %s", t->pid,
+				     strerror(-err));
 		}
 	}
-	for (int i = 0; i < t->nsite_offs; i++) {
-		if (!on) {
-			bpf_link__destroy(t->site_links[i]);
-			t->site_links[i] = NULL;
-			continue;
-		}
-		if (t->site_links[i])
-			continue;
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)i);
+	{
+		int err = ulinks_attach(t, t->sites, t->nsites);
 
-		t->site_links[i] = bpf_program__attach_uprobe_opts(t->obj->progs.uprobe_collected, t->pid,
-								  t->t.py_open, t->site_offs[i], &opts);
-		if (!t->site_links[i]) {
-			int err = errno;
-
+		if (err) {
 			tracer_walk(t, false);
 			return p_err(EXIT_FAILURE_INTERNAL, "pid %d: failed to attach the walk's uprobe: %s", t->pid,
-				     strerror(err));
+				     strerror(-err));
 		}
 	}
 	return 0;
@@ -397,7 +402,7 @@ static int attach_objects(struct tracer *tr)
 	int fd = bpf_map__fd(obj->maps.sites);
 
 	tr->verdict_fd = bpf_map__fd(obj->maps.type_verdict);
-	tr->nsite_offs = 0;
+	tr->nsites = 0;
 	for (int i = 0; i < plan->nsites; i++) {
 		const struct gcsite *s = &plan->sites[i];
 		struct gcscope_site v = {
@@ -406,21 +411,24 @@ static int attach_objects(struct tracer *tr)
 			.regoff = (uint32_t)gcsite_pt_regs_offset(s->dwarf_reg),
 			.offset = s->offset,
 		};
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = (uint64_t)i);
 		uint32_t key = (uint32_t)i;
 		uint64_t off;
+		int err;
 
 		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) ||
 		    elf_vaddr_to_offset((struct elffile *)&t->elf, s->vaddr, &off))
 			return p_err(EXIT_FAILURE_INTERNAL, "cannot prepare the probe at %s", s->how);
-		tr->site_offs[tr->nsite_offs++] = off;
-		if (tr->opts.walk_windowed)
+		tr->sites[tr->nsites] = (struct ulink){ .prog = obj->progs.uprobe_collected, .off = off,
+							.cookie = (uint64_t)i };
+		if (tr->opts.walk_windowed) {
+			tr->nsites++;
 			continue;	/* tracer_walk() attaches it */
-		tr->site_links[i] = bpf_program__attach_uprobe_opts(obj->progs.uprobe_collected, t->pid, t->py_open,
-								   off, &opts);
-		if (!tr->site_links[i])
+		}
+		err = ulink_attach(tr, &tr->sites[tr->nsites]);
+		if (err)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uprobe at %s (0x%llx): %s", s->how,
-				     (unsigned long long)s->vaddr, strerror(errno));
+				     (unsigned long long)s->vaddr, strerror(-err));
+		tr->nsites++;
 	}
 	if (!tr->opts.owners)
 		return 0;
@@ -438,12 +446,15 @@ static int attach_objects(struct tracer *tr)
 
 		if (!elf_find_symbol((struct elffile *)&t->elf, "PyObject_GC_Track", &s) &&
 		    !elf_vaddr_to_offset((struct elffile *)&t->elf, s.value + gc_track_skip(&t->elf, s.value), &off)) {
-			tr->own[tr->nown] = (struct own_probe){ .prog = obj->progs.uprobe_gc_track, .off = off };
-			if (!own_attach(tr, &tr->own[tr->nown]))
+			int err;
+
+			tr->own[tr->nown] = (struct ulink){ .prog = obj->progs.uprobe_gc_track, .off = off };
+			err = ulink_attach(tr, &tr->own[tr->nown]);
+			if (!err)
 				tr->nown++;
 			else
 				p_warn("cannot hook PyObject_GC_Track: %s; objects made by extensions that "
-				       "allocate themselves are not tracked", strerror(errno));
+				       "allocate themselves are not tracked", strerror(-err));
 		} else {
 			p_warn("no PyObject_GC_Track in %s: objects made by extensions that allocate "
 			       "themselves are not tracked", t->py_inside);
@@ -456,46 +467,45 @@ static int attach_objects(struct tracer *tr)
 		int np = allocsite_find((struct elffile *)&t->elf, a->vaddr, a->size, pyl(&t->layout, PYL_OBJECT_OB_TYPE),
 					pt, ALLOCSITE_MAX, why, sizeof(why));
 
-		for (int k = 0; k < np; k++) {
-			struct own_probe *p = &tr->own[tr->nown + k];
-			uint64_t off;
-			int err = -ENOENT;
+		int err = 0;
 
+		/* past the type store, in each out-of-line copy: all, or none */
+		for (int k = 0; k < np && !err; k++) {
+			struct ulink *p = &tr->own[tr->nown + k];
+			uint64_t off;
+
+			err = -ENOENT;
 			if (!elf_vaddr_to_offset((struct elffile *)&t->elf, pt[k].vaddr, &off)) {
-				*p = (struct own_probe){ .prog = obj->progs.uprobe_alloc_at, .off = off,
-							 .cookie = (uint64_t)gcsite_pt_regs_offset(pt[k].dwarf_reg) };
-				err = own_attach(tr, p);
+				*p = (struct ulink){ .prog = obj->progs.uprobe_alloc_at, .off = off,
+						     .cookie = (uint64_t)gcsite_pt_regs_offset(pt[k].dwarf_reg) };
+				err = ulink_attach(tr, p);
 			}
 			if (err) {
 				snprintf(why, sizeof(why), "cannot attach a uprobe at 0x%llx: %s",
 					 (unsigned long long)pt[k].vaddr, strerror(-err));
-				for (int j = 0; j < k; j++) {
-					bpf_link__destroy(tr->own[tr->nown + j].link);
-					tr->own[tr->nown + j].link = NULL;
-				}
-				np = 0;
-				break;
+				ulinks_detach(&tr->own[tr->nown], k);
+			} else {
+				p_debug("owners: %s: new instances at 0x%llx (reg %d), past the store of their type",
+					a->name, (unsigned long long)pt[k].vaddr, pt[k].dwarf_reg);
 			}
-			p_debug("owners: %s: new instances at 0x%llx (reg %d), past the store of their type",
-				a->name, (unsigned long long)pt[k].vaddr, pt[k].dwarf_reg);
 		}
-		if (np) {
+		if (np > 0 && !err) {
 			tr->nown += np;
 			continue;
 		}
 		p_debug("owners: %s: a uretprobe (costs about twice as much): %s", a->name, why);
-		tr->own[tr->nown] = (struct own_probe){ .prog = obj->progs.uprobe_alloc_return, .retprobe = true,
-							.off = a->offset + endbr_skip(&t->elf, a->vaddr) };
-		np = own_attach(tr, &tr->own[tr->nown]);
-		if (np)
+		tr->own[tr->nown] = (struct ulink){ .prog = obj->progs.uprobe_alloc_return, .retprobe = true,
+						    .off = a->offset + endbr_skip(&t->elf, a->vaddr) };
+		err = ulink_attach(tr, &tr->own[tr->nown]);
+		if (err)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uretprobe to %s: %s", a->name,
-				     strerror(-np));
+				     strerror(-err));
 		tr->nown++;
 	}
 	/* the agent's windows attach them (tracer_walk()): attached here
 	 * first, so that what cannot be attached is said now */
 	if (tr->opts.walk_windowed)
-		own_detach(tr);
+		ulinks_detach(tr->own, tr->nown);
 	return 0;
 }
 
@@ -1052,9 +1062,8 @@ void tracer_close(struct tracer *t, bool failed)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < GCSITE_MAX; i++)
-		bpf_link__destroy(t->site_links[i]);
-	own_detach(t);
+	ulinks_detach(t->sites, t->nsites);
+	ulinks_detach(t->own, t->nown);
 	for (int i = 0; i < t->ndealloc_hooks; i++)
 		bpf_link__destroy(t->dealloc_hooks[i].link);
 	for (int i = 0; i < t->ntraverse_hooks; i++)
