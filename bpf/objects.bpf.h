@@ -29,6 +29,9 @@
 
 const volatile bool targ_types = false;		/* walk the collected list */
 const volatile bool targ_owners = false;	/* track creators, report findings */
+/* creators recorded (allocators hooked): not with @qt alone, whose owners are
+ * read at death */
+const volatile bool targ_creators = false;
 /* The agent's type windows: the allocation probes are attached only while a
  * window is open (user/tracer.c tracer_walk()), so that a creator is known
  * only if it was recorded in the current window, which began at
@@ -66,6 +69,7 @@ struct chunk_buf {
 	__u8 meta[GCSCOPE_TYPES_MAX];
 	__u32 verdict[GCSCOPE_TYPES_MAX];	/* --owners: the type's, when the chunk met it */
 	__u32 last;				/* the entry chunk_add() counted the object in */
+	struct qt_cache qt;			/* --owners on QObjects, this walk's (qt.bpf.h) */
 };
 
 struct {
@@ -277,22 +281,28 @@ static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 py
  * whose C++ side cannot be read, the thread that created it.  True if its
  * owner is unknown: a type not ignored (perhaps still pending) and no
  * creator recorded. */
-static __always_inline bool owner_check(struct walk *w, __u64 obj, __u64 pytype, __u32 v)
+static __always_inline bool owner_check(struct walk *w, struct qt_cache *qc, __u64 obj, __u64 pytype, __u32 v)
 {
-	struct gcscope_owner *o = bpf_map_lookup_elem(&owners, &obj);
+	struct gcscope_owner *o = NULL;
 	struct gcscope_finding *f;
 	__u32 zero = 0, lives_tid = 0, flags = 0;
 	__u64 handle = 0;
-	bool creator = creator_valid(o, pytype), off, unknown = false;
+	bool creator, off, unknown = false;
 
 	/* PENDING too: user space may not have answered yet, but it has the
 	 * question (it precedes this record in the ring buffer) and drops
-	 * findings of types it ignores */
+	 * findings of types it ignores.  An ignored type's object is not
+	 * looked up: an entry it has (made while its verdict was pending)
+	 * waits for its address's reuse, as a refcount-freed one does. */
 	if ((v & GCSCOPE_VERDICT_MASK) == GCSCOPE_VERDICT_IGNORE || !v)
-		goto out;
+		return false;
+	/* no allocator hooked (@qt alone): no entry to look up */
+	if (targ_creators)
+		o = bpf_map_lookup_elem(&owners, &obj);
+	creator = creator_valid(o, pytype);
 	if (creator)
 		flags |= GCSCOPE_FIND_F_CREATOR;
-	if (qt_lives(obj, v, &handle, &lives_tid)) {
+	if (qt_lives(obj, v, qc, &handle, &lives_tid)) {
 		flags |= GCSCOPE_FIND_F_QT;
 		/* a thread that has exited (tid 0) runs no event loop: Qt lets
 		 * any thread delete its objects */
@@ -441,7 +451,7 @@ static long walk_one(__u32 i, void *ctx)
 	if (!cb)
 		return 1;
 	v = chunk_add(cb, obj, pytype);
-	if (targ_owners && owner_check(w, obj, pytype, v) && cb->last < GCSCOPE_TYPES_MAX)
+	if (targ_owners && owner_check(w, &cb->qt, obj, pytype, v) && cb->last < GCSCOPE_TYPES_MAX)
 		cb->c.t[cb->last].no_creator++;
 	w->seen++;
 	cb->c.seen = w->seen;
@@ -504,6 +514,8 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 	c->n = 0;
 	c->flags = 0;
 	c->seen = 0;
+	/* c is the chunk_buf's first member: its Qt cache is this walk's */
+	__builtin_memset(&container_of(c, struct chunk_buf, c)->qt, 0, sizeof(struct qt_cache));
 	bpf_loop(targ_walk_cap, walk_one, &w, 0);
 	if (!(w.flags & GCSCOPE_TYPES_F_FAULT) && w.cur != w.head && w.cur) {
 		w.flags |= GCSCOPE_TYPES_F_CAPPED;

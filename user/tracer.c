@@ -328,6 +328,7 @@ static int setup_objects(struct tracer *tr)
 	obj->rodata->targ_types = true;
 	obj->rodata->targ_owners = tr->opts.owners != NULL;
 	obj->rodata->targ_owners_windowed = tr->opts.owners && tr->opts.walk_windowed;
+	obj->rodata->targ_creators = objtrack_needs_creators(tr->ot);
 	obj->rodata->targ_walk_cap = (uint32_t)tr->opts.max_objects;
 	{
 		/* GIL builds: a list of PyGC_Head linked by _gc_next; free-threaded:
