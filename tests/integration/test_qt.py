@@ -9,6 +9,7 @@ thread, what it made, moved and collected where); gcscope's findings must
 equal it exactly.
 """
 import os
+import signal
 import subprocess
 
 import pytest
@@ -21,6 +22,22 @@ PACKAGES = {"PyQt5": "python3-pyqt5", "PyQt6": "python3-pyqt6", "PySide2": "pyth
             "PySide6": "python3-pyside6.qtcore"}
 
 
+def chroot_why(interp, package):
+    """Why a binding does not import in a chroot: the suite's package is
+    built for other python3 versions, or the suite has none (sid dropped
+    PySide2), which tests/targets/chroot.sh then does not ask for."""
+    try:
+        with open(os.path.join(interp.root, "var/lib/dpkg/status")) as f:
+            installed = f"Package: {package}\n" in f.read()
+    except OSError as e:
+        return f"cannot read the chroot's dpkg status: {e}"
+    if installed:
+        return (f"{package} is installed in its chroot, but built for the suite's other python3 "
+                f"versions only")
+    return (f"{package} is not in its chroot: tests/targets/chroot.sh installs what the suite "
+            f"ships, and it has no {package}")
+
+
 def needs(interp, binding):
     if not interp.dwarf:
         pytest.skip(f"{interp.name}: no debug info, so no way to find the collected set")
@@ -29,9 +46,13 @@ def needs(interp, binding):
     if r.returncode:
         # Debian builds each binding for its suite's python3 versions only
         # (and their -d builds: PySide6's abi3 modules load in 3.13d-3.15d)
-        if "chroot" in interp.tags:
-            why = (f"{PACKAGES[binding]} is not installed in its chroot (the package list of "
-                   f"tests/targets/chroot.sh is what it installs there)")
+        if r.returncode < 0:
+            # PySide2 5.15 in trixie's python3.13d: an assertion on a
+            # static builtin type it modifies (Objects/typeobject.c)
+            why = (f"importing {PACKAGES[binding]}'s module kills the interpreter "
+                   f"({signal.Signals(-r.returncode).name})")
+        elif "chroot" in interp.tags:
+            why = chroot_why(interp, PACKAGES[binding])
         elif "freethreaded" in interp.tags:
             why = (f"Debian builds {PACKAGES[binding]} for its own GIL python3 only; a free-threaded "
                    f"build loads only extensions built for its own ABI (cp3XXt), and Debian ships none")

@@ -21,7 +21,7 @@ set -euo pipefail
 
 suite=${1:?usage: chroot.sh SUITE (trixie or sid)}
 case "$suite" in
-trixie) pkgs="python3.13,python3.13-dbg,python3.13-dev,python3-pyqt5,python3-pyqt6,python3-pyside6.qtcore,gdb" ;;
+trixie) pkgs="python3.13,python3.13-dbg,python3.13-dev,python3-pyqt5,python3-pyqt6,python3-pyside2.qtcore,python3-pyside6.qtcore,gdb" ;;
 sid)    pkgs="python3.14,python3.14-dbg,python3.14-dev,python3-pyqt5,python3-pyqt6,python3-pyside6.qtcore,python3.15,python3.15-dbg,python3.15-dev,python3-opentelemetry-proto" ;;
 *) echo "chroot.sh: unknown suite '$suite': use trixie or sid" >&2; exit 2 ;;
 esac
