@@ -15,6 +15,7 @@
 #define PT_MAX 1024			/* threads named at most */
 #define PT_RESCAN_UNKNOWN_NS 100000000ULL
 #define PT_RESCAN_NS 2000000000ULL
+#define PT_TRIED 64			/* threads looked for at first sight, remembered */
 
 struct pt_entry {
 	uint32_t tid;
@@ -29,6 +30,13 @@ struct pythreads {
 	size_t n;
 	uint64_t last_scan;
 	bool scanned;
+	/* tids a scan looked for as they were first met: a thread is
+	 * looked for at once the first time (the 100 ms limit made a thread
+	 * that first collected just after another's scan go unnamed), then
+	 * at most every PT_RESCAN_UNKNOWN_NS (a thread with no Python name,
+	 * made in C, stays unknown) */
+	uint32_t tried[PT_TRIED];
+	size_t ntried;
 };
 
 struct pythreads *pythreads_new(const struct pytarget *t, char *why, size_t size)
@@ -156,17 +164,24 @@ int pythreads_scan(struct pythreads *pt)
 const char *pythreads_name(struct pythreads *pt, uint32_t tid, uint64_t now_ns)
 {
 	size_t i;
+	bool first, fresh = false;
 
 	if (!pt)
 		return NULL;
 	if (!pt->scanned || now_ns - pt->last_scan >= PT_RESCAN_NS) {
 		pt->last_scan = now_ns;
 		pythreads_scan(pt);
+		fresh = true;
 	}
 	for (i = 0; i < pt->n; i++)
 		if (pt->v[i].tid == tid)
 			return pt->v[i].name;
-	if (now_ns - pt->last_scan >= PT_RESCAN_UNKNOWN_NS) {
+	for (i = 0; i < PT_TRIED && i < pt->ntried && pt->tried[i] != tid; i++)
+		;
+	first = i == PT_TRIED || i == pt->ntried;
+	if (first)
+		pt->tried[pt->ntried++ % PT_TRIED] = tid;
+	if ((first && !fresh) || now_ns - pt->last_scan >= PT_RESCAN_UNKNOWN_NS) {
 		pt->last_scan = now_ns;
 		pythreads_scan(pt);
 		for (i = 0; i < pt->n; i++)

@@ -39,7 +39,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 if ! command -v debootstrap >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >&2
+	"$(dirname "$0")/../deps.sh" debootstrap
 fi
 
 # One builder at a time per suite: tests may run in parallel.
