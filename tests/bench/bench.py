@@ -151,21 +151,49 @@ OWNERS_MIXED = [("--types", ["--types"]), ("--owners Widget", ["--owners", "Widg
                 ("--owners @heap", ["--owners", "@heap"])]
 
 
-def feature_rows(args, targets, workload, features, results, title):
+# What one uprobe per new instance costs by itself, whoever places it: bpftrace
+# counting the calls of PyType_GenericAlloc (every Node and Widget is made
+# there on 3.11 and 3.12), a probe that does nothing.  --owners cannot cost
+# less on the churn workload, where every instance is watched: it needs one
+# trap per instance to see its creator (docs/objects.md, Cost).
+FLOOR = "uprobe floor (bpftrace)"
+
+
+def floor_probe(python):
+    """The bpftrace probe, on the file that defines PyType_GenericAlloc: the
+    interpreter, or its libpython (pyenv's are shared builds)."""
+    if not isinstance(python, str) or shutil.which("bpftrace") is None:
+        return None
+    files = [python] + [w for line in subprocess.run(["ldd", python], capture_output=True, text=True).stdout.split("\n")
+                        for w in line.split() if "libpython" in w and w.startswith("/")]
+    for f in files:
+        syms = subprocess.run(["nm", "-D", "--defined-only", f], capture_output=True, text=True).stdout
+        if " PyType_GenericAlloc\n" in syms:
+            return f"uprobe:{f}:PyType_GenericAlloc {{ @n = count(); }}"
+    return None
+
+
+def feature_rows(args, targets, workload, features, results, title, floor=False):
     """Each target untraced and with each option, in interleaved rounds:
-    ratios to the untraced median of the same rounds."""
+    ratios to the untraced median of the same rounds.  floor: also the
+    bare uprobe on the allocator (FLOOR)."""
     print(f"\n{'target':<22} {title:<20} {'ratio':>7}   (median of {args.repeat}; ratios to untraced)")
     for name, python, probe in targets:
         times = {"baseline": [], "gcscope": []}
         for label, _ in features:
             times[label] = []
+        fprobe = floor_probe(python) if floor else None
+        if fprobe:
+            times[FLOOR] = []
         for _ in range(args.repeat):
             times["baseline"].append(run_one("baseline", python, workload, args.gcscope, probe))
             times["gcscope"].append(run_one("gcscope", python, workload, args.gcscope, probe))
             for label, extra in features:
                 times[label].append(run_one("gcscope", python, workload, args.gcscope, probe, extra))
+            if fprobe:
+                times[FLOOR].append(run_one("bpftrace", python, workload, args.gcscope, fprobe))
         base = statistics.median(times["baseline"])
-        for label in ["gcscope"] + [f[0] for f in features]:
+        for label in ["gcscope"] + [f[0] for f in features] + ([FLOOR] if fprobe else []):
             r = statistics.median(times[label]) / base
             results.append({"target": name, "workload": f"{workload[0]} {workload[1]}", "options": label,
                             "ratio": r})
@@ -191,7 +219,7 @@ def sid_targets():
 
 def owners_section(args, targets, churn, results):
     targets = targets + sid_targets()
-    feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with")
+    feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with", floor=True)
     feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
 
 
