@@ -246,7 +246,7 @@ def qt_section(args, results):
                 subprocess.run(argv + ["-c", f"import {binding}.QtCore"], capture_output=True).returncode:
             print(f"{tname:<22} {binding}: not importable, skipped")
             continue
-        workload = (f"qt-{binding}", 100000)
+        workload = (f"qt-{binding}", 500000)
         times = {"baseline": [], "gcscope": []}
         for label, _ in QT_FEATURES:
             times[label] = []
