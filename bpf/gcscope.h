@@ -194,8 +194,7 @@ struct gcscope_qt_layout {
 
 struct gcscope_qt_cfg {
 	__u32 pthread_tid;	/* glibc's struct pthread: offset of tid (0: unknown) */
-	__u32 sip_data;		/* sipSimpleWrapper.data */
-	__u32 sip_access;	/* sipSimpleWrapper.access_func: must be NULL */
+	__u32 sip_data;		/* sipSimpleWrapper.data; access_func follows (must be NULL) */
 	__u32 sbk_d;		/* SbkObject.d (SbkObjectPrivate *, whose cptr is first) */
 	struct gcscope_qt_layout qt[2];
 };

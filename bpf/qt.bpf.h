@@ -44,16 +44,11 @@ static __always_inline __u64 qt_cpp(const struct gcscope_qt_cfg *cfg, __u64 obj,
 
 	if (wrapper == GCSCOPE_QT_SIP) {
 		/* data and access_func are neighbours in sipSimpleWrapper (sip
-		 * 4.19 to 6.x, user/qtaffinity.c): one read for both.  An
+		 * 4.19 to 13.x, user/qtaffinity.c): one read for both.  An
 		 * access function computes the pointer: not for us to call. */
-		if (cfg->sip_access == cfg->sip_data + 8) {
-			if (!obj || bpf_probe_read_user(sw, sizeof(sw), (void *)(obj + cfg->sip_data)))
-				return 0;
-			return sw[1] ? 0 : sw[0];
-		}
-		if (rd_u64(obj + cfg->sip_access))
+		if (!obj || bpf_probe_read_user(sw, sizeof(sw), (void *)(obj + cfg->sip_data)))
 			return 0;
-		return rd_u64(obj + cfg->sip_data);
+		return sw[1] ? 0 : sw[0];
 	}
 	if (wrapper == GCSCOPE_QT_SBK)
 		return rd_u64(rd_u64(rd_u64(obj + cfg->sbk_d)));	/* d->cptr[0] */

@@ -168,7 +168,6 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	 * SbkObject { PyObject_HEAD; PyObject *ob_dict, *weakreflist; SbkObjectPrivate *d; }
 	 * (sip 4.19-13.x, shiboken 5.12-6.x) */
 	cfg->sip_data = (uint32_t)ob_size;
-	cfg->sip_access = (uint32_t)ob_size + 8;
 	cfg->sbk_d = (uint32_t)ob_size + 16;
 	for (int m = 0; m < 2; m++) {
 		struct elffile ef;

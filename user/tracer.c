@@ -419,17 +419,14 @@ static int attach_objects(struct tracer *tr)
 		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) ||
 		    elf_vaddr_to_offset((struct elffile *)&t->elf, s->vaddr, &off))
 			return p_err(EXIT_FAILURE_INTERNAL, "cannot prepare the probe at %s", s->how);
-		tr->sites[tr->nsites] = (struct ulink){ .prog = obj->progs.uprobe_collected, .off = off,
-							.cookie = (uint64_t)i };
-		if (tr->opts.walk_windowed) {
-			tr->nsites++;
+		tr->sites[tr->nsites++] = (struct ulink){ .prog = obj->progs.uprobe_collected, .off = off,
+							  .cookie = (uint64_t)i };
+		if (tr->opts.walk_windowed)
 			continue;	/* tracer_walk() attaches it */
-		}
-		err = ulink_attach(tr, &tr->sites[tr->nsites]);
+		err = ulink_attach(tr, &tr->sites[tr->nsites - 1]);
 		if (err)
 			return p_err(EXIT_FAILURE_INTERNAL, "failed to attach a uprobe at %s (0x%llx): %s", s->how,
 				     (unsigned long long)s->vaddr, strerror(-err));
-		tr->nsites++;
 	}
 	if (!tr->opts.owners)
 		return 0;
@@ -467,7 +464,6 @@ static int attach_objects(struct tracer *tr)
 		char why[256];
 		int np = allocsite_find((struct elffile *)&t->elf, a->vaddr, a->size, pyl(&t->layout, PYL_OBJECT_OB_TYPE),
 					pt, ALLOCSITE_MAX, why, sizeof(why));
-
 		int err = 0;
 
 		/* past the type store, in each out-of-line copy: all, or none */
