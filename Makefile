@@ -43,7 +43,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 LOGIC_SRCS := user/common.c user/patterns.c user/corefile.c user/json.c user/stats.c user/pylayout.c \
 	user/elfinfo.c user/probe.c user/gcsite.c user/dwarfinfo.c user/sink.c user/sink_text.c \
 	user/sink_json.c user/correlate.c user/objects.c user/target.c user/pyobj.c user/pythreads.c \
-	user/sink_timeline.c user/qtaffinity.c user/gcstats.c user/metrics.c user/prom.c user/agentconf.c \
+	user/sink_timeline.c user/qtaffinity.c user/libcthread.c user/heapowner.c user/gcstats.c user/metrics.c user/prom.c user/agentconf.c \
 	user/discover.c user/sink_metrics.c user/met_types.c user/typewin.c user/otlp_json.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
@@ -138,7 +138,8 @@ FUZZ_SRCS_json := user/json.c user/common.c
 FUZZ_SRCS_ttyclean := user/common.c user/json.c
 FUZZ_SRCS_records := user/correlate.c user/sink.c user/sink_text.c user/sink_json.c user/stats.c \
 	user/pystack.c user/objects.c user/pythreads.c user/pyobj.c user/elfinfo.c user/pylayout.c \
-	user/common.c user/json.c user/fatal.c user/demangle.c user/qtaffinity.c user/dwarfinfo.c
+	user/common.c user/json.c user/fatal.c user/demangle.c user/qtaffinity.c user/dwarfinfo.c \
+	user/libcthread.c
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@

@@ -132,6 +132,11 @@ struct gcscope_owner {
 /* gcscope_finding.flags */
 #define GCSCOPE_FIND_F_CREATOR	(1U << 0) /* owner holds the creating thread */
 #define GCSCOPE_FIND_F_QT	(1U << 1) /* a QObject: lives_* is the thread it lives in */
+/* free-threaded builds: owner.tid is the thread whose heap holds the object
+ * (bpf/objects.bpf.h heap_owner()); with F_EXITED that thread has exited,
+ * and owner.tid is 0 */
+#define GCSCOPE_FIND_F_HEAP	(1U << 2)
+#define GCSCOPE_FIND_F_EXITED	(1U << 3)
 
 struct gcscope_finding {
 	__u32 type;		/* GCSCOPE_EV_FINDING */
@@ -151,7 +156,7 @@ struct gcscope_touch {
 	__u32 type;		/* GCSCOPE_EV_TOUCH */
 	__u32 tid;		/* the collecting thread */
 	__u32 pid;
-	__u32 pad;
+	__u32 flags;		/* GCSCOPE_FIND_F_CREATOR or _HEAP (| _EXITED) */
 	__u64 ts_start;		/* the collection's ts_start */
 	__u64 obj;
 	__u64 ts;		/* when */
@@ -201,6 +206,7 @@ struct gcscope_qt_cfg {
 
 #define GCSCOPE_NEW_TYPE_F_WALK	(1U << 0) /* asked by a walk: no instance was seen created */
 #define GCSCOPE_NEW_TYPE_F_TRACK (1U << 1) /* asked by PyObject_GC_Track: an allocator not hooked */
+#define GCSCOPE_NEW_TYPE_F_READY (1U << 2) /* asked as the type was made (PyType_Ready, PyType_From*) */
 
 /* The question may be read after the target has exited (a short program, a
  * process that aborts): so that the answer needs no read of its memory, BPF

@@ -23,6 +23,11 @@
  * forget them (GCSCOPE_VERDICT_F_FREED): a uprobe per instance freed was a
  * third of --owners' cost on the churn workload, and on Python classes it
  * fires for every instance of every class (subtype_dealloc is shared).
+ *
+ * Free-threaded builds (3.13t+) need no allocation hook: each object lives
+ * in the mimalloc heap of the thread that made it, and the heap's segment
+ * names that thread (heap_owner(), user/heapowner.c).  There the owner is
+ * read when the walk meets the object dying, whenever it was made.
  */
 #ifndef __GCSCOPE_OBJECTS_BPF_H
 #define __GCSCOPE_OBJECTS_BPF_H
@@ -54,6 +59,62 @@ const volatile __u64 targ_off_ob_size = 0;
 
 #include "qt.bpf.h"
 
+/* --owners on free-threaded builds (user/heapowner.c): the object's segment
+ * is (addr - 1) & heap_seg_mask (mimalloc's _mi_ptr_segment()), its
+ * thread_id at heap_seg_thread a struct pthread *, the tid in it at
+ * heap_pthread_tid.  0: owners come from the allocation hooks instead. */
+const volatile __u64 targ_heap_seg_mask = 0;
+const volatile __u32 targ_heap_seg_thread = 0;
+const volatile __u32 targ_heap_pthread_tid = 0;
+const volatile __u64 targ_heap_finalizing = 0;	/* &_PyRuntime._finalizing */
+
+#define HEAP_UNKNOWN	0U
+#define HEAP_EXITED	0xffffffffU
+#define HEAP_CACHE	4
+
+/* The last segments a walk looked up: a collection's garbage sits in few
+ * segments, and each lookup is two reads of the target. */
+struct heap_cache {
+	__u64 seg[HEAP_CACHE];
+	__u32 tid[HEAP_CACHE];
+	__u32 next;
+};
+
+/* The tid of the thread whose heap holds obj, HEAP_EXITED if that thread
+ * has exited, HEAP_UNKNOWN if it cannot be read.  An abandoned segment
+ * (thread_id 0) or a struct pthread whose tid the kernel cleared at the
+ * thread's exit (CLONE_CHILD_CLEARTID) is an exited owner; but while the
+ * runtime finalizes, every thread state's heaps are abandoned, the main
+ * thread's too (finalize_interp_clear(), 3.13), and exited means nothing:
+ * unknown then. */
+static __always_inline __u32 heap_owner(struct heap_cache *hc, __u64 obj)
+{
+	__u64 seg, ident = 0, fin = 0;
+	__u32 tid = 0, slot;
+
+	if (!targ_heap_seg_mask || !obj)
+		return HEAP_UNKNOWN;
+	seg = (obj - 1) & targ_heap_seg_mask;
+	for (__u32 i = 0; hc && i < HEAP_CACHE; i++)
+		if (hc->seg[i] == seg)
+			return hc->tid[i];
+	if (bpf_probe_read_user(&ident, sizeof(ident), (void *)(seg + targ_heap_seg_thread)))
+		return HEAP_UNKNOWN;
+	if (!ident || bpf_probe_read_user(&tid, sizeof(tid), (void *)(ident + targ_heap_pthread_tid)))
+		tid = ident ? HEAP_UNKNOWN : HEAP_EXITED;
+	else if (!tid || (__s32)tid < 0)
+		tid = HEAP_EXITED;
+	if (tid == HEAP_EXITED &&
+	    (!targ_heap_finalizing || bpf_probe_read_user(&fin, sizeof(fin), (void *)targ_heap_finalizing) || fin))
+		tid = HEAP_UNKNOWN;
+	if (hc) {
+		slot = hc->next++ % HEAP_CACHE;
+		hc->seg[slot & (HEAP_CACHE - 1)] = seg;
+		hc->tid[slot & (HEAP_CACHE - 1)] = tid;
+	}
+	return tid;
+}
+
 /* Each site's recipe (struct gcscope_site), indexed by the attach cookie. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -70,6 +131,7 @@ struct chunk_buf {
 	__u32 verdict[GCSCOPE_TYPES_MAX];	/* --owners: the type's, when the chunk met it */
 	__u32 last;				/* the entry chunk_add() counted the object in */
 	struct qt_cache qt;			/* --owners on QObjects, this walk's (qt.bpf.h) */
+	struct heap_cache heap;			/* --owners on free-threaded builds, this walk's */
 };
 
 struct {
@@ -281,11 +343,11 @@ static __always_inline __u32 chunk_add(struct chunk_buf *cb, __u64 obj, __u64 py
  * whose C++ side cannot be read, the thread that created it.  True if its
  * owner is unknown: a type not ignored (perhaps still pending) and no
  * creator recorded. */
-static __always_inline bool owner_check(struct walk *w, struct qt_cache *qc, __u64 obj, __u64 pytype, __u32 v)
+static __always_inline bool owner_check(struct walk *w, struct chunk_buf *cb, __u64 obj, __u64 pytype, __u32 v)
 {
 	struct gcscope_owner *o = NULL;
 	struct gcscope_finding *f;
-	__u32 zero = 0, lives_tid = 0, flags = 0;
+	__u32 zero = 0, lives_tid = 0, flags = 0, heap = HEAP_UNKNOWN;
 	__u64 handle = 0;
 	bool creator, off, unknown = false;
 
@@ -302,17 +364,25 @@ static __always_inline bool owner_check(struct walk *w, struct qt_cache *qc, __u
 	creator = creator_valid(o, pytype);
 	if (creator)
 		flags |= GCSCOPE_FIND_F_CREATOR;
-	if (qt_lives(obj, v, qc, &handle, &lives_tid)) {
+	/* free-threaded: the thread whose heap holds it, where no creator is
+	 * recorded (none is, without allocation hooks) */
+	if (!creator && targ_heap_seg_mask) {
+		heap = heap_owner(&cb->heap, obj);
+		if (heap != HEAP_UNKNOWN)
+			flags |= GCSCOPE_FIND_F_HEAP | (heap == HEAP_EXITED ? GCSCOPE_FIND_F_EXITED : 0);
+	}
+	if (qt_lives(obj, v, &cb->qt, &handle, &lives_tid)) {
 		flags |= GCSCOPE_FIND_F_QT;
 		/* a thread that has exited (tid 0) runs no event loop: Qt lets
 		 * any thread delete its objects */
 		off = lives_tid && lives_tid != w->tid;
 	} else {
-		/* the same object only if it still has the type it was created with */
-		off = creator && o->tid != w->tid;
+		/* the same object only if it still has the type it was created
+		 * with; an owner that exited is not this thread */
+		off = creator ? o->tid != w->tid : heap != HEAP_UNKNOWN && heap != w->tid;
 		/* counted by type: the verdict may still be pending, and user
 		 * space counts those of watched types only */
-		if (!creator)
+		if (!creator && heap == HEAP_UNKNOWN)
 			unknown = true;
 	}
 	if (!off)
@@ -329,6 +399,8 @@ static __always_inline bool owner_check(struct walk *w, struct qt_cache *qc, __u
 	} else {
 		__builtin_memset(&f->owner, 0, sizeof(f->owner));
 		f->owner.pytype = pytype;
+		if (heap != HEAP_EXITED)
+			f->owner.tid = heap;	/* user space names it */
 	}
 	f->flags = flags;
 	f->lives_tid = lives_tid;
@@ -380,7 +452,7 @@ struct {
 static __always_inline int traverse_enter(__u64 obj)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, zero = 0;
+	__u32 tid = (__u32)id, zero = 0, heap = HEAP_UNKNOWN;
 	struct entered en = {};
 	struct gcscope_owner *o;
 	struct gcscope_touch *t;
@@ -399,8 +471,15 @@ static __always_inline int traverse_enter(__u64 obj)
 		en.pytype = 0;
 	bpf_map_update_elem(&entered, &tid, &en, BPF_ANY);
 	o = bpf_map_lookup_elem(&owners, &obj);
-	if (!o || o->pytype != en.pytype || o->tid == tid)
+	if (o && o->pytype != en.pytype)
+		o = NULL;	/* another object's entry, at an address reused */
+	if (!o) {
+		heap = heap_owner(NULL, obj);	/* free-threaded builds */
+		if (heap == HEAP_UNKNOWN || heap == tid)
+			return 0;
+	} else if (o->tid == tid) {
 		return 0;
+	}
 	last = bpf_map_lookup_elem(&touched, &obj);
 	if (last && *last == s->ts)
 		return 0;	/* once per object and collection */
@@ -411,12 +490,20 @@ static __always_inline int traverse_enter(__u64 obj)
 	t->type = GCSCOPE_EV_TOUCH;
 	t->tid = tid;
 	t->pid = id >> 32;
-	t->pad = 0;
 	t->ts_start = s->ts;
 	t->obj = obj;
 	t->ts = en.ts;
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
-	t->owner = *o;
+	if (o) {
+		t->owner = *o;
+		t->flags = GCSCOPE_FIND_F_CREATOR;
+	} else {
+		/* user space names the owner */
+		__builtin_memset(&t->owner, 0, sizeof(t->owner));
+		t->owner.pytype = en.pytype;
+		t->owner.tid = heap == HEAP_EXITED ? 0 : heap;
+		t->flags = GCSCOPE_FIND_F_HEAP | (heap == HEAP_EXITED ? GCSCOPE_FIND_F_EXITED : 0);
+	}
 	/* it may be the last thing this process does: wake the reader */
 	if (bpf_ringbuf_output(&events, t, sizeof(*t), BPF_RB_FORCE_WAKEUP))
 		count(GCSCOPE_CNT_LOST);
@@ -451,7 +538,7 @@ static long walk_one(__u32 i, void *ctx)
 	if (!cb)
 		return 1;
 	v = chunk_add(cb, obj, pytype);
-	if (targ_owners && owner_check(w, &cb->qt, obj, pytype, v) && cb->last < GCSCOPE_TYPES_MAX)
+	if (targ_owners && owner_check(w, cb, obj, pytype, v) && cb->last < GCSCOPE_TYPES_MAX)
 		cb->c.t[cb->last].no_creator++;
 	w->seen++;
 	cb->c.seen = w->seen;
@@ -516,6 +603,7 @@ static __always_inline int walk_collected(struct pt_regs *ctx)
 	c->seen = 0;
 	/* c is the chunk_buf's first member: its Qt cache is this walk's */
 	__builtin_memset(&container_of(c, struct chunk_buf, c)->qt, 0, sizeof(struct qt_cache));
+	__builtin_memset(&container_of(c, struct chunk_buf, c)->heap, 0, sizeof(struct heap_cache));
 	bpf_loop(targ_walk_cap, walk_one, &w, 0);
 	if (!(w.flags & GCSCOPE_TYPES_F_FAULT) && w.cur != w.head && w.cur) {
 		w.flags |= GCSCOPE_TYPES_F_CAPPED;
@@ -567,6 +655,24 @@ static __always_inline int owner_alloc(__u64 obj, bool keep)
 	o.ts = bpf_ktime_get_ns();
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
 	bpf_map_update_elem(&owners, &obj, &o, BPF_ANY);
+	return 0;
+}
+
+/* A type being made (bpf/gcscope.bpf.c uprobe_type_ready/_made): ask
+ * about it now.  At PyType_Ready() only a static type (no
+ * Py_TPFLAGS_HEAPTYPE): a heap type is not finished there. */
+#define PY_TPFLAGS_HEAPTYPE (1ULL << 9)
+static __always_inline int type_made(__u64 pytype, bool ready)
+{
+	__u64 id = bpf_get_current_pid_tgid(), flags = 0;
+
+	if (!pytype || (targ_tgid && (id >> 32) != targ_tgid) ||
+	    bpf_map_lookup_elem(&type_verdict, &pytype))
+		return 0;
+	if (ready && (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
+		      (flags & PY_TPFLAGS_HEAPTYPE)))
+		return 0;
+	ask_verdict(pytype, GCSCOPE_NEW_TYPE_F_READY);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "correlate.h"
 #include "fatal.h"
 #include "gcscope.h"
+#include "libcthread.h"
 #include "objects.h"
 #include "pystack.h"
 #include "pythreads.h"
@@ -117,6 +118,7 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 		const struct gcscope_finding *f = &oc->findings[i];
 		struct gc_finding *g = &c->findings[i];
 		bool creator = f->flags & GCSCOPE_FIND_F_CREATOR, qt = f->flags & GCSCOPE_FIND_F_QT;
+		bool heap = !qt && !creator && (f->flags & GCSCOPE_FIND_F_HEAP);
 
 		/* names: [i] the owner's, [nf + i] the creator's of a QObject */
 		clean_comm(f->owner.comm, c->owner_names[i]);
@@ -130,15 +132,20 @@ static struct gc_type_count *add_objects(struct correlator *c, struct objcoll *o
 			.created_tid = f->owner.tid,
 			.created_thread = c->owner_names[i],
 		};
-		if (qt) {
-			g->qt = true;
-			g->owner_tid = f->lives_tid;
-			memcpy(c->owner_names[nf + i], oc->lives_comm[i], GC_THREAD_NAME_LEN);
-			g->owner_thread = c->owner_names[nf + i];
+		if (qt || heap) {
+			g->qt = qt;
+			g->heap = heap;
+			g->owner_tid = objfind_owner(f);
+			g->owner_thread = NULL;
+			if (objfind_named(f)) {
+				memcpy(c->owner_names[nf + i], oc->lives_comm[i], GC_THREAD_NAME_LEN);
+				g->owner_thread = c->owner_names[nf + i];
+			}
+			g->owner_exited = heap && (f->flags & GCSCOPE_FIND_F_EXITED);
 		}
-		if (c->cfg.pt && py_name(c, g->owner_tid, gc->ts_end, c->owner_py_names[i]))
+		if (g->owner_tid && c->cfg.pt && py_name(c, g->owner_tid, gc->ts_end, c->owner_py_names[i]))
 			g->owner_py_thread = c->owner_py_names[i];
-		if (!qt)
+		if (creator && !qt)
 			g->created_py_thread = g->owner_py_thread;
 		else if (creator && c->cfg.pt && py_name(c, f->owner.tid, gc->ts_end, c->owner_py_names[nf + i]))
 			g->created_py_thread = c->owner_py_names[nf + i];
@@ -313,8 +320,23 @@ static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 
 	memcpy(comm, e->comm, sizeof(comm));
 	clean_comm(comm, name);
-	memcpy(comm, e->owner.comm, sizeof(comm));
-	clean_comm(comm, owner);
+	if (e->flags & GCSCOPE_FIND_F_HEAP) {
+		/* free-threaded: the thread whose heap holds it, named now */
+		t.f.heap = true;
+		t.f.created_ns = 0;
+		t.f.owner_exited = e->flags & GCSCOPE_FIND_F_EXITED;
+		comm[0] = '\0';
+		if (!t.f.owner_exited)
+			task_comm((pid_t)e->pid, e->owner.tid, comm, sizeof(comm));
+		if (comm[0])
+			clean_comm(comm, owner);
+		else
+			t.f.owner_thread = NULL;
+	} else {
+		t.f.creator_known = true;
+		memcpy(comm, e->owner.comm, sizeof(comm));
+		clean_comm(comm, owner);
+	}
 	t.f.type = objtrack_type_name(c->cfg.ot, e->owner.pytype);
 	t.pid = e->pid;
 	/* said at once, while the process still runs (it may abort next) */
@@ -322,7 +344,7 @@ static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 		t.py_threads_traced = true;
 		if (py_name(c, e->tid, e->ts, pyname))
 			t.py_thread = pyname;
-		if (py_name(c, e->owner.tid, e->ts, pyowner))
+		if (e->owner.tid && py_name(c, e->owner.tid, e->ts, pyowner))
 			t.f.owner_py_thread = pyowner;
 	}
 	sinks_touch(c->sinks, &t);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "allocsite.h"
+#include "heapowner.h"
 #include "common.h"
 #include "gcstats.h"
 #include "gdbpick.h"
@@ -214,7 +215,9 @@ int cmd_doctor(int argc, char **argv)
 	struct probe_plan plan;
 	struct pytarget t;
 	struct elfsym sym;
-	bool can_trace, debug_build, memory, ring;
+	bool can_trace, debug_build, memory, ring, heap_ok;
+	struct heapowner_cfg heap_cfg;
+	char heap_why[256] = "";
 	const char *tier;
 	int code, n_usdt, gdb_calls;
 
@@ -240,6 +243,7 @@ int cmd_doctor(int argc, char **argv)
 			snprintf(stack_why, sizeof(stack_why), "Python frames of each collecting thread (--stack)");
 		pystack_free(ps);
 	}
+	heap_ok = !heapowner_layout(&t, &heap_cfg, heap_why, sizeof(heap_why));
 	/* Py_REF_DEBUG (implied by Py_DEBUG) defines _Py_NegativeRefcount. */
 	debug_build = !elf_find_symbol(&t.elf, "_Py_NegativeRefcount", &sym);
 	n_usdt = elf_count_usdt(&t.elf);
@@ -309,6 +313,9 @@ int cmd_doctor(int argc, char **argv)
 		jw_bool(&w, "records", ring);
 		jw_str(&w, "tier", tier);
 		jw_str(&w, "tier_detail", tier_why);
+		/* --owners: from the heap (free-threaded builds) or the allocators */
+		jw_str(&w, "owners_from", heap_ok ? "heap" : "allocators");
+		jw_str(&w, "owners_from_detail", heap_ok ? NULL : heap_why);
 		jw_key_arr(&w, "allocators");
 		for (int i = 0; i < plan.nalloc; i++) {
 			char why[256];
@@ -351,7 +358,14 @@ int cmd_doctor(int argc, char **argv)
 		p_line("  tier          %s", tier_why);
 		if (!plan.nsites)
 			p_line("  objects       not available: %s", plan.sites_why);
-		if (plan.nalloc) {
+		if (heap_ok)
+			p_line("  owners        read from the mimalloc heap that holds each object when it dies "
+			       "(free-threaded build): no allocation hooked");
+		else if (t.free_threaded)
+			p_line("  owners        not from the heap: %s", heap_why);
+		if (heap_ok) {
+			/* the allocators are not hooked */
+		} else if (plan.nalloc) {
 			char list[512] = "";
 			size_t len = 0;
 

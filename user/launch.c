@@ -16,18 +16,22 @@
 #include "launch.h"
 #include "target.h"
 
-/* The DT_NEEDED libpython of the current executable, "" if none (a static
- * interpreter has _PyRuntime in the executable itself). */
-static void needed_libpython(pid_t pid, char *out, size_t size)
+/* The DT_NEEDED libpython and libc of the current executable, "" if none
+ * (a static interpreter has _PyRuntime in the executable itself).  libc is
+ * waited for too: --owners reads its thread layout before the probes load
+ * (user/libcthread.c), and a statically linked interpreter's runtime is
+ * there at the exec, before the dynamic loader maps libc. */
+static void needed_libs(pid_t pid, char *py, size_t pysize, char *libc, size_t libcsize)
 {
 	char exe[64];
 	struct elffile ef;
 
-	out[0] = '\0';
+	py[0] = libc[0] = '\0';
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (elf_open(&ef, exe))
 		return;
-	elf_find_needed(&ef, "libpython", out, size);
+	elf_find_needed(&ef, "libpython", py, pysize);
+	elf_find_needed(&ef, "libc.so", libc, libcsize);
 	elf_close(&ef);
 }
 
@@ -49,7 +53,7 @@ static bool maps_mention(pid_t pid, const char *name)
 
 int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz)
 {
-	char needed[256] = "", what[PATH_MAX + 64];
+	char needed[256] = "", libc[256] = "", what[PATH_MAX + 64];
 	bool have_runtime = false, old_checked = false;
 	int pipefd[2], status, child_errno = 0, sig = 0;
 	pid_t pid;
@@ -90,7 +94,7 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 	 * before letting it go, rather than leaving it stopped forever. */
 	ptrace(PTRACE_SETOPTIONS, pid, NULL,
 	       (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
-	needed_libpython(pid, needed, sizeof(needed));
+	needed_libs(pid, needed, sizeof(needed), libc, sizeof(libc));
 
 	for (;;) {
 		bool exec_event;
@@ -104,7 +108,7 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 		if (have_runtime || !needed[0] || maps_mention(pid, needed)) {
 			if (pytarget_runtime_ready(pid, &version_known) == 0) {
 				have_runtime = true;
-				if (version_known) {
+				if (version_known && (!libc[0] || maps_mention(pid, libc))) {
 					*pidp = pid;
 					return EXIT_OK;
 				}
@@ -143,7 +147,7 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 		if (exec_event) {
 			have_runtime = false;
 			old_checked = false;
-			needed_libpython(pid, needed, sizeof(needed));
+			needed_libs(pid, needed, sizeof(needed), libc, sizeof(libc));
 			continue;
 		}
 		if (WSTOPSIG(status) == (SIGTRAP | 0x80))

@@ -147,7 +147,8 @@ void met_types_collection(struct met_types *ty, const struct gc_collection *c)
 		struct met_pair_row *r;
 
 		copy_name(type, sizeof(type), f->type);
-		copy_name(owner, sizeof(owner), f->owner_py_thread ? f->owner_py_thread : f->owner_thread);
+		copy_name(owner, sizeof(owner), f->owner_exited ? "(exited)" :
+						f->owner_py_thread ? f->owner_py_thread : f->owner_thread);
 		copy_name(thread, sizeof(thread), collector);
 		ty->p_findings++;
 		r = find_pair(ty->p_pair, ty->np_pairs, type, owner, thread);

@@ -43,15 +43,18 @@ struct gc_type_count {
 /* An object of a watched type that a collection destroyed on another thread
  * than its owner's (--owners).  The owner is the creating thread, or for a
  * QObject (qt) the thread it lives in when it dies (Qt's affinity, which
- * moveToThread() changes). */
+ * moveToThread() changes), or on a free-threaded build (heap) the thread
+ * whose mimalloc heap holds it, which may have exited (owner_exited). */
 struct gc_finding {
 	uint64_t obj;			/* its address */
 	const char *type;		/* its type's name */
-	uint32_t owner_tid;
-	const char *owner_thread;	/* kernel name of the owner thread, cleaned */
+	uint32_t owner_tid;		/* 0 if owner_exited */
+	const char *owner_thread;	/* kernel name of the owner thread, cleaned; NULL if unknown */
 	const char *owner_py_thread;	/* its threading.Thread name, NULL if unknown */
 	uint64_t created_ns;		/* CLOCK_MONOTONIC, when it was made; 0 if unknown */
 	bool qt;			/* owner_* is where the QObject lives */
+	bool heap;			/* owner_* is the thread whose heap holds it */
+	bool owner_exited;		/* that thread had exited: owner_* unknown */
 	bool creator_known;		/* created_* below (and created_ns) are known */
 	uint32_t created_tid;		/* the creating thread (= owner_tid unless qt) */
 	const char *created_thread;	/* its kernel name when it created the object */

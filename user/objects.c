@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "libcthread.h"
 #include "objects.h"
 #include "patterns.h"
 #include "pyobj.h"
@@ -44,6 +45,7 @@ struct objtrack {
 	char *patterns[OWNERS_MAX_PATTERNS];
 	int npatterns;
 	bool all_heap, all_qt;
+	bool heap_owners;		/* owners from the heap, no creators (heapowner.h) */
 	char untracked[512];
 	struct typeinfo *types;		/* open addressing on addr */
 	size_t ntypes, cap;
@@ -51,7 +53,7 @@ struct objtrack {
 	uint64_t seq;
 	/* totals */
 	uint64_t walks, seen, capped, faults;
-	uint64_t findings, qt_findings;
+	uint64_t findings, qt_findings, heap_findings, exited_findings;
 	uint64_t owners_unknown;	/* watched objects destroyed, owner not known */
 	struct obj_pair *pairs;
 	size_t npairs, cappairs;
@@ -434,6 +436,7 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 	struct typeinfo *ti = type_slot(o, e->owner.pytype);
 	struct gcscope_finding f = *e;
 	struct objcoll *c;
+	bool named;
 
 	/* BPF also reports objects of types still pending an answer: keep only
 	 * those of watched types */
@@ -443,16 +446,19 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 		/* BPF tried a pending type as a QObject and it looked like one:
 		 * it is not; only its creator counts */
 		f.flags &= ~GCSCOPE_FIND_F_QT;
-		if (!(f.flags & GCSCOPE_FIND_F_CREATOR) || f.owner.tid == f.tid)
+		if (!(f.flags & (GCSCOPE_FIND_F_CREATOR | GCSCOPE_FIND_F_HEAP)) ||
+		    (!(f.flags & GCSCOPE_FIND_F_EXITED) && f.owner.tid == f.tid))
 			return;
 	}
+	/* the heap's owner has no name from BPF: its name now, while it may
+	 * still run (in lives_comm, as a QObject's thread) */
+	named = objfind_named(&f);
 	c = pending_get(o, f.tid, f.ts_start, true);
 	if (!c)
 		return;
 	if (grow_array(&c->findings, &c->capf, c->nfindings, sizeof(*c->findings), 8))
 		return;
-	if ((f.flags & GCSCOPE_FIND_F_QT) &&
-	    (c->capl < c->capf || !c->lives_comm)) {
+	if (named && (c->capl < c->capf || !c->lives_comm)) {
 		void *n = realloc(c->lives_comm, c->capf * sizeof(*c->lives_comm));
 
 		if (!n)
@@ -460,8 +466,8 @@ void objtrack_on_finding(struct objtrack *o, const struct gcscope_finding *e)
 		c->lives_comm = n;
 		c->capl = c->capf;
 	}
-	if (f.flags & GCSCOPE_FIND_F_QT) {
-		qtaff_thread_comm(o->pid, f.lives_tid, c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]));
+	if (named) {
+		task_comm(o->pid, objfind_owner(&f), c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]));
 		/* the thread ended before we could read its name */
 		if (!c->lives_comm[c->nfindings][0])
 			snprintf(c->lives_comm[c->nfindings], sizeof(c->lives_comm[0]), "?");
@@ -626,7 +632,8 @@ uint32_t objtrack_on_new_type(struct objtrack *o, const struct gcscope_new_type 
 		ti->qt = qt;
 		/* a walk asked: none of its instances was seen created since
 		 * we attached; that matters where the creator is the owner */
-		ti->unseen = v == GCSCOPE_VERDICT_WATCH && !qt && (e->flags & GCSCOPE_NEW_TYPE_F_WALK);
+		ti->unseen = v == GCSCOPE_VERDICT_WATCH && !qt && (e->flags & GCSCOPE_NEW_TYPE_F_WALK) &&
+			     !o->heap_owners;
 	}
 	/* Forget its instances when they die, if they come from an allocator
 	 * that is not hooked (first seen at PyObject_GC_Track): hook its
@@ -755,7 +762,7 @@ static struct obj_pair *pair_get(struct objtrack *o, const char *type, const str
 				 const char *thread, const char *lives_comm)
 {
 	struct obj_pair *p;
-	uint32_t owner = (f->flags & GCSCOPE_FIND_F_QT) ? f->lives_tid : f->owner.tid;
+	uint32_t owner = objfind_owner(f);
 
 	for (size_t i = 0; i < o->npairs; i++) {
 		p = &o->pairs[i];
@@ -816,13 +823,17 @@ void objtrack_done(struct objtrack *o, struct objcoll *c, int gen, const char *t
 	for (size_t i = 0; i < c->nfindings; i++) {
 		const struct gcscope_finding *f = &c->findings[i];
 		struct obj_pair *p = pair_get(o, objtrack_type_name(o, f->owner.pytype), f, thread,
-					      (f->flags & GCSCOPE_FIND_F_QT) ? c->lives_comm[i] : NULL);
+					      objfind_named(f) ? c->lives_comm[i] : NULL);
 
 		if (p)
 			p->n++;
 		o->findings++;
 		if (f->flags & GCSCOPE_FIND_F_QT)
 			o->qt_findings++;
+		else if (f->flags & GCSCOPE_FIND_F_HEAP)
+			o->heap_findings++;
+		if (!(f->flags & GCSCOPE_FIND_F_QT) && (f->flags & GCSCOPE_FIND_F_EXITED))
+			o->exited_findings++;
 	}
 	c->used = false;
 }
@@ -834,7 +845,17 @@ bool objtrack_has_owners(const struct objtrack *o)
 
 bool objtrack_needs_creators(const struct objtrack *o)
 {
-	return o->npatterns || o->all_heap;
+	return (o->npatterns || o->all_heap) && !o->heap_owners;
+}
+
+void objtrack_set_heap_owners(struct objtrack *o)
+{
+	o->heap_owners = true;
+}
+
+bool objtrack_heap_owners(const struct objtrack *o)
+{
+	return o->heap_owners;
 }
 
 bool objtrack_wants_qt(const struct objtrack *o)
@@ -927,6 +948,9 @@ struct obj_summary *objtrack_summary(struct objtrack *o)
 	s->owners = objtrack_has_owners(o);
 	s->findings = o->findings;
 	s->qt_findings = o->qt_findings;
+	s->heap_findings = o->heap_findings;
+	s->heap_owners = o->heap_owners;
+	s->exited_findings = o->exited_findings;
 	s->owners_unknown = o->owners_unknown;
 	sort_array(o->pairs, o->npairs, sizeof(*o->pairs), cmp_pairs);
 	s->pairs = o->pairs;

@@ -47,6 +47,21 @@ struct objcoll {
 	size_t capl;
 };
 
+/* Is the finding's owner named in lives_comm (its entry in the collection's
+ * findings)?  A QObject's thread, or the thread whose heap holds the
+ * object (free-threaded builds), unless that one has exited. */
+static inline bool objfind_named(const struct gcscope_finding *f)
+{
+	return (f->flags & GCSCOPE_FIND_F_QT) ||
+	       (f->flags & (GCSCOPE_FIND_F_HEAP | GCSCOPE_FIND_F_EXITED)) == GCSCOPE_FIND_F_HEAP;
+}
+
+/* The finding's owner thread (0 if it has exited). */
+static inline uint32_t objfind_owner(const struct gcscope_finding *f)
+{
+	return (f->flags & GCSCOPE_FIND_F_QT) ? f->lives_tid : f->owner.tid;
+}
+
 /* owners: NULL (no --owners), or comma-separated globs on type names
  * ("Q*,myapp.*"); "@heap" stands for every heap type (Python classes and
  * PyType_FromSpec types), "@qt" for every QObject subclass of PyQt5/6 and
@@ -94,6 +109,10 @@ size_t objtrack_nfindings(const struct objcoll *c);
 bool objtrack_has_owners(const struct objtrack *o);
 /* Do the patterns need creators (allocation hooks)?  Not for @qt alone. */
 bool objtrack_needs_creators(const struct objtrack *o);
+/* Owners are read from the heap at death (free-threaded builds,
+ * user/heapowner.c): no creator is recorded, none is needed. */
+void objtrack_set_heap_owners(struct objtrack *o);
+bool objtrack_heap_owners(const struct objtrack *o);
 /* Was @qt given, or can a pattern match a QObject subclass? */
 bool objtrack_wants_qt(const struct objtrack *o);
 /* One line naming the watched types whose instances died without gcscope
@@ -109,7 +128,7 @@ struct obj_type_total {
 
 struct obj_pair {
 	char type[GC_TYPE_NAME_LEN];
-	uint32_t owner_tid, tid;
+	uint32_t owner_tid, tid;	/* owner_tid 0: the owner had exited */
 	char owner_comm[GCSCOPE_COMM_LEN + 1], comm[GCSCOPE_COMM_LEN + 1];
 	uint64_t n;
 };
@@ -120,8 +139,11 @@ struct obj_summary {
 	size_t ntypes;
 	uint64_t types_evicted;		/* dropped from the bounded type table */
 	bool owners;			/* --owners was given */
+	bool heap_owners;		/* read from the heap (objtrack_heap_owners()) */
 	uint64_t findings;
 	uint64_t qt_findings;		/* of those, QObjects owned by the thread they live in */
+	uint64_t heap_findings;		/* of those, owned by the thread whose heap holds them */
+	uint64_t exited_findings;	/* of those, whose owner had exited */
 	uint64_t owners_unknown;	/* watched objects destroyed, owner not known (gc_collection) */
 	const struct obj_pair *pairs;	/* most findings first; owned by the objtrack */
 	size_t npairs;

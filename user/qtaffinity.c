@@ -33,6 +33,7 @@
 
 #include "common.h"
 #include "elfinfo.h"
+#include "libcthread.h"
 #include "procmaps.h"
 #include "qtaffinity.h"
 
@@ -120,40 +121,6 @@ int qtaff_decode_thread(const uint8_t *code, size_t len, uint32_t off[3])
 	return at < len && code[at] == 0xc3 ? 0 : -1;
 }
 
-/* The mapped ELF whose basename starts with prefix: opened into ef. */
-static int open_mapped(const struct procmaps *pm, const char *prefix, struct elffile *ef)
-{
-	char path[PATH_MAX];
-
-	for (int i = 0; i < pm->n; i++) {
-		const struct mapping *m = &pm->m[i];
-		const char *base = strrchr(m->path, '/');
-
-		if (m->offset || !base || strncmp(base + 1, prefix, strlen(prefix)))
-			continue;
-		if (procmaps_open_path(pm, m, path, sizeof(path)) || elf_open(ef, path))
-			continue;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static uint32_t pthread_tid_offset(const struct procmaps *pm)
-{
-	struct elffile ef;
-	struct elfsym s;
-	uint32_t d[3] = { 0 };	/* bits, count, offset */
-
-	if (open_mapped(pm, "libc.so", &ef))
-		return 0;
-	if (elf_find_symbol(&ef, "_thread_db_pthread_tid", &s) || elf_read_vaddr(&ef, s.value, d, sizeof(d)))
-		d[2] = 0;
-	elf_close(&ef);
-	/* a 32-bit field inside one page of the struct: anything else is not
-	 * the glibc this was written for */
-	return d[0] == 32 && d[2] && d[2] < 4096 && d[2] % 4 == 0 ? d[2] : 0;
-}
-
 int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *why, size_t size)
 {
 	struct procmaps pm;
@@ -172,7 +139,7 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 	for (int m = 0; m < 2; m++) {
 		struct elffile ef;
 
-		if (!open_mapped(&pm, qt_majors[m], &ef)) {
+		if (!mapped_elf_open(&pm, qt_majors[m], &ef)) {
 			elf_close(&ef);
 			break;
 		}
@@ -182,14 +149,14 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 			return 0;
 		}
 	}
-	cfg->pthread_tid = pthread_tid_offset(&pm);
+	cfg->pthread_tid = libc_pthread_tid_offset(&pm);
 	for (int m = 0; m < 2; m++) {
 		struct elffile ef;
 		struct elfsym s;
 		uint8_t code[32];
 		uint32_t off[3];
 
-		if (open_mapped(&pm, qt_majors[m], &ef))
+		if (mapped_elf_open(&pm, qt_majors[m], &ef))
 			continue;
 		if (elf_find_symbol(&ef, "_ZNK7QObject6threadEv", &s) ||
 		    elf_read_vaddr(&ef, s.value, code, sizeof(code)) ||
@@ -218,19 +185,4 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
 			 "owned by their creating thread instead");
 	procmaps_free(&pm);
 	return found;
-}
-
-void qtaff_thread_comm(pid_t pid, uint32_t tid, char *out, size_t size)
-{
-	char path[64];
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
-	n = read_text_file(path, out, size);
-	if (n <= 0) {
-		out[0] = '\0';
-		return;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	tty_clean(out, out, size);
 }

@@ -38,7 +38,5 @@ int qtaff_layout(pid_t pid, uint64_t ob_size, struct gcscope_qt_cfg *cfg, char *
  * the three offsets, or -1 if the code is not that.  (Exposed for tests.) */
 int qtaff_decode_thread(const uint8_t *code, size_t len, uint32_t off[3]);
 
-/* The kernel's name of thread tid of pid ("" if gone), cleaned. */
-void qtaff_thread_comm(pid_t pid, uint32_t tid, char *out, size_t size);
 
 #endif

@@ -130,6 +130,18 @@ static void json_head(struct sink *s, struct jw *w, const char *type, const stru
 		jw_null(w, "gen");
 }
 
+static const char *owner_kind(const struct gc_finding *f)
+{
+	return f->qt ? "qt_affinity" : f->heap ? "heap" : "creator";
+}
+
+/* owner_tid and owner_thread, null when the owner had exited */
+static void json_owner(struct jw *w, const struct gc_finding *f)
+{
+	jw_int_known(w, "owner_tid", !f->owner_exited, f->owner_tid);
+	jw_str(w, "owner_thread", f->owner_thread);
+}
+
 static void json_findings(struct sink *s, const struct gc_collection *c)
 {
 	for (size_t i = 0; i < c->nfindings; i++) {
@@ -141,8 +153,7 @@ static void json_findings(struct sink *s, const struct gc_collection *c)
 		json_head(s, &w, "finding", c);
 		jw_str(&w, "object", addr);
 		jw_str(&w, "object_type", f->type);
-		jw_uint(&w, "owner_tid", f->owner_tid);
-		jw_str(&w, "owner_thread", f->owner_thread);
+		json_owner(&w, f);
 		if (c->py_threads_traced) {
 			if (f->owner_py_thread)
 				jw_str(&w, "owner_py_thread", f->owner_py_thread);
@@ -153,8 +164,10 @@ static void json_findings(struct sink *s, const struct gc_collection *c)
 			jw_uint(&w, "created_ns", f->created_ns);
 		else
 			jw_null(&w, "created_ns");
-		/* what owner_tid is: the creating thread, or where a QObject lives */
-		jw_str(&w, "owner", f->qt ? "qt_affinity" : "creator");
+		/* what owner_tid is: the creating thread, where a QObject lives,
+		 * or the thread whose heap holds it */
+		jw_str(&w, "owner", owner_kind(f));
+		jw_bool(&w, "owner_exited", f->owner_exited);
 		if (f->creator_known) {
 			jw_uint(&w, "created_tid", f->created_tid);
 			jw_str(&w, "created_thread", f->created_thread);
@@ -335,15 +348,16 @@ static void json_touch(struct sink *s, const struct gc_touch *t)
 	}
 	jw_str(&w, "object", addr);
 	jw_str(&w, "object_type", t->f.type);
-	jw_uint(&w, "owner_tid", t->f.owner_tid);
-	jw_str(&w, "owner_thread", t->f.owner_thread);
+	json_owner(&w, &t->f);
 	if (t->py_threads_traced) {
 		if (t->f.owner_py_thread)
 			jw_str(&w, "owner_py_thread", t->f.owner_py_thread);
 		else
 			jw_null(&w, "owner_py_thread");
 	}
-	jw_uint(&w, "created_ns", t->f.created_ns);
+	jw_int_known(&w, "created_ns", t->f.creator_known, (int64_t)t->f.created_ns);
+	jw_str(&w, "owner", owner_kind(&t->f));
+	jw_bool(&w, "owner_exited", t->f.owner_exited);
 	jw_obj_end(&w);
 	jw_line(&w);
 	fflush(s->cfg.out);
@@ -573,6 +587,10 @@ static void json_objects(struct jw *w, const struct obj_summary *o)
 	jw_uint(w, "total", o->findings);
 	if (o->qt_findings)
 		jw_uint(w, "qt_affinity", o->qt_findings);
+	if (o->heap_findings)
+		jw_uint(w, "heap", o->heap_findings);
+	if (o->exited_findings)
+		jw_uint(w, "owner_exited", o->exited_findings);
 	jw_uint(w, "owners_unknown", o->owners_unknown);
 	jw_key_arr(w, "by_pair");
 	for (size_t i = 0; i < o->npairs; i++) {
@@ -580,8 +598,9 @@ static void json_objects(struct jw *w, const struct obj_summary *o)
 
 		jw_obj_begin(w);
 		jw_str(w, "object_type", p->type);
-		jw_uint(w, "owner_tid", p->owner_tid);
-		jw_str(w, "owner_thread", p->owner_comm);
+		/* 0: the owner had exited */
+		jw_int_known(w, "owner_tid", p->owner_tid != 0, p->owner_tid);
+		jw_str(w, "owner_thread", p->owner_tid ? p->owner_comm : NULL);
 		jw_uint(w, "tid", p->tid);
 		jw_str(w, "thread", p->comm);
 		jw_uint(w, "count", p->n);

@@ -88,6 +88,11 @@ static void print_types(FILE *f, const struct gc_collection *c, int top)
 	fputc('\n', f);
 }
 
+static const char *g_owner_name(const struct gc_finding *g)
+{
+	return g->owner_py_thread ? g->owner_py_thread : g->owner_thread ? g->owner_thread : "?";
+}
+
 static void print_findings(FILE *f, const struct gc_collection *c)
 {
 	for (size_t i = 0; i < c->nfindings && i <= 10; i++) {
@@ -99,6 +104,16 @@ static void print_findings(FILE *f, const struct gc_collection *c)
 			break;
 		}
 		/* the collecting thread is the collection line's, above */
+		if (g->owner_exited) {
+			fprintf(f, "  !! %.32s 0x%llx owned by a thread that has exited (its heap's)\n", g->type,
+				(unsigned long long)g->obj);
+			continue;
+		}
+		if (g->heap) {
+			fprintf(f, "  !! %.32s 0x%llx owned by thread %u (%s), whose heap holds it\n", g->type,
+				(unsigned long long)g->obj, g->owner_tid, g_owner_name(g));
+			continue;
+		}
 		if (!g->qt) {
 			fprintf(f, "  !! %.32s 0x%llx created on thread %u (%s)\n", g->type, (unsigned long long)g->obj,
 				g->owner_tid, g->owner_py_thread ? g->owner_py_thread : g->owner_thread);
@@ -211,9 +226,14 @@ static void text_touch(struct sink *s, const struct gc_touch *t)
 {
 	FILE *f = s->cfg.out;
 
-	fprintf(f, "  !! %.32s 0x%llx traversed by a collection on thread %u (%s), owned by thread %u (%s)\n",
-		t->f.type, (unsigned long long)t->f.obj, t->tid, t->py_thread ? t->py_thread : t->thread, t->f.owner_tid,
-		t->f.owner_py_thread ? t->f.owner_py_thread : t->f.owner_thread);
+	char owner[64];
+
+	if (t->f.owner_exited)
+		snprintf(owner, sizeof(owner), "a thread that has exited");
+	else
+		snprintf(owner, sizeof(owner), "thread %u (%s)", t->f.owner_tid, g_owner_name(&t->f));
+	fprintf(f, "  !! %.32s 0x%llx traversed by a collection on thread %u (%s), owned by %s\n", t->f.type,
+		(unsigned long long)t->f.obj, t->tid, t->py_thread ? t->py_thread : t->thread, owner);
 	fflush(f);
 }
 
@@ -348,20 +368,26 @@ static void print_objects(FILE *f, const struct obj_summary *o, int top)
 	/* a QObject's owner is the thread it lives in, not its creator */
 	fprintf(f, "\nFindings: %llu objects destroyed by a collection on a thread other than "
 		   "their %s\n", (unsigned long long)o->findings,
+		o->heap_findings ? "owner's (the thread whose heap holds them)" :
 		o->qt_findings ? "owner's (the creating thread; a QObject's: the thread it lives in)" : "creator's");
 	if (o->owners_unknown)
-		fprintf(f, "(not checked: %llu destroyed objects of watched types whose owner is not known, "
-			   "made before gcscope attached or by an allocator it does not hook)\n",
-			(unsigned long long)o->owners_unknown);
+		fprintf(f, "(not checked: %llu destroyed objects of watched types whose owner is not known, %s)\n",
+			(unsigned long long)o->owners_unknown,
+			o->heap_owners ? "destroyed while the interpreter finalized, or whose heap could not be read" :
+					 "made before gcscope attached or by an allocator it does not hook");
 	if (!o->npairs)
 		return;
-	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE", o->qt_findings ? "OWNER" : "CREATED BY",
+	fprintf(f, "%8s  %-28s %-20s %-20s\n", "COUNT", "TYPE",
+		o->qt_findings || o->heap_findings ? "OWNER" : "CREATED BY",
 		"DESTROYED BY");
 	for (size_t i = 0; i < o->npairs; i++) {
 		const struct obj_pair *p = &o->pairs[i];
 		char a[40], b[40];
 
-		snprintf(a, sizeof(a), "%u (%s)", p->owner_tid, p->owner_comm);
+		if (p->owner_tid)
+			snprintf(a, sizeof(a), "%u (%s)", p->owner_tid, p->owner_comm);
+		else
+			snprintf(a, sizeof(a), "(exited)");
 		snprintf(b, sizeof(b), "%u (%s)", p->tid, p->comm);
 		fprintf(f, "%8llu  %-28.28s %-20.20s %-20.20s\n", (unsigned long long)p->n, p->type, a, b);
 	}

@@ -245,11 +245,14 @@ static void finding(struct sink *s, const struct gc_collection *c, const struct 
 	jw_key_obj(w, "args");
 	jw_str(w, "object", addr);
 	jw_str(w, "object_type", f->type);
-	jw_uint(w, "owner_tid", f->owner_tid);
+	jw_int_known(w, "owner_tid", !f->owner_exited, f->owner_tid);
 	jw_str(w, "owner_thread", f->owner_thread);
 	if (c->py_threads_traced)
 		jw_str(w, "owner_py_thread", f->owner_py_thread);	/* null if unknown */
-	jw_fixed(w, "created_ts", (int64_t)f->created_ns, 3);
+	if (f->creator_known)
+		jw_fixed(w, "created_ts", (int64_t)f->created_ns, 3);
+	else
+		jw_null(w, "created_ts");
 	jw_obj_end(w);
 	ev_end(s);
 }

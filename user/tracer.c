@@ -20,6 +20,7 @@
 #include "bpfshare.h"
 #include "common.h"
 #include "correlate.h"
+#include "heapowner.h"
 #include "launch.h"
 #include "objects.h"
 #include "pystack.h"
@@ -307,6 +308,29 @@ static int hook_traverse(uint64_t addr, void *ctx)
 	return hook_code(t, t->obj->progs.uprobe_traverse, t->traverse_hooks, &t->ntraverse_hooks, addr, true);
 }
 
+/* --owners on a free-threaded build: owners read from the heap at death
+ * (user/heapowner.c), no allocator hooked.  Else, creators as on GIL builds,
+ * and why not said with -v. */
+static void heap_owners_configure(struct tracer *tr)
+{
+	struct heapowner_cfg cfg;
+	char why[256];
+
+	if (heapowner_layout(&tr->t, &cfg, why, sizeof(why))) {
+		if (tr->t.free_threaded)
+			p_warn("--owners: cannot read owners from the heap (%s): allocations are hooked instead, "
+			       "at a cost per object made", why);
+		return;
+	}
+	tr->obj->rodata->targ_heap_seg_mask = cfg.seg_mask;
+	tr->obj->rodata->targ_heap_seg_thread = cfg.seg_thread;
+	tr->obj->rodata->targ_heap_pthread_tid = cfg.pthread_tid;
+	tr->obj->rodata->targ_heap_finalizing = cfg.finalizing;
+	objtrack_set_heap_owners(tr->ot);
+	p_debug("owners: from the mimalloc heap (segment thread id at %u, tid at %u of struct pthread)",
+		cfg.seg_thread, cfg.pthread_tid);
+}
+
 /* --types/--owners before load: where to walk, what to watch. */
 static int setup_objects(struct tracer *tr)
 {
@@ -321,6 +345,8 @@ static int setup_objects(struct tracer *tr)
 	tr->ot = objtrack_new(t, tr->opts.owners, (int)tr->opts.top, why, sizeof(why));
 	if (!tr->ot)
 		return p_err(EXIT_USAGE, "%s", why);
+	if (objtrack_needs_creators(tr->ot))
+		heap_owners_configure(tr);
 	/* @qt alone reads owners at death: no allocator is hooked */
 	if (objtrack_needs_creators(tr->ot) && !plan->nalloc)
 		return p_err(EXIT_NO_PROBE, "--owners cannot see objects being created: %s", plan->alloc_why);
@@ -393,6 +419,40 @@ static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr)
 	return c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
 }
 
+/* --owners from the heap: the functions that make extension types
+ * (bpf/gcscope.bpf.c uprobe_type_ready), so that a watched type's
+ * tp_traverse is hooked before its first collection, where no allocation
+ * shows the type first.  PyType_FromMetaclass is 3.12+; the others 3.9+. */
+static int attach_type_hooks(struct tracer *tr)
+{
+	static const char *const makers[] = { "PyType_Ready", "PyType_FromMetaclass", "PyType_FromModuleAndSpec",
+					      "PyType_FromSpecWithBases", "PyType_FromSpec" };
+	const struct pytarget *t = &tr->t;
+
+	for (size_t i = 0; i < ARRAY_SIZE(makers); i++) {
+		struct elfsym s;
+		uint64_t off;
+		int err;
+
+		if (elf_find_symbol((struct elffile *)&t->elf, makers[i], &s) ||
+		    elf_vaddr_to_offset((struct elffile *)&t->elf, s.value + endbr_skip(&t->elf, s.value), &off))
+			continue;
+		tr->own[tr->nown] = (struct ulink){ .prog = i ? tr->obj->progs.uprobe_type_made :
+								 tr->obj->progs.uprobe_type_ready,
+						    .retprobe = i != 0, .off = off };
+		err = ulink_attach(tr, &tr->own[tr->nown]);
+		if (err) {
+			p_warn("cannot hook %s: %s; traversals of the extension types it makes are not seen until "
+			       "one of their objects dies in a collection", makers[i], strerror(-err));
+			continue;
+		}
+		tr->nown++;
+	}
+	if (tr->opts.walk_windowed)
+		ulinks_detach(tr->own, tr->nown);
+	return 0;
+}
+
 /* After load: the walk's sites (each with its recipe, by cookie) and, for
  * --owners, the allocation and free hooks. */
 static int attach_objects(struct tracer *tr)
@@ -433,6 +493,8 @@ static int attach_objects(struct tracer *tr)
 	qt_configure(tr);
 	objtrack_set_dealloc_hook(tr->ot, hook_dealloc, tr);
 	objtrack_set_traverse_hook(tr->ot, hook_traverse, tr);
+	if (objtrack_heap_owners(tr->ot))
+		return attach_type_hooks(tr);
 	if (!objtrack_needs_creators(tr->ot))
 		return 0;
 	{
@@ -690,6 +752,8 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_gc_track, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_type_ready, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_type_made, tr->opts.owners != NULL);
 
 	if (tr->opts.share && !tr->opts.stack && !tr->ot && !tr->opts.owners) {
 		code = join_shared(tr);

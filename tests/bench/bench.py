@@ -217,8 +217,20 @@ def sid_targets():
     return out
 
 
+def ft_targets():
+    """The free-threaded 3.13t the tests build (tests/targets/freethreaded.sh),
+    when it is there: --owners reads owners from its heap, no allocation
+    hooked (docs/objects.md), so it should cost what --types costs."""
+    p = os.path.join(os.environ.get("GCSCOPE_CACHE", os.path.expanduser("~/.cache/gcscope")), "freethreaded",
+                     "3.13t", "bin", "python3.13t")
+    if not os.path.exists(p):
+        print(f"ft-3.13t: no build at {p} (tests/targets/freethreaded.sh 3.13t makes it): skipped")
+        return []
+    return [("ft-3.13t (uprobe)", p, None)]
+
+
 def owners_section(args, targets, churn, results):
-    targets = targets + sid_targets()
+    targets = [t for t in targets + sid_targets() + ft_targets() if args.target in t[0]]
     feature_rows(args, targets, churn, OWNERS_CHURN, results, "churn, with", floor=True)
     feature_rows(args, targets, MIXED, OWNERS_MIXED, results, "mixed, with")
 
@@ -627,6 +639,7 @@ def main():
     ap.add_argument("--agent-spawn-life", type=float, default=3, help="seconds each of them lives")
     ap.add_argument("--agent-spawn-for", type=float, default=30, help="seconds they are started for")
     ap.add_argument("--agent-args", default="", help="more options of gcscope agent, e.g. --no-debuginfo")
+    ap.add_argument("--target", default="", help="only the targets whose name contains this (owners section)")
     args = ap.parse_args()
     AGENT_ARGS.extend(args.agent_args.split())
 
@@ -656,7 +669,8 @@ def main():
         return
     if args.only == "owners":
         owners_section(args, targets, [w for w in WORKLOADS if w[0] == "churn"][0], results)
-        qt_section(args, results)
+        if not args.target:
+            qt_section(args, results)
         print("\n" + json.dumps({"bench": results}))
         return
     if args.only == "agent":

@@ -67,6 +67,54 @@ def test_worker_collects_main_threads_cycles(gcscope, interp, tmp_path):
         "tid": report["collector_tid"], "thread": s["findings"]["by_pair"][0]["thread"], "count": 100}]
 
 
+def free_threaded(interp):
+    return "freethreaded" in interp.tags
+
+
+def test_made_before_attach(gcscope, interp, tmp_path):
+    """Widgets made before gcscope attached (-p), collected on a worker: a
+    free-threaded build names their owner from the heap that holds them
+    (bpf/objects.bpf.h heap_owner()), every one a finding; a GIL build saw
+    none made, and counts them as owners unknown, never as no finding."""
+    needs_objects(interp)
+    attach, report, records = run_scenario(gcscope, interp, tmp_path, "premade", "--owners", "Widget")
+    f = findings(records)
+    s = summary(records)["findings"]
+    coll = [r for r in records if r["type"] == "collection" and r["tid"] == report["collector_tid"]]
+    assert sum(r["types"].get("Widget", 0) for r in coll) == report["widgets"] == 100
+    if free_threaded(interp):
+        assert len(f) == 100 and len({r["object"] for r in f}) == 100
+        assert {(r["owner"], r["owner_tid"], r["owner_exited"], r["tid"]) for r in f} == {
+            ("heap", report["main_tid"], False, report["collector_tid"])}
+        assert {r["created_tid"] for r in f} == {None}
+        assert s["total"] == s["heap"] == 100 and s["owners_unknown"] == 0
+    else:
+        assert f == [] and s["total"] == 0
+        assert s["owners_unknown"] == sum(r["owners_unknown"] for r in coll) == 100
+
+
+def test_owner_exited(gcscope, interp, tmp_path):
+    """Widgets made by a thread that has exited, collected on the main
+    thread: findings either way.  A GIL build recorded the maker; on a
+    free-threaded build the maker's heap was abandoned when it exited, so
+    its owner is unknown: null, never 0, and owner_exited says why."""
+    needs_objects(interp)
+    attach, report, records = run_scenario(gcscope, interp, tmp_path, "exited", "--owners", "Widget")
+    f = findings(records)
+    assert len(f) == report["widgets"] == 100
+    assert {r["tid"] for r in f} == {report["collector_tid"]} == {report["main_tid"]}
+    s = summary(records)["findings"]
+    if free_threaded(interp):
+        assert {(r["owner"], r["owner_tid"], r["owner_thread"], r["owner_exited"]) for r in f} == {
+            ("heap", None, None, True)}
+        assert s["owner_exited"] == 100
+        assert [(p["owner_tid"], p["count"]) for p in s["by_pair"]] == [(None, 100)]
+    else:
+        assert {(r["owner"], r["owner_tid"], r["owner_exited"]) for r in f} == {
+            ("creator", report["maker_tid"], False)}
+        assert "owner_exited" not in s
+
+
 def test_verdict_after_target_exit(gcscope, interp, tmp_path):
     """gcscope reads its ring buffer only once the target has exited (it is
     stopped meanwhile): whether Widget is watched is decided from what BPF
@@ -164,7 +212,11 @@ def test_allocators_probed_past_type_store(gcscope, interp, tmp_path):
     finally:
         target.kill()
     assert r.returncode == 0, r.stderr
-    allocs = json.loads(r.stdout)["allocators"]
+    info = json.loads(r.stdout)
+    # free-threaded builds read owners from the heap instead (docs/objects.md)
+    assert (info["owners_from"], info["owners_from_detail"]) == (
+        ("heap", None) if free_threaded(interp) else ("allocators", "not a free-threaded build")), info
+    allocs = info["allocators"]
     assert allocs, r.stdout
     names = {a["name"].split(".")[0] for a in allocs}
     assert names & {"PyType_GenericAlloc", "_PyType_AllocNoTrack"}, allocs

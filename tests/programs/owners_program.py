@@ -16,6 +16,11 @@ usage: owners_program.py SCENARIO [N] [EXTDIR]
   reuse   Widgets made and freed by refcount on the main thread, then Other
           objects (same size) made and collected on a worker, reusing their
           addresses: no finding
+  premade the worker scenario with the Widgets made before "ready": made
+          before gcscope attached (-p); a free-threaded build still tells
+          their owner (its heap's thread), a GIL build cannot
+  exited  N Widget pairs made by a thread "maker" that has exited when the
+          main thread collects them: the owner is a thread that is gone
   gcxt    gcxt.Unsendable pairs (tests/ext/gcxt.c, count mode) made on the
           main thread, collected on a worker: findings equal the objects the
           extension saw traversed or cleared on a foreign thread
@@ -73,6 +78,8 @@ if SCENARIO == "gcxt":
 
 gc.collect()
 gc.disable()
+if SCENARIO == "premade":
+    pairs(Widget, N)
 print("ready", os.getpid(), flush=True)
 sys.stdin.readline()
 
@@ -84,6 +91,15 @@ if SCENARIO in ("worker", "main"):
     else:
         report.update(collector_tid=threading.get_native_id(), collected=gc.collect())
     report["widgets"] = 2 * N
+elif SCENARIO == "premade":
+    w = on_worker(gc.collect)
+    report.update(collector_tid=w["tid"], collected=w["collected"], widgets=2 * N)
+elif SCENARIO == "exited":
+    maker = threading.Thread(target=pairs, args=(Widget, N), name="maker")
+    maker.start()
+    report["maker_tid"] = maker.native_id
+    maker.join()
+    report.update(collector_tid=threading.get_native_id(), collected=gc.collect(), widgets=2 * N)
 elif SCENARIO == "churn":
     rounds = 20
     for r in range(rounds):

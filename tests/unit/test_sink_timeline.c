@@ -136,7 +136,8 @@ static void test_types_findings(void)
 	};
 	static const struct gc_finding findings[] = {
 		{ .obj = 0x7f3a1c0e4d50, .type = "QObject", .owner_tid = 4242, .owner_thread = "python3",
-		  .owner_py_thread = "MainThread", .created_ns = 123000000000500ULL },
+		  .owner_py_thread = "MainThread", .created_ns = 123000000000500ULL,
+		  .creator_known = true },
 	};
 	struct gc_end end = { .reason = "signal", .wall_ns = 5, .lost = 3 };
 	struct gc_collection c = coll(4243, "gc-thread", NULL, 2, 124000000000000ULL, 1000);
