@@ -387,20 +387,25 @@ int BPF_KPROBE(uprobe_gc_track, void *obj)
 
 /* --owners from the heap (free-threaded builds, no allocation hook): a new
  * extension type is asked about as it is made, so that its tp_traverse is
- * hooked before a collection enters it.  PyType_Ready(type) of a static
- * type, whose tp_name says its module already; a heap type at the return
- * of PyType_From*Spec*() or PyType_FromMetaclass(), once its __module__ and
- * MRO are set (they call PyType_Ready() half-way: skipped there). */
+ * hooked before a collection enters it.  A static type at the return of
+ * its PyType_Ready(type); a heap type at the return of PyType_From*Spec*()
+ * or PyType_FromMetaclass(), once its __module__ and MRO are set. */
 SEC("uprobe")
 int BPF_KPROBE(uprobe_type_ready, void *type)
 {
-	return type_made((__u64)type, true);
+	return type_ready_enter((__u64)type);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(uprobe_type_ready_ret, long ret)
+{
+	return type_ready_exit(ret);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(uprobe_type_made, void *type)
 {
-	return type_made((__u64)type, false);
+	return type_made((__u64)type);
 }
 
 /* attached by user space to the tp_dealloc of each watched type */

@@ -658,22 +658,80 @@ static __always_inline int owner_alloc(__u64 obj, bool keep)
 	return 0;
 }
 
-/* A type being made (bpf/gcscope.bpf.c uprobe_type_ready/_made): ask
- * about it now.  At PyType_Ready() only a static type (no
- * Py_TPFLAGS_HEAPTYPE): a heap type is not finished there. */
-#define PY_TPFLAGS_HEAPTYPE (1ULL << 9)
-static __always_inline int type_made(__u64 pytype, bool ready)
+/* A type being made (bpf/gcscope.bpf.c uprobe_type_ready/_made), complete:
+ * ask about it now. */
+static __always_inline int type_made(__u64 pytype)
 {
-	__u64 id = bpf_get_current_pid_tgid(), flags = 0;
+	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!pytype || (targ_tgid && (id >> 32) != targ_tgid) ||
 	    bpf_map_lookup_elem(&type_verdict, &pytype))
 		return 0;
-	if (ready && (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
-		      (flags & PY_TPFLAGS_HEAPTYPE)))
-		return 0;
 	ask_verdict(pytype, GCSCOPE_NEW_TYPE_F_READY);
 	return 0;
+}
+
+/* PyType_Ready() calls in progress, per thread: it readies a type's bases
+ * first, nested, and a static type is complete (its MRO, the slots it
+ * inherits) only at the return, which has no arguments.  0 stands for a
+ * heap type, asked about at the return of PyType_From*() instead, once its
+ * __module__ is set too (they call PyType_Ready() half-way). */
+#define PY_TPFLAGS_HEAPTYPE (1ULL << 9)
+#define TYPE_READY_DEPTH 8
+struct type_ready_calls {
+	__u64 type[TYPE_READY_DEPTH];
+	__u32 n;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct type_ready_calls);
+} type_ready SEC(".maps");
+
+static __always_inline int type_ready_enter(__u64 pytype)
+{
+	static const struct type_ready_calls empty = {};
+	__u64 id = bpf_get_current_pid_tgid(), flags = 0;
+	__u32 tid = (__u32)id;
+	struct type_ready_calls *c;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	c = bpf_map_lookup_elem(&type_ready, &tid);
+	if (!c) {
+		bpf_map_update_elem(&type_ready, &tid, &empty, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&type_ready, &tid);
+		if (!c)
+			return 0;
+	}
+	if (pytype && (bpf_probe_read_user(&flags, sizeof(flags), (void *)(pytype + targ_off_tp_flags)) ||
+		       (flags & PY_TPFLAGS_HEAPTYPE)))
+		pytype = 0;
+	if (c->n < TYPE_READY_DEPTH)
+		c->type[c->n & (TYPE_READY_DEPTH - 1)] = pytype;
+	c->n++;
+	return 0;
+}
+
+static __always_inline int type_ready_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n;
+	struct type_ready_calls *c = bpf_map_lookup_elem(&type_ready, &tid);
+	__u64 pytype = 0;
+
+	/* a return whose entry came before gcscope attached: nothing */
+	if (!c || !c->n)
+		return 0;
+	n = --c->n;
+	if (n < TYPE_READY_DEPTH)
+		pytype = c->type[n & (TYPE_READY_DEPTH - 1)];
+	if (!n)
+		bpf_map_delete_elem(&type_ready, &tid);
+	return ret == 0 && pytype ? type_made(pytype) : 0;
 }
 
 static __always_inline int owner_free(__u64 obj)

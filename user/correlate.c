@@ -328,10 +328,12 @@ static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 		comm[0] = '\0';
 		if (!t.f.owner_exited)
 			task_comm((pid_t)e->pid, e->owner.tid, comm, sizeof(comm));
-		if (comm[0])
+		if (t.f.owner_exited)
+			t.f.owner_thread = NULL;
+		else if (comm[0])
 			clean_comm(comm, owner);
 		else
-			t.f.owner_thread = NULL;
+			snprintf(owner, sizeof(owner), "?");	/* ended before it was read, as in findings */
 	} else {
 		t.f.creator_known = true;
 		memcpy(comm, e->owner.comm, sizeof(comm));

@@ -108,7 +108,10 @@ int launch_until_python(char *const argv[], pid_t *pidp, char *err, size_t errsz
 		if (have_runtime || !needed[0] || maps_mention(pid, needed)) {
 			if (pytarget_runtime_ready(pid, &version_known) == 0) {
 				have_runtime = true;
-				if (version_known && (!libc[0] || maps_mention(pid, libc))) {
+				/* the mapping may be named libc-2.31.so (glibc < 2.34:
+				 * libc.so.6 is a link) */
+				if (version_known && (!libc[0] || maps_mention(pid, "/libc.so") ||
+						      maps_mention(pid, "/libc-"))) {
 					*pidp = pid;
 					return EXIT_OK;
 				}

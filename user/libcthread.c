@@ -33,7 +33,8 @@ uint32_t libc_pthread_tid_offset(const struct procmaps *pm)
 	struct elfsym s;
 	uint32_t d[3] = { 0 };	/* bits, count, offset */
 
-	if (mapped_elf_open(pm, "libc.so", &ef))
+	/* libc-2.31.so where libc.so.6 is a link to it (glibc < 2.34) */
+	if (mapped_elf_open(pm, "libc.so", &ef) && mapped_elf_open(pm, "libc-", &ef))
 		return 0;
 	if (elf_find_symbol(&ef, "_thread_db_pthread_tid", &s) || elf_read_vaddr(&ef, s.value, d, sizeof(d)))
 		d[2] = 0;

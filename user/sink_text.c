@@ -100,7 +100,7 @@ static void print_findings(FILE *f, const struct gc_collection *c)
 
 		if (i == 10) {
 			fprintf(f, "  !! ... and %zu more objects destroyed off their %s thread (-j lists all)\n",
-				c->nfindings - 10, g->qt ? "owner's" : "creating");
+				c->nfindings - 10, g->qt || g->heap ? "owner's" : "creating");
 			break;
 		}
 		/* the collecting thread is the collection line's, above */

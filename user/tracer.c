@@ -425,25 +425,33 @@ static uint64_t endbr_skip(const struct elffile *elf, uint64_t vaddr)
  * shows the type first.  PyType_FromMetaclass is 3.12+; the others 3.9+. */
 static int attach_type_hooks(struct tracer *tr)
 {
-	static const char *const makers[] = { "PyType_Ready", "PyType_FromMetaclass", "PyType_FromModuleAndSpec",
-					      "PyType_FromSpecWithBases", "PyType_FromSpec" };
+	/* PyType_Ready's return before its entry: a return whose entry was
+	 * not seen is ignored, an entry whose return is not seen would not be */
+	static const struct {
+		const char *fn;
+		bool ret;
+	} makers[] = { { "PyType_Ready", true }, { "PyType_Ready", false }, { "PyType_FromMetaclass", true },
+		       { "PyType_FromModuleAndSpec", true }, { "PyType_FromSpecWithBases", true },
+		       { "PyType_FromSpec", true } };
 	const struct pytarget *t = &tr->t;
 
 	for (size_t i = 0; i < ARRAY_SIZE(makers); i++) {
+		struct bpf_program *prog = i == 0 ? tr->obj->progs.uprobe_type_ready_ret :
+					   i == 1 ? tr->obj->progs.uprobe_type_ready : tr->obj->progs.uprobe_type_made;
 		struct elfsym s;
 		uint64_t off;
 		int err;
 
-		if (elf_find_symbol((struct elffile *)&t->elf, makers[i], &s) ||
+		if (elf_find_symbol((struct elffile *)&t->elf, makers[i].fn, &s) ||
 		    elf_vaddr_to_offset((struct elffile *)&t->elf, s.value + endbr_skip(&t->elf, s.value), &off))
 			continue;
-		tr->own[tr->nown] = (struct ulink){ .prog = i ? tr->obj->progs.uprobe_type_made :
-								 tr->obj->progs.uprobe_type_ready,
-						    .retprobe = i != 0, .off = off };
+		tr->own[tr->nown] = (struct ulink){ .prog = prog, .retprobe = makers[i].ret, .off = off };
 		err = ulink_attach(tr, &tr->own[tr->nown]);
 		if (err) {
 			p_warn("cannot hook %s: %s; traversals of the extension types it makes are not seen until "
-			       "one of their objects dies in a collection", makers[i], strerror(-err));
+			       "one of their objects dies in a collection", makers[i].fn, strerror(-err));
+			if (i == 0)
+				i++;	/* no entry without its return */
 			continue;
 		}
 		tr->nown++;
@@ -730,6 +738,7 @@ static int load_and_attach(struct tracer *tr)
 		bpf_map__set_max_entries(obj->maps.owners, 1);
 		bpf_map__set_max_entries(obj->maps.touched, 1);
 		bpf_map__set_max_entries(obj->maps.entered, 1);
+		bpf_map__set_max_entries(obj->maps.type_ready, 1);
 	}
 	if (!tr->opts.types && !tr->opts.owners) {
 		bpf_map__set_max_entries(obj->maps.type_named, 1);
@@ -753,6 +762,7 @@ static int load_and_attach(struct tracer *tr)
 	bpf_program__set_autoload(obj->progs.uprobe_dealloc, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_traverse, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_type_ready, tr->opts.owners != NULL);
+	bpf_program__set_autoload(obj->progs.uprobe_type_ready_ret, tr->opts.owners != NULL);
 	bpf_program__set_autoload(obj->progs.uprobe_type_made, tr->opts.owners != NULL);
 
 	if (tr->opts.share && !tr->opts.stack && !tr->ot && !tr->opts.owners) {
