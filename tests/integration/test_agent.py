@@ -1371,9 +1371,15 @@ def test_jsonl_rotation(gcscope, tmp_path):
         time.sleep(0.3)
         assert collections(out) == n_out, "still writing to the old path"
         bad = tmp_path / "no" / "gc.jsonl"
+        def reloads():
+            return sum(v for n, l, v in agent.samples() if n == "gcscope_agent_reloads_total")
+        before = reloads()
         conf.write_text(f"pid = {t.pid}\njsonl = {bad}\n")
         agent.proc.send_signal(signal.SIGHUP)
         n_other = collections(other)
+        # the reload is done (200 collections take ~15 ms: too short on a
+        # loaded machine, where the target stopped before it was handled)
+        assert wait_for(lambda: reloads() > before, timeout=15), "SIGHUP not handled"
         assert wait_for(lambda: collections(other) >= n_other + 200, timeout=15)
         t.proc.stdin.write("stop\n")
         t.proc.stdin.flush()
