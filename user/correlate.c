@@ -325,15 +325,15 @@ static void on_touch(struct correlator *c, const struct gcscope_touch *e)
 		t.f.heap = true;
 		t.f.created_ns = 0;
 		t.f.owner_exited = e->flags & GCSCOPE_FIND_F_EXITED;
-		comm[0] = '\0';
-		if (!t.f.owner_exited)
-			task_comm((pid_t)e->pid, e->owner.tid, comm, sizeof(comm));
-		if (t.f.owner_exited)
+		if (t.f.owner_exited) {
 			t.f.owner_thread = NULL;
-		else if (comm[0])
-			clean_comm(comm, owner);
-		else
-			snprintf(owner, sizeof(owner), "?");	/* ended before it was read, as in findings */
+		} else {
+			task_comm((pid_t)e->pid, e->owner.tid, comm, sizeof(comm));
+			if (comm[0])
+				clean_comm(comm, owner);
+			else
+				snprintf(owner, sizeof(owner), "?");	/* ended before it was read, as in findings */
+		}
 	} else {
 		t.f.creator_known = true;
 		memcpy(comm, e->owner.comm, sizeof(comm));

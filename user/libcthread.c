@@ -3,9 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <string.h>
-
 #include <stdio.h>
+#include <string.h>
 
 #include "common.h"
 #include "libcthread.h"
